@@ -212,6 +212,28 @@ public final class Checkpoint implements AutoCloseable {
         dequantizeIfScaled(t, dst);
     }
 
+    /**
+     * Decodes rows {@code [row0, row0 + rows)} of a 2-D float tensor into {@code dst} (contiguous float32,
+     * rows x cols elements): for embeddings and lm_head, which can be larger than a whole block.
+     */
+    public void loadRows(String name, long row0, long rows, INDArray dst) {
+        TensorInfo t = require(name);
+        if (t.rank() != 2) throw new SafetensorsException(t.file() + ": tensor '" + name + "' is not 2-D");
+        long cols = t.shape()[1];
+        if (row0 < 0 || rows < 0 || row0 + rows > t.shape()[0]) {
+            throw new IllegalArgumentException("rows [" + row0 + ", " + (row0 + rows) + ") outside " + name + " " + t.shapeString());
+        }
+        if (dst.dataType() != DataType.FLOAT || dst.length() != rows * cols || !isContiguousC(dst)) {
+            throw new IllegalArgumentException("buffer for rows of " + name + " must be contiguous float32 of " + rows * cols + " elements");
+        }
+        if (tensors.containsKey(name + "_scale_inv")) {
+            throw new SafetensorsException(t.file() + ": row reads of block-quantized tensor '" + name + "' are not supported");
+        }
+        FloatBuffer fb = dst.data().asNio().order(ByteOrder.nativeOrder()).asFloatBuffer();
+        fb.position((int) dst.offset());
+        byPath.get(t.file()).readF32(t, row0 * cols, rows * cols, fb);
+    }
+
     private static boolean isContiguousC(INDArray a) {
         return a.ordering() == 'c' && a.elementWiseStride() == 1 && a.data().length() >= a.offset() + a.length();
     }

@@ -1,0 +1,116 @@
+package org.depthlens.model;
+
+import org.depthlens.weights.Checkpoint;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+import java.nio.FloatBuffer;
+import java.util.List;
+
+/**
+ * Final RMSNorm and the LM head. The head matrix is read in chunks of vocabulary rows (a 152k x 8192
+ * head is 5 GB in float32, larger than a block), and every chunk serves all stream states at once.
+ */
+public final class Head {
+    /** Float32 bytes of one vocabulary chunk. */
+    static final long CHUNK_BYTES = 256L << 20;
+
+    private final Architecture arch;
+    private final Checkpoint checkpoint;
+    private final INDArray norm;
+    private final String headName;
+
+    public Head(Architecture arch, Checkpoint checkpoint) {
+        this.arch = arch;
+        this.checkpoint = checkpoint;
+        this.norm = Nd4j.create(DataType.FLOAT, arch.hidden());
+        checkpoint.require("model.norm.weight", arch.hidden());
+        checkpoint.loadInto("model.norm.weight", norm);
+        this.headName = arch.tiedEmbeddings() || !checkpoint.has("lm_head.weight") && arch.tiedEmbeddings()
+                ? "model.embed_tokens.weight" : "lm_head.weight";
+        checkpoint.require(headName, arch.vocab(), arch.hidden());
+    }
+
+    /** norm(x), the final hidden state HF returns as the last entry of output_hidden_states. */
+    public INDArray normed(INDArray x) {
+        return Ops.rmsNorm(x, norm, arch.eps(), 1.0, arch.hidden());
+    }
+
+    private int chunkRows() {
+        return (int) Math.max(1, Math.min(arch.vocab(), CHUNK_BYTES / (4L * arch.hidden())));
+    }
+
+    /** Full logits [N, V] of stream state x (for trace; memory N x V floats). */
+    public INDArray logits(INDArray x) {
+        INDArray h = normed(x);
+        INDArray out = Nd4j.create(DataType.FLOAT, h.rows(), arch.vocab());
+        int chunk = chunkRows();
+        INDArray buf = null;
+        for (int v0 = 0; v0 < arch.vocab(); v0 += chunk) {
+            int n = Math.min(chunk, arch.vocab() - v0);
+            if (buf == null || buf.rows() != n) buf = Nd4j.create(DataType.FLOAT, new long[] {n, arch.hidden()}, 'c');
+            checkpoint.loadRows(headName, v0, n, buf);
+            INDArray part = Ops.linear(h, buf, null);
+            out.get(NDArrayIndex.all(), NDArrayIndex.interval(v0, v0 + n)).assign(part);
+        }
+        return out;
+    }
+
+    /**
+     * Summed next-token negative log-likelihood of each state: {@code targets[r]} is the id row r must
+     * predict, or -1 for rows that predict nothing. Returns one [sum, count] pair per state, in double.
+     */
+    public double[][] nll(List<INDArray> states, int[] targets) {
+        int k = states.size();
+        INDArray[] normed = new INDArray[k];
+        for (int s = 0; s < k; s++) normed[s] = normed(states.get(s));
+        int rows = targets.length;
+        double[][] max = new double[k][rows];
+        double[][] sum = new double[k][rows];
+        double[][] target = new double[k][rows];
+        for (double[] m : max) java.util.Arrays.fill(m, Double.NEGATIVE_INFINITY);
+        int chunk = chunkRows();
+        INDArray buf = null;
+        for (int v0 = 0; v0 < arch.vocab(); v0 += chunk) {
+            int n = Math.min(chunk, arch.vocab() - v0);
+            if (buf == null || buf.rows() != n) buf = Nd4j.create(DataType.FLOAT, new long[] {n, arch.hidden()}, 'c');
+            checkpoint.loadRows(headName, v0, n, buf);
+            for (int s = 0; s < k; s++) {
+                INDArray logits = Ops.linear(normed[s], buf, null); // [rows, n]
+                INDArray cmax = logits.max(1);
+                INDArray shifted = logits.subiColumnVector(cmax.reshape(rows, 1));
+                // target logit (relative to the chunk max) before exp overwrites it
+                FloatBuffer lf = Ops.floats(shifted);
+                FloatBuffer mf = Ops.floats(cmax);
+                for (int r = 0; r < rows; r++) {
+                    int tgt = targets[r];
+                    if (tgt >= v0 && tgt < v0 + n) target[s][r] = (double) lf.get(r * n + (tgt - v0)) + mf.get(r);
+                }
+                INDArray csum = Transforms.exp(shifted, false).sum(1);
+                FloatBuffer sf = Ops.floats(csum);
+                for (int r = 0; r < rows; r++) {
+                    double m = mf.get(r);
+                    double cs = sf.get(r);
+                    if (m > max[s][r]) {
+                        sum[s][r] = sum[s][r] * Math.exp(max[s][r] - m) + cs;
+                        max[s][r] = m;
+                    } else {
+                        sum[s][r] += cs * Math.exp(m - max[s][r]);
+                    }
+                }
+            }
+        }
+        double[][] out = new double[k][2];
+        for (int s = 0; s < k; s++) {
+            for (int r = 0; r < rows; r++) {
+                if (targets[r] < 0) continue;
+                out[s][0] += max[s][r] + Math.log(sum[s][r]) - target[s][r];
+                out[s][1] += 1;
+            }
+        }
+        return out;
+    }
+}

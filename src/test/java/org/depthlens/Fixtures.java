@@ -1,0 +1,75 @@
+package org.depthlens;
+
+import org.depthlens.weights.SafetensorsFile;
+import org.depthlens.weights.TensorInfo;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.stream.Stream;
+
+/** Access to the read-only reference material in ../shared (HF's numbers, never ours). */
+public final class Fixtures {
+    private Fixtures() {}
+
+    public static Path shared() {
+        String p = System.getProperty("depthlens.shared");
+        Path path = p != null ? Path.of(p) : Path.of("..", "shared");
+        return path.toAbsolutePath().normalize();
+    }
+
+    public static Path hf(String name) {
+        return shared().resolve("fixtures/hf").resolve(name);
+    }
+
+    public static Path tinyCurse() {
+        return shared().resolve("checkpoints/tiny-curse-24");
+    }
+
+    /**
+     * Copies a fixture's model dir into {@code tmp}, optionally putting {@code config.legacy.json}
+     * in place of {@code config.json} (the fixture itself is never modified).
+     */
+    public static Path copyModel(String name, boolean legacyConfig, Path tmp) {
+        Path src = hf(name).resolve("model");
+        Path dst = tmp.resolve(name + (legacyConfig ? "-legacy" : ""));
+        try {
+            Files.createDirectories(dst);
+            try (Stream<Path> s = Files.list(src)) {
+                for (Path p : (Iterable<Path>) s::iterator) {
+                    Files.copy(p, dst.resolve(p.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+            if (legacyConfig) {
+                Files.copy(src.resolve("config.legacy.json"), dst.resolve("config.json"), StandardCopyOption.REPLACE_EXISTING);
+            }
+            return dst;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A float32 reference tensor, flattened. */
+    public static float[] readFloats(SafetensorsFile f, String name) {
+        TensorInfo t = f.tensors().get(name);
+        if (t == null) throw new IllegalArgumentException("no tensor " + name + " in " + f.path());
+        float[] out = new float[(int) t.numel()];
+        f.readF32(t, 0, t.numel(), FloatBuffer.wrap(out));
+        return out;
+    }
+
+    /** max|a-b| / max|ref|. */
+    public static double relMaxError(float[] actual, float[] ref) {
+        if (actual.length != ref.length) throw new AssertionError("length " + actual.length + " != " + ref.length);
+        double maxDiff = 0, maxRef = 0;
+        for (int i = 0; i < ref.length; i++) {
+            maxDiff = Math.max(maxDiff, Math.abs((double) actual[i] - ref[i]));
+            maxRef = Math.max(maxRef, Math.abs(ref[i]));
+            if (Float.isNaN(actual[i])) return Double.POSITIVE_INFINITY;
+        }
+        return maxDiff / maxRef;
+    }
+}

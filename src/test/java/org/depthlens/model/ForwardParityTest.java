@@ -1,0 +1,84 @@
+package org.depthlens.model;
+
+import org.depthlens.Fixtures;
+import org.depthlens.weights.SafetensorsFile;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The forward pass against HF transformers' own activations (fixtures/hf/<family>/reference.safetensors):
+ * every residual-stream state, every attention and MLP output, and the logits.
+ */
+class ForwardParityTest {
+    static final Set<String> BF16 = Set.of("llama3_bf16_tied", "mistral_sliding", "qwen3", "qwen3_moe", "deepseek_v3");
+    static final List<String> DENSE = List.of("llama", "llama3_bf16_tied", "mistral_sliding", "qwen2_sharded", "qwen3");
+
+    @TempDir
+    Path tmp;
+
+    static Stream<Arguments> dense() {
+        List<Arguments> out = new ArrayList<>();
+        for (String f : DENSE) {
+            out.add(Arguments.of(f, false));
+            out.add(Arguments.of(f, true));
+        }
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "{0} legacyConfig={1}")
+    @MethodSource("dense")
+    void matchesHuggingFace(String fixture, boolean legacy) {
+        assertParity(fixture, legacy, tmp);
+    }
+
+    /** Runs the fixture and compares every reference tensor; returns the worst relative error. */
+    static double assertParity(String fixture, boolean legacy, Path tmp) {
+        double tol = BF16.contains(fixture) ? 3e-3 : 1e-5;
+        Path dir = Fixtures.copyModel(fixture, legacy, tmp);
+        double worst = 0;
+        StringBuilder report = new StringBuilder(fixture + (legacy ? " (legacy config)" : "") + ":");
+        try (Model m = Model.open(dir, Architecture.LnsMode.AUTO);
+             SafetensorsFile ref = SafetensorsFile.open(Fixtures.hf(fixture).resolve("reference.safetensors"))) {
+            long[] shape = ref.tensors().get("input_ids").shape();
+            int batch = (int) shape[0], seq = (int) shape[1];
+            long[] ids = ref.readLongs(ref.tensors().get("input_ids"));
+            int[] flat = new int[ids.length];
+            for (int i = 0; i < ids.length; i++) flat[i] = (int) ids[i];
+            Architecture a = m.arch();
+            INDArray x = m.embed(flat);
+            worst = Math.max(worst, check(report, ref, "resid.0", x, tol));
+            WeightPool pool = m.newPool();
+            Rope.Tables rope = m.ropeTables(seq);
+            for (int j = 0; j < a.layers(); j++) {
+                BlockTrace trace = new BlockTrace(true, null);
+                x = BlockForward.forward(a, m.loadBlock(j, pool), x, batch, seq, rope, trace);
+                worst = Math.max(worst, check(report, ref, "attn_out." + j, trace.attnOut, tol));
+                worst = Math.max(worst, check(report, ref, "mlp_out." + j, trace.mlpOut, tol));
+                worst = Math.max(worst, check(report, ref, "resid." + (j + 1), x, tol));
+            }
+            worst = Math.max(worst, check(report, ref, "logits", m.head().logits(x), tol));
+        }
+        System.out.println(report + String.format(" worst %.3e (tolerance %.0e)", worst, tol));
+        assertTrue(worst <= tol, report.toString());
+        return worst;
+    }
+
+    private static double check(StringBuilder report, SafetensorsFile ref, String name, INDArray actual, double tol) {
+        float[] want = Fixtures.readFloats(ref, name);
+        float[] got = actual.dup('c').data().asFloat();
+        double err = Fixtures.relMaxError(got, want);
+        if (err > tol) report.append(String.format(" %s=%.3e", name, err));
+        return err;
+    }
+}
