@@ -3,7 +3,6 @@ package org.depthlens.model;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.nio.FloatBuffer;
 
@@ -29,10 +28,14 @@ public final class Attention {
         return Ops.linear(ctx, w.get("attn.o"), w.get("attn.o.bias"));
     }
 
+    /** Bytes of attention scores one batched matmul may produce; sequences are grouped to stay below it. */
+    static final long SCORE_BYTES = 128L << 20;
+
     /**
      * softmax(q k^T * scale + mask) v per sequence. q [B*T, nH*dq], k [B*T, nKV*dq], v [B*T, nKV*dv], rows
      * sequence-major; query head h uses kv head h / (nH/nKV). The query heads of each kv group are stacked
-     * along the row dimension so K and V are never copied per head. Returns [B*T, nH*dv].
+     * along the row dimension, so K and V are never copied per head, and a group of sequences goes through
+     * one batched matmul [G*nKV, rep*T, dq] x [G*nKV, T, dq]^T. Returns [B*T, nH*dv].
      */
     public static INDArray core(INDArray q, INDArray k, INDArray v, int batch, int seqLen, int nH, int nKV, int dq, int dv,
                                 double scale, int window) {
@@ -40,23 +43,69 @@ public final class Attention {
         int t = seqLen;
         INDArray out = Nd4j.createUninitialized(DataType.FLOAT, (long) batch * t, (long) nH * dv);
         INDArray mask = mask(t, rep, window);
-        for (int b = 0; b < batch; b++) {
-            var rows = NDArrayIndex.interval((long) b * t, (long) (b + 1) * t);
-            // [T, nKV, rep, dq] -> [nKV, rep, T, dq] -> [nKV, rep*T, dq]
-            INDArray qb = q.get(rows, NDArrayIndex.all()).reshape('c', t, nKV, rep, dq).permute(1, 2, 0, 3).dup('c')
-                    .reshape('c', nKV, (long) rep * t, dq);
-            INDArray kb = k.get(rows, NDArrayIndex.all()).reshape('c', t, nKV, dq).permute(1, 0, 2).dup('c');
-            INDArray vb = v.get(rows, NDArrayIndex.all()).reshape('c', t, nKV, dv).permute(1, 0, 2).dup('c');
-            INDArray scores = Nd4j.matmul(qb, kb, false, true, false); // [nKV, rep*T, T]
+        long perSeq = 4L * nH * t * t;
+        int group = (int) Math.max(1, Math.min(batch, SCORE_BYTES / perSeq));
+        FloatBuffer qf = Ops.floats(q), kf = Ops.floats(k), vf = Ops.floats(v), of = Ops.floats(out);
+        for (int b0 = 0; b0 < batch; b0 += group) {
+            int g = Math.min(group, batch - b0);
+            INDArray qb = Nd4j.createUninitialized(DataType.FLOAT, (long) g * nKV, (long) rep * t, dq);
+            INDArray kb = Nd4j.createUninitialized(DataType.FLOAT, (long) g * nKV, t, dq);
+            INDArray vb = Nd4j.createUninitialized(DataType.FLOAT, (long) g * nKV, t, dv);
+            // qb[s*nKV+kv][r*T+i][:] = q[(b0+s)*T+i][(kv*rep+r)*dq : +dq]
+            pack(qf, Ops.floats(qb), g, b0, t, nKV, rep, dq);
+            pack(kf, Ops.floats(kb), g, b0, t, nKV, 1, dq);
+            pack(vf, Ops.floats(vb), g, b0, t, nKV, 1, dv);
+            INDArray scores = Nd4j.matmul(qb, kb, false, true, false); // [g*nKV, rep*T, T]
             scores.muli(scale);
-            scores.reshape('c', nKV, (long) rep * t * t).addiRowVector(mask);
+            scores.reshape('c', (long) g * nKV, (long) rep * t * t).addiRowVector(mask);
             INDArray p = Ops.softmaxLastDim(scores);
-            INDArray ctx = Nd4j.matmul(p, vb, false, false, false); // [nKV, rep*T, dv]
-            // [nKV, rep, T, dv] -> [T, nKV, rep, dv] -> [T, nH*dv]
-            INDArray ctxT = ctx.reshape('c', nKV, rep, t, dv).permute(2, 0, 1, 3).dup('c').reshape('c', t, (long) nH * dv);
-            out.get(rows, NDArrayIndex.all()).assign(ctxT);
+            INDArray ctx = Nd4j.matmul(p, vb, false, false, false); // [g*nKV, rep*T, dv]
+            unpack(Ops.floats(ctx), of, g, b0, t, nKV, rep, dv);
+            qb.close();
+            kb.close();
+            vb.close();
+            scores.close();
+            p.close();
+            ctx.close();
         }
+        mask.close();
         return out;
+    }
+
+    /** Gathers head runs of {@code d} floats from sequence-major rows into [seq*nKV, rep*T, d] order. */
+    private static void pack(FloatBuffer src, FloatBuffer dst, int g, int b0, int t, int nKV, int rep, int d) {
+        int rowWidth = nKV * rep * d;
+        float[] run = new float[d];
+        int o = 0;
+        for (int s = 0; s < g; s++) {
+            for (int kv = 0; kv < nKV; kv++) {
+                for (int r = 0; r < rep; r++) {
+                    for (int i = 0; i < t; i++) {
+                        src.get(((b0 + s) * t + i) * rowWidth + (kv * rep + r) * d, run);
+                        dst.put(o, run);
+                        o += d;
+                    }
+                }
+            }
+        }
+    }
+
+    /** Inverse of {@link #pack}: [seq*nKV, rep*T, d] back to sequence-major rows of nH*d. */
+    private static void unpack(FloatBuffer src, FloatBuffer dst, int g, int b0, int t, int nKV, int rep, int d) {
+        int rowWidth = nKV * rep * d;
+        float[] run = new float[d];
+        int o = 0;
+        for (int s = 0; s < g; s++) {
+            for (int kv = 0; kv < nKV; kv++) {
+                for (int r = 0; r < rep; r++) {
+                    for (int i = 0; i < t; i++) {
+                        src.get(o, run);
+                        dst.put(((b0 + s) * t + i) * rowWidth + (kv * rep + r) * d, run);
+                        o += d;
+                    }
+                }
+            }
+        }
     }
 
     /**

@@ -39,15 +39,21 @@ public final class Head {
         return Ops.rmsNorm(x, norm, arch.eps(), 1.0, arch.hidden());
     }
 
-    private int chunkRows() {
-        return (int) Math.max(1, Math.min(arch.vocab(), CHUNK_BYTES / (4L * arch.hidden())));
+    /** Float32 bytes of the logits of one chunk for all rows of one state. */
+    static final long LOGITS_BYTES = 64L << 20;
+
+    /** Vocabulary rows per chunk: bounded by the head chunk and by the [rows, chunk] logits it produces. */
+    private int chunkRows(long rows) {
+        long byHead = CHUNK_BYTES / (4L * arch.hidden());
+        long byLogits = LOGITS_BYTES / (4L * Math.max(1, rows));
+        return (int) Math.max(1, Math.min(arch.vocab(), Math.max(256, Math.min(byHead, byLogits))));
     }
 
     /** Full logits [N, V] of stream state x (for trace; memory N x V floats). */
     public INDArray logits(INDArray x) {
         INDArray h = normed(x);
         INDArray out = Nd4j.create(DataType.FLOAT, h.rows(), arch.vocab());
-        int chunk = chunkRows();
+        int chunk = chunkRows(1);
         INDArray buf = null;
         for (int v0 = 0; v0 < arch.vocab(); v0 += chunk) {
             int n = Math.min(chunk, arch.vocab() - v0);
@@ -72,13 +78,14 @@ public final class Head {
         double[][] sum = new double[k][rows];
         double[][] target = new double[k][rows];
         for (double[] m : max) java.util.Arrays.fill(m, Double.NEGATIVE_INFINITY);
-        int chunk = chunkRows();
+        int chunk = chunkRows(rows);
         INDArray buf = null;
         for (int v0 = 0; v0 < arch.vocab(); v0 += chunk) {
             int n = Math.min(chunk, arch.vocab() - v0);
             if (buf == null || buf.rows() != n) buf = Nd4j.create(DataType.FLOAT, new long[] {n, arch.hidden()}, 'c');
             checkpoint.loadRows(headName, v0, n, buf);
             for (int s = 0; s < k; s++) {
+                try (var ws = Workspaces.scratch("depthlens-head")) {
                 INDArray logits = Ops.linear(normed[s], buf, null); // [rows, n]
                 INDArray cmax = logits.max(1);
                 INDArray shifted = logits.subiColumnVector(cmax.reshape(rows, 1));
@@ -100,6 +107,7 @@ public final class Head {
                     } else {
                         sum[s][r] += cs * Math.exp(m - max[s][r]);
                     }
+                }
                 }
             }
         }
