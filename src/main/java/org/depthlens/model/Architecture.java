@@ -5,7 +5,9 @@ import org.depthlens.weights.ConfigParser;
 import org.depthlens.weights.ModelConfig;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A model described by its differences from a plain Pre-LN Llama: attention kind, rope table and
@@ -38,7 +40,9 @@ public record Architecture(String family, int hidden, int vocab, int layers, dou
         Rope rope = new Rope(c.rope(), ropeDim, c.ropeInterleave(), c.maxPositionEmbeddings());
         List<BlockSpec> blocks = new ArrayList<>();
         for (int i = 0; i < c.numLayers(); i++) {
-            blocks.add(new BlockSpec(i, window(c, i), mlp(c, i), lns == null ? 1.0 : lns[i]));
+            MlpSpec mlp = mlp(c, i);
+            if (mlp instanceof MlpSpec.Moe m) checkMoe(c, m);
+            blocks.add(new BlockSpec(i, window(c, i), mlp, lns == null ? 1.0 : lns[i]));
         }
         return new Architecture(f, c.hiddenSize(), c.vocabSize(), c.numLayers(), c.rmsNormEps(), c.tieWordEmbeddings(),
                 attention, rope, List.copyOf(blocks), c.bosTokenId(), c.eosTokenId(), c.maxPositionEmbeddings(), lns != null);
@@ -105,8 +109,13 @@ public record Architecture(String family, int hidden, int vocab, int layers, dou
             case "deepseek_v2", "deepseek_v3" -> {
                 if (i < c.firstKDenseReplace()) yield new MlpSpec.Dense(c.intermediateSize());
                 boolean v3 = c.modelType().equals("deepseek_v3");
-                MlpSpec.Selection sel = v3 ? MlpSpec.Selection.GROUP_TOP2_SUM
-                        : "group_limited_greedy".equals(c.topkMethod()) ? MlpSpec.Selection.GROUP_MAX : MlpSpec.Selection.TOPK;
+                // HF's V3 ignores topk_method/scoring_func (always sigmoid + noaux_tc); V2 knows only these two
+                MlpSpec.Selection sel = v3 ? MlpSpec.Selection.GROUP_TOP2_SUM : switch (String.valueOf(c.topkMethod())) {
+                    case "greedy" -> MlpSpec.Selection.TOPK;
+                    case "group_limited_greedy" -> MlpSpec.Selection.GROUP_MAX;
+                    default -> throw new BadInputException(c.file() + ": deepseek_v2 topk_method '" + c.topkMethod()
+                            + "' is not supported (greedy, group_limited_greedy)");
+                };
                 MlpSpec.SharedExpert shared = c.nSharedExperts() > 0
                         ? new MlpSpec.SharedExpert("shared_experts", c.moeIntermediateSize() * c.nSharedExperts(), false) : null;
                 yield new MlpSpec.Moe("mlp", c.numExperts(), c.numExpertsPerTok(), c.moeIntermediateSize(),
@@ -115,6 +124,109 @@ public record Architecture(String family, int hidden, int vocab, int layers, dou
             }
             default -> new MlpSpec.Dense(c.intermediateSize());
         };
+    }
+
+    /** Refuses routing parameters HF would crash on or that would route to masked experts. */
+    private static void checkMoe(ModelConfig c, MlpSpec.Moe m) {
+        String where = c.file() + ": ";
+        if (m.topK() < 1 || m.topK() > m.experts()) {
+            throw new BadInputException(where + "num_experts_per_tok " + m.topK() + " must be between 1 and the " + m.experts() + " experts");
+        }
+        if (m.selection() == MlpSpec.Selection.TOPK) return;
+        if (m.nGroup() < 1 || m.experts() % m.nGroup() != 0) {
+            throw new BadInputException(where + "n_group " + m.nGroup() + " does not divide the " + m.experts() + " routed experts");
+        }
+        int groupSize = m.experts() / m.nGroup();
+        if (m.topkGroup() < 1 || m.topkGroup() > m.nGroup()) {
+            throw new BadInputException(where + "topk_group " + m.topkGroup() + " must be between 1 and n_group " + m.nGroup());
+        }
+        if (m.topK() > m.topkGroup() * groupSize) {
+            throw new BadInputException(where + "num_experts_per_tok " + m.topK() + " exceeds the " + m.topkGroup() * groupSize
+                    + " experts of the topk_group kept groups");
+        }
+        if (m.selection() == MlpSpec.Selection.GROUP_TOP2_SUM && groupSize < 2) {
+            throw new BadInputException(where + "groups of " + groupSize + " expert cannot be scored by their top-2 sum");
+        }
+    }
+
+    /**
+     * What {@code inspect} shows, as ordered key/value pairs: sizes, attention kind (and MLA ranks),
+     * rope, and for mixtures of experts the expert count, top-k, routing rule and shared experts.
+     */
+    public Map<String, String> describe() {
+        Map<String, String> d = new LinkedHashMap<>();
+        d.put("family", family);
+        d.put("layers", Integer.toString(layers));
+        d.put("hidden", Integer.toString(hidden));
+        d.put("vocab", Integer.toString(vocab));
+        d.put("rms_norm_eps", Double.toString(eps));
+        d.put("tied_embeddings", Boolean.toString(tiedEmbeddings));
+        d.put("layernorm_scaling", Boolean.toString(lns));
+        if (attention instanceof AttentionSpec.Gqa g) {
+            d.put("attention", g.kvHeads() == g.heads() ? "mha" : "gqa");
+            d.put("heads", Integer.toString(g.heads()));
+            d.put("kv_heads", Integer.toString(g.kvHeads()));
+            d.put("head_dim", Integer.toString(g.headDim()));
+            d.put("qkv_bias", Boolean.toString(g.qkvBias()));
+            d.put("qk_norm", Boolean.toString(g.qkNorm()));
+        } else {
+            AttentionSpec.Mla m = (AttentionSpec.Mla) attention;
+            d.put("attention", "mla");
+            d.put("heads", Integer.toString(m.heads()));
+            d.put("q_lora_rank", m.qLoraRank() == null ? "none" : Integer.toString(m.qLoraRank()));
+            d.put("kv_lora_rank", Integer.toString(m.kvLoraRank()));
+            d.put("qk_nope_head_dim", Integer.toString(m.nopeDim()));
+            d.put("qk_rope_head_dim", Integer.toString(m.ropeDim()));
+            d.put("v_head_dim", Integer.toString(m.vDim()));
+            d.put("softmax_scale", String.format(java.util.Locale.ROOT, "%.8g", m.scale()));
+        }
+        d.put("rope", rope.type() + (rope.interleaved() ? " (interleaved)" : ""));
+        d.put("rope_dim", Integer.toString(rope.dim()));
+        List<Integer> windows = blocks.stream().map(BlockSpec::slidingWindow).distinct().toList();
+        d.put("sliding_window", windows.size() == 1 && windows.get(0) == 0 ? "none" : describeWindows());
+        List<Integer> dense = new ArrayList<>(), moe = new ArrayList<>();
+        MlpSpec.Moe first = null;
+        for (BlockSpec b : blocks) {
+            if (b.mlp() instanceof MlpSpec.Moe m) {
+                moe.add(b.index());
+                if (first == null) first = m;
+            } else {
+                dense.add(b.index());
+            }
+        }
+        d.put("mlp", moe.isEmpty() ? "dense" : dense.isEmpty() ? "moe" : "moe in blocks " + ranges(moe) + ", dense in " + ranges(dense));
+        if (!dense.isEmpty()) {
+            d.put("intermediate", Integer.toString(((MlpSpec.Dense) blocks.get(dense.get(0)).mlp()).intermediate()));
+        }
+        if (first != null) {
+            d.put("experts", Integer.toString(first.experts()));
+            d.put("experts_per_token", Integer.toString(first.topK()));
+            d.put("expert_intermediate", Integer.toString(first.intermediate()));
+            d.put("routing", first.describeRouting());
+            d.put("shared_experts", first.shared() == null ? "none"
+                    : first.shared().intermediate() + (first.shared().gated() ? " (sigmoid-gated)" : " (ungated)"));
+        }
+        return java.util.Collections.unmodifiableMap(d);
+    }
+
+    private String describeWindows() {
+        StringBuilder sb = new StringBuilder();
+        for (BlockSpec b : blocks) sb.append(sb.length() == 0 ? "" : ",").append(b.slidingWindow());
+        return "per block " + sb;
+    }
+
+    /** "0-2,5" for [0, 1, 2, 5]. */
+    static String ranges(List<Integer> xs) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < xs.size(); ) {
+            int j = i;
+            while (j + 1 < xs.size() && xs.get(j + 1) == xs.get(j) + 1) j++;
+            if (sb.length() > 0) sb.append(',');
+            sb.append(xs.get(i));
+            if (j > i) sb.append('-').append(xs.get(j));
+            i = j + 1;
+        }
+        return sb.toString();
     }
 
     public int headDimForDisplay() {

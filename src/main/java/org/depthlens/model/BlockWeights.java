@@ -54,9 +54,18 @@ public final class BlockWeights {
 
     /** A SwiGLU MLP {@code <prefix>{gate,up,down}_proj} under roles {@code <role>.gate/up/down}. */
     static void loadDense(BlockWeights w, String role, String prefix, long intermediate, long h, WeightPool pool) {
-        w.put(role + ".gate", pool.load(role + ".gate", prefix + "gate_proj.weight", intermediate, h));
-        w.put(role + ".up", pool.load(role + ".up", prefix + "up_proj.weight", intermediate, h));
-        w.put(role + ".down", pool.load(role + ".down", prefix + "down_proj.weight", h, intermediate));
+        loadSwiGlu(w, role, prefix, "gate_proj", "up_proj", "down_proj", intermediate, h, pool);
+    }
+
+    /**
+     * A SwiGLU MLP whose projections have other names (Mixtral's experts: {@code w1} gate, {@code w3} up,
+     * {@code w2} down), under roles {@code <role>.gate/up/down}; replaces what those roles held.
+     */
+    static void loadSwiGlu(BlockWeights w, String role, String prefix, String gate, String up, String down,
+                           long intermediate, long h, WeightPool pool) {
+        w.put(role + ".gate", pool.load(role + ".gate", prefix + gate + ".weight", intermediate, h));
+        w.put(role + ".up", pool.load(role + ".up", prefix + up + ".weight", intermediate, h));
+        w.put(role + ".down", pool.load(role + ".down", prefix + down + ".weight", h, intermediate));
     }
 
     private static void loadGqa(BlockWeights w, AttentionSpec.Gqa g, String p, long h, WeightPool pool) {

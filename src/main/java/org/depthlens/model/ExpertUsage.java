@@ -8,6 +8,15 @@ public final class ExpertUsage {
         this.counts = new long[experts];
     }
 
+    /** A counter for block {@code b}, or null when its feed-forward is dense. */
+    public static ExpertUsage forBlock(BlockSpec b) {
+        return b.mlp() instanceof MlpSpec.Moe m ? new ExpertUsage(m.experts()) : null;
+    }
+
+    public int experts() {
+        return counts.length;
+    }
+
     public void add(int expert) {
         counts[expert]++;
     }

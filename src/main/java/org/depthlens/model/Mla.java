@@ -1,16 +1,90 @@
 package org.depthlens.model;
 
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
-/** Multi-head latent attention (DeepSeek V2/V3). */
+import java.nio.FloatBuffer;
+
+/**
+ * Multi-head latent attention (DeepSeek V2/V3, architectures.md §3.8): q through {@code q_proj}
+ * or the LoRA pair {@code q_a_proj} + norm + {@code q_b_proj}; k/v from the latent
+ * {@code kv_a_proj_with_mqa} (whose last {@code ropeDim} outputs are one rotary key head shared by
+ * every query head) + norm + {@code kv_b_proj}. The keys and values it builds go through the
+ * same {@link Attention#core} as GQA, with nKV = nH and dq = nope + rope != dv.
+ */
 final class Mla {
+    /** q_a_layernorm and kv_a_layernorm are built with the class default eps, not rms_norm_eps. */
+    static final double INNER_NORM_EPS = 1e-6;
+
     private Mla() {}
 
-    static void load(BlockWeights w, AttentionSpec.Mla m, String prefix, long hidden, WeightPool pool) {
-        throw new UnsupportedOperationException("MLA attention is not implemented yet");
+    static void load(BlockWeights w, AttentionSpec.Mla m, String p, long hidden, WeightPool pool) {
+        long nH = m.heads();
+        long qOut = nH * m.qkDim();
+        if (m.qLoraRank() == null) {
+            w.put("attn.q", pool.load("attn.q", p + "q_proj.weight", qOut, hidden));
+        } else {
+            long r = m.qLoraRank();
+            w.put("attn.q_a", pool.load("attn.q_a", p + "q_a_proj.weight", r, hidden));
+            if (m.bias()) w.put("attn.q_a.bias", pool.load("attn.q_a.bias", p + "q_a_proj.bias", r));
+            w.put("attn.q_a_norm", pool.load("attn.q_a_norm", p + "q_a_layernorm.weight", r));
+            w.put("attn.q_b", pool.load("attn.q_b", p + "q_b_proj.weight", qOut, r));
+        }
+        long kvA = (long) m.kvLoraRank() + m.ropeDim();
+        w.put("attn.kv_a", pool.load("attn.kv_a", p + "kv_a_proj_with_mqa.weight", kvA, hidden));
+        if (m.bias()) w.put("attn.kv_a.bias", pool.load("attn.kv_a.bias", p + "kv_a_proj_with_mqa.bias", kvA));
+        w.put("attn.kv_a_norm", pool.load("attn.kv_a_norm", p + "kv_a_layernorm.weight", m.kvLoraRank()));
+        w.put("attn.kv_b", pool.load("attn.kv_b", p + "kv_b_proj.weight", nH * (m.nopeDim() + m.vDim()), m.kvLoraRank()));
+        w.put("attn.o", pool.load("attn.o", p + "o_proj.weight", hidden, nH * m.vDim()));
+        if (m.bias()) w.put("attn.o.bias", pool.load("attn.o.bias", p + "o_proj.bias", hidden));
     }
 
+    /** Self-attention on normed input {@code h} [B*T, H]; returns the o_proj output [B*T, H]. */
     static INDArray forward(AttentionSpec.Mla m, BlockWeights w, INDArray h, int batch, int seqLen, int window, Rope.Tables rope) {
-        throw new UnsupportedOperationException("MLA attention is not implemented yet");
+        int nH = m.heads(), nope = m.nopeDim(), dr = m.ropeDim(), dq = m.qkDim(), dv = m.vDim(), kvr = m.kvLoraRank();
+        int rows = batch * seqLen;
+
+        // q [N, nH*dq], per head [nope | rope]
+        INDArray q;
+        if (m.qLoraRank() == null) {
+            q = Ops.linear(h, w.get("attn.q"), null);
+        } else {
+            INDArray qa = Ops.linear(h, w.get("attn.q_a"), w.get("attn.q_a.bias"));
+            q = Ops.linear(Ops.rmsNorm(qa, w.get("attn.q_a_norm"), INNER_NORM_EPS, 1.0, m.qLoraRank()), w.get("attn.q_b"), null);
+        }
+        // c [N, kvr + dr] = [latent | shared rotary key]; only the latent is normed
+        INDArray c = Ops.linear(h, w.get("attn.kv_a"), w.get("attn.kv_a.bias"));
+        INDArray latent = Ops.rmsNorm(c.get(NDArrayIndex.all(), NDArrayIndex.interval(0, kvr)), w.get("attn.kv_a_norm"),
+                INNER_NORM_EPS, 1.0, kvr);
+        INDArray kv = Ops.linear(latent, w.get("attn.kv_b"), null); // [N, nH*(nope+dv)], per head [k_nope | v]
+
+        FloatBuffer qf = Ops.floats(q);
+        FloatBuffer cf = Ops.floats(c);
+        rope.apply(qf, rows, nH, dq, nope, nH * dq);
+        rope.apply(cf, rows, 1, kvr + dr, kvr, kvr + dr);
+
+        // k_h = [k_nope_h | k_pe] and v_h, as the [N, nH*d] layouts Attention.core reads
+        INDArray k = Nd4j.createUninitialized(DataType.FLOAT, rows, (long) nH * dq);
+        INDArray v = Nd4j.createUninitialized(DataType.FLOAT, rows, (long) nH * dv);
+        FloatBuffer kf = Ops.floats(k), vf = Ops.floats(v), kvf = Ops.floats(kv);
+        float[] kvRow = new float[nH * (nope + dv)];
+        float[] kRow = new float[nH * dq];
+        float[] vRow = new float[nH * dv];
+        float[] pe = new float[dr];
+        for (int r = 0; r < rows; r++) {
+            kvf.get(r * kvRow.length, kvRow);
+            cf.get(r * (kvr + dr) + kvr, pe);
+            for (int hd = 0; hd < nH; hd++) {
+                System.arraycopy(kvRow, hd * (nope + dv), kRow, hd * dq, nope);
+                System.arraycopy(pe, 0, kRow, hd * dq + nope, dr);
+                System.arraycopy(kvRow, hd * (nope + dv) + nope, vRow, hd * dv, dv);
+            }
+            kf.put(r * kRow.length, kRow);
+            vf.put(r * vRow.length, vRow);
+        }
+        INDArray ctx = Attention.core(q, k, v, batch, seqLen, nH, nH, dq, dv, m.scale(), window);
+        return Ops.linear(ctx, w.get("attn.o"), w.get("attn.o.bias"));
     }
 }

@@ -23,6 +23,21 @@ public sealed interface MlpSpec permits MlpSpec.Dense, MlpSpec.Moe {
     record Moe(String prefix, int experts, int topK, int intermediate, String gateName, String upName, String downName,
                Scoring scoring, Selection selection, int nGroup, int topkGroup, boolean renormalize, double scaling,
                boolean correctionBias, SharedExpert shared) implements MlpSpec {
+
+        /** One line for {@code inspect}, e.g. "sigmoid+bias, top-2-sum of 8 groups keep 4, top-8, renormalised, x2.5". */
+        public String describeRouting() {
+            StringBuilder sb = new StringBuilder(scoring == Scoring.SOFTMAX ? "softmax" : "sigmoid");
+            if (correctionBias) sb.append("+bias");
+            switch (selection) {
+                case TOPK -> { }
+                case GROUP_MAX -> sb.append(", group max of ").append(nGroup).append(" groups keep ").append(topkGroup);
+                case GROUP_TOP2_SUM -> sb.append(", group top-2 sum of ").append(nGroup).append(" groups keep ").append(topkGroup);
+            }
+            sb.append(", top-").append(topK);
+            if (renormalize) sb.append(", renormalised");
+            if (scaling != 1.0) sb.append(", x").append(scaling);
+            return sb.toString();
+        }
     }
 
     /**

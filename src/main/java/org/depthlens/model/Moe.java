@@ -1,16 +1,234 @@
 package org.depthlens.model;
 
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.ops.transforms.Transforms;
 
-/** Routed mixture-of-experts feed-forward. */
+import java.nio.FloatBuffer;
+
+/**
+ * Routed mixture-of-experts feed-forward (architectures.md §3.3, §3.6-3.9, §4), one code path for
+ * every family: the differences (scores, group-limited selection, correction bias, renormalisation,
+ * scaling, shared experts and their gate) all come from {@link MlpSpec.Moe}.
+ *
+ * <p>Only the router and the shared expert are loaded with the block. Routed experts are loaded on
+ * demand, one at a time, into the block pool's reused {@code expert.*} buffers, and only if at least
+ * one token chose them: DeepSeek-V3's 256 experts per block are never resident together.
+ */
 final class Moe {
     private Moe() {}
 
     static void load(BlockWeights w, MlpSpec.Moe m, String blockPrefix, long hidden, WeightPool pool) {
-        throw new UnsupportedOperationException("MoE blocks are not implemented yet");
+        String p = blockPrefix + m.prefix() + ".";
+        w.put("moe.router", pool.load("moe.router", p + "gate.weight", m.experts(), hidden));
+        if (m.correctionBias()) {
+            // F32 in released checkpoints, BF16 in the fixture: any float dtype is read as float32
+            w.put("moe.bias", pool.load("moe.bias", p + "gate.e_score_correction_bias", m.experts()));
+        }
+        MlpSpec.SharedExpert s = m.shared();
+        if (s != null) {
+            BlockWeights.loadDense(w, "shared", p + s.name() + ".", s.intermediate(), hidden, pool);
+            if (s.gated()) w.put("shared.gate_weight", pool.load("shared.gate_weight", p + s.name() + "_gate.weight", 1, hidden));
+        }
+        // experts stay on disk, but a missing or misshapen one fails now rather than mid-pass
+        for (int e = 0; e < m.experts(); e++) {
+            String ep = expertPrefix(p, e);
+            pool.checkpoint().require(ep + m.gateName() + ".weight", m.intermediate(), hidden);
+            pool.checkpoint().require(ep + m.upName() + ".weight", m.intermediate(), hidden);
+            pool.checkpoint().require(ep + m.downName() + ".weight", hidden, m.intermediate());
+        }
     }
 
+    private static String expertPrefix(String moePrefix, int e) {
+        return moePrefix + "experts." + e + ".";
+    }
+
+    /**
+     * The MoE output for normed input {@code h} [N, H]: {@code sum_e w_e expert_e(x) + shared(x)}. The
+     * routed sum is accumulated in ascending expert order from zero, as HF's {@code index_add_} loop does.
+     */
     static INDArray forward(MlpSpec.Moe m, BlockWeights w, INDArray h, ExpertUsage usage) {
-        throw new UnsupportedOperationException("MoE blocks are not implemented yet");
+        if (usage != null && usage.experts() != m.experts()) {
+            throw new IllegalArgumentException("expert usage counts " + usage.experts() + " experts, block " + w.spec().index()
+                    + " has " + m.experts());
+        }
+        int n = (int) h.rows();
+        int hidden = (int) h.columns();
+        INDArray hc = h.isView() || h.ordering() != 'c' ? h.dup('c') : h;
+        float[] logits = Ops.linear(hc, w.get("moe.router"), null).data().asFloat();
+        float[] bias = m.correctionBias() ? w.get("moe.bias").dup().data().asFloat() : null;
+        Routing r = route(m, logits, bias, n);
+        if (usage != null) {
+            for (int e : r.experts()) usage.add(e);
+        }
+
+        // tokens per expert (CSR), in token order
+        int k = m.topK();
+        int[] start = new int[m.experts() + 1];
+        for (int e : r.experts()) start[e + 1]++;
+        for (int e = 0; e < m.experts(); e++) start[e + 1] += start[e];
+        int[] rowOf = new int[n * k];
+        float[] weightOf = new float[n * k];
+        int[] fill = start.clone();
+        for (int t = 0; t < n; t++) {
+            for (int j = 0; j < k; j++) {
+                int e = r.experts()[t * k + j];
+                rowOf[fill[e]] = t;
+                weightOf[fill[e]++] = r.weights()[t * k + j];
+            }
+        }
+
+        INDArray out = Nd4j.zeros(DataType.FLOAT, n, hidden);
+        FloatBuffer of = Ops.floats(out);
+        FloatBuffer hf = Ops.floats(hc);
+        float[] row = new float[hidden];
+        String p = w.spec().prefix() + m.prefix() + ".";
+        WeightPool pool = w.pool();
+        for (int e = 0; e < m.experts(); e++) {
+            int count = start[e + 1] - start[e];
+            if (count == 0) continue; // never loaded
+            String ep = expertPrefix(p, e);
+            long inter = m.intermediate();
+            BlockWeights.loadSwiGlu(w, "expert", ep, m.gateName(), m.upName(), m.downName(), inter, hidden, pool);
+            // gather its rows, SwiGLU, scale by the routing weight, scatter-add
+            INDArray xe = Nd4j.createUninitialized(DataType.FLOAT, count, hidden);
+            FloatBuffer xf = Ops.floats(xe);
+            for (int i = 0; i < count; i++) {
+                hf.get(rowOf[start[e] + i] * hidden, row);
+                xf.put(i * hidden, row);
+            }
+            FloatBuffer yf = Ops.floats(BlockForward.dense(w, "expert", xe));
+            for (int i = 0; i < count; i++) {
+                int t = rowOf[start[e] + i];
+                float we = weightOf[start[e] + i];
+                for (int c = 0; c < hidden; c++) {
+                    // (y * w) rounded, then added: HF's mul then index_add_
+                    of.put(t * hidden + c, of.get(t * hidden + c) + yf.get(i * hidden + c) * we);
+                }
+            }
+        }
+
+        MlpSpec.SharedExpert s = m.shared();
+        if (s != null) {
+            INDArray shared = BlockForward.dense(w, "shared", hc);
+            if (s.gated()) {
+                INDArray gate = Transforms.sigmoid(Ops.linear(hc, w.get("shared.gate_weight"), null), false); // [N, 1]
+                shared.muliColumnVector(gate);
+            }
+            out.addi(shared);
+        }
+        return out;
+    }
+
+    /**
+     * Chosen experts and their weights, {@code topK} per token, token-major; {@code experts[t*k + j]} is the
+     * j-th choice of token t in descending (biased) score order.
+     */
+    record Routing(int[] experts, float[] weights) {
+    }
+
+    /**
+     * Routes {@code tokens} rows of router logits [tokens, E] (float32, as HF computes them):
+     * <ol>
+     *   <li>scores: softmax over E, or sigmoid (DeepSeek-V3);</li>
+     *   <li>choice scores: the scores plus {@code e_score_correction_bias} when the block has one;</li>
+     *   <li>group-limited selection: each of {@code nGroup} contiguous groups is scored by its max choice score
+     *       (V2) or the sum of its two largest (V3), the top {@code topkGroup} groups are kept, and the others'
+     *       experts get 0.0 (V2, as HF) or -inf (V3, current HF and the official code);</li>
+     *   <li>top-k of the choice scores gives the experts; their weights are the unbiased scores;</li>
+     *   <li>renormalised as {@code w / (sum w + 1e-20)} when asked, then times {@code routed_scaling_factor}.</li>
+     * </ol>
+     * The +1e-20 is V3's; for the softmax families the selected sum is at least k/E, so adding 1e-20 in
+     * float32 leaves it unchanged and one rule serves Mixtral and Qwen too.
+     *
+     * <p>Ties: like {@code torch.topk}, larger values come first and NaN counts as the largest; among
+     * exactly equal values the lower expert (or group) index wins. torch does not specify its order on
+     * exact ties; lower index first is what its CPU kernel returns for these small sizes.
+     */
+    static Routing route(MlpSpec.Moe m, float[] logits, float[] bias, int tokens) {
+        int ne = m.experts(), k = m.topK();
+        int[] experts = new int[tokens * k];
+        float[] weights = new float[tokens * k];
+        float[] score = new float[ne];
+        float[] choice = new float[ne];
+        int groupSize = ne / m.nGroup();
+        float[] groupScore = new float[m.nGroup()];
+        int[] keptGroups = new int[m.topkGroup()];
+        boolean[] kept = new boolean[m.nGroup()];
+        int[] idx = new int[k];
+        int[] two = new int[2];
+        for (int t = 0; t < tokens; t++) {
+            int base = t * ne;
+            if (m.scoring() == MlpSpec.Scoring.SOFTMAX) {
+                float max = Float.NEGATIVE_INFINITY;
+                for (int e = 0; e < ne; e++) max = Math.max(max, logits[base + e]);
+                double sum = 0;
+                for (int e = 0; e < ne; e++) sum += Math.exp((double) logits[base + e] - max);
+                for (int e = 0; e < ne; e++) score[e] = (float) (Math.exp((double) logits[base + e] - max) / sum);
+            } else {
+                for (int e = 0; e < ne; e++) score[e] = (float) (1.0 / (1.0 + Math.exp(-(double) logits[base + e])));
+            }
+            for (int e = 0; e < ne; e++) choice[e] = bias == null ? score[e] : score[e] + bias[e];
+            if (m.selection() != MlpSpec.Selection.TOPK) {
+                for (int g = 0; g < m.nGroup(); g++) {
+                    int g0 = g * groupSize;
+                    if (m.selection() == MlpSpec.Selection.GROUP_MAX) {
+                        float mx = choice[g0];
+                        for (int e = g0 + 1; e < g0 + groupSize; e++) mx = Math.max(mx, choice[e]); // NaN propagates, as torch.max
+                        groupScore[g] = mx;
+                    } else {
+                        topk(choice, g0, groupSize, two);
+                        groupScore[g] = choice[g0 + two[0]] + choice[g0 + two[1]];
+                    }
+                }
+                topk(groupScore, 0, m.nGroup(), keptGroups);
+                java.util.Arrays.fill(kept, false);
+                for (int g : keptGroups) kept[g] = true;
+                float masked = m.selection() == MlpSpec.Selection.GROUP_MAX ? 0f : Float.NEGATIVE_INFINITY;
+                for (int g = 0; g < m.nGroup(); g++) {
+                    if (!kept[g]) java.util.Arrays.fill(choice, g * groupSize, (g + 1) * groupSize, masked);
+                }
+            }
+            topk(choice, 0, ne, idx);
+            float sum = 0;
+            for (int j = 0; j < k; j++) {
+                experts[t * k + j] = idx[j];
+                weights[t * k + j] = score[idx[j]];
+                sum += score[idx[j]];
+            }
+            if (m.renormalize()) {
+                float denom = sum + 1e-20f;
+                for (int j = 0; j < k; j++) weights[t * k + j] /= denom;
+            }
+            if (m.scaling() != 1.0) {
+                float f = (float) m.scaling();
+                for (int j = 0; j < k; j++) weights[t * k + j] *= f;
+            }
+        }
+        return new Routing(experts, weights);
+    }
+
+    /** Indices (relative to {@code from}) of the {@code out.length} largest of {@code v[from, from+len)}, best first. */
+    static void topk(float[] v, int from, int len, int[] out) {
+        int k = out.length;
+        int filled = 0;
+        for (int i = 0; i < len; i++) {
+            float x = v[from + i];
+            if (filled == k && !greater(x, i, v[from + out[k - 1]], out[k - 1])) continue;
+            int pos = filled < k ? filled++ : k - 1;
+            while (pos > 0 && greater(x, i, v[from + out[pos - 1]], out[pos - 1])) {
+                out[pos] = out[pos - 1];
+                pos--;
+            }
+            out[pos] = i;
+        }
+    }
+
+    /** torch.topk order: NaN above everything, then larger value, then (exact tie) lower index. */
+    private static boolean greater(float a, int ia, float b, int ib) {
+        boolean an = Float.isNaN(a), bn = Float.isNaN(b);
+        if (an || bn) return an && (!bn || ia < ib);
+        return a > b || (a == b && ia < ib);
     }
 }

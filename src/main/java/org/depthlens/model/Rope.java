@@ -52,6 +52,11 @@ public final class Rope {
         return dim;
     }
 
+    /** rope_type: default, linear, dynamic, llama3 or yarn. */
+    public String type() {
+        return config.type();
+    }
+
     public boolean interleaved() {
         return interleaved;
     }

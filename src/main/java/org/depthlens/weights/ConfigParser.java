@@ -127,7 +127,8 @@ public final class ConfigParser {
 
         int experts = switch (type) {
             case "mixtral" -> r.positiveInt("num_local_experts");
-            case "qwen2_moe", "qwen3_moe" -> r.has("num_experts") || !r.has("num_local_experts")
+            // v5 saves Qwen3-MoE's count as num_local_experts: the file's key wins over the class default
+            case "qwen2_moe", "qwen3_moe" -> root.hasNonNull("num_experts") || !root.hasNonNull("num_local_experts")
                     ? r.nonNegativeInt("num_experts") : r.nonNegativeInt("num_local_experts");
             case "deepseek_v2", "deepseek_v3" -> r.positiveInt("n_routed_experts");
             default -> 0;
@@ -154,7 +155,7 @@ public final class ConfigParser {
                 experts > 0 ? r.positiveInt("num_experts_per_tok") : 0,
                 experts > 0 && !type.equals("mixtral") ? r.positiveInt("moe_intermediate_size") : 0,
                 type.equals("qwen2_moe") ? r.nonNegativeInt("shared_expert_intermediate_size") : 0,
-                deepseek ? r.nonNegativeInt("n_shared_experts") : 0,
+                deepseek && r.has("n_shared_experts") ? r.nonNegativeInt("n_shared_experts") : 0, // null: no shared experts
                 r.bool("norm_topk_prob", false),
                 r.has("decoder_sparse_step") ? r.positiveInt("decoder_sparse_step") : 1,
                 r.intList("mlp_only_layers"),
@@ -242,13 +243,18 @@ public final class ConfigParser {
             this.defaults = defaults;
         }
 
+        /**
+         * An explicit {@code null} in the file is HF's {@code None}, not "use the class default": Mistral
+         * v0.2's {@code "sliding_window": null} disables the window, DeepSeek's {@code "q_lora_rank": null}
+         * means a plain q_proj, {@code "head_dim": null} means hidden/heads.
+         */
         boolean has(String key) {
-            return root.hasNonNull(key) || defaults.containsKey(key);
+            return root.has(key) ? !root.get(key).isNull() : defaults.containsKey(key);
         }
 
         JsonNode get(String key) {
             JsonNode v = root.get(key);
-            if (v != null && !v.isNull()) return v;
+            if (v != null) return v;
             Object d = defaults.get(key);
             if (d == null) return NullNode.getInstance();
             return new ObjectMapper().valueToTree(d);
