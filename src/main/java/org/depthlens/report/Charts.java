@@ -83,6 +83,7 @@ public final class Charts {
         int maxPoints = lines.stream().mapToInt(l -> l.x().length).max().orElse(0);
         s.setMarkerSize(maxPoints > 48 ? 0 : 6);
         legend(s, lines.stream().map(Line::name).toList());
+        s.setLegendVisible(lines.size() > 1); // one series: the axis title says it all
         List<String> notes = new ArrayList<>();
         double xMax = Double.NEGATIVE_INFINITY;
         for (Line line : lines) {
@@ -132,6 +133,9 @@ public final class Charts {
                 s.setYAxisMin(Math.pow(10, Math.floor(Math.log10(lo))) * (1 - 1e-12));
                 yMaxShown = Math.pow(10, Math.ceil(Math.log10(hi))) * (1 + 1e-12);
                 s.setYAxisMax(yMaxShown);
+                if (lo >= 1e-6 && hi <= 1e6) {
+                    s.setYAxisDecimalPattern("0.######"); // decade labels as 0.0001 .. 1000000, not 1E-4
+                }
             }
         }
         if (zoom) {
@@ -433,7 +437,9 @@ public final class Charts {
             case "rms" -> "residual-stream RMS vs depth";
             default -> blockTitle(what);
         };
-        return lines(titlePrefix + name + (zoom ? " (zoomed)" : ""), depth ? DEPTH_AXIS : BLOCK_AXIS, yTitle, lines,
+        String title = titlePrefix.isEmpty() ? Character.toUpperCase(name.charAt(0)) + name.substring(1)
+                : titlePrefix + name;
+        return lines(title + (zoom ? " (zoomed)" : ""), depth ? DEPTH_AXIS : BLOCK_AXIS, yTitle, lines,
                 scale, zoom, what.equals("loss_drop"), depth ? "depth" : "block");
     }
 

@@ -44,10 +44,10 @@ public final class Palette {
                 (int) Math.round(a.getBlue() + f * (b.getBlue() - a.getBlue())));
     }
 
-    /** Colour of checkpoint {@code i} of {@code k} in a trajectory: light green (early) to dark purple (late). */
+    /** Colour of checkpoint {@code i} of {@code k} in a trajectory: green (early) to dark purple (late). */
     public static Color ramp(int i, int k) {
         double t = k <= 1 ? 1 : (double) i / (k - 1);
-        return viridis(0.82 - 0.78 * t);
+        return viridis(0.72 - 0.68 * t);
     }
 
     /** CSS hex form, e.g. {@code #0072b2}. */
