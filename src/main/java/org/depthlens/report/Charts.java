@@ -88,6 +88,18 @@ public final class Charts {
         double xMax = Double.NEGATIVE_INFINITY;
         for (Line line : lines) {
             double[] y = line.y().clone();
+            List<String> missing = new ArrayList<>();
+            for (int i = 0; i < y.length; i++) {
+                if (!Double.isFinite(y[i])) {
+                    // XChart cannot draw infinities and silently skips NaN: say which points are missing
+                    missing.add(xName + " " + fmtX(line.x()[i]) + " = " + Fmt.sig(y[i], 3));
+                    y[i] = Double.NaN;
+                }
+            }
+            if (!missing.isEmpty()) {
+                notes.add("not drawn" + (lines.size() > 1 ? " (" + line.name() + ")" : "") + ": "
+                        + String.join(", ", missing));
+            }
             if (scale == Scale.LOG) {
                 List<String> dropped = new ArrayList<>();
                 for (int i = 0; i < y.length; i++) {
@@ -147,7 +159,7 @@ public final class Charts {
                 for (Line line : lines) {
                     for (int i = 0; i < line.y().length; i++) {
                         double v = line.y()[i];
-                        if (v > z.max() || v < z.min()) {
+                        if (Double.isFinite(v) && (v > z.max() || v < z.min())) {
                             notes.add("off scale: " + xName + " " + fmtX(line.x()[i]) + " = " + Fmt.sig(v, 3)
                                     + (lines.size() > 1 ? " (" + line.name() + ")" : ""));
                         }
