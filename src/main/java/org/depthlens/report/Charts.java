@@ -47,6 +47,13 @@ public final class Charts {
     static final String DEPTH_AXIS = "Depth l   (x[0] = embedding output, x[L] = last block output)";
     static final String BLOCK_AXIS = "Block l   (0-based; its input is x[l])";
 
+    static {
+        // charts are drawn off screen; never let AWT look for a display
+        if (System.getProperty("java.awt.headless") == null) {
+            System.setProperty("java.awt.headless", "true");
+        }
+    }
+
     private Charts() {}
 
     /** Linear or logarithmic y axis. */
