@@ -34,7 +34,7 @@ final class ReferenceData {
         if (p == null) {
             p = "../shared";
         }
-        return Paths.get(p);
+        return Paths.get(p).toAbsolutePath().normalize();
     }
 
     static Path referenceFile() {
