@@ -1,0 +1,113 @@
+package org.depthlens.report;
+
+import org.depthlens.analysis.ModelResult;
+import org.depthlens.probe.Metrics;
+import tech.tablesaw.api.DoubleColumn;
+import tech.tablesaw.api.IntColumn;
+import tech.tablesaw.api.Table;
+import tech.tablesaw.io.csv.CsvWriteOptions;
+
+import java.io.IOException;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The CSV tables of one model, built with Tablesaw.
+ *
+ * <p>Numbers are written with {@link Double#toString(double)}, which parses back to the same
+ * double. An empty cell means "does not exist" (a block column at depth L, a triangle cell with
+ * l+n &gt; L, loss columns when the removal sweep was not run) or a NaN value. Line ends are
+ * {@code "\n"}.
+ *
+ * <ul>
+ *   <li>{@code per_block.csv}: one row per depth l = 0..L. {@code variance, token_variance, rms}
+ *       describe the stream x[l]; {@code block_influence, update_ratio, loss_without_layer,
+ *       loss_drop} describe block l, whose input is x[l] (empty at l = L).
+ *       {@code loss_drop = loss_without_layer - loss}.</li>
+ *   <li>{@code angular_all.csv}, {@code angular_last.csv}: column {@code l} then one column per
+ *       n = 1..L named {@code n=<n>}; cell (l, n) is the angular distance between x[l] and x[l+n].</li>
+ * </ul>
+ */
+public final class MetricsCsv {
+    public static final String PER_BLOCK = "per_block.csv";
+    public static final String ANGULAR_ALL = "angular_all.csv";
+    public static final String ANGULAR_LAST = "angular_last.csv";
+
+    private MetricsCsv() {}
+
+    /** Writes the three CSV files into {@code dir}. */
+    public static void writeAll(ModelResult r, Path dir) throws IOException {
+        MetricsShape.check(r);
+        write(perBlock(r), dir.resolve(PER_BLOCK));
+        write(triangle("angular_all", r.metrics().angularAll()), dir.resolve(ANGULAR_ALL));
+        write(triangle("angular_last", r.metrics().angularLast()), dir.resolve(ANGULAR_LAST));
+    }
+
+    /** The per-depth table (columns {@code depth, variance, token_variance, rms, block_influence,
+     * update_ratio, loss_without_layer, loss_drop}). */
+    public static Table perBlock(ModelResult r) {
+        Metrics m = r.metrics();
+        int L = m.blocks();
+        IntColumn depth = IntColumn.create("depth");
+        DoubleColumn variance = DoubleColumn.create("variance");
+        DoubleColumn tokenVariance = DoubleColumn.create("token_variance");
+        DoubleColumn rms = DoubleColumn.create("rms");
+        DoubleColumn bi = DoubleColumn.create("block_influence");
+        DoubleColumn update = DoubleColumn.create("update_ratio");
+        DoubleColumn without = DoubleColumn.create("loss_without_layer");
+        DoubleColumn drop = DoubleColumn.create("loss_drop");
+        double[] lossDrop = ReportModel.lossDrop(m);
+        for (int l = 0; l <= L; l++) {
+            depth.append(l);
+            variance.append(m.variance()[l]);
+            tokenVariance.append(m.tokenVariance()[l]);
+            rms.append(m.rms()[l]);
+            boolean block = l < L;
+            appendOrMissing(bi, block ? m.blockInfluence()[l] : null);
+            appendOrMissing(update, block ? m.updateRatio()[l] : null);
+            appendOrMissing(without, block && m.lossWithoutLayer() != null ? m.lossWithoutLayer()[l] : null);
+            appendOrMissing(drop, block && lossDrop != null ? lossDrop[l] : null);
+        }
+        return Table.create("per_block", depth, variance, tokenVariance, rms, bi, update, without, drop);
+    }
+
+    /** An angular-distance triangle as a table: column {@code l}, then {@code n=1 .. n=L}. */
+    public static Table triangle(String name, double[][] t) {
+        int L = t.length;
+        Table table = Table.create(name);
+        IntColumn l = IntColumn.create("l");
+        for (int i = 0; i < L; i++) {
+            l.append(i);
+        }
+        table.addColumns(l);
+        for (int n = 1; n <= L; n++) {
+            DoubleColumn c = DoubleColumn.create("n=" + n);
+            for (int i = 0; i < L; i++) {
+                appendOrMissing(c, i + n <= L ? t[i][n - 1] : null);
+            }
+            table.addColumns(c);
+        }
+        return table;
+    }
+
+    private static void appendOrMissing(DoubleColumn c, Double v) {
+        if (v == null) {
+            c.appendMissing();
+        } else {
+            c.append(v);
+        }
+    }
+
+    /** The CSV text of a table as written to disk. */
+    public static String toCsv(Table t) {
+        StringWriter w = new StringWriter();
+        t.write().csv(CsvWriteOptions.builder(w).lineEnd("\n").header(true).usePrintFormatters(false).build());
+        return w.toString();
+    }
+
+    private static void write(Table t, Path file) throws IOException {
+        Files.writeString(file, toCsv(t), StandardCharsets.UTF_8);
+    }
+}

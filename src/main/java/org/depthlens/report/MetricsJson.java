@@ -1,0 +1,372 @@
+package org.depthlens.report;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.StreamWriteFeature;
+import com.fasterxml.jackson.core.util.DefaultIndenter;
+import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
+import com.fasterxml.jackson.core.util.Separators;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.depthlens.BadInputException;
+import org.depthlens.analysis.ModelResult;
+import org.depthlens.analysis.Provenance;
+import org.depthlens.analysis.PrunedRemoval;
+import org.depthlens.probe.Metrics;
+
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code metrics.json} for one {@link ModelResult}.
+ *
+ * <p>Format: a pretty-printed object (2-space indent, {@code "\n"} line ends, trailing newline)
+ * with the top-level keys, in this order: {@code label, family, lns, blocks, angular_all,
+ * angular_last, block_influence, variance, token_variance, rms, update_ratio, loss,
+ * loss_without_layer, pruned_removal, expert_usage, provenance}. Triangles are ragged lists
+ * ({@code angular_all[l]} has {@code L-l} entries, entry {@code n-1} is the distance from x[l] to
+ * x[l+n]). Doubles are written in the shortest decimal form that parses back to the same double,
+ * so {@code read(write(r))} reproduces every finite value bit for bit.
+ *
+ * <p>JSON has no NaN or infinity: a non-finite double is written as {@code null} and read back as
+ * NaN (so +-Infinity does not survive; the value was not a usable number anyway). Fields that are
+ * absent in the record ({@code loss_without_layer}, {@code pruned_removal}, {@code provenance},
+ * {@code expert_usage} of a dense model, the usage of a dense block) are written as {@code null}.
+ */
+public final class MetricsJson {
+    /** Top-level keys in file order. */
+    public static final List<String> KEYS = List.of("label", "family", "lns", "blocks", "angular_all",
+            "angular_last", "block_influence", "variance", "token_variance", "rms", "update_ratio", "loss",
+            "loss_without_layer", "pruned_removal", "expert_usage", "provenance");
+
+    private static final JsonFactory FACTORY = JsonFactory.builder()
+            .enable(StreamWriteFeature.USE_FAST_DOUBLE_WRITER) // Schubfach: shortest round-trip repr
+            .build();
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    private MetricsJson() {}
+
+    /** Writes {@code metrics.json} (UTF-8). */
+    public static void write(ModelResult r, Path file) throws IOException {
+        Files.writeString(file, toJson(r), StandardCharsets.UTF_8);
+    }
+
+    /** The exact text {@link #write} puts in the file. */
+    public static String toJson(ModelResult r) {
+        MetricsShape.check(r);
+        StringWriter sw = new StringWriter();
+        try (JsonGenerator g = generator(sw)) {
+            Metrics m = r.metrics();
+            g.writeStartObject();
+            g.writeStringField("label", r.label());
+            g.writeStringField("family", r.family());
+            g.writeBooleanField("lns", r.lns());
+            g.writeNumberField("blocks", m.blocks());
+            g.writeFieldName("angular_all");
+            writeTriangle(g, m.angularAll());
+            g.writeFieldName("angular_last");
+            writeTriangle(g, m.angularLast());
+            g.writeFieldName("block_influence");
+            writeArray(g, m.blockInfluence());
+            g.writeFieldName("variance");
+            writeArray(g, m.variance());
+            g.writeFieldName("token_variance");
+            writeArray(g, m.tokenVariance());
+            g.writeFieldName("rms");
+            writeArray(g, m.rms());
+            g.writeFieldName("update_ratio");
+            writeArray(g, m.updateRatio());
+            g.writeFieldName("loss");
+            writeDouble(g, m.loss());
+            g.writeFieldName("loss_without_layer");
+            writeArray(g, m.lossWithoutLayer());
+            g.writeFieldName("pruned_removal");
+            if (r.prunedRemoval() == null) {
+                g.writeNull();
+            } else {
+                g.writeStartArray();
+                for (PrunedRemoval p : r.prunedRemoval()) {
+                    g.writeStartObject();
+                    g.writeNumberField("n", p.n());
+                    g.writeNumberField("start", p.start());
+                    g.writeFieldName("loss");
+                    writeDouble(g, p.loss());
+                    g.writeEndObject();
+                }
+                g.writeEndArray();
+            }
+            g.writeFieldName("expert_usage");
+            if (r.expertUsage() == null) {
+                g.writeNull();
+            } else {
+                g.writeStartArray();
+                for (long[] counts : r.expertUsage()) {
+                    if (counts == null) {
+                        g.writeNull();
+                    } else {
+                        g.writeStartArray();
+                        for (long c : counts) {
+                            g.writeNumber(c);
+                        }
+                        g.writeEndArray();
+                    }
+                }
+                g.writeEndArray();
+            }
+            g.writeFieldName("provenance");
+            Provenance p = r.provenance();
+            if (p == null) {
+                g.writeNull();
+            } else {
+                g.writeStartObject();
+                g.writeStringField("model_path", p.modelPath());
+                g.writeStringField("config_sha256", p.configSha256());
+                g.writeStringField("weights_sha256", p.weightsSha256());
+                g.writeStringField("data_path", p.dataPath());
+                g.writeStringField("data_sha256", p.dataSha256());
+                g.writeNumberField("windows", p.windows());
+                g.writeNumberField("tokens", p.tokens());
+                g.writeStringField("tool_version", p.toolVersion());
+                g.writeStringField("date", p.date());
+                g.writeEndObject();
+            }
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new IllegalStateException("writing JSON to a string failed", e);
+        }
+        return sw.toString() + "\n";
+    }
+
+    private static JsonGenerator generator(Writer w) throws IOException {
+        DefaultIndenter indenter = new DefaultIndenter("  ", "\n");
+        DefaultPrettyPrinter pp = new DefaultPrettyPrinter()
+                .withSeparators(Separators.createDefaultInstance()
+                        .withObjectFieldValueSpacing(Separators.Spacing.AFTER));
+        pp.indentObjectsWith(indenter);
+        pp.indentArraysWith(indenter);
+        JsonGenerator g = FACTORY.createGenerator(w);
+        g.setPrettyPrinter(pp);
+        return g;
+    }
+
+    private static void writeTriangle(JsonGenerator g, double[][] t) throws IOException {
+        g.writeStartArray();
+        for (double[] row : t) {
+            writeArray(g, row);
+        }
+        g.writeEndArray();
+    }
+
+    private static void writeArray(JsonGenerator g, double[] a) throws IOException {
+        if (a == null) {
+            g.writeNull();
+            return;
+        }
+        g.writeStartArray();
+        for (double v : a) {
+            writeDouble(g, v);
+        }
+        g.writeEndArray();
+    }
+
+    private static void writeDouble(JsonGenerator g, double v) throws IOException {
+        if (Double.isFinite(v)) {
+            g.writeNumber(v);
+        } else {
+            g.writeNull();
+        }
+    }
+
+    // ---------------------------------------------------------------- reading
+
+    /** Reads a file written by {@link #write}; throws {@link BadInputException} naming the file and key. */
+    public static ModelResult read(Path file) throws IOException {
+        JsonNode root;
+        try {
+            root = MAPPER.readTree(file.toFile());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new BadInputException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
+        }
+        return fromTree(root, file.toString());
+    }
+
+    /** Parses the text of a metrics.json; {@code source} names it in error messages. */
+    public static ModelResult parse(String json, String source) {
+        JsonNode root;
+        try {
+            root = MAPPER.readTree(json);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new BadInputException(source + ": not valid JSON: " + e.getOriginalMessage(), e);
+        }
+        return fromTree(root, source);
+    }
+
+    private static ModelResult fromTree(JsonNode root, String src) {
+        if (root == null || !root.isObject()) {
+            throw new BadInputException(src + ": expected a JSON object");
+        }
+        Reader rd = new Reader(src);
+        int blocks = rd.integer(root, "blocks");
+        Metrics m = new Metrics(blocks,
+                rd.triangle(root, "angular_all"),
+                rd.triangle(root, "angular_last"),
+                rd.doubles(root, "block_influence", false),
+                rd.doubles(root, "variance", false),
+                rd.doubles(root, "token_variance", false),
+                rd.doubles(root, "rms", false),
+                rd.doubles(root, "update_ratio", false),
+                rd.number(root.get("loss"), "loss"),
+                rd.doubles(root, "loss_without_layer", true));
+        List<PrunedRemoval> pruned = null;
+        JsonNode pr = rd.present(root, "pruned_removal");
+        if (!pr.isNull()) {
+            rd.require(pr.isArray(), "pruned_removal", "a list");
+            pruned = new ArrayList<>();
+            for (int i = 0; i < pr.size(); i++) {
+                JsonNode e = pr.get(i);
+                String key = "pruned_removal[" + i + "]";
+                rd.require(e.isObject(), key, "an object");
+                pruned.add(new PrunedRemoval(rd.integer(e, "n", key), rd.integer(e, "start", key),
+                        rd.number(e.get("loss"), key + ".loss")));
+            }
+        }
+        List<long[]> usage = null;
+        JsonNode eu = root.get("expert_usage");
+        if (eu != null && !eu.isNull()) {
+            rd.require(eu.isArray(), "expert_usage", "a list");
+            usage = new ArrayList<>();
+            for (int i = 0; i < eu.size(); i++) {
+                JsonNode row = eu.get(i);
+                if (row.isNull()) {
+                    usage.add(null);
+                    continue;
+                }
+                rd.require(row.isArray(), "expert_usage[" + i + "]", "a list or null");
+                long[] counts = new long[row.size()];
+                for (int j = 0; j < counts.length; j++) {
+                    JsonNode c = row.get(j);
+                    rd.require(c.isIntegralNumber() && c.canConvertToLong(), "expert_usage[" + i + "][" + j + "]",
+                            "an integer");
+                    counts[j] = c.longValue();
+                }
+                usage.add(counts);
+            }
+        }
+        Provenance prov = null;
+        JsonNode pv = rd.present(root, "provenance");
+        if (!pv.isNull()) {
+            rd.require(pv.isObject(), "provenance", "an object");
+            prov = new Provenance(rd.string(pv, "model_path", "provenance"),
+                    rd.string(pv, "config_sha256", "provenance"),
+                    rd.string(pv, "weights_sha256", "provenance"),
+                    rd.string(pv, "data_path", "provenance"),
+                    rd.string(pv, "data_sha256", "provenance"),
+                    rd.integer(pv, "windows", "provenance"),
+                    rd.longInt(pv, "tokens", "provenance"),
+                    rd.string(pv, "tool_version", "provenance"),
+                    rd.string(pv, "date", "provenance"));
+        }
+        JsonNode lns = rd.present(root, "lns");
+        rd.require(lns.isBoolean(), "lns", "true or false");
+        ModelResult r = new ModelResult(rd.string(root, "label", null), rd.string(root, "family", null),
+                lns.booleanValue(), m, pruned, usage, prov);
+        try {
+            MetricsShape.check(r);
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException(src + ": " + e.getMessage(), e);
+        }
+        return r;
+    }
+
+    /** Small typed accessors that name the file and key in every error. */
+    private record Reader(String src) {
+        JsonNode present(JsonNode obj, String key) {
+            JsonNode n = obj.get(key);
+            if (n == null) {
+                throw new BadInputException(src + ": missing key '" + key + "'");
+            }
+            return n;
+        }
+
+        void require(boolean ok, String key, String what) {
+            if (!ok) {
+                throw new BadInputException(src + ": '" + key + "' must be " + what);
+            }
+        }
+
+        String string(JsonNode obj, String key, String parent) {
+            String full = parent == null ? key : parent + "." + key;
+            JsonNode n = obj.get(key);
+            if (n == null) {
+                throw new BadInputException(src + ": missing key '" + full + "'");
+            }
+            if (n.isNull()) {
+                return null;
+            }
+            require(n.isTextual(), full, "a string");
+            return n.textValue();
+        }
+
+        int integer(JsonNode obj, String key) {
+            return integer(obj, key, null);
+        }
+
+        int integer(JsonNode obj, String key, String parent) {
+            String full = parent == null ? key : parent + "." + key;
+            JsonNode n = obj.get(key);
+            require(n != null && n.isIntegralNumber() && n.canConvertToInt(), full, "an integer");
+            return n.intValue();
+        }
+
+        long longInt(JsonNode obj, String key, String parent) {
+            String full = parent + "." + key;
+            JsonNode n = obj.get(key);
+            require(n != null && n.isIntegralNumber() && n.canConvertToLong(), full, "an integer");
+            return n.longValue();
+        }
+
+        double number(JsonNode n, String key) {
+            if (n == null) {
+                throw new BadInputException(src + ": missing key '" + key + "'");
+            }
+            if (n.isNull()) {
+                return Double.NaN;
+            }
+            require(n.isNumber(), key, "a number or null");
+            return n.doubleValue();
+        }
+
+        double[] doubles(JsonNode obj, String key, boolean nullable) {
+            JsonNode n = present(obj, key);
+            if (n.isNull() && nullable) {
+                return null;
+            }
+            return doubles(n, key);
+        }
+
+        double[] doubles(JsonNode n, String key) {
+            require(n.isArray(), key, "a list of numbers");
+            double[] a = new double[n.size()];
+            for (int i = 0; i < a.length; i++) {
+                a[i] = number(n.get(i), key + "[" + i + "]");
+            }
+            return a;
+        }
+
+        double[][] triangle(JsonNode obj, String key) {
+            JsonNode n = present(obj, key);
+            require(n.isArray(), key, "a list of lists");
+            double[][] t = new double[n.size()][];
+            for (int l = 0; l < t.length; l++) {
+                t[l] = doubles(n.get(l), key + "[" + l + "]");
+            }
+            return t;
+        }
+    }
+}

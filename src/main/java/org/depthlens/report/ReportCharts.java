@@ -1,0 +1,150 @@
+package org.depthlens.report;
+
+import org.depthlens.probe.Metrics;
+
+import java.awt.Color;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Writes the standard charts of each model and the comparison charts. */
+final class ReportCharts {
+    private ReportCharts() {}
+
+    static final String RAW_SCALE = "Colour scale 0 to %s, shared by every raw angular-distance heatmap in this report.";
+    static final String ROWNORM = "Same distances, each row n clipped to its 1st-99th percentile and min-max scaled "
+            + "to [0, 1] (the LNS repository's view): colours compare cells within a row only; a row with a "
+            + "single cell is left blank. A presentation option; stored numbers are raw.";
+
+    /** Per-model charts, in {@code <model>/charts/}. */
+    static void writeModel(ReportContext ctx, ReportModel m) throws IOException {
+        Path dir = ctx.chartDir(m);
+        Metrics x = m.metrics();
+        String scaleNote = String.format(java.util.Locale.ROOT, RAW_SCALE, Fmt.tick(ctx.angularScaleMax()));
+
+        ctx.writeChart(dir, "variance", Charts.depthProfile(m, "variance", Charts.Scale.LINEAR),
+                "Variance vs depth",
+                "Population variance of all elements of x[l] (solid, markers) and mean over tokens of the "
+                        + "variance over the hidden dimension (dashed), for l = 0..L.");
+        ctx.writeChart(dir, "variance_log", Charts.depthProfile(m, "variance", Charts.Scale.LOG),
+                "Variance vs depth, log scale", "The same two curves on a logarithmic y axis.");
+        ctx.writeChart(dir, "rms", Charts.depthProfile(m, "rms", Charts.Scale.LINEAR),
+                "RMS vs depth", "Mean over tokens of |x[l]| / sqrt(d), d = hidden size, for l = 0..L.");
+        ctx.writeChart(dir, "rms_log", Charts.depthProfile(m, "rms", Charts.Scale.LOG),
+                "RMS vs depth, log scale", "The same curve on a logarithmic y axis.");
+
+        String[][] ang = {
+            {"angular_all", "all tokens", "Mean over all tokens"},
+            {"angular_last", "last token", "Mean over the last token of each window"},
+        };
+        for (String[] a : ang) {
+            boolean last = a[0].equals("angular_last");
+            double[][] t = last ? x.angularLast() : x.angularAll();
+            ctx.writeChart(dir, a[0], Charts.angular(m.label(), t, last, false, ctx.angularScaleMax()),
+                    "Angular distance, " + a[1],
+                    a[2] + " of arccos(cos(x[l], x[l+n]))/pi, for start depth l (x axis) and span n (y axis), "
+                            + "drawn where l+n <= L. " + scaleNote);
+            ctx.writeChart(dir, a[0] + "_rownorm", Charts.angular(m.label(), t, last, true, ctx.angularScaleMax()),
+                    "Angular distance, " + a[1] + ", row-normalised", ROWNORM);
+        }
+
+        ctx.writeChart(dir, "block_influence", Charts.perBlock(m, "block_influence", Charts.Scale.LINEAR, false),
+                "Block influence",
+                "1 - mean over all tokens of cos(x[l], x[l+1]) for each block l (ShortGPT's BI): how much the "
+                        + "block turns the residual stream; ShortGPT prunes the lowest.");
+        ctx.writeChart(dir, "block_influence_log", Charts.perBlock(m, "block_influence", Charts.Scale.LOG, false),
+                "Block influence, log scale", "The same values on a logarithmic y axis.");
+        ctx.writeChart(dir, "update_ratio", Charts.perBlock(m, "update_ratio", Charts.Scale.LINEAR, false),
+                "Update ratio", "Mean over tokens of |x[l+1] - x[l]| / |x[l]|: the size of block l's update "
+                        + "relative to its input.");
+        ctx.writeChart(dir, "update_ratio_log", Charts.perBlock(m, "update_ratio", Charts.Scale.LOG, false),
+                "Update ratio, log scale", "The same values on a logarithmic y axis.");
+        if (x.lossWithoutLayer() != null) {
+            String base = "loss_without_layer[l] - loss: increase of the mean next-token loss (nats/token) when "
+                    + "block l is replaced by the identity; full-model loss " + Fmt.num(x.loss()) + ".";
+            ctx.writeChart(dir, "loss_drop", Charts.perBlock(m, "loss_drop", Charts.Scale.LINEAR, false),
+                    "Loss increase per removed block", base);
+            if (Charts.Zoom.of(List.of(new Charts.Line("", Charts.range(0, x.blocks()), m.lossDrop(), Color.BLACK,
+                    null, false))) != null) {
+                ctx.writeChart(dir, "loss_drop_zoom", Charts.perBlock(m, "loss_drop", Charts.Scale.LINEAR, true),
+                        "Loss increase per removed block, zoomed",
+                        "The same values with the y axis fitted to all but the dominant block(s); the values "
+                                + "off scale are printed in the chart.");
+            }
+        }
+        if (m.result().expertUsage() != null) {
+            int experts = m.result().expertUsage().stream().filter(a -> a != null).mapToInt(a -> a.length)
+                    .max().orElse(0);
+            ctx.writeChart(dir, "expert_usage", Charts.expertUsage(m.label(), m.result().expertUsage()),
+                    "Expert usage",
+                    "Share of each MoE block's routed token slots that went to each expert (count / block total; "
+                            + "uniform routing = 1/" + experts + "). Dense blocks are blank.");
+        }
+    }
+
+    /** Comparison charts, in {@code compare/}: overlays of all models and one set per trajectory. */
+    static void writeCompare(ReportContext ctx) throws IOException {
+        List<ReportModel> ms = ctx.models();
+        Path dir = ctx.compareDir();
+        List<Color> colours = ms.stream().map(ReportModel::color).toList();
+        String all = "All models, one colour each (as in the model list).";
+        ctx.writeChart(dir, "variance_log", Charts.overlay(ms, "variance", Charts.Scale.LOG, false, "", colours, false),
+                "Variance vs depth, log scale", "Population variance of all elements of x[l]. " + all);
+        ctx.writeChart(dir, "variance", Charts.overlay(ms, "variance", Charts.Scale.LINEAR, false, "", colours, false),
+                "Variance vs depth", "Population variance of all elements of x[l], linear y axis. " + all);
+        ctx.writeChart(dir, "rms_log", Charts.overlay(ms, "rms", Charts.Scale.LOG, false, "", colours, false),
+                "RMS vs depth, log scale", "Mean over tokens of |x[l]| / sqrt(d). " + all);
+        ctx.writeChart(dir, "block_influence_log",
+                Charts.overlay(ms, "block_influence", Charts.Scale.LOG, false, "", colours, false),
+                "Block influence, log scale", "1 - mean cos(x[l], x[l+1]) per block. " + all);
+        ctx.writeChart(dir, "update_ratio_log",
+                Charts.overlay(ms, "update_ratio", Charts.Scale.LOG, false, "", colours, false),
+                "Update ratio, log scale", "Mean over tokens of |x[l+1] - x[l]| / |x[l]| per block. " + all);
+        List<ReportModel> withLoss = ms.stream().filter(m -> m.lossDrop() != null).toList();
+        if (!withLoss.isEmpty()) {
+            List<Color> c = withLoss.stream().map(ReportModel::color).toList();
+            ctx.writeChart(dir, "loss_drop", Charts.overlay(withLoss, "loss_drop", Charts.Scale.LINEAR, false, "", c,
+                    false), "Loss increase per removed block",
+                    "loss_without_layer[l] - loss (nats/token) per block. " + all);
+            if (Charts.Zoom.of(lossLines(withLoss)) != null) {
+                ctx.writeChart(dir, "loss_drop_zoom", Charts.overlay(withLoss, "loss_drop", Charts.Scale.LINEAR, true,
+                        "", c, false), "Loss increase per removed block, zoomed",
+                        "The same values with the y axis fitted to all but the dominant blocks; off-scale values "
+                                + "are printed in the chart.");
+            }
+        }
+        for (Trajectory t : ctx.trajectories()) {
+            List<ReportModel> tm = t.models();
+            List<Color> ramp = new ArrayList<>();
+            for (int i = 0; i < tm.size(); i++) {
+                ramp.add(Palette.ramp(i, tm.size()));
+            }
+            String order = "Checkpoints in the order given, light (first) to dark (last).";
+            String prefix = "Trajectory " + (t.index() + 1) + ": ";
+            ctx.writeChart(dir, t.prefix() + "_variance_log",
+                    Charts.overlay(tm, "variance", Charts.Scale.LOG, false, prefix, ramp, true),
+                    prefix + "variance vs depth", "Population variance of all elements of x[l]. " + order);
+            ctx.writeChart(dir, t.prefix() + "_block_influence_log",
+                    Charts.overlay(tm, "block_influence", Charts.Scale.LOG, false, prefix, ramp, true),
+                    prefix + "block influence", "1 - mean cos(x[l], x[l+1]) per block, log scale. " + order);
+            List<ReportModel> tl = tm.stream().filter(m -> m.lossDrop() != null).toList();
+            if (tl.size() == tm.size()) {
+                boolean zoom = Charts.Zoom.of(lossLines(tl)) != null;
+                ctx.writeChart(dir, t.prefix() + "_loss_drop",
+                        Charts.overlay(tm, "loss_drop", Charts.Scale.LINEAR, zoom, prefix, ramp, true),
+                        prefix + "loss increase per removed block",
+                        "loss_without_layer[l] - loss (nats/token)" + (zoom ? ", y axis fitted to all but the "
+                                + "dominant blocks (off-scale values printed in the chart)" : "") + ". " + order);
+            }
+        }
+    }
+
+    private static List<Charts.Line> lossLines(List<ReportModel> ms) {
+        List<Charts.Line> lines = new ArrayList<>();
+        for (ReportModel m : ms) {
+            lines.add(new Charts.Line(m.label(), Charts.range(0, m.blocks()), m.lossDrop(), m.color(), null, false));
+        }
+        return lines;
+    }
+}
