@@ -1,0 +1,86 @@
+package org.depthlens.analysis;
+
+import org.depthlens.BadInputException;
+import org.depthlens.model.Architecture;
+import org.depthlens.model.Model;
+import org.depthlens.report.ReportOptions;
+import org.depthlens.report.ReportWriter;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/** {@code depthlens analyze}: every model analysed on the same data, then one report, written atomically. */
+public final class AnalyzeJob {
+
+    public record ModelSpec(Path dir, String label) {
+    }
+
+    /**
+     * @param reportsDir where a copy of report.html goes (the project's {@code reports/}), or null
+     */
+    public record Request(List<ModelSpec> models, DataSource data, int window, int maxWindows, Architecture.LnsMode lns,
+                          int prune, Path out, boolean force, Path reportsDir, long memoryBudget) {
+    }
+
+    private AnalyzeJob() {}
+
+    /** Runs the request; returns the finished output folder. */
+    public static Path run(Request r, Progress progress, PrintStream log) {
+        Set<String> labels = new HashSet<>();
+        for (ModelSpec m : r.models()) {
+            if (!labels.add(m.label())) throw new BadInputException("--label: two models share the label '" + m.label() + "'");
+        }
+        List<ModelResult> results = new ArrayList<>();
+        try (AtomicDir out = AtomicDir.create(r.out(), r.force())) {
+            for (ModelSpec spec : r.models()) {
+                results.add(analyse(spec, r, progress, log));
+            }
+            try {
+                ReportWriter.writeAll(results, out.path(), ReportOptions.defaults().withTitle("depthlens: " + String.join(" vs ", labels(r))));
+            } catch (IOException e) {
+                throw new UncheckedIOException("writing the report into " + out.path(), e);
+            }
+            out.commit();
+        }
+        if (r.reportsDir() != null) copyReport(r.out().resolve("report.html"), r.reportsDir().resolve(r.out().getFileName() + ".html"));
+        return r.out();
+    }
+
+    private static List<String> labels(Request r) {
+        return r.models().stream().map(ModelSpec::label).toList();
+    }
+
+    static ModelResult analyse(ModelSpec spec, Request r, Progress progress, PrintStream log) {
+        try (Model model = Model.open(spec.dir(), r.lns())) {
+            List<int[]> windows = r.data().windows(spec.dir(), r.window(), r.maxWindows());
+            Windows.validate(windows, model.arch().vocab(), model.arch().maxPositions(), r.data().path().toString(), true);
+            long tokens = windows.stream().mapToLong(w -> w.length).sum();
+            log.printf("%s: %s, %d blocks%s, %d windows (%d tokens)%n", spec.label(), model.arch().family(), model.arch().layers(),
+                    model.arch().lns() ? ", LNS" : "", windows.size(), tokens);
+            Analyzer.Options options = new Analyzer.Options(true, r.prune(), r.memoryBudget());
+            Progress labelled = (d, t, w) -> progress.update(d, t, spec.label() + ": " + w);
+            Analyzer.Outcome o = new Analyzer(model, options, labelled).run(windows);
+            Provenance prov = ProvenanceBuilder.of(model, r.data().path().toString(), r.data().bytes(), o.windows(), o.tokens());
+            return new ModelResult(spec.label(), model.arch().family(), model.arch().lns(), o.metrics(), o.pruned(), o.expertUsage(), prov);
+        }
+    }
+
+    private static void copyReport(Path report, Path dest) {
+        try {
+            Files.createDirectories(dest.getParent());
+            Path tmp = Files.createTempFile(dest.getParent(), "." + dest.getFileName(), ".tmp");
+            Files.copy(report, tmp, StandardCopyOption.REPLACE_EXISTING);
+            Files.move(tmp, dest, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("copying the report to " + dest, e);
+        }
+    }
+}

@@ -1,0 +1,110 @@
+package org.depthlens.analysis;
+
+import org.depthlens.BadInputException;
+import org.depthlens.text.ModelTokenizer;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * What a model is evaluated on: a text (a file, or a folder whose *.md/*.txt files are joined in name
+ * order with blank lines), tokenized once per model with its own tokenizer and cut like a flat ids
+ * list, or a JSON ids file.
+ */
+public final class DataSource {
+    private final Path path;
+    private final boolean text;
+    private final byte[] bytes;
+
+    private DataSource(Path path, boolean text, byte[] bytes) {
+        this.path = path;
+        this.text = text;
+        this.bytes = bytes;
+    }
+
+    public static DataSource text(Path path) {
+        return new DataSource(path, true, readText(path));
+    }
+
+    public static DataSource ids(Path path) {
+        try {
+            return new DataSource(path, false, Files.readAllBytes(path));
+        } catch (NoSuchFileException e) {
+            throw new BadInputException(path + ": ids file not found");
+        } catch (IOException e) {
+            throw new BadInputException(path + ": cannot read (" + e.getMessage() + ")");
+        }
+    }
+
+    private static byte[] readText(Path path) {
+        try {
+            if (Files.isDirectory(path)) {
+                StringBuilder sb = new StringBuilder();
+                try (Stream<Path> s = Files.list(path)) {
+                    List<Path> files = s.filter(p -> {
+                        String n = p.getFileName().toString();
+                        return Files.isRegularFile(p) && (n.endsWith(".md") || n.endsWith(".txt"));
+                    }).sorted().toList();
+                    for (Path f : files) {
+                        if (sb.length() > 0) sb.append("\n\n");
+                        sb.append(Files.readString(f, StandardCharsets.UTF_8));
+                    }
+                }
+                return sb.toString().getBytes(StandardCharsets.UTF_8);
+            }
+            return Files.readAllBytes(path);
+        } catch (NoSuchFileException e) {
+            throw new BadInputException(path + ": text file not found");
+        } catch (IOException e) {
+            throw new BadInputException(path + ": cannot read text (" + e.getMessage() + ")");
+        }
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /** The exact bytes the result is computed from (hashed into provenance). */
+    public byte[] bytes() {
+        return bytes.clone();
+    }
+
+    /**
+     * The windows for a model: text is tokenized with the model's tokenizer (special tokens as its
+     * tokenizer files say) and cut into {@code window}-token windows, tail dropped; a flat ids list is cut
+     * the same way; a list of lists is used as is. At most {@code maxWindows}.
+     */
+    public List<int[]> windows(Path modelDir, int window, int maxWindows) {
+        List<int[]> out;
+        if (text) {
+            String s = new String(bytes, StandardCharsets.UTF_8);
+            if (s.isBlank()) throw new BadInputException(path + ": text is empty");
+            long[] ids;
+            try (ModelTokenizer tok = ModelTokenizer.open(modelDir)) {
+                ids = tok.encode(s, true);
+            }
+            int[] flat = new int[ids.length];
+            for (int i = 0; i < ids.length; i++) flat[i] = Math.toIntExact(ids[i]);
+            out = Windows.cut(flat, window, maxWindows);
+            if (out.isEmpty()) {
+                throw new BadInputException(path + ": text has " + ids.length + " tokens, shorter than one window of " + window);
+            }
+        } else {
+            Windows.Ids ids = Windows.readIds(path);
+            if (ids.flat()) {
+                out = Windows.cut(ids.sequences().get(0), window, maxWindows);
+                if (out.isEmpty()) {
+                    throw new BadInputException(path + ": " + ids.sequences().get(0).length + " ids, shorter than one window of " + window);
+                }
+            } else {
+                out = ids.sequences().subList(0, Math.min(maxWindows, ids.sequences().size()));
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,69 @@
+package org.depthlens.analysis;
+
+import org.depthlens.model.Model;
+import org.depthlens.weights.SafetensorsFile;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+
+/** Hashes and versions that say exactly what a result was computed from. */
+public final class ProvenanceBuilder {
+    private ProvenanceBuilder() {}
+
+    public static String toolVersion() {
+        String v = ProvenanceBuilder.class.getPackage().getImplementationVersion();
+        return "depthlens " + (v != null ? v : "dev");
+    }
+
+    public static Provenance of(Model model, String dataPath, byte[] data, int windows, long tokens) {
+        return new Provenance(model.dir().toString(), sha256(model.dir().resolve("config.json")), weightsSha256(model),
+                dataPath, sha256(data), windows, tokens, toolVersion(), Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
+    }
+
+    /**
+     * SHA-256 over each safetensors file's name, header bytes and size, in file-name order: cheap even for
+     * hundreds of GB, and any re-save (new tensors, dtypes, offsets or sizes) changes it.
+     */
+    public static String weightsSha256(Model model) {
+        MessageDigest md = digest();
+        List<SafetensorsFile> files = model.checkpoint().files().stream()
+                .sorted(Comparator.comparing(f -> f.path().getFileName().toString())).toList();
+        for (SafetensorsFile f : files) {
+            md.update(f.path().getFileName().toString().getBytes(StandardCharsets.UTF_8));
+            md.update(f.headerBytes());
+            md.update(ByteBuffer.allocate(8).putLong(f.fileSize()).array());
+        }
+        return HexFormat.of().formatHex(md.digest());
+    }
+
+    public static String sha256(Path file) {
+        try {
+            return sha256(Files.readAllBytes(file));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static String sha256(byte[] data) {
+        return HexFormat.of().formatHex(digest().digest(data));
+    }
+
+    private static MessageDigest digest() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,152 @@
+package org.depthlens.cli;
+
+import org.depthlens.BadInputException;
+import org.depthlens.analysis.AnalyzeJob;
+import org.depthlens.analysis.DataSource;
+import org.depthlens.model.Architecture;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+@Command(name = "analyze", sortOptions = false, usageHelpAutoWidth = true,
+        description = {
+                "Run every probe on one or more models and write metrics, tables, charts and one HTML report.",
+                "",
+                "Probes (definitions in docs/metrics.md): angular distance between every pair of depths (all tokens",
+                "and last token), block influence, residual-stream variance / token variance / rms growth, update",
+                "ratio, the loss, the loss with each single block removed (one pass over the weights, reusing the",
+                "stream prefix) and Gromov-style contiguous pruning (a second pass).",
+                "",
+                "With no arguments it analyses the bundled pair models/tiny-curse-24/{pre_ln,lns} on the project's",
+                "own docs/ and writes analyses/<date>-pre_ln-lns/ plus reports/<same>.html.",
+                ""},
+        footerHeading = "%nExamples:%n",
+        footer = {
+                "  depthlens analyze",
+                "  depthlens analyze --model ~/ckpt/llama-2-7b --text wiki.txt --max-windows 32",
+                "  depthlens analyze -m run/pre_ln -l pre-ln -m run/lns -l lns --ids val_ids.json --window 256",
+                "  depthlens analyze -m step1000 -m step2000 -m step4000 --text val.txt   (a trajectory over training)",
+                "  depthlens analyze --config sample-configs/tiny-curse-pair.json",
+                "",
+                "Output (OUT is built in a temporary sibling folder and renamed into place when complete):",
+                "  OUT/<label>/metrics.json   every metric, pruned_removal, expert_usage, provenance (hashes, versions)",
+                "  OUT/<label>/per_block.csv, angular_all.csv, angular_last.csv, charts/*.png|svg",
+                "  OUT/compare/               overlays when several models are given",
+                "  OUT/report.html            self-contained report (also copied to reports/ for default outputs)"})
+public final class AnalyzeCommand extends CommonOptions implements Callable<Integer> {
+    static final Set<String> CONFIG_KEYS = Set.of("model", "label", "text", "ids", "window", "maxWindows", "lns", "prune", "out", "force");
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = {"-m", "--model"}, paramLabel = "DIR", description = "HF model folder (config.json + *.safetensors). Repeat to compare models.")
+    List<Path> models = new ArrayList<>();
+
+    @Option(names = {"-l", "--label"}, paramLabel = "NAME", description = "Label of the n-th --model (default: its folder name).")
+    List<String> labels = new ArrayList<>();
+
+    @Option(names = "--text", paramLabel = "FILE|DIR",
+            description = "Text to evaluate on, tokenized with each model's tokenizer.json (a folder: its *.md/*.txt joined).")
+    Path text;
+
+    @Option(names = "--ids", paramLabel = "FILE",
+            description = "JSON token ids: a flat list (cut into --window windows, tail dropped) or a list of sequences (used as is).")
+    Path ids;
+
+    @Option(names = "--window", paramLabel = "N", description = "Tokens per window (default: ${DEFAULT-VALUE}).", defaultValue = "256")
+    int window;
+
+    @Option(names = "--max-windows", paramLabel = "K", description = "Use at most K windows (default: all).")
+    Integer maxWindows;
+
+    @Option(names = "--lns", paramLabel = "MODE", defaultValue = "auto",
+            description = "LayerNorm Scaling: auto (config's \"layernorm_scaling\"), on (force 1/sqrt(l+1)), off (force Pre-LN). Default: ${DEFAULT-VALUE}.")
+    Architecture.LnsMode lns;
+
+    @Option(names = "--prune", paramLabel = "K", defaultValue = "4",
+            description = "Contiguous pruning for n = 1..K blocks, chosen by angular distance (0 = off). Default: ${DEFAULT-VALUE}.")
+    int prune;
+
+    @Option(names = {"-o", "--out"}, paramLabel = "DIR", description = "Output folder (default: analyses/<yyyyMMdd-HHmmss>-<labels>).")
+    Path out;
+
+    @Option(names = "--force", description = "Replace an existing output folder.")
+    boolean force;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "JSON run config; keys are these options in camelCase (see sample-configs/).")
+    Path config;
+
+    @Override
+    public Integer call() {
+        if (config != null) applyConfig(RunConfig.read(config, CONFIG_KEYS));
+        boolean bundled = false;
+        if (models.isEmpty()) {
+            if (text != null || ids != null) throw usage("--model is required when --text or --ids is given");
+            if (!Home.hasBundledDemo()) throw new BadInputException(Home.bundledModels() + ": bundled demo models not found (give --model)");
+            models.add(Home.bundledModels().resolve("pre_ln"));
+            models.add(Home.bundledModels().resolve("lns"));
+            text = Home.bundledText();
+            bundled = true;
+        }
+        if (text != null && ids != null) throw usage("give --text or --ids, not both");
+        if (text == null && ids == null) throw usage("give the data to evaluate on: --text FILE or --ids FILE");
+        if (labels.size() > models.size()) throw usage("more --label (" + labels.size() + ") than --model (" + models.size() + ")");
+        if (window < 2) throw usage("--window must be at least 2, got " + window);
+        if (maxWindows != null && maxWindows < 1) throw usage("--max-windows must be positive, got " + maxWindows);
+        if (prune < 0) throw usage("--prune must not be negative, got " + prune);
+
+        List<AnalyzeJob.ModelSpec> specs = new ArrayList<>();
+        for (int i = 0; i < models.size(); i++) {
+            Path m = models.get(i).toAbsolutePath().normalize();
+            String label = i < labels.size() ? labels.get(i) : m.getFileName().toString();
+            specs.add(new AnalyzeJob.ModelSpec(m, label));
+        }
+        boolean defaultOut = out == null;
+        if (defaultOut) {
+            String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+            String names = String.join("-", specs.stream().map(s -> s.label().replaceAll("[^A-Za-z0-9._-]", "_")).toList());
+            out = Home.dir().resolve("analyses").resolve(stamp + "-" + names);
+        }
+        DataSource data = text != null ? DataSource.text(text) : DataSource.ids(ids);
+        var request = new AnalyzeJob.Request(specs, data, window, maxWindows == null ? Integer.MAX_VALUE : maxWindows, lns, prune,
+                out, force, defaultOut ? Home.dir().resolve("reports") : null, Runtime.getRuntime().maxMemory() / 2);
+        if (bundled) System.err.println("No --model given: analysing the bundled Pre-LN/LNS pair on the project's docs/.");
+        Path done = AnalyzeJob.run(request, new ConsoleProgress(System.err), System.err);
+        spec.commandLine().getOut().println("Wrote " + done + "/report.html");
+        return 0;
+    }
+
+    private CommandLine.ParameterException usage(String msg) {
+        return new CommandLine.ParameterException(spec.commandLine(), msg);
+    }
+
+    /** Config values fill every option the command line did not set. */
+    private void applyConfig(RunConfig c) {
+        var pr = spec.commandLine().getParseResult();
+        if (c.has("model") && !pr.hasMatchedOption("--model")) models = new ArrayList<>(c.paths("model"));
+        if (c.has("label") && !pr.hasMatchedOption("--label")) labels = new ArrayList<>(c.strings("label"));
+        if (c.has("text") && !pr.hasMatchedOption("--text")) text = c.path("text");
+        if (c.has("ids") && !pr.hasMatchedOption("--ids")) ids = c.path("ids");
+        if (c.has("window") && !pr.hasMatchedOption("--window")) window = c.integer("window");
+        if (c.has("maxWindows") && !pr.hasMatchedOption("--max-windows")) maxWindows = c.integer("maxWindows");
+        if (c.has("prune") && !pr.hasMatchedOption("--prune")) prune = c.integer("prune");
+        if (c.has("out") && !pr.hasMatchedOption("--out")) out = c.path("out");
+        if (c.has("force") && !pr.hasMatchedOption("--force")) force = c.bool("force");
+        if (c.has("lns") && !pr.hasMatchedOption("--lns")) {
+            String v = c.string("lns");
+            try {
+                lns = Architecture.LnsMode.valueOf(v.toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new BadInputException(config + ": 'lns' must be auto, on or off, got '" + v + "'");
+            }
+        }
+    }
+}

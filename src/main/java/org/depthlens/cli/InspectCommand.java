@@ -1,0 +1,90 @@
+package org.depthlens.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import org.depthlens.model.Architecture;
+import org.depthlens.model.Model;
+import org.depthlens.weights.TensorInfo;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+
+@Command(name = "inspect", sortOptions = false,
+        description = {"Describe a checkpoint without running it: family, blocks, widths, heads, parameters, dtypes,",
+                "rope, tied embeddings, shards, LNS, and for MoE / latent-attention models the experts, top-k,",
+                "routing and MLA ranks. Reads only config.json and the safetensors headers.", ""},
+        footerHeading = "%nExample:%n", footer = "  depthlens inspect --model models/tiny-curse-24/lns")
+public final class InspectCommand extends CommonOptions implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "DIR", description = "HF model folder.")
+    Path model;
+
+    @Option(names = "--lns", paramLabel = "MODE", defaultValue = "auto", description = "auto, on or off (as for analyze).")
+    Architecture.LnsMode lns;
+
+    @Option(names = "--json", description = "Print JSON instead of a table.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        try (Model m = Model.open(model, lns)) {
+            Map<String, Object> info = describe(m);
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(info));
+            } else {
+                int w = info.keySet().stream().mapToInt(String::length).max().orElse(10);
+                info.forEach((k, v) -> out.printf("%-" + w + "s  %s%n", k, v));
+            }
+            out.flush();
+        }
+        return 0;
+    }
+
+    static Map<String, Object> describe(Model m) {
+        Architecture a = m.arch();
+        var c = m.config();
+        Map<String, Object> info = new LinkedHashMap<>();
+        info.put("model", m.dir().toString());
+        info.put("family", a.family());
+        info.put("blocks", a.layers());
+        info.put("hidden_size", a.hidden());
+        info.put("intermediate_size", c.intermediateSize());
+        info.put("attention_heads", c.numHeads());
+        info.put("kv_heads", c.numKvHeads());
+        info.put("head_dim", a.headDimForDisplay());
+        info.put("vocab_size", a.vocab());
+        info.put("max_position_embeddings", a.maxPositions());
+        info.put("rope", c.rope().type() + " (theta " + c.rope().theta() + (c.rope().factor() != null ? ", factor " + c.rope().factor() : "") + ")");
+        info.put("tied_embeddings", a.tiedEmbeddings());
+        info.put("lns", a.lns() ? "on (1/sqrt(l+1)" + (c.layernormScaling() != null ? ", from config" : ", forced") + ")" : "off (Pre-LN)");
+        long params = 0;
+        Map<String, Long> dtypes = new TreeMap<>();
+        int mtp = 0;
+        for (TensorInfo t : m.checkpoint().tensors().values()) {
+            if (t.name().startsWith("model.layers." + a.layers() + ".")) {
+                mtp++;
+                continue; // DeepSeek-V3's multi-token-prediction block is not part of the model we run
+            }
+            if (t.name().endsWith("_scale_inv")) continue;
+            params += t.numel();
+            dtypes.merge(t.dtype().name(), t.numel(), Long::sum);
+        }
+        info.put("parameters", String.format("%,d", params));
+        info.put("dtypes", dtypes.toString());
+        info.put("shards", m.checkpoint().files().size());
+        info.put("weights_bytes", String.format("%,d", m.checkpoint().totalBytes()));
+        if (mtp > 0) info.put("ignored_tensors", mtp + " (model.layers." + a.layers() + ".*, multi-token prediction)");
+        info.putAll(a.describe());
+        return info;
+    }
+}

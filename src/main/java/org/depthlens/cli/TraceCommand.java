@@ -1,0 +1,100 @@
+package org.depthlens.cli;
+
+import org.depthlens.BadInputException;
+import org.depthlens.analysis.Windows;
+import org.depthlens.model.Architecture;
+import org.depthlens.model.BlockForward;
+import org.depthlens.model.BlockTrace;
+import org.depthlens.model.Model;
+import org.depthlens.model.Rope;
+import org.depthlens.model.WeightPool;
+import org.depthlens.weights.DType;
+import org.depthlens.weights.SafetensorsWriter;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+@Command(name = "trace", sortOptions = false,
+        description = {"Run the forward pass on token ids and write the residual stream and logits as float32",
+                "safetensors, with the names and meaning of the fixtures' reference.safetensors:",
+                "  input_ids [B,T] (I64), resid.0 .. resid.L [B,T,hidden] (x[0] = embeddings, x[L] = last block's",
+                "  output before the final norm), logits [B,T,vocab]; with --modules also attn_out.l and mlp_out.l.",
+                "For comparing with HuggingFace (output_hidden_states=True: note its last entry is norm(x[L])).", ""},
+        footerHeading = "%nExample:%n",
+        footer = "  depthlens trace --model models/tiny-curse-24/pre_ln --ids ids.json --out trace.safetensors")
+public final class TraceCommand extends CommonOptions implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "DIR", description = "HF model folder.")
+    Path model;
+
+    @Option(names = "--ids", required = true, paramLabel = "FILE",
+            description = "JSON token ids: a list of equal-length sequences ([[1,2,3],[4,5,6]]), each one batch row; a flat list is one row.")
+    Path ids;
+
+    @Option(names = {"-o", "--out"}, required = true, paramLabel = "FILE", description = "Output .safetensors file (written atomically).")
+    Path out;
+
+    @Option(names = "--lns", paramLabel = "MODE", defaultValue = "auto", description = "auto, on or off (as for analyze).")
+    Architecture.LnsMode lns;
+
+    @Option(names = "--modules", description = "Also write attn_out.l and mlp_out.l (each block's module outputs before the residual add).")
+    boolean modules;
+
+    @Option(names = "--force", description = "Replace an existing output file.")
+    boolean force;
+
+    @Override
+    public Integer call() {
+        if (Files.exists(out) && !force) throw new BadInputException(out + ": output already exists (use --force to replace it)");
+        List<int[]> seqs = Windows.readIds(ids).sequences();
+        int t = seqs.get(0).length;
+        for (int[] s : seqs) {
+            if (s.length != t) throw new BadInputException(ids + ": sequences have different lengths (" + t + " and " + s.length + "); trace needs equal lengths");
+        }
+        int b = seqs.size();
+        int[] flat = new int[b * t];
+        long[] flatLong = new long[b * t];
+        for (int i = 0; i < b; i++) System.arraycopy(seqs.get(i), 0, flat, i * t, t);
+        for (int i = 0; i < flat.length; i++) flatLong[i] = flat[i];
+        Map<String, SafetensorsWriter.Tensor> tensors = new LinkedHashMap<>();
+        try (Model m = Model.open(model, lns)) {
+            Architecture a = m.arch();
+            Windows.validate(seqs, a.vocab(), Integer.MAX_VALUE, ids.toString(), false);
+            long[] shape = {b, t, a.hidden()};
+            tensors.put("input_ids", SafetensorsWriter.Tensor.i64(new long[] {b, t}, flatLong));
+            INDArray x = m.embed(flat);
+            tensors.put("resid.0", f32(x, shape));
+            WeightPool pool = m.newPool();
+            Rope.Tables rope = m.ropeTables(t);
+            ConsoleProgress progress = new ConsoleProgress(System.err);
+            for (int j = 0; j < a.layers(); j++) {
+                BlockTrace trace = new BlockTrace(modules, null);
+                x = BlockForward.forward(a, m.loadBlock(j, pool), x, b, t, rope, trace);
+                tensors.put("resid." + (j + 1), f32(x, shape));
+                if (modules) {
+                    tensors.put("attn_out." + j, f32(trace.attnOut, shape));
+                    tensors.put("mlp_out." + j, f32(trace.mlpOut, shape));
+                }
+                progress.update(j + 1, a.layers(), "block " + (j + 1) + "/" + a.layers());
+            }
+            tensors.put("logits", f32(m.head().logits(x), new long[] {b, t, a.vocab()}));
+        }
+        SafetensorsWriter.write(out, tensors, Map.of("format", "pt", "producer", org.depthlens.analysis.ProvenanceBuilder.toolVersion()));
+        spec.commandLine().getOut().println("Wrote " + out);
+        return 0;
+    }
+
+    private static SafetensorsWriter.Tensor f32(INDArray a, long[] shape) {
+        return SafetensorsWriter.Tensor.of(DType.F32, shape, a.dup('c').data().asFloat());
+    }
+}
