@@ -66,7 +66,8 @@ class SafetensorsFuzzTest {
         accepted = rejected = 0;
         maxAlloc = 0;
         long t0 = System.nanoTime();
-        for (int i = 0; i < FILE_CASES; i++) {
+        int cases = 0;
+        for (int i = 0; i < FILE_CASES; i++, cases++) {
             byte[] base = corpus.get(rnd.nextInt(corpus.size()));
             int op = rnd.nextInt(opCount.length);
             opCount[op]++;
@@ -79,7 +80,7 @@ class SafetensorsFuzzTest {
         long t2 = System.nanoTime();
         System.out.printf("[fuzz] seed %x: %d file cases (%d accepted, %d rejected) in %.1f s; %d index cases in %.1f s; ops %s; "
                         + "max heap allocated while opening and reading one case: %d bytes (file of %d bytes)%n",
-                SEED, FILE_CASES, accepted, rejected, (t1 - t0) / 1e9, indexCases, (t2 - t1) / 1e9, Arrays.toString(opCount),
+                SEED, cases, accepted, rejected, (t1 - t0) / 1e9, indexCases, (t2 - t1) / 1e9, Arrays.toString(opCount),
                 maxAlloc, maxAllocFile);
         assertTrue(problems.isEmpty(), problems.size() + " problems:\n" + String.join("\n", problems));
         assertTrue(accepted > 1000 && rejected > 1000, "fuzzing must exercise both outcomes: " + accepted + "/" + rejected);
