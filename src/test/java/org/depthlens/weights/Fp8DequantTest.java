@@ -142,6 +142,24 @@ class Fp8DequantTest {
         }
     }
 
+    /** Row reads (embeddings, lm_head) of a block-scaled weight are dequantized with the rows' own block scales. */
+    @Test
+    void loadRowsDequantizesAcrossTheBlockBoundary() throws Exception {
+        try (Checkpoint ck = Checkpoint.open(dir)) {
+            float[] want = expected(128);
+            INDArray buf = org.nd4j.linalg.factory.Nd4j.valueArrayOf(new long[] {6, C}, -1f, org.nd4j.linalg.api.buffer.DataType.FLOAT);
+            INDArray rows = buf.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(1, 5), org.nd4j.linalg.indexing.NDArrayIndex.all());
+            ck.loadRows("m.weight", 126, 4, rows);
+            float[] got = TestSupport.flat(rows);
+            TestSupport.assertBits(java.util.Arrays.copyOfRange(want, 126 * C, 130 * C), got, "rows 126..129", true);
+            assertEquals(-1f, buf.getFloat(0, 0));
+            assertEquals(-1f, buf.getFloat(5, C - 1));
+            assertThrows(IllegalArgumentException.class, () -> ck.loadRows("m.weight", 127, 4, rows));
+            assertThrows(IllegalArgumentException.class, () -> ck.loadRows("m.weight", -1, 4, rows));
+            assertThrows(IllegalArgumentException.class, () -> ck.loadRows("m.weight", Long.MAX_VALUE, 4, rows));
+        }
+    }
+
     @Test
     void checkFiniteCountsNaNAfterDequantization() throws Exception {
         try (Checkpoint ck = Checkpoint.open(dir)) {

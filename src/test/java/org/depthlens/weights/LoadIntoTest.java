@@ -113,6 +113,26 @@ class LoadIntoTest {
     }
 
     @Test
+    void loadRowsIntoAView() throws Exception {
+        try (Checkpoint ck = checkpoint()) {
+            for (String name : new String[] {"f32", "bf16"}) {
+                INDArray big = Nd4j.valueArrayOf(new long[] {4, COLS}, 5f, DataType.FLOAT);
+                INDArray two = big.get(NDArrayIndex.interval(1, 3), NDArrayIndex.all());
+                ck.loadRows(name, 1, 2, two);
+                for (int c = 0; c < COLS; c++) {
+                    assertEquals(5f, big.getFloat(0, c));
+                    assertEquals(expected(name, COLS + c), big.getFloat(1, c), name);
+                    assertEquals(expected(name, 2 * COLS + c), big.getFloat(2, c), name);
+                    assertEquals(5f, big.getFloat(3, c));
+                }
+                ck.loadRows(name, 3, 0, Nd4j.create(DataType.FLOAT, 0));
+                assertThrows(IllegalArgumentException.class, () -> ck.loadRows(name, 2, 2, two));
+                assertThrows(IllegalArgumentException.class, () -> ck.loadRows(name, 0, 1, two));
+            }
+        }
+    }
+
+    @Test
     void smallWindowsGiveTheSameResult() throws Exception {
         try (Checkpoint ck = checkpoint()) {
             for (long step : new long[] {1, 2, 5, 7, 23, 24, 1000}) {
