@@ -1,5 +1,7 @@
 package org.depthlens.weights;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -7,11 +9,12 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.io.IOException;
-import java.nio.ByteOrder;
+import java.lang.ref.Reference;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -25,17 +28,26 @@ import java.util.stream.Stream;
  * The safetensors weights of one HF model directory, single-file or sharded through
  * {@code model.safetensors.index.json}. Tensors are decoded to float32 on demand, into a new
  * array or into a caller's reused buffer; FP8 weights with a {@code weight_scale_inv} companion
- * are dequantized with their 128x128 block scales.
+ * are dequantized with their block scales (block size from the config, see {@link #setFp8BlockSize}).
+ *
+ * <p>All element arithmetic is in longs: tensors of more than 2^31 elements load into arrays
+ * of that size (the destination is written in windows of at most 1 GiB).
  */
 public final class Checkpoint implements AutoCloseable {
     public static final String INDEX = "model.safetensors.index.json";
+    /** Default FP8 block size (DeepSeek-V3's {@code weight_block_size}). */
+    public static final int DEFAULT_FP8_BLOCK = 128;
+
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private final Path dir;
     private final List<SafetensorsFile> files;
     private final Map<String, TensorInfo> tensors;
     private final Map<Path, SafetensorsFile> byPath;
     /** FP8 block size (quantization_config.weight_block_size), 128x128 in DeepSeek-V3. */
-    private volatile int[] fp8Block = {128, 128};
+    private volatile int[] fp8Block = {DEFAULT_FP8_BLOCK, DEFAULT_FP8_BLOCK};
 
     private Checkpoint(Path dir, List<SafetensorsFile> files, Map<String, TensorInfo> tensors) {
         this.dir = dir;
@@ -45,11 +57,31 @@ public final class Checkpoint implements AutoCloseable {
         for (SafetensorsFile f : files) byPath.put(f.path(), f);
     }
 
-    /** Opens every shard of {@code modelDir}; duplicates across shards and escaping shard names are refused. */
+    /**
+     * Opens every shard of {@code modelDir} (or the single file, if {@code modelDir} is a
+     * {@code .safetensors} file); duplicates across shards and shard names that leave the
+     * directory are refused.
+     */
     public static Checkpoint open(Path modelDir) {
         Path dir = modelDir.toAbsolutePath().normalize();
-        if (!Files.isDirectory(dir)) throw new SafetensorsException(modelDir + ": model directory not found");
-        List<Path> paths = shardPaths(dir);
+        List<Path> paths;
+        if (Files.isRegularFile(dir) && dir.getFileName().toString().endsWith(".safetensors")) {
+            paths = List.of(dir);
+            dir = dir.getParent();
+        } else {
+            if (!Files.isDirectory(dir)) throw new SafetensorsException(Msg.f(modelDir) + ": model directory not found");
+            paths = null;
+        }
+        JsonNode weightMap = null;
+        if (paths == null) {
+            Path index = dir.resolve(INDEX);
+            if (Files.isRegularFile(index)) {
+                weightMap = readIndex(index);
+                paths = shardPaths(dir, index, weightMap);
+            } else {
+                paths = listShards(dir);
+            }
+        }
         List<SafetensorsFile> opened = new ArrayList<>();
         try {
             Map<String, TensorInfo> all = new TreeMap<>();
@@ -59,90 +91,117 @@ public final class Checkpoint implements AutoCloseable {
                 for (TensorInfo t : f.tensors().values()) {
                     TensorInfo prev = all.put(t.name(), t);
                     if (prev != null) {
-                        throw new SafetensorsException(dir + ": tensor '" + t.name() + "' appears in both "
-                                + prev.file().getFileName() + " and " + p.getFileName());
+                        throw new SafetensorsException(Msg.f(dir) + ": tensor " + Msg.q(t.name()) + " appears in both "
+                                + Msg.f(prev.file().getFileName()) + " and " + Msg.f(p.getFileName()));
                     }
                 }
             }
-            checkIndexMatches(dir, all);
+            if (weightMap != null) checkIndexMatches(dir.resolve(INDEX), weightMap, all);
             return new Checkpoint(dir, Collections.unmodifiableList(opened), Collections.unmodifiableMap(all));
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             opened.forEach(SafetensorsFile::close);
             throw e;
         }
     }
 
-    private static List<Path> shardPaths(Path dir) {
-        Path index = dir.resolve(INDEX);
-        if (Files.isRegularFile(index)) {
-            JsonNode map = readIndex(index).get("weight_map");
-            List<Path> out = new ArrayList<>();
-            for (JsonNode v : iterable(map)) {
-                String name = v.asText();
-                Path p = dir.resolve(name).normalize();
-                if (!v.isTextual() || name.isEmpty() || Path.of(name).isAbsolute() || name.contains("..")
-                        || !p.getParent().equals(dir)) {
-                    throw new SafetensorsException(index + ": shard name '" + name + "' is not a plain file name in the model directory");
-                }
-                if (!out.contains(p)) out.add(p);
+    /** The shards the index names, each a plain file name inside {@code dir} (never read outside it). */
+    private static List<Path> shardPaths(Path dir, Path index, JsonNode weightMap) {
+        List<Path> out = new ArrayList<>();
+        Iterator<Map.Entry<String, JsonNode>> it = weightMap.fields();
+        while (it.hasNext()) {
+            Map.Entry<String, JsonNode> e = it.next();
+            JsonNode v = e.getValue();
+            if (!v.isTextual()) {
+                throw new SafetensorsException(Msg.f(index) + ": tensor " + Msg.q(e.getKey()) + " maps to " + Msg.clean(v.toString())
+                        + ", not a shard file name");
             }
-            for (Path p : out) {
-                if (!Files.isRegularFile(p)) throw new SafetensorsException(index + ": names shard " + p.getFileName() + ", which is missing");
+            String name = v.asText();
+            if (!isPlainFileName(name)) {
+                throw new SafetensorsException(Msg.f(index) + ": shard name " + Msg.q(name) + " (for tensor " + Msg.q(e.getKey())
+                        + ") is not a plain file name in the model directory");
             }
-            out.sort(null);
-            return out;
+            Path p = dir.resolve(name).normalize();
+            if (!dir.equals(p.getParent())) {
+                throw new SafetensorsException(Msg.f(index) + ": shard name " + Msg.q(name) + " leaves the model directory");
+            }
+            if (!out.contains(p)) out.add(p);
         }
+        if (out.isEmpty()) throw new SafetensorsException(Msg.f(index) + ": weight_map is empty");
+        for (Path p : out) {
+            if (!Files.isRegularFile(p)) {
+                throw new SafetensorsException(Msg.f(index) + ": names shard " + Msg.q(p.getFileName().toString()) + ", which is missing");
+            }
+        }
+        out.sort(null);
+        return out;
+    }
+
+    /** No directory part, no "..", no NUL, not absolute: a name that resolves inside the directory. */
+    static boolean isPlainFileName(String name) {
+        return !name.isEmpty() && !name.equals(".") && !name.contains("..") && name.indexOf('/') < 0
+                && name.indexOf('\\') < 0 && name.indexOf('\0') < 0 && !name.startsWith("~");
+    }
+
+    private static List<Path> listShards(Path dir) {
         try (Stream<Path> s = Files.list(dir)) {
             List<Path> out = s.filter(p -> {
                 String n = p.getFileName().toString();
-                return n.endsWith(".safetensors") && !n.startsWith("consolidated") && Files.isRegularFile(p);
+                return n.endsWith(".safetensors") && !n.startsWith("consolidated") && !n.startsWith(".") && Files.isRegularFile(p);
             }).sorted().toList();
-            if (out.isEmpty()) throw new SafetensorsException(dir + ": no *.safetensors weights (and no " + INDEX + ")");
+            if (out.isEmpty()) throw new SafetensorsException(Msg.f(dir) + ": no *.safetensors weights (and no " + INDEX + ")");
             return out;
         } catch (IOException e) {
-            throw new SafetensorsException(dir + ": cannot list directory (" + e.getMessage() + ")");
+            throw new SafetensorsException(Msg.f(dir) + ": cannot list directory (" + Msg.clean(e.getMessage()) + ")");
         }
     }
 
+    /** The index's weight_map object. */
     private static JsonNode readIndex(Path index) {
         JsonNode root;
         try {
-            root = new ObjectMapper().readTree(index.toFile());
+            long size = Files.size(index);
+            if (size > SafetensorsFile.MAX_HEADER_BYTES) {
+                throw new SafetensorsException(Msg.f(index) + ": " + size + " bytes, over the 100 MB limit for an index");
+            }
+            root = JSON.readTree(Files.readAllBytes(index));
+        } catch (JsonProcessingException e) {
+            throw new SafetensorsException(Msg.f(index) + ": not valid JSON (" + Msg.clean(e.getOriginalMessage()) + ")");
         } catch (IOException e) {
-            throw new SafetensorsException(index + ": not valid JSON (" + e.getMessage().split("\n")[0] + ")");
+            throw new SafetensorsException(Msg.f(index) + ": cannot read (" + Msg.clean(e.getMessage()) + ")");
         }
-        if (root == null || !root.isObject() || !root.path("weight_map").isObject()) {
-            throw new SafetensorsException(index + ": no \"weight_map\" object");
-        }
-        return root;
-    }
-
-    private static Iterable<JsonNode> iterable(JsonNode obj) {
-        return obj::elements;
+        if (root == null || !root.isObject()) throw new SafetensorsException(Msg.f(index) + ": not a JSON object");
+        if (!root.path("weight_map").isObject()) throw new SafetensorsException(Msg.f(index) + ": no \"weight_map\" object");
+        return root.get("weight_map");
     }
 
     /** Every tensor the index names must be in the shard it names. */
-    private static void checkIndexMatches(Path dir, Map<String, TensorInfo> all) {
-        Path index = dir.resolve(INDEX);
-        if (!Files.isRegularFile(index)) return;
-        Iterator<Map.Entry<String, JsonNode>> it = readIndex(index).get("weight_map").fields();
+    private static void checkIndexMatches(Path index, JsonNode weightMap, Map<String, TensorInfo> all) {
+        Iterator<Map.Entry<String, JsonNode>> it = weightMap.fields();
         while (it.hasNext()) {
             Map.Entry<String, JsonNode> e = it.next();
             TensorInfo t = all.get(e.getKey());
+            String shard = e.getValue().asText();
             if (t == null) {
-                throw new SafetensorsException(index + ": tensor '" + e.getKey() + "' is not in shard " + e.getValue().asText());
+                throw new SafetensorsException(Msg.f(index) + ": tensor " + Msg.q(e.getKey()) + " is not in shard " + Msg.q(shard));
             }
-            if (!t.file().getFileName().toString().equals(e.getValue().asText())) {
-                throw new SafetensorsException(index + ": tensor '" + e.getKey() + "' is in " + t.file().getFileName()
-                        + ", not " + e.getValue().asText());
+            if (!t.file().getFileName().toString().equals(shard)) {
+                throw new SafetensorsException(Msg.f(index) + ": tensor " + Msg.q(e.getKey()) + " is in "
+                        + Msg.q(t.file().getFileName().toString()) + ", not " + Msg.q(shard));
             }
         }
     }
 
-    /** Sets the FP8 dequantization block size from the config's {@code weight_block_size}. */
+    /** Sets the FP8 dequantization block size from the config's {@code weight_block_size} (default 128x128). */
     public void setFp8BlockSize(int rows, int cols) {
-        if (rows <= 0 || cols <= 0) throw new SafetensorsException(dir + ": weight_block_size must be positive");
+        if (rows <= 0 || cols <= 0) {
+            throw new SafetensorsException(Msg.f(dir) + ": weight_block_size [" + rows + ", " + cols + "] must be positive");
+        }
         this.fp8Block = new int[] {rows, cols};
+    }
+
+    /** The FP8 block size in use, {rows, cols}. */
+    public int[] fp8BlockSize() {
+        return fp8Block.clone();
     }
 
     public Path dir() {
@@ -168,16 +227,16 @@ public final class Checkpoint implements AutoCloseable {
 
     public TensorInfo require(String name) {
         TensorInfo t = tensors.get(name);
-        if (t == null) throw new SafetensorsException(dir + ": missing tensor '" + name + "'");
+        if (t == null) throw new SafetensorsException(Msg.f(dir) + ": missing tensor " + Msg.q(name));
         return t;
     }
 
     /** Like {@link #require} but also checks the shape the model description expects. */
     public TensorInfo require(String name, long... shape) {
         TensorInfo t = require(name);
-        if (!java.util.Arrays.equals(t.shape(), shape)) {
-            throw new SafetensorsException(t.file() + ": tensor '" + name + "' has shape " + t.shapeString()
-                    + " but the config implies " + java.util.Arrays.toString(shape));
+        if (!Arrays.equals(t.shape(), shape)) {
+            throw new SafetensorsException(Msg.f(t.file()) + ": tensor " + Msg.q(name) + " has shape " + t.shapeString()
+                    + " but the config implies " + Arrays.toString(shape));
         }
         return t;
     }
@@ -191,85 +250,207 @@ public final class Checkpoint implements AutoCloseable {
     public INDArray load(String name) {
         TensorInfo t = require(name);
         long[] shape = t.shape().length == 0 ? new long[] {1} : t.shape();
-        INDArray out = Nd4j.create(DataType.FLOAT, shape, 'c');
+        checkFloat(t);
+        INDArray out = t.numel() == 0 ? Nd4j.create(DataType.FLOAT, shape, 'c') : Nd4j.createUninitialized(DataType.FLOAT, shape, 'c');
         loadInto(name, out);
         return out;
     }
 
     /**
-     * Decodes tensor {@code name} into {@code dst}, a float32 c-order contiguous array with the same
-     * number of elements (its memory is reused, nothing is allocated).
+     * Decodes tensor {@code name} into {@code dst}, a float32 array with the same number of
+     * elements whose elements are contiguous in c order (any shape; a view with an offset is
+     * fine, e.g. rows of a larger buffer). Its memory is reused, nothing of tensor size is
+     * allocated. FP8 weights with a scale companion are dequantized.
+     *
+     * @throws IllegalArgumentException if {@code dst} is not such an array
      */
     public void loadInto(String name, INDArray dst) {
+        loadInto(name, dst, SafetensorsFile.MAX_STEP_ELEMS);
+    }
+
+    /** {@link #loadInto(String, INDArray)} with at most {@code step} elements per window (tests use small steps). */
+    void loadInto(String name, INDArray dst, long step) {
         TensorInfo t = require(name);
-        if (dst.dataType() != DataType.FLOAT || dst.length() != t.numel() || !isContiguousC(dst)) {
-            throw new IllegalArgumentException("buffer for " + name + " must be a contiguous float32 c-order array of "
-                    + t.numel() + " elements, got " + dst.shapeInfoToString());
-        }
-        FloatBuffer fb = dst.data().asNio().order(ByteOrder.nativeOrder()).asFloatBuffer();
-        fb.position((int) dst.offset());
-        byPath.get(t.file()).readF32(t, 0, t.numel(), fb);
-        dequantizeIfScaled(t, dst);
+        checkFloat(t);
+        loadRange(t, 0, t.numel(), dst, step, "tensor " + Msg.q(name));
     }
 
     /**
-     * Decodes rows {@code [row0, row0 + rows)} of a 2-D float tensor into {@code dst} (contiguous float32,
-     * rows x cols elements): for embeddings and lm_head, which can be larger than a whole block.
+     * Decodes rows {@code [row0, row0 + rows)} of a 2-D float tensor into {@code dst} (contiguous
+     * float32, rows x cols elements): for embeddings and lm_head, which can be larger than a whole
+     * block. FP8 rows with block scales are dequantized like {@link #loadInto}.
      */
     public void loadRows(String name, long row0, long rows, INDArray dst) {
         TensorInfo t = require(name);
-        if (t.rank() != 2) throw new SafetensorsException(t.file() + ": tensor '" + name + "' is not 2-D");
+        checkFloat(t);
+        if (t.rank() != 2) throw new SafetensorsException(Msg.f(t.file()) + ": tensor " + Msg.q(name) + " is not 2-D but " + t.shapeString());
         long cols = t.shape()[1];
-        if (row0 < 0 || rows < 0 || row0 + rows > t.shape()[0]) {
-            throw new IllegalArgumentException("rows [" + row0 + ", " + (row0 + rows) + ") outside " + name + " " + t.shapeString());
+        if (row0 < 0 || rows < 0 || row0 > t.shape()[0] - rows) {
+            throw new IllegalArgumentException("rows [" + row0 + ", " + row0 + "+" + rows + ") outside tensor " + Msg.q(name) + " " + t.shapeString());
         }
-        if (dst.dataType() != DataType.FLOAT || dst.length() != rows * cols || !isContiguousC(dst)) {
-            throw new IllegalArgumentException("buffer for rows of " + name + " must be contiguous float32 of " + rows * cols + " elements");
-        }
-        if (tensors.containsKey(name + "_scale_inv")) {
-            throw new SafetensorsException(t.file() + ": row reads of block-quantized tensor '" + name + "' are not supported");
-        }
-        FloatBuffer fb = dst.data().asNio().order(ByteOrder.nativeOrder()).asFloatBuffer();
-        fb.position((int) dst.offset());
-        byPath.get(t.file()).readF32(t, row0 * cols, rows * cols, fb);
+        loadRange(t, row0 * cols, rows * cols, dst, SafetensorsFile.MAX_STEP_ELEMS, "rows of tensor " + Msg.q(name));
     }
 
-    private static boolean isContiguousC(INDArray a) {
-        return a.ordering() == 'c' && a.elementWiseStride() == 1 && a.data().length() >= a.offset() + a.length();
+    /** Elements {@code [from, from + n)} of {@code t}, dequantized, into {@code dst} through native windows. */
+    private void loadRange(TensorInfo t, long from, long n, INDArray dst, long step, String what) {
+        if (n == 0 && dst.dataType() == DataType.FLOAT && dst.length() == 0) return;
+        if (dst.dataType() != DataType.FLOAT || dst.length() != n || !isContiguousC(dst)) {
+            throw new IllegalArgumentException("buffer for " + what + " must be a contiguous float32 c-order array of "
+                    + n + " elements, got " + dst.dataType() + " " + Arrays.toString(dst.shape()) + " strides "
+                    + Arrays.toString(dst.stride()) + " order " + dst.ordering());
+        }
+        try {
+            long address = NativeMemory.address(dst);
+            Scale scale = scaleFor(t);
+            SafetensorsFile f = byPath.get(t.file());
+            long win = Math.max(1, Math.min(step, SafetensorsFile.MAX_STEP_ELEMS));
+            for (long done = 0; done < n; done += win) {
+                long m = Math.min(win, n - done);
+                long at = address + done * 4L;
+                f.readF32ToAddress(t, from + done, m, at, m);
+                if (scale != null) scale.apply(NativeMemory.window(at, m * 4L).asFloatBuffer(), from + done, m);
+            }
+        } finally {
+            Reference.reachabilityFence(dst);
+        }
     }
 
-    /** FP8 weight with a {@code <name>_scale_inv} companion: W[r][c] *= scale[r/B][c/B]. */
-    private void dequantizeIfScaled(TensorInfo t, INDArray dst) {
-        if (t.dtype() != DType.F8_E4M3 && t.dtype() != DType.F8_E5M2) return;
-        String scaleName = t.name() + "_scale_inv";
-        TensorInfo s = tensors.get(scaleName);
-        if (s == null) return;
-        if (t.rank() != 2 || s.rank() != 2) {
-            throw new SafetensorsException(s.file() + ": tensor '" + scaleName + "' must be 2-D next to a 2-D FP8 weight");
+    /**
+     * Decodes elements {@code [from, from + count)} (c order) of a float tensor into {@code dst},
+     * dequantized like {@link #load} (plain Java path).
+     */
+    public void read(String name, long from, long count, FloatBuffer dst) {
+        TensorInfo t = require(name);
+        checkFloat(t);
+        Scale scale = scaleFor(t);
+        int start = dst.position();
+        byPath.get(t.file()).readF32(t, from, count, dst);
+        if (scale != null) {
+            FloatBuffer w = dst.duplicate();
+            w.position(start);
+            w.limit(start + (int) count);
+            scale.apply(w.slice(), from, count);
         }
-        long rows = t.shape()[0], cols = t.shape()[1];
-        long sr = s.shape()[0], sc = s.shape()[1];
-        long br = fp8Block[0], bc = fp8Block[1];
-        if (ceilDiv(rows, br) != sr || ceilDiv(cols, bc) != sc) {
-            throw new SafetensorsException(s.file() + ": tensor '" + scaleName + "' shape " + s.shapeString()
-                    + " does not tile weight " + t.shapeString());
+    }
+
+    /** Number of NaN and infinite values in float tensor {@code name} (after FP8 dequantization); 0 for integer tensors. */
+    public long countNonFinite(String name) {
+        return scanNonFinite(name, false);
+    }
+
+    /**
+     * Throws a {@link SafetensorsException} naming the tensor, the count and the first position
+     * if float tensor {@code name} holds NaN or infinite values (after FP8 dequantization).
+     */
+    public void checkFinite(String name) {
+        scanNonFinite(name, true);
+    }
+
+    private long scanNonFinite(String name, boolean throwOnFirst) {
+        TensorInfo t = require(name);
+        if (!t.dtype().isFloat()) return 0;
+        long n = t.numel();
+        int chunk = (int) Math.min(n, 1 << 20);
+        FloatBuffer buf = FloatBuffer.allocate(Math.max(chunk, 1));
+        long bad = 0;
+        long first = -1;
+        float firstValue = 0;
+        for (long done = 0; done < n; done += chunk) {
+            int m = (int) Math.min(chunk, n - done);
+            buf.clear();
+            read(name, done, m, buf);
+            float[] a = buf.array();
+            for (int i = 0; i < m; i++) {
+                float v = a[i];
+                if (Float.isNaN(v) || Float.isInfinite(v)) {
+                    if (bad++ == 0) {
+                        first = done + i;
+                        firstValue = v;
+                    }
+                }
+            }
         }
-        float[] scale = new float[(int) s.numel()];
-        byPath.get(s.file()).readF32(s, 0, s.numel(), FloatBuffer.wrap(scale));
-        FloatBuffer w = dst.data().asNio().order(ByteOrder.nativeOrder()).asFloatBuffer();
-        int base = (int) dst.offset();
-        for (long r = 0; r < rows; r++) {
-            int rowOff = (int) (base + r * cols);
-            int srow = (int) (r / br * sc);
-            for (long c = 0; c < cols; c++) {
-                int i = (int) (rowOff + c);
-                w.put(i, w.get(i) * scale[(int) (srow + c / bc)]);
+        if (throwOnFirst && bad > 0) {
+            throw new SafetensorsException(Msg.f(t.file()) + ": tensor " + Msg.q(name) + " holds " + bad + " non-finite value"
+                    + (bad == 1 ? "" : "s") + " (first: " + firstValue + " at element " + first + " = index "
+                    + Arrays.toString(unravel(first, t.shape())) + ")");
+        }
+        return bad;
+    }
+
+    private static long[] unravel(long flat, long[] shape) {
+        long[] idx = new long[shape.length];
+        for (int i = shape.length - 1; i >= 0; i--) {
+            if (shape[i] == 0) return idx;
+            idx[i] = flat % shape[i];
+            flat /= shape[i];
+        }
+        return idx;
+    }
+
+    private void checkFloat(TensorInfo t) {
+        if (!t.dtype().isFloat()) {
+            throw new SafetensorsException(Msg.f(t.file()) + ": tensor " + Msg.q(t.name()) + " has dtype " + t.dtype()
+                    + ", expected a float type");
+        }
+    }
+
+    /** True if the array's elements are contiguous in c order (dimensions of size 1 may have any stride). */
+    static boolean isContiguousC(INDArray a) {
+        long[] shape = a.shape();
+        long[] stride = a.stride();
+        long expect = 1;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            if (shape[i] == 1) continue;
+            if (stride[i] != expect) return false;
+            expect *= shape[i];
+        }
+        return a.data() != null && a.data().length() - (a.offset() - a.data().offset()) >= a.length();
+    }
+
+    /** FP8 block scales of one weight: W[r][c] = fp8(X[r][c]) * scale[r / br][c / bc]. */
+    private record Scale(float[] values, long cols, long scaleCols, long br, long bc) {
+        void apply(FloatBuffer w, long from, long count) {
+            long r = from / cols;
+            long c = from % cols;
+            for (int i = 0; i < count; i++) {
+                float s = values[(int) ((r / br) * scaleCols + c / bc)];
+                w.put(i, w.get(i) * s);
+                if (++c == cols) {
+                    c = 0;
+                    r++;
+                }
             }
         }
     }
 
+    /** The scale companion of an FP8 weight, or null: dequantize exactly the F8 tensors that have {@code <name>_scale_inv}. */
+    private Scale scaleFor(TensorInfo t) {
+        if (t.dtype() != DType.F8_E4M3 && t.dtype() != DType.F8_E5M2) return null;
+        String scaleName = t.name() + "_scale_inv";
+        TensorInfo s = tensors.get(scaleName);
+        if (s == null) return null;
+        String where = Msg.f(s.file()) + ": tensor " + Msg.q(scaleName);
+        if (t.rank() != 2 || s.rank() != 2) {
+            throw new SafetensorsException(where + " has shape " + s.shapeString() + "; it must be 2-D next to a 2-D FP8 weight "
+                    + Msg.q(t.name()) + " " + t.shapeString());
+        }
+        if (!s.dtype().isFloat()) throw new SafetensorsException(where + " has dtype " + s.dtype() + ", expected F32");
+        int[] block = fp8Block;
+        long rows = t.shape()[0], cols = t.shape()[1];
+        long br = block[0], bc = block[1];
+        if (ceilDiv(rows, br) != s.shape()[0] || ceilDiv(cols, bc) != s.shape()[1]) {
+            throw new SafetensorsException(where + " has shape " + s.shapeString() + " but weight " + Msg.q(t.name()) + " "
+                    + t.shapeString() + " in " + br + "x" + bc + " blocks needs [" + ceilDiv(rows, br) + ", " + ceilDiv(cols, bc) + "]");
+        }
+        if (s.numel() > Integer.MAX_VALUE - 8) throw new SafetensorsException(where + " is too large");
+        float[] scale = new float[(int) s.numel()];
+        byPath.get(s.file()).readF32(s, 0, s.numel(), FloatBuffer.wrap(scale));
+        return new Scale(scale, cols, s.shape()[1], br, bc);
+    }
+
     private static long ceilDiv(long a, long b) {
-        return b <= 0 ? 0 : (a + b - 1) / b;
+        return (a + b - 1) / b;
     }
 
     @Override

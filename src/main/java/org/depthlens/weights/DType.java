@@ -33,6 +33,6 @@ public enum DType {
                 if (d.name().equals(name.toUpperCase(Locale.ROOT)) && d.name().equals(name)) return d;
             }
         }
-        throw new SafetensorsException(where + ": unknown dtype '" + name + "'");
+        throw new SafetensorsException(where + ": unknown dtype " + Msg.q(name));
     }
 }

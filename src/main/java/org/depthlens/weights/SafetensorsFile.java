@@ -1,24 +1,29 @@
 package org.depthlens.weights;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 
 import java.io.IOException;
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.CharBuffer;
 import java.nio.FloatBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,14 +34,32 @@ import java.util.Map;
  * <p>Data is read through short-lived memory mappings (at most {@link #MAX_MAP_BYTES} at a time,
  * since Java 17 cannot map 2 GiB at once), unmapped right after decoding so the file's pages do
  * not stay resident: a block's weights cost RSS only while they are converted.
+ *
+ * <p>Validation follows the reference reader: an 8-byte little-endian header length N with
+ * {@code N <= 100,000,000} and {@code 8 + N <= file size}, checked before anything is allocated;
+ * a strict UTF-8 JSON object starting with '{' (trailing spaces allowed, duplicate keys refused);
+ * known dtypes; non-negative shapes whose byte size does not overflow; data_offsets that tile the
+ * data buffer exactly (no overlap, gap or trailing byte). The header is parsed as a stream, so
+ * parsing allocates a small multiple of the header's size, never anything a header field claims.
  */
 public final class SafetensorsFile implements AutoCloseable {
     /** The reference reader's header limit. */
     public static final long MAX_HEADER_BYTES = 100_000_000L;
+    /** More dimensions than any real tensor has; bounds what a hostile header can make us allocate. */
+    public static final int MAX_RANK = 1024;
     static final long MAX_MAP_BYTES = 1L << 30;
-    private static final ObjectMapper JSON = new ObjectMapper()
-            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    /** Elements converted per step by {@link #readF32ToAddress}: a 1 GiB float32 window at most. */
+    static final long MAX_STEP_ELEMS = NativeMemory.MAX_WINDOW_BYTES / 4;
+
+    /** Duplicate keys are detected by the parser below, to name them in the message. */
+    private static final JsonFactory JSON = JsonFactory.builder().build();
+
+    /**
+     * Decode BF16 for {@link Checkpoint#loadInto} with ND4J's zero-copy view + assign (about 4x the
+     * Java loop). The Java loop stays the reference, and tests compare the two bit for bit.
+     * Turn off with {@code -Ddepthlens.weights.bf16FastPath=false}.
+     */
+    static volatile boolean bf16FastPath = !"false".equalsIgnoreCase(System.getProperty("depthlens.weights.bf16FastPath"));
 
     private final Path path;
     private final FileChannel channel;
@@ -61,134 +84,208 @@ public final class SafetensorsFile implements AutoCloseable {
         try {
             ch = FileChannel.open(file, StandardOpenOption.READ);
         } catch (NoSuchFileException e) {
-            throw new SafetensorsException(file + ": file not found");
-        } catch (IOException e) {
-            throw new SafetensorsException(file + ": cannot open (" + e.getMessage() + ")");
+            throw new SafetensorsException(Msg.f(file) + ": file not found");
+        } catch (IOException | RuntimeException e) {
+            throw new SafetensorsException(Msg.f(file) + ": cannot open (" + Msg.clean(e.getMessage()) + ")");
         }
         try {
-            SafetensorsFile f = parse(file, ch);
-            return f;
-        } catch (RuntimeException e) {
+            return parse(file, ch);
+        } catch (RuntimeException | Error e) {
             closeQuietly(ch);
             throw e;
         }
     }
 
     private static SafetensorsFile parse(Path file, FileChannel ch) {
+        String f = Msg.f(file);
         try {
             long size = ch.size();
-            if (size < 8) throw new SafetensorsException(file + ": file is " + size + " bytes, shorter than the 8-byte header length");
+            if (size < 8) throw new SafetensorsException(f + ": file is " + size + " bytes, shorter than the 8-byte header length");
             ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
             readFully(ch, lenBuf, 0, file);
             long n = lenBuf.getLong(0);
             if (n < 0 || n > MAX_HEADER_BYTES) {
-                throw new SafetensorsException(file + ": header length " + Long.toUnsignedString(n) + " exceeds the 100 MB limit");
+                throw new SafetensorsException(f + ": header length " + Long.toUnsignedString(n) + " exceeds the 100 MB limit");
             }
+            // n <= 1e8, so 8 + n cannot overflow; checked before the header buffer is allocated.
             if (8 + n > size) {
-                throw new SafetensorsException(file + ": header length " + n + " runs past the end of the file (" + size + " bytes); truncated file?");
+                throw new SafetensorsException(f + ": header length " + n + " runs past the end of the file (" + size
+                        + " bytes); truncated file?");
             }
-            ByteBuffer hb = ByteBuffer.allocate((int) n);
-            readFully(ch, hb, 8, file);
-            String header = new String(hb.array(), StandardCharsets.UTF_8);
-            JsonNode root;
-            try {
-                root = JSON.readTree(header);
-            } catch (IOException e) {
-                throw new SafetensorsException(file + ": header is not valid JSON (" + firstLine(e.getMessage()) + ")");
+            if (n == 0) throw new SafetensorsException(f + ": header is empty, not a JSON object");
+            byte[] hb = new byte[(int) n];
+            readFully(ch, ByteBuffer.wrap(hb), 8, file);
+            if (hb[0] != '{') {
+                throw new SafetensorsException(f + ": header is not a JSON object (it must start with '{', found byte 0x"
+                        + String.format("%02x", hb[0] & 0xFF) + ")");
             }
-            if (root == null || !root.isObject()) {
-                throw new SafetensorsException(file + ": header is not a JSON object");
-            }
+            checkUtf8(file, hb);
             long dataStart = 8 + n;
             long bufferSize = size - dataStart;
             Map<String, TensorInfo> tensors = new LinkedHashMap<>();
             Map<String, String> metadata = new LinkedHashMap<>();
-            Iterator<Map.Entry<String, JsonNode>> it = root.fields();
-            while (it.hasNext()) {
-                Map.Entry<String, JsonNode> e = it.next();
-                String name = e.getKey();
-                JsonNode v = e.getValue();
-                if (name.equals("__metadata__")) {
-                    if (!v.isObject()) throw new SafetensorsException(file + ": __metadata__ is not an object");
-                    v.fields().forEachRemaining(m -> {
-                        if (!m.getValue().isTextual()) {
-                            throw new SafetensorsException(file + ": __metadata__ value '" + m.getKey() + "' is not a string");
-                        }
-                        metadata.put(m.getKey(), m.getValue().asText());
-                    });
-                    continue;
-                }
-                tensors.put(name, parseEntry(file, name, v, dataStart, bufferSize));
-            }
+            parseHeader(file, hb, dataStart, bufferSize, tensors, metadata);
             checkLayout(file, tensors, bufferSize);
             return new SafetensorsFile(file, ch, n, size, Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(metadata));
         } catch (IOException e) {
-            throw new SafetensorsException(file + ": read error (" + e.getMessage() + ")");
+            throw new SafetensorsException(f + ": read error (" + Msg.clean(e.getMessage()) + ")");
         }
     }
 
-    private static TensorInfo parseEntry(Path file, String name, JsonNode v, long dataStart, long bufferSize) {
-        String where = file + ": tensor '" + name + "'";
-        if (!v.isObject()) throw new SafetensorsException(where + ": entry is not an object");
-        JsonNode dt = v.get("dtype");
-        if (dt == null || !dt.isTextual()) throw new SafetensorsException(where + ": missing dtype");
-        DType dtype = DType.parse(dt.asText(), where);
-        JsonNode sh = v.get("shape");
-        if (sh == null || !sh.isArray()) throw new SafetensorsException(where + ": missing shape");
-        long[] shape = new long[sh.size()];
+    /** The reference reader decodes the header with str::from_utf8: malformed UTF-8 is an error, not U+FFFD. */
+    private static void checkUtf8(Path file, byte[] hb) {
+        CharsetDecoder dec = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(hb);
+        CharBuffer out = CharBuffer.allocate(4096);
+        while (true) {
+            CoderResult r = dec.decode(in, out, true);
+            if (r.isError()) {
+                throw new SafetensorsException(Msg.f(file) + ": header is not valid UTF-8 (bad byte at header offset " + in.position() + ")");
+            }
+            out.clear();
+            if (r.isUnderflow()) break;
+        }
+        CoderResult r = dec.flush(out);
+        if (r.isError()) throw new SafetensorsException(Msg.f(file) + ": header is not valid UTF-8");
+    }
+
+    private static void parseHeader(Path file, byte[] hb, long dataStart, long bufferSize,
+                                    Map<String, TensorInfo> tensors, Map<String, String> metadata) {
+        String f = Msg.f(file);
+        // A Reader, not the bytes: Jackson would auto-detect UTF-16/32 from NUL bytes in a byte[].
+        try (JsonParser p = JSON.createParser(new java.io.InputStreamReader(new java.io.ByteArrayInputStream(hb), StandardCharsets.UTF_8))) {
+            if (p.nextToken() != JsonToken.START_OBJECT) throw new SafetensorsException(f + ": header is not a JSON object");
+            boolean seenMetadata = false;
+            JsonToken tok;
+            while ((tok = p.nextToken()) == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                JsonToken v = p.nextToken();
+                if (name.equals("__metadata__")) {
+                    if (seenMetadata) throw new SafetensorsException(f + ": duplicate __metadata__");
+                    seenMetadata = true;
+                    if (v != JsonToken.START_OBJECT) throw new SafetensorsException(f + ": __metadata__ is not an object");
+                    while (p.nextToken() == JsonToken.FIELD_NAME) {
+                        String k = p.currentName();
+                        if (p.nextToken() != JsonToken.VALUE_STRING) {
+                            throw new SafetensorsException(f + ": __metadata__ value " + Msg.q(k) + " is not a string");
+                        }
+                        if (metadata.put(k, p.getText()) != null) {
+                            throw new SafetensorsException(f + ": duplicate __metadata__ key " + Msg.q(k));
+                        }
+                    }
+                    continue;
+                }
+                if (tensors.containsKey(name)) throw new SafetensorsException(f + ": duplicate tensor " + Msg.q(name));
+                tensors.put(name, parseEntry(file, p, name, v, dataStart, bufferSize));
+            }
+            if (tok != JsonToken.END_OBJECT) throw new SafetensorsException(f + ": header is not valid JSON (unexpected " + tok + ")");
+            JsonToken after = p.nextToken();
+            if (after != null) throw new SafetensorsException(f + ": header is not valid JSON (content after the closing '}')");
+        } catch (JsonProcessingException e) {
+            throw new SafetensorsException(f + ": header is not valid JSON (" + Msg.clean(e.getOriginalMessage()) + ")");
+        } catch (IOException e) {
+            throw new SafetensorsException(f + ": header is not valid JSON (" + Msg.clean(e.getMessage()) + ")");
+        }
+    }
+
+    /** One tensor entry; the parser stands on its START_OBJECT ({@code v}) and is left on its END_OBJECT. */
+    private static TensorInfo parseEntry(Path file, JsonParser p, String name, JsonToken v, long dataStart, long bufferSize)
+            throws IOException {
+        String where = Msg.f(file) + ": tensor " + Msg.q(name);
+        if (v != JsonToken.START_OBJECT) throw new SafetensorsException(where + ": entry is not an object");
+        String dtypeName = null;
+        long[] shape = null;
+        long[] offsets = null;
+        java.util.Set<String> keys = new java.util.HashSet<>();
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String key = p.currentName();
+            if (!keys.add(key)) throw new SafetensorsException(where + ": duplicate key " + Msg.q(key));
+            JsonToken t = p.nextToken();
+            switch (key) {
+                case "dtype" -> {
+                    if (t != JsonToken.VALUE_STRING) throw new SafetensorsException(where + ": dtype is not a string");
+                    dtypeName = p.getText();
+                }
+                case "shape" -> shape = longArray(p, t, where, "shape", MAX_RANK);
+                case "data_offsets" -> offsets = longArray(p, t, where, "data_offsets", 2);
+                default -> p.skipChildren(); // unknown keys are ignored, as serde does
+            }
+        }
+        if (dtypeName == null) throw new SafetensorsException(where + ": missing dtype");
+        DType dtype = DType.parse(dtypeName, where);
+        if (shape == null) throw new SafetensorsException(where + ": missing shape");
         long numel = 1;
-        for (int i = 0; i < shape.length; i++) {
-            JsonNode d = sh.get(i);
-            if (!d.isIntegralNumber() || !d.canConvertToLong() || d.asLong() < 0) {
-                throw new SafetensorsException(where + ": invalid shape " + sh);
-            }
-            shape[i] = d.asLong();
-            try {
-                numel = Math.multiplyExact(numel, shape[i]);
-            } catch (ArithmeticException ex) {
-                throw new SafetensorsException(where + ": absurd shape " + sh);
-            }
-        }
-        JsonNode off = v.get("data_offsets");
-        if (off == null || !off.isArray() || off.size() != 2 || !off.get(0).isIntegralNumber() || !off.get(1).isIntegralNumber()
-                || !off.get(0).canConvertToLong() || !off.get(1).canConvertToLong()) {
-            throw new SafetensorsException(where + ": missing or malformed data_offsets");
-        }
-        long begin = off.get(0).asLong();
-        long end = off.get(1).asLong();
-        if (begin < 0 || end < begin || end > bufferSize) {
-            throw new SafetensorsException(where + ": data_offsets [" + begin + ", " + end + "] outside the data buffer of " + bufferSize + " bytes");
+        for (long d : shape) {
+            if (d < 0) throw new SafetensorsException(where + ": negative dimension in shape " + Arrays.toString(shape));
         }
         long expected;
         try {
+            for (long d : shape) numel = Math.multiplyExact(numel, d);
             expected = Math.multiplyExact(numel, dtype.size());
         } catch (ArithmeticException ex) {
-            throw new SafetensorsException(where + ": absurd shape " + sh);
+            // a zero dimension makes any product 0, but report absurd dims anyway: they overflow in every consumer
+            throw new SafetensorsException(where + ": absurd shape " + Arrays.toString(shape) + " (element count overflows)");
+        }
+        if (offsets == null || offsets.length != 2) throw new SafetensorsException(where + ": missing or malformed data_offsets");
+        long begin = offsets[0];
+        long end = offsets[1];
+        if (begin < 0 || end < begin || end > bufferSize) {
+            throw new SafetensorsException(where + ": data_offsets [" + begin + ", " + end + "] outside the data buffer of "
+                    + bufferSize + " bytes" + (end > bufferSize ? " (truncated file?)" : ""));
         }
         if (end - begin != expected) {
-            throw new SafetensorsException(where + ": holds " + (end - begin) + " bytes but shape " + sh + " x " + dtype
-                    + " needs " + expected);
+            throw new SafetensorsException(where + ": holds " + (end - begin) + " bytes but shape " + Arrays.toString(shape) + " x "
+                    + dtype + " needs " + expected);
         }
         return new TensorInfo(name, dtype, shape, begin, end, file, dataStart);
     }
 
+    /** A JSON array of non-negative integers that fit a long, at most {@code max} of them. */
+    private static long[] longArray(JsonParser p, JsonToken t, String where, String what, int max) throws IOException {
+        if (t != JsonToken.START_ARRAY) throw new SafetensorsException(where + ": " + what + " is not an array");
+        long[] out = new long[4];
+        int n = 0;
+        JsonToken e;
+        while ((e = p.nextToken()) != JsonToken.END_ARRAY) {
+            if (e != JsonToken.VALUE_NUMBER_INT) {
+                throw new SafetensorsException(where + ": " + what + " holds " + (e == null ? "nothing" : Msg.clean(p.getText()))
+                        + ", not a non-negative integer");
+            }
+            JsonParser.NumberType nt = p.getNumberType();
+            if (nt == JsonParser.NumberType.BIG_INTEGER) {
+                throw new SafetensorsException(where + ": " + what + " value " + Msg.clean(p.getText()) + " is out of range");
+            }
+            long val = p.getLongValue();
+            if (val < 0) throw new SafetensorsException(where + ": " + what + " value " + val + " is negative");
+            if (n == max) throw new SafetensorsException(where + ": " + what + " has more than " + max + " entries");
+            if (n == out.length) out = Arrays.copyOf(out, out.length * 2);
+            out[n++] = val;
+        }
+        return Arrays.copyOf(out, n);
+    }
+
     /** Tensors must tile the data buffer exactly: no overlap, no gap, nothing left over. */
     private static void checkLayout(Path file, Map<String, TensorInfo> tensors, long bufferSize) {
+        String f = Msg.f(file);
         List<TensorInfo> sorted = new ArrayList<>(tensors.values());
         sorted.sort(Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
         long pos = 0;
         for (TensorInfo t : sorted) {
             if (t.begin() < pos) {
-                throw new SafetensorsException(file + ": tensor '" + t.name() + "' data_offsets overlap the previous tensor");
+                throw new SafetensorsException(f + ": tensor " + Msg.q(t.name()) + " data_offsets [" + t.begin() + ", " + t.end()
+                        + "] overlap the previous tensor (which ends at " + pos + ")");
             }
             if (t.begin() > pos) {
-                throw new SafetensorsException(file + ": gap of " + (t.begin() - pos) + " bytes before tensor '" + t.name() + "'");
+                throw new SafetensorsException(f + ": gap of " + (t.begin() - pos) + " bytes before tensor " + Msg.q(t.name())
+                        + " (data_offsets [" + t.begin() + ", " + t.end() + "])");
             }
             pos = t.end();
         }
         if (pos != bufferSize) {
-            throw new SafetensorsException(file + ": data buffer is " + bufferSize + " bytes but tensors cover " + pos
-                    + (pos < bufferSize ? " (trailing bytes)" : ""));
+            throw new SafetensorsException(f + ": data buffer is " + bufferSize + " bytes but tensors cover " + pos
+                    + " (" + (bufferSize - pos) + " trailing bytes)");
         }
     }
 
@@ -219,29 +316,30 @@ public final class SafetensorsFile implements AutoCloseable {
         try {
             readFully(channel, b, 0, path);
         } catch (IOException e) {
-            throw new SafetensorsException(path + ": read error (" + e.getMessage() + ")");
+            throw new SafetensorsException(Msg.f(path) + ": read error (" + Msg.clean(e.getMessage()) + ")");
         }
         return b.array();
     }
 
     /**
      * Decodes elements {@code [from, from + count)} of a floating-point tensor into {@code dst}
-     * (starting at its current position, which advances). FP8 is returned unscaled.
+     * (starting at its current position, which advances). FP8 is returned unscaled. This is the
+     * plain Java decoder, the reference the faster paths are tested against.
+     *
+     * @throws SafetensorsException if the tensor is not a float type or the file cannot be read
+     * @throws IllegalArgumentException if the range is outside the tensor or {@code dst} has too little room
      */
     public void readF32(TensorInfo t, long from, long count, FloatBuffer dst) {
-        if (!t.dtype().isFloat()) {
-            throw new SafetensorsException(path + ": tensor '" + t.name() + "' has dtype " + t.dtype() + ", expected a float type");
+        checkRange(t, from, count);
+        if (dst.remaining() < count) {
+            throw new IllegalArgumentException("destination has room for " + dst.remaining() + " floats, reading " + count
+                    + " of tensor " + Msg.q(t.name()));
         }
-        if (from < 0 || count < 0 || from + count > t.numel()) {
-            throw new IllegalArgumentException("range outside tensor " + t.name());
-        }
-        int es = t.dtype().size();
-        long maxElems = MAX_MAP_BYTES / es;
+        long maxElems = MAX_MAP_BYTES / t.dtype().size();
         long done = 0;
         while (done < count) {
             long n = Math.min(maxElems, count - done);
-            long off = t.fileOffset() + (from + done) * es;
-            MappedByteBuffer mb = map(off, n * es, t);
+            MappedByteBuffer mb = mapElements(t, from + done, n);
             try {
                 decode(t.dtype(), mb.order(ByteOrder.LITTLE_ENDIAN), (int) n, dst);
             } finally {
@@ -251,37 +349,102 @@ public final class SafetensorsFile implements AutoCloseable {
         }
     }
 
-    /** Reads a whole integer or float tensor as longs (for ids and small index tensors). */
+    /**
+     * Decodes elements {@code [from, from + count)} into native float32 memory at {@code address}
+     * (which must hold {@code count} floats and stay allocated until this returns), in steps of at
+     * most {@code maxStep} elements so no Java buffer exceeds its int index. BF16 goes through
+     * ND4J's vectorised cast unless {@link #bf16FastPath} is off. FP8 is returned unscaled.
+     */
+    void readF32ToAddress(TensorInfo t, long from, long count, long address, long maxStep) {
+        checkRange(t, from, count);
+        int es = t.dtype().size();
+        long step = Math.min(Math.min(maxStep, MAX_STEP_ELEMS), MAX_MAP_BYTES / es);
+        long done = 0;
+        while (done < count) {
+            long n = Math.min(step, count - done);
+            long dst = address + done * 4L;
+            MappedByteBuffer mb = mapElements(t, from + done, n);
+            try {
+                ByteBuffer src = mb.order(ByteOrder.LITTLE_ENDIAN);
+                // ND4J reads shorts; only hand it 2-byte aligned data (writers that order tensors
+                // by name can leave a BF16 tensor at an odd offset).
+                long srcOffset = t.fileOffset() + (from + done) * es;
+                if (t.dtype() == DType.BF16 && bf16FastPath && (srcOffset & 1) == 0) {
+                    NativeMemory.bf16ToF32(src, n, dst);
+                } else {
+                    FloatBuffer out = NativeMemory.window(dst, n * 4L).asFloatBuffer();
+                    decode(t.dtype(), src, (int) n, out);
+                }
+            } finally {
+                Reference.reachabilityFence(mb);
+                Unmapper.unmap(mb);
+            }
+            done += n;
+        }
+    }
+
+    private void checkRange(TensorInfo t, long from, long count) {
+        if (!t.dtype().isFloat()) {
+            throw new SafetensorsException(Msg.f(path) + ": tensor " + Msg.q(t.name()) + " has dtype " + t.dtype()
+                    + ", expected a float type");
+        }
+        if (!t.file().equals(path)) throw new IllegalArgumentException("tensor " + Msg.q(t.name()) + " is not in " + Msg.f(path));
+        if (from < 0 || count < 0 || from > t.numel() - count) {
+            throw new IllegalArgumentException("range [" + from + ", +" + count + ") outside tensor " + Msg.q(t.name())
+                    + " of " + t.numel() + " elements");
+        }
+    }
+
+    /**
+     * Reads a whole integer tensor (BOOL, U8..U64, I8..I64) as longs, e.g. token ids. U64 values
+     * above Long.MAX_VALUE come back negative (two's complement), as Java has no unsigned long.
+     */
     public long[] readLongs(TensorInfo t) {
-        if (t.numel() > Integer.MAX_VALUE) throw new SafetensorsException(path + ": tensor '" + t.name() + "' too large");
+        if (t.dtype().isFloat()) {
+            throw new SafetensorsException(Msg.f(path) + ": tensor " + Msg.q(t.name()) + " is " + t.dtype() + ", not an integer type");
+        }
+        if (t.numel() > Integer.MAX_VALUE - 8) {
+            throw new SafetensorsException(Msg.f(path) + ": tensor " + Msg.q(t.name()) + " has " + t.numel()
+                    + " elements, too many for a long[]");
+        }
         int n = (int) t.numel();
         long[] out = new long[n];
-        MappedByteBuffer mb = map(t.fileOffset(), t.byteLength(), t);
-        try {
-            ByteBuffer b = mb.order(ByteOrder.LITTLE_ENDIAN);
-            for (int i = 0; i < n; i++) {
-                out[i] = switch (t.dtype()) {
-                    case I64, U64 -> b.getLong(i * 8);
-                    case I32 -> b.getInt(i * 4);
-                    case U32 -> b.getInt(i * 4) & 0xFFFFFFFFL;
-                    case I16 -> b.getShort(i * 2);
-                    case U16 -> b.getShort(i * 2) & 0xFFFF;
-                    case I8 -> b.get(i);
-                    case U8, BOOL -> b.get(i) & 0xFF;
-                    default -> throw new SafetensorsException(path + ": tensor '" + t.name() + "' is " + t.dtype() + ", not an integer type");
-                };
+        int es = t.dtype().size();
+        long maxElems = MAX_MAP_BYTES / es;
+        for (long done = 0; done < n; ) {
+            int m = (int) Math.min(maxElems, n - done);
+            MappedByteBuffer mb = mapElements(t, done, m);
+            try {
+                ByteBuffer b = mb.order(ByteOrder.LITTLE_ENDIAN);
+                int o = (int) done;
+                for (int i = 0; i < m; i++) {
+                    out[o + i] = switch (t.dtype()) {
+                        case I64, U64 -> b.getLong(i * 8);
+                        case I32 -> b.getInt(i * 4);
+                        case U32 -> b.getInt(i * 4) & 0xFFFFFFFFL;
+                        case I16 -> b.getShort(i * 2);
+                        case U16 -> b.getShort(i * 2) & 0xFFFF;
+                        case I8 -> b.get(i);
+                        case U8, BOOL -> b.get(i) & 0xFF;
+                        default -> throw new IllegalStateException(t.dtype().toString());
+                    };
+                }
+            } finally {
+                Unmapper.unmap(mb);
             }
-        } finally {
-            Unmapper.unmap(mb);
+            done += m;
         }
         return out;
     }
 
-    private MappedByteBuffer map(long offset, long length, TensorInfo t) {
+    /** Maps elements {@code [from, from + n)} of {@code t}; n * size must be at most {@link #MAX_MAP_BYTES}. */
+    private MappedByteBuffer mapElements(TensorInfo t, long from, long n) {
+        long es = t.dtype().size();
         try {
-            return channel.map(FileChannel.MapMode.READ_ONLY, offset, length);
-        } catch (IOException e) {
-            throw new SafetensorsException(path + ": cannot map tensor '" + t.name() + "' (" + e.getMessage() + ")");
+            return channel.map(FileChannel.MapMode.READ_ONLY, t.fileOffset() + from * es, n * es);
+        } catch (IOException | RuntimeException e) {
+            throw new SafetensorsException(Msg.f(path) + ": cannot map tensor " + Msg.q(t.name()) + " ("
+                    + Msg.clean(e.getMessage()) + ")");
         }
     }
 
@@ -320,14 +483,8 @@ public final class SafetensorsFile implements AutoCloseable {
     private static void readFully(FileChannel ch, ByteBuffer b, long pos, Path file) throws IOException {
         while (b.hasRemaining()) {
             int r = ch.read(b, pos + b.position());
-            if (r < 0) throw new SafetensorsException(file + ": unexpected end of file");
+            if (r < 0) throw new SafetensorsException(Msg.f(file) + ": unexpected end of file");
         }
-    }
-
-    private static String firstLine(String s) {
-        if (s == null) return "";
-        int i = s.indexOf('\n');
-        return i < 0 ? s : s.substring(0, i);
     }
 
     private static void closeQuietly(FileChannel ch) {
