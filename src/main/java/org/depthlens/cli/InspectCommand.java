@@ -84,7 +84,13 @@ public final class InspectCommand extends CommonOptions implements Callable<Inte
         info.put("shards", m.checkpoint().files().size());
         info.put("weights_bytes", String.format("%,d", m.checkpoint().totalBytes()));
         if (mtp > 0) info.put("ignored_tensors", mtp + " (model.layers." + a.layers() + ".*, multi-token prediction)");
-        info.putAll(a.describe());
+        // the description's own names for what is already listed above are skipped
+        java.util.Set<String> dup = java.util.Set.of("layers", "hidden", "vocab", "heads", "intermediate", "rms_norm_eps_", "layernorm_scaling");
+        a.describe().forEach((k, v) -> {
+            if (dup.contains(k)) return;
+            if (info.containsKey(k) && k.equals("rope")) return;
+            info.putIfAbsent(k, v);
+        });
         return info;
     }
 }
