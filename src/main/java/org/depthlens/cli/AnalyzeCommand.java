@@ -26,7 +26,7 @@ import java.util.concurrent.Callable;
                 "stream prefix) and Gromov-style contiguous pruning (a second pass).",
                 "",
                 "With no arguments it analyses the bundled pair models/tiny-curse-24/{pre_ln,lns} on the project's",
-                "own docs/ and writes analyses/<date>-pre_ln-lns/ plus reports/<same>.html.",
+                "own docs/ (16 windows of 256 tokens) and writes analyses/<date>-pre_ln-lns/ plus reports/<same>.html.",
                 ""},
         footerHeading = "%nExamples:%n",
         footer = {
@@ -43,6 +43,9 @@ import java.util.concurrent.Callable;
                 "  OUT/report.html            self-contained report (also copied to reports/ for default outputs)"})
 public final class AnalyzeCommand extends CommonOptions implements Callable<Integer> {
     static final Set<String> CONFIG_KEYS = Set.of("model", "label", "text", "ids", "window", "maxWindows", "lns", "prune", "out", "force");
+
+    /** Windows of the bundled demo unless --max-windows says otherwise (docs/ holds more). */
+    static final int BUNDLED_WINDOWS = 16;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -94,6 +97,7 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
             models.add(Home.bundledModels().resolve("pre_ln"));
             models.add(Home.bundledModels().resolve("lns"));
             text = Home.bundledText();
+            if (maxWindows == null) maxWindows = BUNDLED_WINDOWS;
             bundled = true;
         }
         if (text != null && ids != null) throw usage("give --text or --ids, not both");
