@@ -16,7 +16,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
-@Command(name = "analyze", sortOptions = false, usageHelpAutoWidth = true,
+@Command(name = "analyze", sortOptions = false, mixinStandardHelpOptions = true,
         description = {
                 "Run every probe on one or more models and write metrics, tables, charts and one HTML report.",
                 "",

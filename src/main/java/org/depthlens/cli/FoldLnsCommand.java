@@ -24,7 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-@Command(name = "fold-lns", sortOptions = false,
+@Command(name = "fold-lns", sortOptions = false, mixinStandardHelpOptions = true,
         description = {"Write a plain HuggingFace checkpoint equivalent to an LNS one: block l's factor (1/sqrt(l+1), or",
                 "the config's list) is folded into its two pre-norm weights. Tensors are stored as F32 (re-rounding to",
                 "BF16 would change the numbers); config.json loses \"layernorm_scaling\" (else the factor would be",

@@ -16,7 +16,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 
-@Command(name = "inspect", sortOptions = false,
+@Command(name = "inspect", sortOptions = false, mixinStandardHelpOptions = true,
         description = {"Describe a checkpoint without running it: family, blocks, widths, heads, parameters, dtypes,",
                 "rope, tied embeddings, shards, LNS, and for MoE / latent-attention models the experts, top-k,",
                 "routing and MLA ranks. Reads only config.json and the safetensors headers.", ""},

@@ -14,7 +14,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-@Command(name = "tokenize", sortOptions = false,
+@Command(name = "tokenize", sortOptions = false, mixinStandardHelpOptions = true,
         description = {"Print the token ids of a text as a JSON list, using the model folder's own tokenizer.json (no",
                 "truncation, no padding). Special tokens are those the tokenizer's post-processor adds, plus BOS when",
                 "tokenizer_config.json says \"add_bos_token\": true. The output can be fed to analyze/trace --ids.", ""},

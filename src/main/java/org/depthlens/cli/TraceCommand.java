@@ -22,7 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-@Command(name = "trace", sortOptions = false,
+@Command(name = "trace", sortOptions = false, mixinStandardHelpOptions = true,
         description = {"Run the forward pass on token ids and write the residual stream and logits as float32",
                 "safetensors, with the names and meaning of the fixtures' reference.safetensors:",
                 "  input_ids [B,T] (I64), resid.0 .. resid.L [B,T,hidden] (x[0] = embeddings, x[L] = last block's",

@@ -1,14 +1,22 @@
 package org.depthlens.analysis;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.depthlens.Fixtures;
 import org.depthlens.MetricsAssert;
 import org.depthlens.TinyCurse;
+import org.depthlens.cli.CliRunner;
 import org.depthlens.model.Architecture;
 import org.depthlens.model.Model;
+import org.depthlens.report.MetricsJson;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -17,19 +25,48 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The LNS models get their 1/sqrt(l+1) factor from "layernorm_scaling": true in config.json.
  */
 class TinyCurseMetricsTest {
+    @TempDir
+    Path tmp;
+
+    /** The check, through the CLI: analyze --ids validation_ids.json --window 256 --max-windows 64. */
+    @Test
+    void analyzeCommandReproducesReferenceMetrics() throws Exception {
+        Path ck = Fixtures.tinyCurse();
+        Path out = tmp.resolve("out");
+        long t0 = System.nanoTime();
+        CliRunner.Result r = CliRunner.run("analyze", "--model", ck.resolve("pre_ln").toString(), "--model", ck.resolve("lns").toString(),
+                "--ids", ck.resolve("validation_ids.json").toString(), "--window", "256", "--max-windows", "64", "--prune", "2",
+                "--out", out.toString());
+        System.out.printf("analyze pre_ln + lns, 64 windows each: %.1f s%n", (System.nanoTime() - t0) / 1e9);
+        assertEquals(0, r.exit(), r.err());
+        for (String label : new String[] {"pre_ln", "lns"}) {
+            var result = MetricsJson.read(out.resolve(label).resolve("metrics.json"));
+            assertEquals(label.equals("lns"), result.lns());
+            assertEquals(64, result.provenance().windows());
+            assertEquals(64L * 256, result.provenance().tokens());
+            MetricsAssert.assertMatches(TinyCurse.reference().get(label), result.metrics(), 1e-4, label + " via analyze");
+            // pruning n=1 removes exactly one block: its loss is that block's removal loss
+            var p1 = result.prunedRemoval().get(0);
+            assertEquals(1, p1.n());
+            assertEquals(result.metrics().lossWithoutLayer()[p1.start()], p1.loss(), 1e-9 * p1.loss());
+        }
+        JsonNode raw = new ObjectMapper().readTree(out.resolve("lns/metrics.json").toFile());
+        for (String k : new String[] {"model_path", "config_sha256", "weights_sha256", "data_path", "data_sha256", "windows", "tokens",
+                "tool_version", "date"}) {
+            assertTrue(raw.get("provenance").has(k), "provenance." + k);
+        }
+        assertTrue(out.resolve("report.html").toFile().isFile());
+    }
 
     @ParameterizedTest(name = "{0}")
-    @CsvSource({"pre_ln, pre_ln, 64", "lns, lns, 64", "pre_ln-step141, early.pre_ln, 16", "lns-step141, early.lns, 16"})
-    void reproducesReferenceMetrics(String dir, String refKey, int windows) {
+    @CsvSource({"pre_ln-step141, early.pre_ln, 16", "lns-step141, early.lns, 16"})
+    void earlyCheckpointsReproduceReferenceMetrics(String dir, String refKey, int windows) {
         JsonNode ref = TinyCurse.reference();
         for (String k : refKey.split("\\.")) ref = ref.get(k);
         try (Model m = Model.open(Fixtures.tinyCurse().resolve(dir), Architecture.LnsMode.AUTO)) {
-            assertTrue(m.arch().lns() == dir.startsWith("lns"), "LNS detected from config");
-            long t0 = System.nanoTime();
+            assertEquals(dir.startsWith("lns"), m.arch().lns(), "LNS detected from config");
             Analyzer.Outcome o = new Analyzer(m, new Analyzer.Options(true, 0, 2L << 30), Progress.NONE)
                     .run(TinyCurse.windows(windows, 256));
-            System.out.printf("%s: %d windows in %.1f s, loss %.6f (ref %.6f)%n", dir, windows, (System.nanoTime() - t0) / 1e9,
-                    o.metrics().loss(), ref.get("loss").asDouble());
             MetricsAssert.assertMatches(ref, o.metrics(), 1e-4, dir);
         }
     }
