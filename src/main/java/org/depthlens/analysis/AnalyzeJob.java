@@ -77,6 +77,7 @@ public final class AnalyzeJob {
         try {
             Files.createDirectories(dest.getParent());
             Path tmp = Files.createTempFile(dest.getParent(), "." + dest.getFileName(), ".tmp");
+            org.depthlens.weights.SafetensorsWriter.publicReadable(tmp, "rw-r--r--");
             Files.copy(report, tmp, StandardCopyOption.REPLACE_EXISTING);
             Files.move(tmp, dest, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {

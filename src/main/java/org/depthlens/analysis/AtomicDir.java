@@ -45,6 +45,7 @@ public final class AtomicDir implements AutoCloseable {
         Path temp;
         try {
             temp = Files.createTempDirectory(parent, "." + t.getFileName() + ".tmp-");
+            org.depthlens.weights.SafetensorsWriter.publicReadable(temp, "rwxr-xr-x");
         } catch (IOException e) {
             throw new BadInputException(parent + ": cannot write there (" + e.getMessage() + ")");
         }

@@ -2,6 +2,7 @@ package org.depthlens.model;
 
 import org.depthlens.weights.Checkpoint;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -34,7 +35,10 @@ public final class WeightPool {
         checkpoint.require(name, shape);
         INDArray buf = buffers.get(role);
         if (buf == null || !Arrays.equals(buf.shape(), shape)) {
-            buf = Nd4j.create(DataType.FLOAT, shape, 'c');
+            // experts load lazily inside a block's scratch workspace: buffers that outlive it must be outside
+            try (MemoryWorkspace outside = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                buf = Nd4j.create(DataType.FLOAT, shape, 'c');
+            }
             buffers.put(role, buf);
         }
         checkpoint.loadInto(name, buf);

@@ -21,8 +21,9 @@ class ProbeParityTest {
     static final Set<String> BF16 = Set.of("llama3_bf16_tied", "mistral_sliding", "qwen3", "qwen3_moe", "deepseek_v3");
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "llama3_bf16_tied", "mistral_sliding", "qwen2_sharded", "qwen3"})
-    void denseFixtureMetrics(String fixture) throws IOException {
+    @ValueSource(strings = {"llama", "llama3_bf16_tied", "mistral_sliding", "qwen2_sharded", "qwen3",
+            "mixtral", "qwen2_moe", "qwen3_moe", "deepseek_v2_lite", "deepseek_v3"})
+    void fixtureMetrics(String fixture) throws IOException {
         check(fixture);
     }
 
