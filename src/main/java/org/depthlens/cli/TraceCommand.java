@@ -94,7 +94,8 @@ public final class TraceCommand extends CommonOptions implements Callable<Intege
         return 0;
     }
 
+    /** Written straight from native memory at write time (no heap copy). */
     private static SafetensorsWriter.Tensor f32(INDArray a, long[] shape) {
-        return SafetensorsWriter.Tensor.of(DType.F32, shape, a.dup('c').data().asFloat());
+        return SafetensorsWriter.Tensor.of(DType.F32, a.reshape('c', shape));
     }
 }
