@@ -5,6 +5,7 @@ import org.depthlens.model.Architecture;
 import org.depthlens.model.Model;
 import org.depthlens.report.ReportOptions;
 import org.depthlens.report.ReportWriter;
+import org.depthlens.weights.Checkpoint;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -27,7 +28,12 @@ public final class AnalyzeJob {
      * @param reportsDir where a copy of report.html goes (the project's {@code reports/}), or null
      */
     public record Request(List<ModelSpec> models, DataSource data, int window, int maxWindows, Architecture.LnsMode lns,
-                          int prune, Path out, boolean force, Path reportsDir, long memoryBudget) {
+                          int prune, Path out, boolean force, Path reportsDir, long memoryBudget, boolean allowNan) {
+        /** A request that refuses weights holding NaN or infinity. */
+        public Request(List<ModelSpec> models, DataSource data, int window, int maxWindows, Architecture.LnsMode lns,
+                       int prune, Path out, boolean force, Path reportsDir, long memoryBudget) {
+            this(models, data, window, maxWindows, lns, prune, out, force, reportsDir, memoryBudget, false);
+        }
     }
 
     private AnalyzeJob() {}
@@ -46,7 +52,8 @@ public final class AnalyzeJob {
             try {
                 ReportWriter.writeAll(results, out.path(), ReportOptions.defaults().withTitle("depthlens: " + String.join(" vs ", labels(r))));
             } catch (IOException e) {
-                throw new UncheckedIOException("writing the report into " + out.path(), e);
+                throw new UncheckedIOException(r.out() + ": cannot write the output (" + AtomicDir.reason(out.path(), e)
+                        + "); nothing was written", e);
             }
             out.commit();
         }
@@ -60,6 +67,7 @@ public final class AnalyzeJob {
 
     static ModelResult analyse(ModelSpec spec, Request r, Progress progress, PrintStream log) {
         try (Model model = Model.open(spec.dir(), r.lns())) {
+            model.checkpoint().onNonFinite(nonFinite(r.allowNan(), log));
             List<int[]> windows = r.data().windows(spec.dir(), r.window(), r.maxWindows());
             Windows.validate(windows, model.arch().vocab(), model.arch().maxPositions(), r.data().path().toString(), true);
             long tokens = windows.stream().mapToLong(w -> w.length).sum();
@@ -71,6 +79,17 @@ public final class AnalyzeJob {
             Provenance prov = ProvenanceBuilder.of(model, r.data().path().toString(), r.data().bytes(), o.windows(), o.tokens());
             return new ModelResult(spec.label(), model.arch().family(), model.arch().lns(), o.metrics(), o.pruned(), o.expertUsage(), prov);
         }
+    }
+
+    /** NaN/infinity in a weight: refuse (naming the tensor), or with --allow-nan warn once per tensor and go on. */
+    static Checkpoint.NonFiniteHandler nonFinite(boolean allow, PrintStream log) {
+        Set<String> warned = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        return (tensor, count, message) -> {
+            if (!allow) throw new BadInputException(message + "; use --allow-nan to analyse anyway");
+            if (warned.add(tensor.file() + "/" + tensor.name())) {
+                log.println("depthlens: warning: " + message + " (going on: --allow-nan)");
+            }
+        };
     }
 
     private static void copyReport(Path report, Path dest) {

@@ -1,99 +1,221 @@
 package org.depthlens.analysis;
 
 import org.depthlens.BadInputException;
+import org.depthlens.RunInterruptedException;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * An output folder built under a temporary sibling name and renamed into place only when complete:
- * a run that fails or is interrupted leaves nothing at the target (the temporary is deleted on close).
+ * An output folder (or, with {@link #forFile}, one output file) built under a temporary sibling
+ * name ({@code .NAME.tmp-*}) and renamed into place only when complete: a run that fails or is
+ * interrupted leaves nothing at the target, and its temporary is deleted on {@link #close()}, by
+ * the SIGINT handler ({@link #abortAll()}) or, for other signals, by a shutdown hook.
+ *
+ * <p>Once aborted, {@link #commit()} refuses, so an interrupted run can never rename a folder into
+ * place after its user was told that nothing was written.
  */
 public final class AtomicDir implements AutoCloseable {
+    private static final Set<AtomicDir> OPEN = ConcurrentHashMap.newKeySet();
+    private static final List<Path> COMMITTED = new CopyOnWriteArrayList<>();
+    private static volatile boolean aborting;
+
     private final Path target;
     private final Path temp;
+    /** For a single-file output: the file inside {@link #temp} that is moved to the target. */
+    private final Path file;
     private final boolean force;
     private boolean committed;
+    private boolean aborted;
     private Thread hook;
 
-    private AtomicDir(Path target, Path temp, boolean force) {
+    private AtomicDir(Path target, Path temp, Path file, boolean force) {
         this.target = target;
         this.temp = temp;
+        this.file = file;
         this.force = force;
     }
 
-    /** Prepares {@code target}; refuses an existing one unless {@code force}. */
+    /** Prepares the folder {@code target}; refuses an existing one unless {@code force}. */
     public static AtomicDir create(Path target, boolean force) {
+        return open(target, force, false);
+    }
+
+    /**
+     * Prepares the single file {@code target}: write it at {@link #path()} (inside a temporary sibling
+     * folder), then {@link #commit()} moves it into place. Refuses an existing file unless {@code force},
+     * and an existing folder always.
+     */
+    public static AtomicDir forFile(Path target, boolean force) {
+        return open(target, force, true);
+    }
+
+    private static AtomicDir open(Path target, boolean force, boolean isFile) {
+        if (aborting) throw new RunInterruptedException("interrupted");
         Path t = target.toAbsolutePath().normalize();
-        if (Files.exists(t) && !force) {
+        if (Files.exists(t, LinkOption.NOFOLLOW_LINKS) && !force) {
             throw new BadInputException(target + ": output already exists (use --force to replace it)");
         }
+        if (isFile && Files.isDirectory(t)) throw new BadInputException(target + ": is a folder; the output is a file");
         Path parent = t.getParent();
         try {
             Files.createDirectories(parent);
         } catch (IOException e) {
-            throw new BadInputException(parent + ": cannot create output directory (" + e.getMessage() + ")");
+            throw new BadInputException(parent + ": cannot create the output folder (" + reason(parent, e) + ")", e);
         }
-        if (!Files.isWritable(parent)) throw new BadInputException(parent + ": output directory is not writable");
+        if (!Files.isWritable(parent)) throw new BadInputException(parent + ": output folder is not writable");
         Path temp;
         try {
             temp = Files.createTempDirectory(parent, "." + t.getFileName() + ".tmp-");
             org.depthlens.weights.SafetensorsWriter.publicReadable(temp, "rwxr-xr-x");
         } catch (IOException e) {
-            throw new BadInputException(parent + ": cannot write there (" + e.getMessage() + ")");
+            throw new BadInputException(parent + ": cannot write in the output folder (" + reason(parent, e) + ")", e);
         }
-        AtomicDir dir = new AtomicDir(t, temp, force);
-        dir.hook = new Thread(dir::discardQuietly, "depthlens-discard-partial-output");
-        Runtime.getRuntime().addShutdownHook(dir.hook);
+        AtomicDir dir = new AtomicDir(t, temp, isFile ? temp.resolve(t.getFileName()) : null, force);
+        dir.hook = new Thread(dir::abort, "depthlens-discard-partial-output");
+        OPEN.add(dir);
+        try {
+            Runtime.getRuntime().addShutdownHook(dir.hook);
+        } catch (IllegalStateException shuttingDown) {
+            dir.close();
+            throw new RunInterruptedException("interrupted");
+        }
         return dir;
     }
 
-    /** Where to write the content. */
+    /** A short reason for an I/O failure on folder {@code p} (may be null): what is in the way, or the OS's words. */
+    static String reason(Path p, IOException e) {
+        for (Path a = p; a != null; a = a.getParent()) {
+            if (Files.isRegularFile(a)) return a + " is a file, not a folder";
+        }
+        if (e instanceof AccessDeniedException) return "permission denied";
+        if (e instanceof NoSuchFileException) return "no such file or folder";
+        if (e instanceof FileSystemException f && f.getReason() != null) return f.getReason();
+        return String.valueOf(e.getMessage());
+    }
+
+    /** Where to write the content: the temporary folder, or for {@link #forFile} the file inside it. */
     public Path path() {
-        return temp;
+        return file != null ? file : temp;
     }
 
     public Path target() {
         return target;
     }
 
-    /** Moves the finished folder into place (replacing an old one only with force). */
-    public void commit() {
+    /** Moves the finished folder (or file) into place, replacing an old one only with force. */
+    public synchronized void commit() {
+        if (aborted || aborting) throw new RunInterruptedException("interrupted; " + target + " not written");
         try {
-            if (Files.exists(target)) {
+            if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
                 if (!force) throw new BadInputException(target + ": output appeared while running; not replaced");
-                deleteTree(target);
+                if (file == null) deleteTree(target);
             }
-            try {
-                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(temp, target);
+            if (file != null) {
+                if (!Files.isRegularFile(file)) throw new IllegalStateException("nothing was written to " + file);
+                move(file, target, true);
+                deleteTree(temp);
+            } else {
+                move(temp, target, false);
             }
             committed = true;
+            COMMITTED.add(target);
         } catch (IOException e) {
-            throw new UncheckedIOException(target + ": cannot move the finished output into place", e);
+            throw new UncheckedIOException(target + ": cannot move the finished output into place (" + reason(null, e) + ")", e);
         }
     }
 
-    private void discardQuietly() {
-        if (committed) return;
+    private static void move(Path from, Path to, boolean replace) throws IOException {
         try {
-            deleteTree(temp);
-        } catch (IOException | RuntimeException ignored) {
-            // best effort on the way out
+            if (replace) {
+                Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } else {
+                Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+            }
+        } catch (AtomicMoveNotSupportedException e) {
+            if (replace) {
+                Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+            } else {
+                Files.move(from, to);
+            }
+        }
+    }
+
+    /** Marks the output aborted (commit will refuse) and deletes the temporary; no-op once committed. */
+    private void abort() {
+        synchronized (this) {
+            if (committed) return;
+            aborted = true;
+        }
+        discard(temp);
+    }
+
+    /**
+     * Called by the SIGINT handler: aborts every open output and deletes its temporary. Returns the
+     * outputs this process had already completed (empty: nothing was written).
+     */
+    public static List<Path> abortAll() {
+        aborting = true;
+        for (AtomicDir d : new ArrayList<>(OPEN)) d.abort();
+        return List.copyOf(COMMITTED);
+    }
+
+    /** True once {@link #abortAll()} ran: failures after that are consequences of the interrupt. */
+    public static boolean aborting() {
+        return aborting;
+    }
+
+    /** Outputs of open (not yet closed) AtomicDirs: for tests that check nothing is left behind. */
+    static int openCount() {
+        return OPEN.size();
+    }
+
+    /**
+     * Deletes {@code p} even while another thread may still be writing into it (an interrupted run):
+     * a few passes until it stays gone.
+     */
+    private static void discard(Path p) {
+        for (int pass = 0; pass < 20; pass++) {
+            try {
+                deleteTree(p);
+            } catch (IOException | RuntimeException ignored) {
+                // a file appeared or vanished under us: go again
+            }
+            if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                if (pass > 0 || !aborting) return;
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 
     @Override
     public void close() {
-        discardQuietly();
+        synchronized (this) {
+            if (!committed) aborted = true;
+        }
+        if (!committed) discard(temp);
+        OPEN.remove(this);
         try {
             Runtime.getRuntime().removeShutdownHook(hook);
         } catch (IllegalStateException shuttingDown) {
@@ -102,17 +224,23 @@ public final class AtomicDir implements AutoCloseable {
     }
 
     public static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) return;
+        if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) return;
         Files.walkFileTree(p, new SimpleFileVisitor<>() {
             @Override
             public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
+                Files.deleteIfExists(file);
                 return FileVisitResult.CONTINUE;
             }
 
             @Override
+            public FileVisitResult visitFileFailed(Path file, IOException exc) throws IOException {
+                if (exc instanceof NoSuchFileException) return FileVisitResult.CONTINUE;
+                throw exc;
+            }
+
+            @Override
             public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
-                Files.delete(dir);
+                Files.deleteIfExists(dir);
                 return FileVisitResult.CONTINUE;
             }
         });

@@ -92,14 +92,14 @@ public final class DataSource {
             for (int i = 0; i < ids.length; i++) flat[i] = Math.toIntExact(ids[i]);
             out = Windows.cut(flat, window, maxWindows);
             if (out.isEmpty()) {
-                throw new BadInputException(path + ": text has " + ids.length + " tokens, shorter than one window of " + window);
+                throw new BadInputException(path + ": text has " + ids.length + " tokens, shorter than one window of " + window + " (--window)");
             }
         } else {
             Windows.Ids ids = Windows.readIds(path);
             if (ids.flat()) {
                 out = Windows.cut(ids.sequences().get(0), window, maxWindows);
                 if (out.isEmpty()) {
-                    throw new BadInputException(path + ": " + ids.sequences().get(0).length + " ids, shorter than one window of " + window);
+                    throw new BadInputException(path + ": " + ids.sequences().get(0).length + " ids, shorter than one window of " + window + " (--window)");
                 }
             } else {
                 out = ids.sequences().subList(0, Math.min(maxWindows, ids.sequences().size()));

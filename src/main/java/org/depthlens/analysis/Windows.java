@@ -28,6 +28,8 @@ public final class Windows {
             root = new ObjectMapper().readTree(Files.readAllBytes(file));
         } catch (NoSuchFileException e) {
             throw new BadInputException(file + ": ids file not found");
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new BadInputException(file + ": ids file is not valid JSON (" + org.depthlens.JsonErrors.describe(e) + ")");
         } catch (IOException e) {
             throw new BadInputException(file + ": ids file is not valid JSON (" + String.valueOf(e.getMessage()).split("\n")[0] + ")");
         }
@@ -80,8 +82,8 @@ public final class Windows {
                 }
             }
             if (enforceContext && w.length > maxPositions) {
-                throw new BadInputException(source + ": window of " + w.length + " tokens exceeds the model's context of "
-                        + maxPositions + " (max_position_embeddings)");
+                throw new BadInputException(source + ": window " + s + " has " + w.length + " tokens, more than the model's context of "
+                        + maxPositions + " (max_position_embeddings); give --window " + maxPositions + " or less");
             }
         }
     }

@@ -42,7 +42,7 @@ import java.util.concurrent.Callable;
                 "  OUT/compare/               overlays when several models are given",
                 "  OUT/report.html            self-contained report (also copied to reports/ for default outputs)"})
 public final class AnalyzeCommand extends CommonOptions implements Callable<Integer> {
-    static final Set<String> CONFIG_KEYS = Set.of("model", "label", "text", "ids", "window", "maxWindows", "lns", "prune", "out", "force");
+    static final Set<String> CONFIG_KEYS = Set.of("model", "label", "text", "ids", "window", "maxWindows", "lns", "prune", "out", "force", "allowNan");
 
     /** Windows of the bundled demo unless --max-windows says otherwise (docs/ holds more). */
     static final int BUNDLED_WINDOWS = 16;
@@ -84,6 +84,9 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
     @Option(names = "--force", description = "Replace an existing output folder.")
     boolean force;
 
+    @Option(names = "--allow-nan", description = "Analyse weights holding NaN or infinity (each such tensor is named in a warning); by default they are refused.")
+    boolean allowNan;
+
     @Option(names = "--config", paramLabel = "FILE", description = "JSON run config; keys are these options in camelCase (see sample-configs/).")
     Path config;
 
@@ -121,7 +124,7 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         }
         DataSource data = text != null ? DataSource.text(text) : DataSource.ids(ids);
         var request = new AnalyzeJob.Request(specs, data, window, maxWindows == null ? Integer.MAX_VALUE : maxWindows, lns, prune,
-                out, force, defaultOut ? Home.dir().resolve("reports") : null, Runtime.getRuntime().maxMemory() / 2);
+                out, force, defaultOut ? Home.dir().resolve("reports") : null, Runtime.getRuntime().maxMemory() / 2, allowNan);
         if (bundled) System.err.println("No --model given: analysing the bundled Pre-LN/LNS pair on the project's docs/.");
         Path done = AnalyzeJob.run(request, new ConsoleProgress(System.err), System.err);
         spec.commandLine().getOut().println("Wrote " + done + "/report.html");
@@ -144,6 +147,7 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         if (c.has("prune") && !pr.hasMatchedOption("--prune")) prune = c.integer("prune");
         if (c.has("out") && !pr.hasMatchedOption("--out")) out = c.path("out");
         if (c.has("force") && !pr.hasMatchedOption("--force")) force = c.bool("force");
+        if (c.has("allowNan") && !pr.hasMatchedOption("--allow-nan")) allowNan = c.bool("allowNan");
         if (c.has("lns") && !pr.hasMatchedOption("--lns")) {
             String v = c.string("lns");
             try {

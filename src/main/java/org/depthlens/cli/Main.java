@@ -2,6 +2,8 @@ package org.depthlens.cli;
 
 import org.depthlens.BadInputException;
 import org.depthlens.ExitCodes;
+import org.depthlens.RunInterruptedException;
+import org.depthlens.analysis.AtomicDir;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -38,18 +40,36 @@ public final class Main implements Runnable {
         System.setProperty("java.awt.headless", "true");
     }
 
+    /** Set by the SIGINT handler: from then on, failures are consequences of the interrupt. */
+    private static final java.util.concurrent.atomic.AtomicBoolean INTERRUPTED = new java.util.concurrent.atomic.AtomicBoolean();
+
     public static void main(String[] args) {
-        System.exit(run(args));
+        installInterruptHandler();
+        int code = run(args);
+        if (INTERRUPTED.get()) awaitInterruptHandler();
+        System.exit(code);
     }
 
     /** Runs the CLI and returns the exit code (tests call this in-process). */
     public static int run(String... args) {
+        return run(new PrintWriter(new java.io.OutputStreamWriter(System.out, java.nio.charset.StandardCharsets.UTF_8), true),
+                new PrintWriter(new java.io.OutputStreamWriter(System.err, java.nio.charset.StandardCharsets.UTF_8), true), args);
+    }
+
+    /** Runs the CLI with its normal output and its error messages going to the given writers. */
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cl = commandLine();
+        cl.setOut(out);
+        cl.setErr(err);
         try {
             return cl.execute(args);
+        } catch (RuntimeException | Error e) {
+            // anything picocli lets through (an Error such as OutOfMemoryError from a command)
+            boolean debug = java.util.Arrays.asList(args).contains("--debug");
+            return report(e, err, debug);
         } finally {
-            cl.getOut().flush();
-            cl.getErr().flush();
+            out.flush();
+            err.flush();
         }
     }
 
@@ -60,8 +80,9 @@ public final class Main implements Runnable {
         cl.setExecutionExceptionHandler(Main::handle);
         cl.setParameterExceptionHandler((ex, a) -> {
             PrintWriter err = ex.getCommandLine().getErr();
-            err.println("depthlens: usage error: " + ex.getMessage());
-            err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
+            err.println("depthlens: usage error: " + oneLine(ex.getMessage()) + " (see '"
+                    + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help')");
+            err.flush();
             return ExitCodes.USAGE;
         });
         cl.setCaseInsensitiveEnumValuesAllowed(true);
@@ -70,31 +91,87 @@ public final class Main implements Runnable {
     }
 
     private static int handle(Exception ex, CommandLine cl, CommandLine.ParseResult pr) {
-        PrintWriter err = cl.getErr();
         boolean debug = pr.subcommand() != null ? pr.subcommand().hasMatchedOption("--debug") : pr.hasMatchedOption("--debug");
-        Throwable t = ex;
-        if (t instanceof UncheckedIOException && t.getCause() != null) t = t.getCause();
-        if (t instanceof BadInputException) {
-            err.println("depthlens: error: " + oneLine(t.getMessage()));
-            if (debug) t.printStackTrace(err);
-            return ExitCodes.BAD_INPUT;
-        }
-        if (t instanceof InterruptedException || Thread.currentThread().isInterrupted()) {
-            err.println("depthlens: interrupted; no output was written");
-            return ExitCodes.INTERRUPTED;
-        }
-        if (t instanceof CommandLine.ParameterException) {
-            err.println("depthlens: usage error: " + oneLine(t.getMessage()));
+        if (ex instanceof CommandLine.ParameterException p) {
+            cl.getErr().println("depthlens: usage error: " + oneLine(p.getMessage()) + " (see '"
+                    + p.getCommandLine().getCommandSpec().qualifiedName() + " --help')");
+            cl.getErr().flush();
             return ExitCodes.USAGE;
         }
-        if (t instanceof java.io.IOException) {
-            err.println("depthlens: error: " + oneLine(ex.getMessage()));
+        return report(ex, cl.getErr(), debug);
+    }
+
+    /** One line on {@code err} for a failure, the stack trace only with --debug; returns the exit code. */
+    static int report(Throwable ex, PrintWriter err, boolean debug) {
+        try {
+            if (INTERRUPTED.get() || ex instanceof RunInterruptedException || AtomicDir.aborting()) {
+                // the SIGINT handler removes the partial output and prints the message
+                if (!INTERRUPTED.get()) err.println("depthlens: interrupted; no output was written");
+                if (debug) ex.printStackTrace(err);
+                return ExitCodes.INTERRUPTED;
+            }
+            Throwable t = ex;
+            if (t instanceof UncheckedIOException && t.getCause() != null) t = t.getCause();
+            if (t instanceof BadInputException) {
+                err.println("depthlens: error: " + oneLine(t.getMessage()));
+                if (debug) t.printStackTrace(err);
+                return ExitCodes.BAD_INPUT;
+            }
+            if (t instanceof InterruptedException || t instanceof java.nio.channels.ClosedByInterruptException
+                    || Thread.currentThread().isInterrupted()) {
+                err.println("depthlens: interrupted; no output was written");
+                if (debug) t.printStackTrace(err);
+                return ExitCodes.INTERRUPTED;
+            }
+            if (t instanceof java.io.IOException io) {
+                // a file we could not read or write (disk full, permissions): the user's environment, not a bug
+                String msg = ex.getMessage();
+                String cause = io.getMessage();
+                if (ex != t && cause != null && (msg == null || !msg.contains(cause))) msg = msg + " (" + cause + ")";
+                err.println("depthlens: error: " + oneLine(msg == null ? String.valueOf(t) : msg));
+                if (debug) t.printStackTrace(err);
+                return ExitCodes.BAD_INPUT;
+            }
+            String hint = t instanceof OutOfMemoryError ? " (give the JVM more memory, e.g. DEPTHLENS_JAVA_OPTS=-Xmx16g)" : "";
+            err.println("depthlens: internal error: " + oneLine(String.valueOf(t)) + hint + (debug ? "" : " (run with --debug for details)"));
             if (debug) t.printStackTrace(err);
-            return ExitCodes.BAD_INPUT;
+            return ExitCodes.INTERNAL;
+        } finally {
+            err.flush();
         }
-        err.println("depthlens: internal error: " + oneLine(String.valueOf(t)) + (debug ? "" : " (run with --debug for details)"));
-        if (debug) t.printStackTrace(err);
-        return ExitCodes.INTERNAL;
+    }
+
+    /**
+     * Ctrl-C: remove every partial output (and refuse any later rename into place), say so, exit 130.
+     * The JVM's own SIGINT handling would run the shutdown hooks while the main thread keeps writing;
+     * this handler marks the run aborted first. Not installed when SIGINT is ignored (nohup).
+     */
+    static void installInterruptHandler() {
+        try {
+            sun.misc.Signal.handle(new sun.misc.Signal("INT"), sig -> onInterrupt());
+        } catch (IllegalArgumentException | UnsatisfiedLinkError | NoClassDefFoundError e) {
+            // no signal support here: the shutdown hooks of AtomicDir still remove partial output
+        }
+    }
+
+    private static void onInterrupt() {
+        if (!INTERRUPTED.compareAndSet(false, true)) return;
+        java.util.List<java.nio.file.Path> done = AtomicDir.abortAll();
+        System.err.println();
+        System.err.println(done.isEmpty() ? "depthlens: interrupted; no output was written"
+                : "depthlens: interrupted; completed before the interrupt: " + done);
+        System.err.flush();
+        System.exit(ExitCodes.INTERRUPTED);
+    }
+
+    /** The main thread finished while the SIGINT handler runs: let the handler report and exit with 130. */
+    private static void awaitInterruptHandler() {
+        try {
+            Thread.sleep(60_000);
+        } catch (InterruptedException ignored) {
+            // fall through
+        }
+        System.exit(ExitCodes.INTERRUPTED);
     }
 
     static String oneLine(String s) {

@@ -33,6 +33,8 @@ final class RunConfig {
             root = new ObjectMapper().readTree(Files.readAllBytes(file));
         } catch (NoSuchFileException e) {
             throw new BadInputException(file + ": run config not found");
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new BadInputException(file + ": run config is not valid JSON (" + org.depthlens.JsonErrors.describe(e) + ")");
         } catch (IOException e) {
             throw new BadInputException(file + ": run config is not valid JSON (" + String.valueOf(e.getMessage()).split("\n")[0] + ")");
         }

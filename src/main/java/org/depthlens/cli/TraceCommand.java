@@ -1,6 +1,7 @@
 package org.depthlens.cli;
 
 import org.depthlens.BadInputException;
+import org.depthlens.analysis.AtomicDir;
 import org.depthlens.analysis.Windows;
 import org.depthlens.model.Architecture;
 import org.depthlens.model.BlockForward;
@@ -56,6 +57,16 @@ public final class TraceCommand extends CommonOptions implements Callable<Intege
     @Override
     public Integer call() {
         if (Files.exists(out) && !force) throw new BadInputException(out + ": output already exists (use --force to replace it)");
+        try (AtomicDir dir = AtomicDir.forFile(out, force)) {
+            trace(dir.path());
+            dir.commit();
+        }
+        spec.commandLine().getOut().println("Wrote " + out);
+        return 0;
+    }
+
+    /** Runs the forward pass and writes the trace to {@code file} (a temporary, moved into place by the caller). */
+    private void trace(Path file) {
         List<int[]> seqs = Windows.readIds(ids).sequences();
         int t = seqs.get(0).length;
         for (int[] s : seqs) {
@@ -89,9 +100,7 @@ public final class TraceCommand extends CommonOptions implements Callable<Intege
             }
             tensors.put("logits", f32(m.head().logits(x), new long[] {b, t, a.vocab()}));
         }
-        SafetensorsWriter.write(out, tensors, Map.of("format", "pt", "producer", org.depthlens.analysis.ProvenanceBuilder.toolVersion()));
-        spec.commandLine().getOut().println("Wrote " + out);
-        return 0;
+        SafetensorsWriter.write(file, tensors, Map.of("format", "pt", "producer", org.depthlens.analysis.ProvenanceBuilder.toolVersion()));
     }
 
     /** Written straight from native memory at write time (no heap copy). */

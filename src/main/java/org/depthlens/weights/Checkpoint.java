@@ -11,6 +11,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import java.io.IOException;
 import java.lang.ref.Reference;
 import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -48,6 +49,18 @@ public final class Checkpoint implements AutoCloseable {
     private final Map<Path, SafetensorsFile> byPath;
     /** FP8 block size (quantization_config.weight_block_size), 128x128 in DeepSeek-V3. */
     private volatile int[] fp8Block = {DEFAULT_FP8_BLOCK, DEFAULT_FP8_BLOCK};
+    /** Told about NaN/infinity in every float32 window decoded by the load methods; null: no check. */
+    private volatile NonFiniteHandler nonFinite;
+
+    /**
+     * Told when a tensor decoded by {@link #load}, {@link #loadInto} or {@link #loadRows} holds NaN or
+     * infinite values. {@code message} is one line naming the file, the tensor, the count and the first
+     * position. Throw to stop the caller; return to go on with the values as they are.
+     */
+    @FunctionalInterface
+    public interface NonFiniteHandler {
+        void found(TensorInfo tensor, long count, String message);
+    }
 
     private Checkpoint(Path dir, List<SafetensorsFile> files, Map<String, TensorInfo> tensors) {
         this.dir = dir;
@@ -165,7 +178,7 @@ public final class Checkpoint implements AutoCloseable {
             }
             root = JSON.readTree(Files.readAllBytes(index));
         } catch (JsonProcessingException e) {
-            throw new SafetensorsException(Msg.f(index) + ": not valid JSON (" + Msg.clean(e.getOriginalMessage()) + ")");
+            throw new SafetensorsException(Msg.f(index) + ": not valid JSON (" + Msg.clean(org.depthlens.JsonErrors.describe(e)) + ")");
         } catch (IOException e) {
             throw new SafetensorsException(Msg.f(index) + ": cannot read (" + Msg.clean(e.getMessage()) + ")");
         }
@@ -189,6 +202,15 @@ public final class Checkpoint implements AutoCloseable {
                         + Msg.q(t.file().getFileName().toString()) + ", not " + Msg.q(shard));
             }
         }
+    }
+
+    /**
+     * Checks every float32 buffer the load methods fill for NaN and infinity (after FP8 scaling) and
+     * tells {@code handler} which tensor holds them; {@code null} turns the check off (the default).
+     * The scan reads the freshly written buffer once, a small cost next to decoding it.
+     */
+    public void onNonFinite(NonFiniteHandler handler) {
+        this.nonFinite = handler;
     }
 
     /** Sets the FP8 dequantization block size from the config's {@code weight_block_size} (default 128x128). */
@@ -227,7 +249,10 @@ public final class Checkpoint implements AutoCloseable {
 
     public TensorInfo require(String name) {
         TensorInfo t = tensors.get(name);
-        if (t == null) throw new SafetensorsException(Msg.f(dir) + ": missing tensor " + Msg.q(name));
+        if (t == null) {
+            String where = files.size() == 1 ? Msg.f(files.get(0).path().getFileName()) : "any of the " + files.size() + " shards";
+            throw new SafetensorsException(Msg.f(dir) + ": missing tensor " + Msg.q(name) + " (not in " + where + ")");
+        }
         return t;
     }
 
@@ -299,6 +324,10 @@ public final class Checkpoint implements AutoCloseable {
                     + n + " elements, got " + dst.dataType() + " " + Arrays.toString(dst.shape()) + " strides "
                     + Arrays.toString(dst.stride()) + " order " + dst.ordering());
         }
+        NonFiniteHandler check = nonFinite;
+        long bad = 0;
+        long first = -1;
+        float firstValue = 0;
         try {
             long address = NativeMemory.address(dst);
             Scale scale = scaleFor(t);
@@ -309,10 +338,34 @@ public final class Checkpoint implements AutoCloseable {
                 long at = address + done * 4L;
                 f.readF32ToAddress(t, from + done, m, at, m);
                 if (scale != null) scale.apply(NativeMemory.window(at, m * 4L).asFloatBuffer(), from + done, m);
+                if (check != null) {
+                    IntBuffer bits = NativeMemory.window(at, m * 4L).asIntBuffer();
+                    int len = (int) m;
+                    for (int i = 0; i < len; i++) {
+                        // exponent all ones: NaN or +-infinity
+                        if ((bits.get(i) & 0x7F800000) == 0x7F800000) {
+                            if (bad++ == 0) {
+                                first = from + done + i;
+                                firstValue = Float.intBitsToFloat(bits.get(i));
+                            }
+                        }
+                    }
+                }
             }
         } finally {
             Reference.reachabilityFence(dst);
         }
+        if (bad > 0) {
+            String where = from == 0 && n == t.numel() ? "" : " in elements [" + from + ", " + (from + n) + ")";
+            check.found(t, bad, nonFiniteMessage(t, bad, first, firstValue) + where);
+        }
+    }
+
+    /** "FILE: tensor 'NAME' holds N non-finite values (first: NaN at element E = index [..])". */
+    static String nonFiniteMessage(TensorInfo t, long bad, long first, float firstValue) {
+        return Msg.f(t.file()) + ": tensor " + Msg.q(t.name()) + " holds " + bad + " non-finite value"
+                + (bad == 1 ? "" : "s") + " (first: " + firstValue + " at element " + first + " = index "
+                + Arrays.toString(unravel(first, t.shape())) + ")";
     }
 
     /**
@@ -370,11 +423,7 @@ public final class Checkpoint implements AutoCloseable {
                 }
             }
         }
-        if (throwOnFirst && bad > 0) {
-            throw new SafetensorsException(Msg.f(t.file()) + ": tensor " + Msg.q(name) + " holds " + bad + " non-finite value"
-                    + (bad == 1 ? "" : "s") + " (first: " + firstValue + " at element " + first + " = index "
-                    + Arrays.toString(unravel(first, t.shape())) + ")");
-        }
+        if (throwOnFirst && bad > 0) throw new SafetensorsException(nonFiniteMessage(t, bad, first, firstValue));
         return bad;
     }
 

@@ -87,9 +87,11 @@ public final class ConfigParser {
         try {
             root = new ObjectMapper().readTree(Files.readAllBytes(file));
         } catch (NoSuchFileException e) {
-            throw new BadInputException(file + ": missing config.json");
+            throw new BadInputException(file + ": not found (a HF model folder needs its config.json)");
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new BadInputException(file + ": not valid JSON (" + org.depthlens.JsonErrors.describe(e) + ")");
         } catch (IOException e) {
-            throw new BadInputException(file + ": not valid JSON (" + String.valueOf(e.getMessage()).split("\n")[0] + ")");
+            throw new BadInputException(file + ": cannot read (" + e.getMessage() + ")");
         }
         if (root == null || !root.isObject()) throw new BadInputException(file + ": not a JSON object");
         return parse(file, root);
