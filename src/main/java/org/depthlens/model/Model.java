@@ -40,10 +40,40 @@ public final class Model implements AutoCloseable {
         try {
             ck.setFp8BlockSize(config.fp8BlockSize()[0], config.fp8BlockSize()[1]);
             ck.require("model.embed_tokens.weight", arch.vocab(), arch.hidden());
+            checkNoBlocksBeyondConfig(ck, config, arch);
             return new Model(dir, config, arch, ck);
         } catch (RuntimeException e) {
             ck.close();
             throw e;
+        }
+    }
+
+    /**
+     * Tensors of blocks the config does not have mean the config and weights disagree (a truncated
+     * config would silently analyse a shorter model). DeepSeek-V3's multi-token-prediction block,
+     * stored as block L, is the one exception.
+     */
+    private static void checkNoBlocksBeyondConfig(Checkpoint ck, ModelConfig config, Architecture arch) {
+        int allowed = arch.layers() + (arch.family().equals("deepseek_v3") ? 1 : 0);
+        int max = -1;
+        String example = null;
+        for (String name : ck.tensors().keySet()) {
+            if (!name.startsWith("model.layers.")) continue;
+            int dot = name.indexOf('.', "model.layers.".length());
+            if (dot < 0) continue;
+            try {
+                int block = Integer.parseInt(name.substring("model.layers.".length(), dot));
+                if (block >= allowed && block > max) {
+                    max = block;
+                    example = name;
+                }
+            } catch (NumberFormatException ignored) {
+                // not a block index
+            }
+        }
+        if (example != null) {
+            throw new BadInputException(config.file() + ": num_hidden_layers is " + arch.layers() + " but the weights hold block "
+                    + max + " (tensor '" + example + "'); config.json and the weights disagree");
         }
     }
 

@@ -178,12 +178,28 @@ public final class ConfigParser {
     private static RopeConfig rope(Reader r, JsonNode root) {
         JsonNode p = root.get("rope_parameters");
         if (p == null || p.isNull()) p = root.get("rope_scaling");
-        double theta = p != null && p.isObject() && p.has("rope_theta") ? p.get("rope_theta").asDouble() : r.positiveDouble("rope_theta");
+        double theta;
+        if (p != null && p.isObject() && p.has("rope_theta")) {
+            JsonNode t = p.get("rope_theta");
+            if (!t.isNumber() || !(t.asDouble() > 0) || Double.isInfinite(t.asDouble())) {
+                throw new BadInputException(r.file + ": 'rope_theta' must be a positive number, got " + t);
+            }
+            theta = t.asDouble();
+        } else {
+            theta = r.positiveDouble("rope_theta");
+        }
         if (p == null || p.isNull()) return RopeConfig.defaults(theta);
         if (!p.isObject()) throw new BadInputException(r.file + ": rope_parameters/rope_scaling is not an object");
         String type = p.hasNonNull("rope_type") ? p.get("rope_type").asText() : p.hasNonNull("type") ? p.get("type").asText() : "default";
         if (!List.of("default", "linear", "dynamic", "llama3", "yarn").contains(type)) {
             throw new BadInputException(r.file + ": unsupported rope type '" + type + "' (supported: default, linear, dynamic, llama3, yarn)");
+        }
+        for (String k : List.of("factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings", "beta_fast",
+                "beta_slow", "mscale", "mscale_all_dim", "attention_factor")) {
+            JsonNode v = p.get(k);
+            if (v != null && !v.isNull() && (!v.isNumber() || !Double.isFinite(v.asDouble()))) {
+                throw new BadInputException(r.file + ": rope '" + k + "' must be a number, got " + v);
+            }
         }
         return new RopeConfig(type, theta, dbl(p, "factor"), dbl(p, "low_freq_factor"), dbl(p, "high_freq_factor"),
                 p.hasNonNull("original_max_position_embeddings") ? Integer.valueOf(p.get("original_max_position_embeddings").asInt())
