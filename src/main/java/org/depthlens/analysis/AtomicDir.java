@@ -119,8 +119,26 @@ public final class AtomicDir implements AutoCloseable {
         return target;
     }
 
+    /**
+     * Test hook: milliseconds to wait before {@link #commit()} renames, so a test can interrupt a run
+     * whose output is complete but not yet in place (default 0).
+     */
+    private static final long COMMIT_DELAY_MS = Long.getLong("depthlens.test.commitDelayMs", 0L);
+
     /** Moves the finished folder (or file) into place, replacing an old one only with force. */
-    public synchronized void commit() {
+    public void commit() {
+        if (COMMIT_DELAY_MS > 0) {
+            try {
+                Thread.sleep(COMMIT_DELAY_MS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new RunInterruptedException("interrupted; " + target + " not written");
+            }
+        }
+        commitNow();
+    }
+
+    private synchronized void commitNow() {
         if (aborted || aborting) throw new RunInterruptedException("interrupted; " + target + " not written");
         try {
             if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
@@ -182,7 +200,7 @@ public final class AtomicDir implements AutoCloseable {
     }
 
     /** Outputs of open (not yet closed) AtomicDirs: for tests that check nothing is left behind. */
-    static int openCount() {
+    public static int openCount() {
         return OPEN.size();
     }
 

@@ -16,6 +16,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -58,7 +59,13 @@ public final class TraceCommand extends CommonOptions implements Callable<Intege
     public Integer call() {
         if (Files.exists(out) && !force) throw new BadInputException(out + ": output already exists (use --force to replace it)");
         try (AtomicDir dir = AtomicDir.forFile(out, force)) {
-            trace(dir.path());
+            try {
+                trace(dir.path());
+            } catch (UncheckedIOException e) {
+                // e.g. a full disk: name the file the user asked for, not our temporary
+                String why = e.getCause() != null ? e.getCause().getMessage() : e.getMessage();
+                throw new UncheckedIOException(out + ": cannot write (" + why + "); nothing was written", e.getCause());
+            }
             dir.commit();
         }
         spec.commandLine().getOut().println("Wrote " + out);

@@ -1,0 +1,533 @@
+package org.depthlens.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.depthlens.ExitCodes;
+import org.depthlens.Fixtures;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.depthlens.cli.BadModels.entry;
+import static org.depthlens.cli.BadModels.safetensors;
+import static org.depthlens.cli.Cli.assertError;
+import static org.depthlens.cli.Cli.assertNothingLeft;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The bad-input table of docs/errors.md, one test per row: each bad input is answered with one
+ * error line naming the file (and the tensor, key or option), the documented exit code, no stack
+ * trace, and no output left behind. Runs the CLI in this JVM ({@link Main#run}).
+ */
+class BadInputTest {
+    static final int BAD = ExitCodes.BAD_INPUT;
+    static final int USAGE = ExitCodes.USAGE;
+
+    @TempDir
+    Path tmp;
+    Path model;
+    Path ids;
+    Path out;
+
+    @BeforeEach
+    void setUp() {
+        model = BadModels.llama(tmp, "llama");
+        ids = BadModels.ids(tmp.resolve("ids.json"), 200);
+        out = tmp.resolve("out");
+    }
+
+    /** analyze on {@code m} with the small ids file: one 32-token window, pruning n = 1 only. */
+    private Cli.Result analyze(Path m, String... extra) {
+        List<String> a = new ArrayList<>(List.of("analyze", "-m", m.toString(), "--ids", ids.toString(), "--window", "32",
+                "--max-windows", "1", "--prune", "1", "-o", out.toString()));
+        a.addAll(List.of(extra));
+        return Cli.run(a.toArray(String[]::new));
+    }
+
+    private String failsAnalyze(Path m, String... fragments) {
+        String line = assertError(analyze(m), BAD, fragments);
+        assertNothingLeft(out);
+        return line;
+    }
+
+    private static Path tinyCurse() {
+        return Fixtures.tinyCurse().resolve("pre_ln");
+    }
+
+    // ---- model folder and config.json ----
+
+    @Test
+    void missingModelDir() {
+        failsAnalyze(tmp.resolve("no-such-model"), "no-such-model", "model directory not found");
+    }
+
+    @Test
+    void missingConfigJson() throws Exception {
+        Files.delete(model.resolve("config.json"));
+        failsAnalyze(model, model.resolve("config.json").toString(), "not found");
+    }
+
+    @Test
+    void configNotJson() throws Exception {
+        Files.writeString(model.resolve("config.json"), "{\"model_type\": \"llama\",\n  \"hidden_size\": 64,,}");
+        failsAnalyze(model, "config.json", "not valid JSON", "line 2");
+    }
+
+    @Test
+    void configNotAnObject() throws Exception {
+        Files.writeString(model.resolve("config.json"), "[1, 2]");
+        failsAnalyze(model, "config.json", "not a JSON object");
+    }
+
+    @Test
+    void unknownModelType() {
+        BadModels.editConfig(model, c -> c.put("model_type", "gpt2"));
+        failsAnalyze(model, "config.json", "model_type 'gpt2'", "supported: llama");
+    }
+
+    @Test
+    void headsNotDividingHiddenWithoutHeadDim() {
+        BadModels.editConfig(model, c -> {
+            c.remove("head_dim");
+            c.put("num_attention_heads", 5);
+            c.put("num_key_value_heads", 5);
+        });
+        failsAnalyze(model, "config.json", "num_attention_heads 5", "hidden_size 64", "head_dim");
+    }
+
+    @Test
+    void kvHeadsNotDividingHeads() {
+        BadModels.editConfig(model, c -> c.put("num_key_value_heads", 3));
+        failsAnalyze(model, "config.json", "num_key_value_heads 3", "num_attention_heads 4");
+    }
+
+    @Test
+    void configValueOfWrongTypeOrSign() {
+        BadModels.editConfig(model, c -> c.put("intermediate_size", -160));
+        failsAnalyze(model, "config.json", "'intermediate_size'", "positive");
+        BadModels.editConfig(model, c -> c.put("intermediate_size", "160"));
+        failsAnalyze(model, "config.json", "'intermediate_size'", "integer");
+    }
+
+    @Test
+    void configFewerBlocksThanWeights() {
+        // formerly accepted: a 2-block model was analysed from a 4-block checkpoint without a word
+        BadModels.editConfig(model, c -> c.put("num_hidden_layers", 2));
+        failsAnalyze(model, "config.json", "num_hidden_layers is 2", "block 3", "model.layers.3.");
+    }
+
+    @Test
+    void ropeThetaNotPositive() {
+        // formerly accepted: rope_parameters.rope_theta was read with asDouble(), so -5 or "abc" (as 0) went through
+        BadModels.editConfig(model, c -> ((ObjectNode) c.get("rope_parameters")).put("rope_theta", -5));
+        failsAnalyze(model, "config.json", "'rope_theta'", "positive", "-5");
+        BadModels.editConfig(model, c -> ((ObjectNode) c.get("rope_parameters")).put("rope_theta", "abc"));
+        failsAnalyze(model, "config.json", "'rope_theta'", "\"abc\"");
+        BadModels.editConfig(model, c -> ((ObjectNode) c.get("rope_parameters")).put("rope_theta", 10000.0).put("factor", "two"));
+        failsAnalyze(model, "config.json", "'factor'", "\"two\"");
+    }
+
+    // ---- safetensors files ----
+
+    private Path weights() {
+        return model.resolve("model.safetensors");
+    }
+
+    @Test
+    void safetensorsShorterThan8Bytes() {
+        BadModels.weightsFile(model, new byte[5]);
+        failsAnalyze(model, weights().toString(), "5 bytes", "shorter than the 8-byte header length");
+    }
+
+    @Test
+    void headerLengthPastEndOfFile() {
+        BadModels.weightsFile(model, safetensors(1000, "{}".getBytes(StandardCharsets.UTF_8), new byte[0]));
+        failsAnalyze(model, weights().toString(), "header length 1000", "past the end of the file");
+    }
+
+    @Test
+    void headerLengthOver100MB() {
+        BadModels.weightsFile(model, safetensors(100_000_001L, "{}".getBytes(StandardCharsets.UTF_8), new byte[0]));
+        failsAnalyze(model, weights().toString(), "header length 100000001", "100 MB");
+    }
+
+    @Test
+    void headerNotAJsonObject() {
+        BadModels.weightsFile(model, safetensors("[1,2,3]", new byte[0]));
+        failsAnalyze(model, weights().toString(), "header is not a JSON object");
+        BadModels.weightsFile(model, safetensors("{\"a\": ", new byte[0]));
+        failsAnalyze(model, weights().toString(), "header is not valid JSON");
+    }
+
+    @Test
+    void unknownDtype() {
+        BadModels.weightsFile(model, safetensors("{" + entry("w", "F12", "[1]", 0, 4) + "}", new byte[4]));
+        failsAnalyze(model, weights().toString(), "tensor 'w'", "F12");
+    }
+
+    @Test
+    void dataOffsetsOutOfRange() {
+        BadModels.weightsFile(model, safetensors("{" + entry("w", "F32", "[4]", 0, 16) + "}", new byte[8]));
+        failsAnalyze(model, weights().toString(), "tensor 'w'", "data_offsets [0, 16]", "outside the data buffer of 8 bytes");
+    }
+
+    @Test
+    void dataOffsetsOverlapping() {
+        String h = "{" + entry("a", "F32", "[2]", 0, 8) + "," + entry("b", "F32", "[2]", 4, 12) + "}";
+        BadModels.weightsFile(model, safetensors(h, new byte[12]));
+        failsAnalyze(model, weights().toString(), "tensor 'b'", "overlap");
+    }
+
+    @Test
+    void dataOffsetsWithGap() {
+        String h = "{" + entry("a", "F32", "[1]", 0, 4) + "," + entry("b", "F32", "[1]", 8, 12) + "}";
+        BadModels.weightsFile(model, safetensors(h, new byte[12]));
+        failsAnalyze(model, weights().toString(), "gap of 4 bytes before tensor 'b'");
+    }
+
+    @Test
+    void sizeNotMatchingShapeTimesDtype() {
+        BadModels.weightsFile(model, safetensors("{" + entry("w", "F32", "[3]", 0, 8) + "}", new byte[8]));
+        failsAnalyze(model, weights().toString(), "tensor 'w'", "holds 8 bytes but shape [3] x F32 needs 12");
+    }
+
+    @Test
+    void negativeShape() {
+        BadModels.weightsFile(model, safetensors("{" + entry("w", "F32", "[-2,2]", 0, 16) + "}", new byte[16]));
+        failsAnalyze(model, weights().toString(), "tensor 'w'", "shape value -2 is negative");
+    }
+
+    @Test
+    void absurdShape() {
+        BadModels.weightsFile(model, safetensors("{" + entry("w", "F32", "[4294967296,4294967296]", 0, 16) + "}", new byte[16]));
+        failsAnalyze(model, weights().toString(), "tensor 'w'", "absurd shape [4294967296, 4294967296]");
+    }
+
+    @Test
+    void missingTensor() {
+        BadModels.rewrite(model, w -> w.remove("model.layers.1.self_attn.k_proj.weight"));
+        failsAnalyze(model, model.toString(), "missing tensor 'model.layers.1.self_attn.k_proj.weight'");
+    }
+
+    @Test
+    void tensorWithWrongShapeForConfig() {
+        BadModels.editConfig(model, c -> c.put("intermediate_size", 128));
+        failsAnalyze(model, weights().toString(), "tensor 'model.layers.0.mlp.gate_proj.weight'", "shape [160, 64]",
+                "config implies [128, 64]");
+    }
+
+    // ---- shards and index.json ----
+
+    private Path sharded() {
+        return Fixtures.copyModel("qwen2_sharded", false, tmp);
+    }
+
+    private static void mapTensor(Path model, String tensor, String shard) throws Exception {
+        Path index = model.resolve("model.safetensors.index.json");
+        ObjectNode root = (ObjectNode) BadModels.JSON.readTree(index.toFile());
+        ((ObjectNode) root.get("weight_map")).put(tensor, shard);
+        Files.writeString(index, BadModels.JSON.writeValueAsString(root));
+    }
+
+    @Test
+    void duplicateTensorAcrossShards() throws Exception {
+        Path m = sharded();
+        Files.delete(m.resolve("model.safetensors.index.json"));
+        Files.copy(m.resolve("model-00001-of-00021.safetensors"), m.resolve("model-00022-of-00021.safetensors"));
+        failsAnalyze(m, m.toString(), "tensor 'model.embed_tokens.weight'", "model-00001-of-00021.safetensors",
+                "model-00022-of-00021.safetensors");
+    }
+
+    @Test
+    void duplicateTensorAcrossShardsNamedByIndex() throws Exception {
+        Path m = sharded();
+        Files.copy(m.resolve("model-00001-of-00021.safetensors"), m.resolve("extra.safetensors"));
+        mapTensor(m, "extra.weight", "extra.safetensors");
+        failsAnalyze(m, m.toString(), "tensor 'model.embed_tokens.weight'", "appears in both", "extra.safetensors");
+    }
+
+    @Test
+    void indexNamesAbsentShard() throws Exception {
+        Path m = sharded();
+        mapTensor(m, "model.layers.0.mlp.down_proj.weight", "model-00099-of-00021.safetensors");
+        failsAnalyze(m, "model.safetensors.index.json", "'model-00099-of-00021.safetensors'", "missing");
+    }
+
+    @Test
+    void indexShardNameWithDotDot() throws Exception {
+        Path m = sharded();
+        // a perfectly valid shard outside the model folder: it must not be read
+        Files.copy(m.resolve("model-00005-of-00021.safetensors"), tmp.resolve("outside.safetensors"));
+        mapTensor(m, "model.layers.0.mlp.down_proj.weight", "../outside.safetensors");
+        failsAnalyze(m, "model.safetensors.index.json", "shard name '../outside.safetensors'", "tensor 'model.layers.0.mlp.down_proj.weight'",
+                "not a plain file name in the model directory");
+    }
+
+    @Test
+    void indexShardNameAbsolute() throws Exception {
+        Path m = sharded();
+        Path outside = tmp.resolve("outside.safetensors");
+        Files.copy(m.resolve("model-00005-of-00021.safetensors"), outside);
+        mapTensor(m, "model.layers.0.mlp.down_proj.weight", outside.toString());
+        failsAnalyze(m, "model.safetensors.index.json", "shard name '" + outside + "'", "not a plain file name in the model directory");
+    }
+
+    @Test
+    void indexNotJson() throws Exception {
+        Path m = sharded();
+        Files.writeString(m.resolve("model.safetensors.index.json"), "{\"weight_map\": {");
+        failsAnalyze(m, "model.safetensors.index.json", "not valid JSON");
+    }
+
+    @Test
+    void truncatedShard() throws Exception {
+        Path m = sharded();
+        Path shard = m.resolve("model-00005-of-00021.safetensors");
+        long size = Files.size(shard);
+        try (var ch = java.nio.channels.FileChannel.open(shard, StandardOpenOption.WRITE)) {
+            ch.truncate(size / 2);
+        }
+        failsAnalyze(m, shard.toString(), "outside the data buffer", "truncated file?");
+    }
+
+    // ---- NaN and infinity in weights ----
+
+    private void poison() {
+        BadModels.rewrite(model, w -> {
+            w.get("model.layers.2.mlp.down_proj.weight")[17] = Float.NaN;
+            w.get("model.layers.3.self_attn.o_proj.weight")[5] = Float.POSITIVE_INFINITY;
+        });
+    }
+
+    @Test
+    void nanInWeightsRefused() {
+        poison();
+        String line = failsAnalyze(model, weights().toString(), "tensor 'model.layers.2.mlp.down_proj.weight'",
+                "1 non-finite value", "NaN at element 17", "--allow-nan");
+        assertFalse(line.contains("o_proj"), line);
+    }
+
+    @Test
+    void infInWeightsRefused() {
+        BadModels.rewrite(model, w -> w.get("model.layers.3.self_attn.o_proj.weight")[5] = Float.NEGATIVE_INFINITY);
+        failsAnalyze(model, weights().toString(), "tensor 'model.layers.3.self_attn.o_proj.weight'", "-Infinity at element 5",
+                "--allow-nan");
+    }
+
+    @Test
+    void nanInWeightsAllowed() throws Exception {
+        poison();
+        Cli.Result r = analyze(model, "--allow-nan");
+        assertEquals(0, r.code(), r::describe);
+        Cli.assertNoStackTrace(r);
+        List<String> warnings = r.err().lines().filter(l -> l.startsWith("depthlens: warning:")).toList();
+        assertEquals(2, warnings.size(), r::describe); // once per tensor, although the pruning pass loads them again
+        assertTrue(warnings.get(0).contains("'model.layers.2.mlp.down_proj.weight'") && warnings.get(0).contains("--allow-nan"), warnings::toString);
+        assertTrue(warnings.get(1).contains("'model.layers.3.self_attn.o_proj.weight'"), warnings::toString);
+        assertTrue(Files.isRegularFile(out.resolve("llama/metrics.json")));
+    }
+
+    // ---- text and token ids ----
+
+    @Test
+    void emptyText() throws Exception {
+        Path text = BadModels.write(tmp.resolve("empty.txt"), "  \n");
+        Cli.Result r = Cli.run("analyze", "-m", tinyCurse().toString(), "--text", text.toString(), "-o", out.toString());
+        assertError(r, BAD, text.toString(), "text is empty");
+        assertNothingLeft(out);
+    }
+
+    @Test
+    void textShorterThanOneWindow() {
+        Path text = BadModels.write(tmp.resolve("short.txt"), "Which layers do anything?");
+        Cli.Result r = Cli.run("analyze", "-m", tinyCurse().toString(), "--text", text.toString(), "--window", "64", "-o", out.toString());
+        assertError(r, BAD, text.toString(), "shorter than one window of 64", "--window");
+        assertNothingLeft(out);
+    }
+
+    @Test
+    void textWithoutTokenizer() {
+        Path text = BadModels.write(tmp.resolve("t.txt"), "some text");
+        Cli.Result r = Cli.run("analyze", "-m", model.toString(), "--text", text.toString(), "-o", out.toString());
+        assertError(r, BAD, model.resolve("tokenizer.json").toString(), "not found");
+        assertNothingLeft(out);
+    }
+
+    @Test
+    void textFileNotFound() {
+        Path text = tmp.resolve("nope.txt");
+        assertError(Cli.run("analyze", "-m", model.toString(), "--text", text.toString(), "-o", out.toString()), BAD,
+                text.toString(), "not found");
+        assertNothingLeft(out);
+    }
+
+    @Test
+    void tokenIdOutsideVocabulary() {
+        BadModels.write(ids, "[1, 2, 3, 300, 5, 6, 7, 8]");
+        String line = assertError(Cli.run("analyze", "-m", model.toString(), "--ids", ids.toString(), "--window", "8", "-o", out.toString()),
+                BAD, ids.toString(), "token id 300", "position 3", "vocabulary of 256");
+        assertNothingLeft(out);
+        assertTrue(line.contains("window 0"), line);
+        BadModels.write(ids, "[[1, 2, 3], [4, -1, 6]]");
+        assertError(Cli.run("analyze", "-m", model.toString(), "--ids", ids.toString(), "-o", out.toString()), BAD,
+                ids.toString(), "token id -1", "window 1, position 1");
+        assertNothingLeft(out);
+    }
+
+    @Test
+    void idsFileNotJson() {
+        BadModels.write(ids, "[1, 2, 3");
+        assertError(analyze(model), BAD, ids.toString(), "not valid JSON");
+        assertNothingLeft(out);
+        BadModels.write(ids, "{\"ids\": [1, 2]}");
+        assertError(analyze(model), BAD, ids.toString(), "JSON list of token ids");
+    }
+
+    @Test
+    void idsNotIntegers() {
+        BadModels.write(ids, "[1, 2, 3.5, 4]");
+        assertError(analyze(model), BAD, ids.toString(), "item 2", "3.5", "not an integer token id");
+        BadModels.write(ids, "[[1, 2], [3, \"x\"]]");
+        assertError(analyze(model), BAD, ids.toString(), "sequence 1, item 1", "not an integer token id");
+        BadModels.write(ids, "[1, 99999999999]");
+        assertError(analyze(model), BAD, ids.toString(), "item 1", "99999999999");
+        assertNothingLeft(out);
+    }
+
+    @Test
+    void idsFileNotFound() {
+        Path missing = tmp.resolve("missing-ids.json");
+        assertError(Cli.run("analyze", "-m", model.toString(), "--ids", missing.toString(), "-o", out.toString()), BAD,
+                missing.toString(), "not found");
+    }
+
+    @Test
+    void windowLargerThanContext() {
+        BadModels.ids(ids, 300);
+        Cli.Result r = Cli.run("analyze", "-m", model.toString(), "--ids", ids.toString(), "--window", "200", "-o", out.toString());
+        assertError(r, BAD, ids.toString(), "200 tokens", "context of 128", "max_position_embeddings", "--window 128");
+        assertNothingLeft(out);
+    }
+
+    // ---- output ----
+
+    @Test
+    void outputDirectoryNotWritable() throws Exception {
+        // tests run as root, so permission bits would not stop a write: put the output under a regular file
+        Path file = BadModels.write(tmp.resolve("a-file"), "not a folder");
+        Path target = file.resolve("sub/out");
+        String line = assertError(Cli.run("analyze", "-m", model.toString(), "--ids", ids.toString(), "-o", target.toString()), BAD,
+                file.toString(), "cannot create the output folder", "is a file, not a folder");
+        assertTrue(line.contains(target.getParent().toString()), line);
+        assertEquals("not a folder", Files.readString(file));
+        // trace: the same for a file output
+        Path traceOut = file.resolve("trace.safetensors");
+        assertError(Cli.run("trace", "-m", model.toString(), "--ids", ids.toString(), "-o", traceOut.toString()), BAD,
+                file.toString(), "is a file, not a folder");
+    }
+
+    @Test
+    void outputExists() throws Exception {
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("keep.txt"), "mine");
+        assertError(analyze(model), BAD, out.toString(), "output already exists", "--force");
+        assertEquals("mine", Files.readString(out.resolve("keep.txt")));
+        Path trace = BadModels.write(tmp.resolve("t.safetensors"), "old");
+        assertError(Cli.run("trace", "-m", model.toString(), "--ids", ids.toString(), "-o", trace.toString()), BAD,
+                trace.toString(), "output already exists", "--force");
+        assertEquals("old", Files.readString(trace));
+        Path folded = Files.createDirectories(tmp.resolve("folded"));
+        assertError(Cli.run("fold-lns", "-m", model.toString(), "--lns", "on", "-o", folded.toString()), BAD,
+                folded.toString(), "output already exists", "--force");
+    }
+
+    @Test
+    void outputExistsReplacedWithForce() throws Exception {
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("old.txt"), "old");
+        Cli.Result r = analyze(model, "--force");
+        assertEquals(0, r.code(), r::describe);
+        assertFalse(Files.exists(out.resolve("old.txt")));
+        assertTrue(Files.isRegularFile(out.resolve("llama/metrics.json")));
+        assertTrue(Files.isRegularFile(out.resolve("report.html")));
+        assertNothingLeftBeside(out);
+    }
+
+    /** Only {@code target} itself, no temporary sibling. */
+    static void assertNothingLeftBeside(Path target) throws Exception {
+        try (var s = Files.list(target.getParent())) {
+            List<String> tmps = s.map(p -> p.getFileName().toString()).filter(n -> n.contains(".tmp-") || n.endsWith(".partial")).toList();
+            assertTrue(tmps.isEmpty(), tmps::toString);
+        }
+    }
+
+    // ---- options ----
+
+    @Test
+    void lnsValueNotAutoOnOff() {
+        String line = assertError(Cli.run("analyze", "-m", model.toString(), "--ids", ids.toString(), "--lns", "maybe"), USAGE,
+                "--lns", "maybe", "AUTO, ON, OFF");
+        assertTrue(line.contains("analyze --help"), line);
+        assertError(Cli.run("inspect", "-m", model.toString(), "--lns", "yes"), USAGE, "--lns", "yes");
+    }
+
+    @Test
+    void lnsValueInRunConfig() {
+        Path config = BadModels.write(tmp.resolve("run.json"), "{\"model\": \"llama\", \"ids\": \"ids.json\", \"lns\": \"maybe\"}");
+        assertError(Cli.run("analyze", "--config", config.toString()), BAD, config.toString(), "'lns'", "auto, on or off", "maybe");
+    }
+
+    @Test
+    void runConfigUnknownKeyOrNotJson() {
+        Path config = BadModels.write(tmp.resolve("run.json"), "{\"model\": \"llama\", \"windows\": 3}");
+        assertError(Cli.run("analyze", "--config", config.toString()), BAD, config.toString(), "unknown key 'windows'", "maxWindows");
+        BadModels.write(config, "{\"model\": ");
+        assertError(Cli.run("analyze", "--config", config.toString()), BAD, config.toString(), "not valid JSON");
+    }
+
+    @Test
+    void unknownOption() {
+        assertError(Cli.run("analyze", "--modle", "x"), USAGE, "Unknown option", "--modle", "analyze --help");
+        assertError(Cli.run("frobnicate"), USAGE, "frobnicate");
+    }
+
+    @Test
+    void missingRequiredOption() {
+        assertError(Cli.run("inspect"), USAGE, "Missing required option", "--model");
+        assertError(Cli.run("trace", "-m", model.toString(), "--ids", ids.toString()), USAGE, "--out");
+    }
+
+    @Test
+    void invalidOptionValues() {
+        assertError(Cli.run("analyze", "-m", model.toString(), "--ids", ids.toString(), "--window", "1"), USAGE, "--window", "at least 2");
+        assertError(Cli.run("analyze", "-m", model.toString(), "--ids", ids.toString(), "--window", "abc"), USAGE, "--window", "abc");
+        assertError(Cli.run("analyze", "-m", model.toString(), "--ids", ids.toString(), "--max-windows", "0"), USAGE, "--max-windows");
+        assertError(Cli.run("analyze", "-m", model.toString(), "--ids", ids.toString(), "--text", ids.toString()), USAGE, "--text", "--ids");
+        assertError(Cli.run("analyze", "-m", model.toString()), USAGE, "--text FILE or --ids FILE");
+    }
+
+    @Test
+    void debugPrintsTheStackTrace() {
+        Cli.Result r = Cli.run("inspect", "-m", tmp.resolve("nope").toString(), "--debug");
+        assertEquals(BAD, r.code(), r::describe);
+        assertTrue(r.err().lines().anyMatch(l -> l.startsWith("depthlens: error:") && l.contains("nope")), r::describe);
+        assertTrue(r.err().contains("\tat org.depthlens."), r::describe);
+    }
+
+    @Test
+    void traceSequencesOfDifferentLengths() {
+        BadModels.write(ids, "[[1, 2, 3], [4, 5]]");
+        Path t = tmp.resolve("t.safetensors");
+        assertError(Cli.run("trace", "-m", model.toString(), "--ids", ids.toString(), "-o", t.toString()), BAD,
+                ids.toString(), "different lengths");
+        assertNothingLeft(t);
+    }
+}
