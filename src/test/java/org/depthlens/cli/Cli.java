@@ -63,14 +63,29 @@ final class Cli {
         List<String> lines = r.errorLines();
         assertEquals(1, lines.size(), () -> "expected exactly one error line\n" + r.describe());
         String line = lines.get(0);
-        if (System.getenv("DEPTHLENS_ERROR_LINES") != null) {
-            String caller = StackWalker.getInstance().walk(st -> st.map(f -> f.getMethodName()).filter(n -> !n.startsWith("assert") && !n.startsWith("fails") && !n.startsWith("lambda")).findFirst().orElse("?"));
-            try { Files.writeString(Path.of(System.getenv("DEPTHLENS_ERROR_LINES")), caller + "\t" + r.code() + "\t" + line + "\n", StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND); } catch (IOException e) { throw new AssertionError(e); }
-        }
+        collect(r, line);
         for (String f : fragments) assertTrue(line.contains(f), () -> "error line lacks '" + f + "': " + line);
         assertNoStackTrace(r);
         assertTrue(r.out().isEmpty(), () -> "nothing on stdout for a failed run\n" + r.describe());
         return line;
+    }
+
+    /**
+     * With {@code DEPTHLENS_ERROR_LINES=FILE} in the environment, every checked error line is appended to
+     * FILE as "test<TAB>exit<TAB>line": how the messages in docs/errors.md were collected.
+     */
+    private static void collect(Result r, String line) {
+        String file = System.getenv("DEPTHLENS_ERROR_LINES");
+        if (file == null) return;
+        String test = StackWalker.getInstance().walk(st -> st.map(StackWalker.StackFrame::getMethodName)
+                .filter(n -> !n.startsWith("assert") && !n.startsWith("fails") && !n.startsWith("lambda") && !n.equals("collect"))
+                .findFirst().orElse("?"));
+        try {
+            Files.writeString(Path.of(file), test + "\t" + r.code() + "\t" + line + "\n", StandardCharsets.UTF_8,
+                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
     }
 
     static void assertNoStackTrace(Result r) {
