@@ -121,4 +121,69 @@ public final class Head {
         }
         return out;
     }
+
+    /**
+     * Per-row next-token log-probabilities of each state: {@code out[s][r] = log p(targets[r] | row r of
+     * state s)}, in double, NaN where {@code targets[r] < 0}. Callers sum rows into spans (a continuation,
+     * a document window). The same chunked log-sum-exp as {@link #nll}: the head is read in vocabulary
+     * chunks that serve every state, so 152k-vocabulary heads never materialise [rows, V] logits. Pass only
+     * the rows that are scored: the cost is rows x V x H per state.
+     */
+    public double[][] logProbs(List<INDArray> states, int[] targets) {
+        int k = states.size();
+        int rows = targets.length;
+        for (int t : targets) {
+            if (t >= arch.vocab()) throw new IllegalArgumentException("target id " + t + " outside the vocabulary of " + arch.vocab());
+        }
+        INDArray[] normed = new INDArray[k];
+        for (int s = 0; s < k; s++) {
+            if (states.get(s).rows() != rows) {
+                throw new IllegalArgumentException("state " + s + " has " + states.get(s).rows() + " rows, targets " + rows);
+            }
+            normed[s] = normed(states.get(s));
+        }
+        double[][] max = new double[k][rows];
+        double[][] sum = new double[k][rows];
+        double[][] target = new double[k][rows];
+        for (double[] m : max) java.util.Arrays.fill(m, Double.NEGATIVE_INFINITY);
+        int chunk = chunkRows(rows);
+        INDArray buf = null;
+        for (int v0 = 0; v0 < arch.vocab(); v0 += chunk) {
+            int n = Math.min(chunk, arch.vocab() - v0);
+            if (buf == null || buf.rows() != n) buf = Nd4j.create(DataType.FLOAT, new long[] {n, arch.hidden()}, 'c');
+            checkpoint.loadRows(headName, v0, n, buf);
+            for (int s = 0; s < k; s++) {
+                try (var ws = Workspaces.scratch("depthlens-head")) {
+                    INDArray logits = Ops.linear(normed[s], buf, null); // [rows, n]
+                    INDArray cmax = logits.max(1);
+                    INDArray shifted = logits.subiColumnVector(cmax.reshape(rows, 1));
+                    FloatBuffer lf = Ops.floats(shifted);
+                    FloatBuffer mf = Ops.floats(cmax);
+                    for (int r = 0; r < rows; r++) {
+                        int tgt = targets[r];
+                        if (tgt >= v0 && tgt < v0 + n) target[s][r] = (double) lf.get(r * n + (tgt - v0)) + mf.get(r);
+                    }
+                    INDArray csum = Transforms.exp(shifted, false).sum(1);
+                    FloatBuffer sf = Ops.floats(csum);
+                    for (int r = 0; r < rows; r++) {
+                        double m = mf.get(r);
+                        double cs = sf.get(r);
+                        if (m > max[s][r]) {
+                            sum[s][r] = sum[s][r] * Math.exp(max[s][r] - m) + cs;
+                            max[s][r] = m;
+                        } else {
+                            sum[s][r] += cs * Math.exp(m - max[s][r]);
+                        }
+                    }
+                }
+            }
+        }
+        double[][] out = new double[k][rows];
+        for (int s = 0; s < k; s++) {
+            for (int r = 0; r < rows; r++) {
+                out[s][r] = targets[r] < 0 ? Double.NaN : target[s][r] - max[s][r] - Math.log(sum[s][r]);
+            }
+        }
+        return out;
+    }
 }

@@ -1,0 +1,63 @@
+package org.depthlens.eval;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.depthlens.BadInputException;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A multiple-choice task file: JSONL, one item per line,
+ * {@code {"context": "...", "choices": ["...", ...], "gold": i}} (other keys are ignored). The choices
+ * are the continuations exactly as scored: lm-eval's {@code target_delimiter} (a space) belongs either at
+ * the end of the context or at the start of each choice.
+ */
+public record McTask(Path path, String name, List<Item> items, byte[] bytes) {
+
+    /** One question: the choices are scored as continuations of the context. */
+    public record Item(String context, List<String> choices, int gold) {
+        public Item {
+            choices = List.copyOf(choices);
+            if (choices.isEmpty()) throw new IllegalArgumentException("no choices");
+            if (gold < 0 || gold >= choices.size()) throw new IllegalArgumentException("gold " + gold + " outside 0.." + (choices.size() - 1));
+        }
+    }
+
+    public static McTask read(Path path) {
+        byte[] raw = Documents.readBytes(path, "task file");
+        String s = Documents.utf8(path, raw);
+        ObjectMapper om = new ObjectMapper();
+        List<Item> items = new ArrayList<>();
+        String[] lines = s.split("\n", -1);
+        for (int i = 0; i < lines.length; i++) {
+            String line = lines[i].strip();
+            if (line.isEmpty()) continue;
+            String at = path + ": line " + (i + 1);
+            JsonNode n;
+            try {
+                n = om.readTree(line);
+            } catch (IOException e) {
+                throw new BadInputException(at + " is not valid JSON (" + Documents.firstLine(e.getMessage()) + ")");
+            }
+            if (n == null || !n.isObject()) throw new BadInputException(at + " must be a JSON object {\"context\", \"choices\", \"gold\"}");
+            if (!n.path("context").isTextual()) throw new BadInputException(at + ": \"context\" must be a string");
+            JsonNode ch = n.path("choices");
+            if (!ch.isArray() || ch.isEmpty()) throw new BadInputException(at + ": \"choices\" must be a non-empty list of strings");
+            List<String> choices = new ArrayList<>();
+            for (JsonNode c : ch) {
+                if (!c.isTextual() || c.asText().isEmpty()) throw new BadInputException(at + ": every choice must be a non-empty string");
+                choices.add(c.asText());
+            }
+            JsonNode g = n.path("gold");
+            if (!g.isIntegralNumber() || !g.canConvertToInt() || g.asInt() < 0 || g.asInt() >= choices.size()) {
+                throw new BadInputException(at + ": \"gold\" must be an integer index into choices (0.." + (choices.size() - 1) + "), got " + g);
+            }
+            items.add(new Item(n.get("context").asText(), choices, g.asInt()));
+        }
+        if (items.isEmpty()) throw new BadInputException(path + ": no items (the file is empty)");
+        return new McTask(path, path.getFileName().toString(), List.copyOf(items), raw);
+    }
+}
