@@ -4,6 +4,8 @@ import org.depthlens.BadInputException;
 import org.depthlens.model.Architecture;
 import org.depthlens.model.Model;
 import org.depthlens.report.ReportOptions;
+import org.depthlens.report.ReportOutput;
+import org.depthlens.report.ReportSection;
 import org.depthlens.report.ReportWriter;
 import org.depthlens.weights.Checkpoint;
 
@@ -36,10 +38,30 @@ public final class AnalyzeJob {
         }
     }
 
+    /**
+     * More work in the same run (e.g. evaluation with {@code --tasks/--docs}): called for each model while it is
+     * still open, right after its analysis; its sections join report.html and its files are written into the
+     * output folder before it is renamed into place.
+     */
+    public interface Extension {
+        void afterAnalysis(ModelSpec spec, Model model, Analyzer.Outcome outcome, Progress progress, PrintStream log);
+
+        /** The report's sections, given the default ones. */
+        List<ReportSection> sections(List<ReportSection> defaults);
+
+        /** Writes extra files next to what the report wrote. */
+        void write(ReportOutput written) throws IOException;
+    }
+
     private AnalyzeJob() {}
 
     /** Runs the request; returns the finished output folder. */
     public static Path run(Request r, Progress progress, PrintStream log) {
+        return run(r, progress, log, null);
+    }
+
+    /** Runs the request with an extension (may be null); returns the finished output folder. */
+    public static Path run(Request r, Progress progress, PrintStream log, Extension ext) {
         Set<String> labels = new HashSet<>();
         for (ModelSpec m : r.models()) {
             if (!labels.add(m.label())) throw new BadInputException("--label: two models share the label '" + m.label() + "'");
@@ -47,10 +69,13 @@ public final class AnalyzeJob {
         List<ModelResult> results = new ArrayList<>();
         try (AtomicDir out = AtomicDir.create(r.out(), r.force())) {
             for (ModelSpec spec : r.models()) {
-                results.add(analyse(spec, r, progress, log));
+                results.add(analyse(spec, r, progress, log, ext));
             }
             try {
-                ReportWriter.writeAll(results, out.path(), ReportOptions.defaults().withTitle("depthlens: " + String.join(" vs ", labels(r))));
+                ReportOptions options = ReportOptions.defaults().withTitle("depthlens: " + String.join(" vs ", labels(r)));
+                if (ext != null) options = options.withSections(ext.sections(ReportWriter.defaultSections()));
+                ReportOutput written = ReportWriter.writeAll(results, out.path(), options);
+                if (ext != null) ext.write(written);
             } catch (IOException e) {
                 throw new UncheckedIOException(r.out() + ": cannot write the output (" + AtomicDir.reason(out.path(), e)
                         + "); nothing was written", e);
@@ -65,7 +90,7 @@ public final class AnalyzeJob {
         return r.models().stream().map(ModelSpec::label).toList();
     }
 
-    static ModelResult analyse(ModelSpec spec, Request r, Progress progress, PrintStream log) {
+    static ModelResult analyse(ModelSpec spec, Request r, Progress progress, PrintStream log, Extension ext) {
         try (Model model = Model.open(spec.dir(), r.lns())) {
             model.checkpoint().onNonFinite(nonFinite(r.allowNan(), log));
             List<int[]> windows = r.data().windows(spec.dir(), r.window(), r.maxWindows());
@@ -77,6 +102,7 @@ public final class AnalyzeJob {
             Progress labelled = (d, t, w) -> progress.update(d, t, spec.label() + ": " + w);
             Analyzer.Outcome o = new Analyzer(model, options, labelled).run(windows);
             Provenance prov = ProvenanceBuilder.of(model, r.data().path().toString(), r.data().bytes(), o.windows(), o.tokens());
+            if (ext != null) ext.afterAnalysis(spec, model, o, labelled, log);
             return new ModelResult(spec.label(), model.arch().family(), model.arch().lns(), o.metrics(), o.pruned(), o.expertUsage(), prov);
         }
     }

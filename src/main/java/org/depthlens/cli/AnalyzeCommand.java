@@ -3,6 +3,8 @@ package org.depthlens.cli;
 import org.depthlens.BadInputException;
 import org.depthlens.analysis.AnalyzeJob;
 import org.depthlens.analysis.DataSource;
+import org.depthlens.eval.EvalExtension;
+import org.depthlens.eval.EvalInputs;
 import org.depthlens.model.Architecture;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -35,14 +37,17 @@ import java.util.concurrent.Callable;
                 "  depthlens analyze -m run/pre_ln -l pre-ln -m run/lns -l lns --ids val_ids.json --window 256",
                 "  depthlens analyze -m step1000 -m step2000 -m step4000 --text val.txt   (a trajectory over training)",
                 "  depthlens analyze --config sample-configs/tiny-curse-pair.json",
+                "  depthlens analyze -m run/pre_ln -m run/lns --text val.txt --docs val.txt --tasks sample-configs/tasks/tech-cloze.jsonl",
                 "",
                 "Output (OUT is built in a temporary sibling folder and renamed into place when complete):",
                 "  OUT/<label>/metrics.json   every metric, pruned_removal, expert_usage, provenance (hashes, versions)",
                 "  OUT/<label>/per_block.csv, angular_all.csv, angular_last.csv, charts/*.png|svg",
+                "  OUT/<label>/eval.json, eval_removal.csv, eval_pruned.csv   with --tasks/--docs (see 'depthlens eval --help')",
                 "  OUT/compare/               overlays when several models are given",
                 "  OUT/report.html            self-contained report (also copied to reports/ for default outputs)"})
 public final class AnalyzeCommand extends CommonOptions implements Callable<Integer> {
-    static final Set<String> CONFIG_KEYS = Set.of("model", "label", "text", "ids", "window", "maxWindows", "lns", "prune", "out", "force", "allowNan");
+    static final Set<String> CONFIG_KEYS = Set.of("model", "label", "text", "ids", "window", "maxWindows", "lns", "prune", "out", "force",
+            "allowNan", "tasks", "docs", "maxLength");
 
     /** Windows of the bundled demo unless --max-windows says otherwise (docs/ holds more). */
     static final int BUNDLED_WINDOWS = 16;
@@ -87,6 +92,19 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
     @Option(names = "--allow-nan", description = "Analyse weights holding NaN or infinity (each such tensor is named in a warning); by default they are refused.")
     boolean allowNan;
 
+    @Option(names = "--tasks", paramLabel = "FILE", arity = "1..*",
+            description = "Also evaluate multiple-choice accuracy on these JSONL task files, for the full model, each removed "
+                    + "block and the pruning (see 'depthlens eval --help'); results in <label>/eval.json and the report.")
+    List<Path> tasks = new ArrayList<>();
+
+    @Option(names = "--docs", paramLabel = "FILE", arity = "1..*",
+            description = "Also evaluate perplexity on these documents (text with blank-line separated documents, or .jsonl).")
+    List<Path> docs = new ArrayList<>();
+
+    @Option(names = "--max-length", paramLabel = "N",
+            description = "Tokens per model input for --tasks/--docs. Default: max_position_embeddings, at most 2048.")
+    Integer maxLength;
+
     @Option(names = "--config", paramLabel = "FILE", description = "JSON run config; keys are these options in camelCase (see sample-configs/).")
     Path config;
 
@@ -126,9 +144,16 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         var request = new AnalyzeJob.Request(specs, data, window, maxWindows == null ? Integer.MAX_VALUE : maxWindows, lns, prune,
                 out, force, defaultOut ? Home.dir().resolve("reports") : null, Runtime.getRuntime().maxMemory() / 2, allowNan);
         if (bundled) System.err.println("No --model given: analysing the bundled Pre-LN/LNS pair on the project's docs/.");
-        Path done = AnalyzeJob.run(request, new ConsoleProgress(System.err), System.err);
+        if (maxLength != null && maxLength < 1) throw usage("--max-length must be positive, got " + maxLength);
+        EvalExtension eval = tasks.isEmpty() && docs.isEmpty() ? null : new EvalExtension(
+                EvalInputs.read(abs(tasks), abs(docs)), maxLength == null ? 0 : maxLength, Runtime.getRuntime().maxMemory() / 2);
+        Path done = AnalyzeJob.run(request, new ConsoleProgress(System.err), System.err, eval);
         spec.commandLine().getOut().println("Wrote " + done + "/report.html");
         return 0;
+    }
+
+    private static List<Path> abs(List<Path> ps) {
+        return ps.stream().map(p -> p.toAbsolutePath().normalize()).toList();
     }
 
     private CommandLine.ParameterException usage(String msg) {
@@ -148,6 +173,9 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         if (c.has("out") && !pr.hasMatchedOption("--out")) out = c.path("out");
         if (c.has("force") && !pr.hasMatchedOption("--force")) force = c.bool("force");
         if (c.has("allowNan") && !pr.hasMatchedOption("--allow-nan")) allowNan = c.bool("allowNan");
+        if (c.has("tasks") && !pr.hasMatchedOption("--tasks")) tasks = new ArrayList<>(c.paths("tasks"));
+        if (c.has("docs") && !pr.hasMatchedOption("--docs")) docs = new ArrayList<>(c.paths("docs"));
+        if (c.has("maxLength") && !pr.hasMatchedOption("--max-length")) maxLength = c.integer("maxLength");
         if (c.has("lns") && !pr.hasMatchedOption("--lns")) {
             String v = c.string("lns");
             try {

@@ -22,7 +22,7 @@ import java.io.UncheckedIOException;
                 "Qwen2/3-MoE and DeepSeek V2/V3, runs them in float32 and measures, block by block, how much each",
                 "block changes the residual stream and what removing it costs (the Curse of Depth probes).",
                 ""},
-        subcommands = {AnalyzeCommand.class, InspectCommand.class, TokenizeCommand.class, TraceCommand.class,
+        subcommands = {AnalyzeCommand.class, EvalCommand.class, InspectCommand.class, TokenizeCommand.class, TraceCommand.class,
                 FoldLnsCommand.class, CommandLine.HelpCommand.class},
         footerHeading = "%nExit codes:%n",
         footer = {"  0  success", "  1  internal error (a bug: please report it with --debug output)",

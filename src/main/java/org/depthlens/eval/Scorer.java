@@ -29,7 +29,8 @@ import java.util.Map;
  * end to the batch's longest input. In a causal decoder a position only attends to positions at or before
  * it (and MoE routing, norms and MLPs are per token), so tokens appended after a request's last input
  * position cannot change the states, logits or log-probabilities of its own positions; padded rows are
- * simply never scored. Requests are sorted by length (longest first) before batching so little is padded.
+ * simply never scored. Requests are sorted by length (longest first) and a batch only holds lengths within a
+ * factor of two of each other, so little is padded.
  *
  * <p>Each batch is one {@link BlockMajorPass}: block j is loaded once, the main stream and every branch
  * advance through it, and a branch starts from the main stream's state at its first removed block (the
@@ -94,8 +95,10 @@ public final class Scorer {
     }
 
     /**
-     * Groups request indices into batches, longest first, each padded to its longest input. A batch holds
-     * at most as many tokens as the memory budget allows for one state per live stream plus working room.
+     * Groups request indices into batches, longest first, each padded to its longest input t and holding only
+     * inputs longer than t/2 (so padding at most doubles any request's work; short multiple-choice requests do
+     * not ride in 2048-token rows). A batch holds at most as many tokens as the memory budget allows for one
+     * state per live stream plus working room.
      */
     List<int[]> batches(int[][] inputs, int streams) {
         Integer[] order = new Integer[inputs.length];
@@ -108,7 +111,9 @@ public final class Scorer {
         while (i < order.length) {
             int t = inputs[order[i]].length;
             int cap = (int) Math.max(1, Math.min(Integer.MAX_VALUE, maxTokens / t));
-            int end = Math.min(order.length, i + cap);
+            int end = i + 1;
+            // a batch holds lengths in (t/2, t]: padding at most doubles the work of any request
+            while (end < order.length && end - i < cap && 2 * inputs[order[end]].length > t) end++;
             int[] members = new int[end - i];
             for (int k = i; k < end; k++) members[k - i] = order[k];
             out.add(members);

@@ -83,6 +83,21 @@ public final class ReportWriter {
         return new ReportOutput(report, dirs, models.size() > 1 ? ctx.compareDir() : null, ctx.charts());
     }
 
+    /**
+     * A report.html made of {@code sections} alone, for runs without probe metrics (e.g. {@code depthlens eval}):
+     * the context has no models, so sections bring their own data and draw their own charts with
+     * {@link ReportContext#writeChart}.
+     */
+    public static Path writePage(Path outDir, String title, List<ReportSection> sections) throws IOException {
+        ChartFiles.checkSvgSupport();
+        ReportContext ctx = new ReportContext(outDir, title, List.of(), List.of());
+        Files.createDirectories(outDir);
+        String html = render(ctx, sections);
+        Path report = outDir.resolve("report.html");
+        Files.writeString(report, html, StandardCharsets.UTF_8);
+        return report;
+    }
+
     /** The complete report.html. */
     static String render(ReportContext ctx, List<ReportSection> sections) throws IOException {
         List<ReportSection> active = new ArrayList<>();
@@ -111,7 +126,8 @@ public final class ReportWriter {
                 // nothing may be fetched: images are data: URIs, there is no script, font or stylesheet link
                 .raw("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
                         + "img-src data:; style-src 'unsafe-inline'\">\n")
-                .raw("<title>").text(ctx.title() + ": " + String.join(", ", labels(ctx))).raw("</title>\n")
+                .raw("<title>").text(ctx.models().isEmpty() ? ctx.title() : ctx.title() + ": " + String.join(", ", labels(ctx)))
+                .raw("</title>\n")
                 .raw("<style>\n").raw(CSS).raw("</style>\n</head>\n<body>\n");
         h.raw("<header>\n<h1>").text(ctx.title()).raw("</h1>\n<p class=\"models\">");
         for (ReportModel m : ctx.models()) {
@@ -143,6 +159,9 @@ public final class ReportWriter {
 
     private static String subtitle(ReportContext ctx) {
         int n = ctx.models().size();
+        if (n == 0) {
+            return "No probe metrics in this report: see the sections below.";
+        }
         Set<String> data = new LinkedHashSet<>();
         for (ReportModel m : ctx.models()) {
             Provenance p = m.result().provenance();

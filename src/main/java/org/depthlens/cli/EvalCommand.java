@@ -1,0 +1,122 @@
+package org.depthlens.cli;
+
+import org.depthlens.eval.EvalJob;
+import org.depthlens.model.Architecture;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "eval", sortOptions = false, mixinStandardHelpOptions = true,
+        description = {
+                "Measure the performance drop like the Curse of Depth paper: perplexity on documents and multiple-choice",
+                "accuracy, for the full model and with every single block removed (one pass over the weights, each removal",
+                "reusing the stream prefix), and with the contiguous blocks Gromov et al. would prune (--prune K).",
+                "",
+                "Scoring follows lm-evaluation-harness: documents are tokenized once without special tokens and predicted",
+                "in disjoint rolling windows of at most --max-length tokens (the first from BOS, or EOS without BOS); a",
+                "choice is scored by the summed log-likelihood of its tokens after the context (the context's trailing",
+                "space moves to the choice); acc = best sum, acc_norm = best sum per character of the choice.",
+                "Changes are reported as value_without - value_full: a positive perplexity change and a negative accuracy",
+                "change are losses.",
+                "",
+                "Task files are JSONL, one {\"context\": str, \"choices\": [str, ...], \"gold\": index} per line (see",
+                "sample-configs/README.md for exporting ARC, HellaSwag or MMLU to this shape). Documents files are text",
+                "(documents separated by blank lines) or .jsonl with a \"text\" field.",
+                ""},
+        footerHeading = "%nExamples:%n",
+        footer = {
+                "  depthlens eval --model models/tiny-curse-24/pre_ln --tasks sample-configs/tasks/tech-cloze.jsonl",
+                "  depthlens eval -m run/pre_ln -l pre_ln -m run/lns -l lns --docs val.txt --tasks arc_easy.jsonl --prune 4",
+                "  depthlens eval -m ~/ckpt/llama-2-7b --docs wikitext.jsonl --max-length 1024 --removal none",
+                "",
+                "Output (OUT is built in a temporary sibling folder and renamed into place when complete):",
+                "  OUT/<label>/eval.json         acc, acc_norm, per-choice log-likelihoods, perplexities, removal and",
+                "                                pruning changes, provenance (hashes, versions)",
+                "  OUT/<label>/eval_removal.csv  change of every metric per removed block; eval_pruned.csv per pruning",
+                "  OUT/<label>/charts/, OUT/compare/   drop per removed block (PNG and SVG)",
+                "  OUT/report.html               self-contained report",
+                "Give --tasks/--docs to 'depthlens analyze' to get the same evaluation inside the probe report."})
+public final class EvalCommand extends CommonOptions implements Callable<Integer> {
+    /** How many blocks are removed one at a time. */
+    enum Removal { none, single }
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = {"-m", "--model"}, paramLabel = "DIR", required = true,
+            description = "HF model folder (config.json + *.safetensors + tokenizer.json). Repeat to compare models.")
+    List<Path> models = new ArrayList<>();
+
+    @Option(names = {"-l", "--label"}, paramLabel = "NAME", description = "Label of the n-th --model (default: its folder name).")
+    List<String> labels = new ArrayList<>();
+
+    @Option(names = "--tasks", paramLabel = "FILE", arity = "1..*",
+            description = "Multiple-choice task files (JSONL: context, choices, gold). Several may follow one --tasks.")
+    List<Path> tasks = new ArrayList<>();
+
+    @Option(names = "--docs", paramLabel = "FILE", arity = "1..*",
+            description = "Documents for perplexity: text (documents separated by blank lines) or .jsonl with \"text\".")
+    List<Path> docs = new ArrayList<>();
+
+    @Option(names = "--removal", paramLabel = "MODE", defaultValue = "single",
+            description = "single: also score the model without each block (same pass over the weights); none: full model only. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    Removal removal;
+
+    @Option(names = "--prune", paramLabel = "K", defaultValue = "0",
+            description = "Also score contiguous pruning of n = 1..K blocks, each at the start minimising angular_last[l][n-1] "
+                    + "measured on the last token of the evaluated sequences (a second pass). Default: ${DEFAULT-VALUE}.")
+    int prune;
+
+    @Option(names = "--max-length", paramLabel = "N",
+            description = "Tokens per model input (lm-eval's max_length). Default: max_position_embeddings, at most 2048.")
+    Integer maxLength;
+
+    @Option(names = "--lns", paramLabel = "MODE", defaultValue = "auto",
+            description = "LayerNorm Scaling: auto (config's \"layernorm_scaling\"), on, off. Default: ${DEFAULT-VALUE}.")
+    Architecture.LnsMode lns;
+
+    @Option(names = {"-o", "--out"}, paramLabel = "DIR", description = "Output folder (default: analyses/<yyyyMMdd-HHmmss>-eval-<labels>).")
+    Path out;
+
+    @Option(names = "--force", description = "Replace an existing output folder.")
+    boolean force;
+
+    @Override
+    public Integer call() {
+        if (tasks.isEmpty() && docs.isEmpty()) throw usage("give what to evaluate on: --tasks FILE... and/or --docs FILE");
+        if (labels.size() > models.size()) throw usage("more --label (" + labels.size() + ") than --model (" + models.size() + ")");
+        if (prune < 0) throw usage("--prune must not be negative, got " + prune);
+        if (maxLength != null && maxLength < 1) throw usage("--max-length must be positive, got " + maxLength);
+        List<EvalJob.ModelSpec> specs = new ArrayList<>();
+        for (int i = 0; i < models.size(); i++) {
+            Path m = models.get(i).toAbsolutePath().normalize();
+            specs.add(new EvalJob.ModelSpec(m, i < labels.size() ? labels.get(i) : m.getFileName().toString()));
+        }
+        if (out == null) {
+            String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+            String names = String.join("-", specs.stream().map(s -> s.label().replaceAll("[^A-Za-z0-9._-]", "_")).toList());
+            out = Home.dir().resolve("analyses").resolve(stamp + "-eval-" + names);
+        }
+        var request = new EvalJob.Request(specs, abs(tasks), abs(docs), removal == Removal.single, prune,
+                maxLength == null ? 0 : maxLength, lns, out, force, Runtime.getRuntime().maxMemory() / 2);
+        Path done = EvalJob.run(request, new ConsoleProgress(System.err), System.err);
+        spec.commandLine().getOut().println("Wrote " + done + "/report.html");
+        return 0;
+    }
+
+    private static List<Path> abs(List<Path> ps) {
+        return ps.stream().map(p -> p.toAbsolutePath().normalize()).toList();
+    }
+
+    private CommandLine.ParameterException usage(String msg) {
+        return new CommandLine.ParameterException(spec.commandLine(), msg);
+    }
+}

@@ -1,0 +1,113 @@
+package org.depthlens.eval;
+
+import org.depthlens.BadInputException;
+import org.depthlens.analysis.AtomicDir;
+import org.depthlens.analysis.Branch;
+import org.depthlens.analysis.Progress;
+import org.depthlens.analysis.Provenance;
+import org.depthlens.analysis.ProvenanceBuilder;
+import org.depthlens.model.Architecture;
+import org.depthlens.model.Model;
+import org.depthlens.report.Palette;
+import org.depthlens.report.ReportWriter;
+import org.depthlens.text.ModelTokenizer;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * {@code depthlens eval}: every model evaluated on the same task and documents files, then
+ * {@code OUT/<label>/eval.json} (+ CSV tables and charts) and one {@code OUT/report.html}, the folder
+ * built under a temporary name and renamed into place when complete (as {@code analyze} does).
+ */
+public final class EvalJob {
+    public record ModelSpec(Path dir, String label) {
+    }
+
+    /**
+     * @param maxLength 0 for the default (max_position_embeddings capped at 2048)
+     */
+    public record Request(List<ModelSpec> models, List<Path> tasks, List<Path> docs, boolean removal, int prune, int maxLength,
+                          Architecture.LnsMode lns, Path out, boolean force, long memoryBudget) {
+    }
+
+    private EvalJob() {}
+
+    public static Path run(Request r, Progress progress, PrintStream log) {
+        Set<String> labels = new HashSet<>();
+        Set<String> dirs = new HashSet<>();
+        for (ModelSpec m : r.models()) {
+            if (!labels.add(m.label())) throw new BadInputException("--label: two models share the label '" + m.label() + "'");
+            if (!dirs.add(dirName(m.label()).toLowerCase(Locale.ROOT))) {
+                throw new BadInputException("--label: two labels give the same folder name '" + dirName(m.label()) + "'");
+            }
+        }
+        EvalInputs inputs = EvalInputs.read(r.tasks(), r.docs());
+        List<EvalSection.Entry> entries = new ArrayList<>();
+        try (AtomicDir out = AtomicDir.create(r.out(), r.force())) {
+            for (int i = 0; i < r.models().size(); i++) {
+                ModelSpec spec = r.models().get(i);
+                EvalResult res = evaluate(spec, r, inputs, progress, log);
+                entries.add(new EvalSection.Entry(spec.label(), dirName(spec.label()), Palette.model(i), res));
+            }
+            try {
+                for (EvalSection.Entry e : entries) write(e.result(), out.path().resolve(e.dirName()));
+                ReportWriter.writePage(out.path(), "depthlens eval: " + String.join(" vs ", labels(r)), List.of(new EvalSection(entries)));
+            } catch (IOException e) {
+                throw new UncheckedIOException("writing the evaluation into " + out.path(), e);
+            }
+            out.commit();
+        }
+        return r.out();
+    }
+
+    /** eval.json and the CSV tables of one model into {@code dir}. */
+    public static void write(EvalResult r, Path dir) throws IOException {
+        Files.createDirectories(dir);
+        EvalJson.write(r, dir.resolve(EvalJson.FILE));
+        EvalCsv.writeAll(r, dir);
+    }
+
+    static EvalResult evaluate(ModelSpec spec, Request r, EvalInputs inputs, Progress progress, PrintStream log) {
+        try (Model model = Model.open(spec.dir(), r.lns()); ModelTokenizer tok = ModelTokenizer.open(spec.dir())) {
+            Progress labelled = (d, t, w) -> progress.update(d, t, spec.label() + ": " + w);
+            Evaluator.Options o = new Evaluator.Options(r.maxLength(), r.removal(), r.prune(), null, null, r.memoryBudget());
+            EvalResult res = new Evaluator(model, TextEncoder.of(tok), o, labelled).run(spec.label(), inputs.tasks(), inputs.docs());
+            log.printf(Locale.ROOT, "%s: %s, %d blocks%s: %d sequences (%d tokens), %d passes, %.1f s%n", spec.label(),
+                    model.arch().family(), model.arch().layers(), model.arch().lns() ? ", LNS" : "", res.settings().requests(),
+                    res.settings().inputTokens(), res.settings().passes(), res.settings().seconds());
+            return withProvenance(res, model, inputs);
+        }
+    }
+
+    static EvalResult withProvenance(EvalResult res, Model model, EvalInputs inputs) {
+        Provenance p = ProvenanceBuilder.of(model, inputs.dataPath(), inputs.fingerprint(), res.settings().requests(),
+                res.settings().inputTokens());
+        return res.with(inputs.describe(), p);
+    }
+
+    /** The pruning analyze chose ({@code n} = 1..K in order) as branches. */
+    static List<Branch> branches(List<org.depthlens.analysis.PrunedRemoval> pruned) {
+        List<Branch> out = new ArrayList<>();
+        for (var p : pruned) out.add(new Branch(p.start(), p.start() + p.n()));
+        return out;
+    }
+
+    private static List<String> labels(Request r) {
+        return r.models().stream().map(ModelSpec::label).toList();
+    }
+
+    /** A portable folder name for a label: letters, digits, '.', '_' and '-' (as the analyze report names them). */
+    static String dirName(String label) {
+        String n = EvalSection.safe(label.strip());
+        return n.equalsIgnoreCase("compare") || n.equalsIgnoreCase("report.html") ? n + "-2" : n;
+    }
+}

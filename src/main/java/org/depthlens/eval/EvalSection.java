@@ -1,0 +1,302 @@
+package org.depthlens.eval;
+
+import org.depthlens.report.ChartRef;
+import org.depthlens.report.Charts;
+import org.depthlens.report.Fmt;
+import org.depthlens.report.Html;
+import org.depthlens.report.ReportContext;
+import org.depthlens.report.ReportModel;
+import org.depthlens.report.ReportSection;
+import org.knowm.xchart.style.markers.SeriesMarkers;
+
+import java.awt.Color;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * The report's "Evaluation" section: perplexity and multiple-choice accuracy of every model, and their
+ * change when each block is removed (the Curse of Depth paper's Figure 1 shape) or a contiguous run of
+ * blocks is pruned, models side by side. In an {@code analyze} report the models' directories and
+ * colours are those of the report; in an {@code eval} report (no probe metrics) the entries bring them.
+ */
+public final class EvalSection implements ReportSection {
+    /** One model: its label, output directory name (under the report folder), colour and result. */
+    public record Entry(String label, String dirName, Color color, EvalResult result) {
+    }
+
+    private final List<Entry> entries;
+
+    public EvalSection(List<Entry> entries) {
+        this.entries = List.copyOf(entries);
+    }
+
+    @Override
+    public String id() {
+        return "evaluation";
+    }
+
+    @Override
+    public String title() {
+        return "Evaluation: perplexity and accuracy under block removal";
+    }
+
+    @Override
+    public boolean appliesTo(ReportContext ctx) {
+        return !entries.isEmpty();
+    }
+
+    @Override
+    public Map<String, String> toc(ReportContext ctx) {
+        Map<String, String> t = new LinkedHashMap<>();
+        t.put("eval-summary", "Full models");
+        for (String f : docsFiles()) t.put(anchor("ppl", f), f);
+        for (String f : taskFiles()) t.put(anchor("task", f), f);
+        return t;
+    }
+
+    /** The entries with the report's directory and colour for models the report knows. */
+    private List<Entry> resolved(ReportContext ctx) {
+        List<Entry> out = new ArrayList<>();
+        for (Entry e : entries) {
+            ReportModel m = ctx.models().stream().filter(x -> x.label().equals(e.label())).findFirst().orElse(null);
+            out.add(m == null ? e : new Entry(e.label(), m.dirName(), m.color(), e.result()));
+        }
+        return out;
+    }
+
+    private Set<String> docsFiles() {
+        Set<String> s = new LinkedHashSet<>();
+        for (Entry e : entries) for (DocsResult d : e.result().perplexity()) s.add(d.name());
+        return s;
+    }
+
+    private Set<String> taskFiles() {
+        Set<String> s = new LinkedHashSet<>();
+        for (Entry e : entries) for (TaskResult t : e.result().tasks()) s.add(t.name());
+        return s;
+    }
+
+    @Override
+    public void render(ReportContext ctx, Html out) throws IOException {
+        List<Entry> es = resolved(ctx);
+        EvalResult.Settings s0 = es.get(0).result().settings();
+        out.p("Scored the way lm-evaluation-harness does: a document's tokens (no special tokens) are predicted once each in "
+                + "disjoint rolling windows of at most max_length tokens, the first from the BOS token (EOS without BOS); a "
+                + "multiple-choice item scores each choice by the summed log-likelihood of its tokens after the context (the "
+                + "context's trailing space moves to the choice), acc takes the best sum and acc_norm the best sum per "
+                + "character of the choice.");
+        out.note("\u0394 = value without the block(s) - value of the full model: a positive perplexity change and a negative "
+                + "accuracy change are losses. Every removal is measured in the same pass over the weights as the full model "
+                + "(one branch per removed block, born from the shared prefix). max_length " + s0.maxLength()
+                + (s0.prune() > 0 ? "; pruning chosen by " + s0.pruningChosenOn() : "") + ".");
+
+        out.h3("eval-summary", "Full models");
+        List<String> header = new ArrayList<>();
+        header.add("Quantity");
+        for (Entry e : es) header.add(e.label());
+        List<List<String>> rows = new ArrayList<>();
+        for (String f : docsFiles()) {
+            rows.add(row(f + ": documents / tokens", es, e -> docs(e, f) == null ? "-" : docs(e, f).documents() + " / " + docs(e, f).tokens()));
+            for (String m : DocsResult.METRICS) {
+                rows.add(row(f + ": " + m, es, e -> docs(e, f) == null ? "-" : Fmt.num(docs(e, f).full().get(m))));
+            }
+            rows.add(row(f + ": most harmful removal (\u0394 token_ppl)", es, e -> top(docs(e, f), "token_ppl", true)));
+        }
+        for (String f : taskFiles()) {
+            rows.add(row(f + ": items", es, e -> task(e, f) == null ? "-" : Integer.toString(task(e, f).n())));
+            for (String m : TaskResult.METRICS) rows.add(row(f + ": " + m, es, e -> task(e, f) == null ? "-" : Fmt.num(task(e, f).full().get(m))));
+            rows.add(row(f + ": most harmful removal (\u0394 acc)", es, e -> top(task(e, f), "acc", false)));
+        }
+        boolean[] numeric = new boolean[header.size()];
+        for (int i = 1; i < numeric.length; i++) numeric[i] = true;
+        out.raw("<div class=\"scroll\">");
+        out.table(header, rows, numeric);
+        out.raw("</div>\n");
+
+        for (String f : docsFiles()) {
+            out.h3(anchor("ppl", f), "Perplexity: " + f);
+            List<Entry> with = es.stream().filter(e -> docs(e, f) != null).toList();
+            fileBody(ctx, out, f, with, e -> docs(e, f), "token_ppl", List.of("token_ppl", "bits_per_byte"),
+                    "Token perplexity change", "\u0394 token perplexity (without - full)");
+        }
+        for (String f : taskFiles()) {
+            out.h3(anchor("task", f), "Multiple choice: " + f);
+            List<Entry> with = es.stream().filter(e -> task(e, f) != null).toList();
+            fileBody(ctx, out, f, with, e -> task(e, f), "acc", List.of("acc", "acc_norm"),
+                    "Accuracy change", "\u0394 accuracy (without - full)");
+        }
+    }
+
+    private void fileBody(ReportContext ctx, Html out, String file, List<Entry> es, Function<Entry, FileScores> get, String main,
+                          List<String> tableMetrics, String chartTitle, String yAxis) throws IOException {
+        List<Entry> swept = es.stream().filter(e -> !get.apply(e).removal().isEmpty()).toList();
+        if (swept.isEmpty()) {
+            out.note("The single-block removal sweep was not run (--removal none).");
+        } else {
+            boolean acc = main.equals("acc");
+            String name = "eval_" + safe(file) + "_" + main;
+            String caption = (acc ? "acc (solid) and acc_norm (dashed)" : "token perplexity") + " without block l minus the "
+                    + "full model's, for every block l (0-based); the y axis is fitted to all but dominant blocks, whose values "
+                    + "are printed in the chart.";
+            out.gridStart();
+            if (swept.size() > 1) {
+                List<Charts.Line> lines = new ArrayList<>();
+                for (int i = 0; i < swept.size(); i++) {
+                    Entry e = swept.get(i);
+                    lines.addAll(acc ? lines(e, get.apply(e), true, i, true)
+                            : List.of(new Charts.Line(e.label(), range(get.apply(e).removal().size()), logRatio(get.apply(e)),
+                            e.color(), Charts.marker(i), false)));
+                }
+                String title = acc ? chartTitle + " per removed block: " + file : "Loss increase per removed block: " + file;
+                var chart = Charts.lines(title, "Block l removed (0-based)", acc ? yAxis : "ln(token_ppl without / full) (nats/token)",
+                        lines, Charts.Scale.LINEAR, true, true, "block");
+                String overlayCaption = acc ? caption : "ln(token perplexity without block l / full model's), i.e. the increase of "
+                        + "the mean next-token loss in nats per token, every model on one scale (perplexity changes of different "
+                        + "models differ by orders of magnitude; the per-model charts show them); the y axis is fitted to all but "
+                        + "dominant blocks, whose values are printed in the chart.";
+                ctx.figure(out, ctx.writeChart(ctx.compareDir(), acc ? name : "eval_" + safe(file) + "_loss", chart,
+                        acc ? chartTitle + " per removed block, all models" : "Loss increase per removed block, all models", overlayCaption));
+            }
+            for (int i = 0; i < swept.size(); i++) {
+                Entry e = swept.get(i);
+                var chart = Charts.lines(e.label() + ": " + chartTitle.toLowerCase(java.util.Locale.ROOT) + " per removed block",
+                        "Block l removed (0-based)", yAxis, lines(e, get.apply(e), acc, i, false), Charts.Scale.LINEAR, true, true, "block");
+                Path dir = ctx.outDir().resolve(e.dirName()).resolve(ReportContext.CHARTS_DIR);
+                ChartRef ref = ctx.writeChart(dir, name, chart, e.label() + ": " + chartTitle.toLowerCase(java.util.Locale.ROOT)
+                        + " per removed block (" + file + ")", caption);
+                ctx.figure(out, ref);
+            }
+            out.gridEnd();
+            for (Entry e : swept) {
+                FileScores fs = get.apply(e);
+                out.note(e.label() + ": blocks that matter most (largest loss when removed): " + ranking(fs, main, !acc, 5)
+                        + "; least: " + ranking(fs, main, acc, 3) + ".");
+            }
+            List<String> header = new ArrayList<>();
+            header.add("Block removed");
+            for (String m : tableMetrics) for (Entry e : swept) header.add("\u0394 " + m + " " + e.label());
+            int maxL = swept.stream().mapToInt(e -> get.apply(e).removal().size()).max().orElse(0);
+            List<List<String>> rows = new ArrayList<>();
+            for (int l = 0; l < maxL; l++) {
+                List<String> r = new ArrayList<>();
+                r.add(Integer.toString(l));
+                for (String m : tableMetrics) {
+                    for (Entry e : swept) {
+                        double[] d = get.apply(e).removalDelta(m);
+                        r.add(l < d.length ? Fmt.signed(d[l]) : "");
+                    }
+                }
+                rows.add(r);
+            }
+            out.raw("<details><summary>Change per removed block, every model</summary>\n<div class=\"scroll\">");
+            out.table(header, rows, numeric(header.size()));
+            out.raw("</div></details>\n");
+        }
+        List<List<String>> prow = new ArrayList<>();
+        for (Entry e : es) {
+            FileScores fs = get.apply(e);
+            List<FileScores.Pruned> pr = new ArrayList<>(fs.pruned());
+            pr.sort(Comparator.comparingInt(FileScores.Pruned::n));
+            for (FileScores.Pruned p : pr) {
+                List<String> r = new ArrayList<>();
+                r.add(e.label());
+                r.add(Integer.toString(p.n()));
+                r.add(p.n() == 1 ? Integer.toString(p.start()) : p.start() + "-" + (p.start() + p.n() - 1));
+                Map<String, Double> d = fs.delta(p.values());
+                for (String m : fs.metrics()) r.add(Fmt.num(p.values().get(m)) + " (" + Fmt.signed(d.get(m)) + ")");
+                prow.add(r);
+            }
+        }
+        if (!prow.isEmpty()) {
+            out.raw("<h4>Contiguous pruning (blocks chosen by angular distance)</h4>\n");
+            List<String> header = new ArrayList<>(List.of("Model", "n", "Blocks removed"));
+            for (String m : get.apply(es.get(0)).metrics()) header.add(m + " (\u0394)");
+            out.table(header, prow, numeric(header.size()));
+        }
+    }
+
+    private static List<Charts.Line> lines(Entry e, FileScores fs, boolean acc, int index, boolean labelled) {
+        double[] x = range(fs.removal().size());
+        List<Charts.Line> lines = new ArrayList<>();
+        String suffix = labelled ? e.label() : "";
+        if (acc) {
+            lines.add(new Charts.Line((suffix.isEmpty() ? "" : suffix + " ") + "acc", x, fs.removalDelta("acc"), e.color(),
+                    Charts.marker(index), false));
+            lines.add(new Charts.Line((suffix.isEmpty() ? "" : suffix + " ") + "acc_norm", x, fs.removalDelta("acc_norm"), e.color(),
+                    SeriesMarkers.NONE, true));
+        } else {
+            lines.add(new Charts.Line(suffix.isEmpty() ? "token_ppl without - full" : suffix, x, fs.removalDelta("token_ppl"),
+                    e.color(), Charts.marker(index), false));
+        }
+        return lines;
+    }
+
+    /** ln(token_ppl without block l) - ln(token_ppl full): the loss increase in nats per token. */
+    private static double[] logRatio(FileScores fs) {
+        double[] d = new double[fs.removal().size()];
+        for (int l = 0; l < d.length; l++) d[l] = Math.log(fs.removal().get(l).get("token_ppl")) - Math.log(fs.full().get("token_ppl"));
+        return d;
+    }
+
+    /** "block 0 (+12.3), block 5 (+1.2), ...": the k blocks whose removal changes the metric most in one direction. */
+    static String ranking(FileScores fs, String metric, boolean largest, int k) {
+        double[] d = fs.removalDelta(metric);
+        Integer[] idx = new Integer[d.length];
+        for (int i = 0; i < d.length; i++) idx[i] = i;
+        Comparator<Integer> c = Comparator.comparingDouble(i -> d[i]);
+        java.util.Arrays.sort(idx, (largest ? c.reversed() : c).thenComparingInt(i -> i));
+        List<String> parts = new ArrayList<>();
+        for (int i = 0; i < Math.min(k, idx.length); i++) parts.add("block " + idx[i] + " (" + Fmt.signed(d[idx[i]]) + ")");
+        return String.join(", ", parts);
+    }
+
+    private static String top(FileScores fs, String metric, boolean largest) {
+        if (fs == null || fs.removal().isEmpty()) return "-";
+        return ranking(fs, metric, largest, 1);
+    }
+
+    private static DocsResult docs(Entry e, String f) {
+        return e.result().perplexity().stream().filter(d -> d.name().equals(f)).findFirst().orElse(null);
+    }
+
+    private static TaskResult task(Entry e, String f) {
+        return e.result().tasks().stream().filter(d -> d.name().equals(f)).findFirst().orElse(null);
+    }
+
+    private static List<String> row(String name, List<Entry> es, Function<Entry, String> f) {
+        List<String> r = new ArrayList<>();
+        r.add(name);
+        for (Entry e : es) r.add(f.apply(e));
+        return r;
+    }
+
+    private static boolean[] numeric(int n) {
+        boolean[] b = new boolean[n];
+        for (int i = 1; i < n; i++) b[i] = true;
+        return b;
+    }
+
+    private static double[] range(int n) {
+        double[] x = new double[n];
+        for (int i = 0; i < n; i++) x[i] = i;
+        return x;
+    }
+
+    private static String anchor(String kind, String file) {
+        return "eval-" + kind + "-" + safe(file).replace('_', '-').replace('.', '-');
+    }
+
+    /** A portable name: letters, digits, '.', '_' and '-'. */
+    static String safe(String s) {
+        String n = s.replaceAll("[^A-Za-z0-9._-]", "_").replaceAll("_+", "_").replaceAll("^[._-]+", "");
+        return n.isEmpty() ? "file" : n.length() > 80 ? n.substring(0, 80) : n;
+    }
+}

@@ -1,0 +1,204 @@
+package org.depthlens.eval;
+
+import org.depthlens.BadInputException;
+import org.depthlens.analysis.Branch;
+import org.depthlens.analysis.Progress;
+import org.depthlens.model.Model;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Perplexity and multiple-choice accuracy of one model, with the performance drop of every single-block
+ * removal and of contiguous pruning.
+ *
+ * <p>All requests (every choice of every task item, every rolling window of every document) are scored
+ * together: each batch is one pass over the weights carrying the main stream and one branch per removed
+ * block (and per pruning when its blocks are already known), each branch born from the shared prefix.
+ * When {@code eval --prune K} must choose the pruned blocks itself, the first pass also measures
+ * angular_last on the last token of every scored sequence and a second pass scores the K prunings
+ * (the probe pass / pruning pass split of {@code analyze}).
+ */
+public final class Evaluator {
+    /** Context the default max length is capped at (lm-eval's default max_length). */
+    public static final int DEFAULT_MAX_LENGTH_CAP = 2048;
+
+    /**
+     * @param maxLength    tokens per model input, 0 for the default (max_position_embeddings, capped at 2048)
+     * @param removal      run the single-block removal sweep
+     * @param prune        K: contiguous pruning for n = 1..K (0 = none)
+     * @param pruning      the pruned blocks when already chosen (analyze's probe pass: one branch per n, in n order),
+     *                     or null to choose them by angular_last on the evaluation's own sequences
+     * @param pruningSource where the given pruning was chosen (recorded in eval.json)
+     */
+    public record Options(int maxLength, boolean removal, int prune, List<Branch> pruning, String pruningSource,
+                          long memoryBudgetBytes) {
+    }
+
+    private final Model model;
+    private final TextEncoder tok;
+    private final Options options;
+    private final Progress progress;
+
+    public Evaluator(Model model, TextEncoder tok, Options options, Progress progress) {
+        this.model = model;
+        this.tok = tok;
+        this.options = options;
+        this.progress = progress == null ? Progress.NONE : progress;
+    }
+
+    /** The max length used for {@code model}: the option, or max_position_embeddings capped at 2048. */
+    public static int maxLength(Model model, int option) {
+        int ctx = model.arch().maxPositions();
+        if (option <= 0) return Math.min(ctx, DEFAULT_MAX_LENGTH_CAP);
+        if (option > ctx) {
+            throw new BadInputException("--max-length " + option + " exceeds the context of " + model.dir()
+                    + " (max_position_embeddings " + ctx + ")");
+        }
+        return option;
+    }
+
+    public EvalResult run(String label, List<McTask> tasks, List<Documents> docs) {
+        long t0 = System.nanoTime();
+        int layers = model.arch().layers();
+        int maxLength = maxLength(model, options.maxLength());
+        List<LoglikRequest> requests = new ArrayList<>();
+
+        // every choice of every item: request index [task][item][choice]
+        int[][][] choiceIdx = new int[tasks.size()][][];
+        for (int t = 0; t < tasks.size(); t++) {
+            McTask task = tasks.get(t);
+            choiceIdx[t] = new int[task.items().size()][];
+            for (int i = 0; i < task.items().size(); i++) {
+                McTask.Item item = task.items().get(i);
+                choiceIdx[t][i] = new int[item.choices().size()];
+                for (int c = 0; c < item.choices().size(); c++) {
+                    LoglikRequest r;
+                    try {
+                        r = McEncoding.encode(tok, item.context(), item.choices().get(c));
+                    } catch (IllegalArgumentException e) {
+                        throw new BadInputException(task.path() + ": item " + (i + 1) + ", choice " + c + ": " + e.getMessage());
+                    }
+                    if (r.continuation().length > maxLength) {
+                        throw new BadInputException(task.path() + ": item " + (i + 1) + ", choice " + c + " is "
+                                + r.continuation().length + " tokens, longer than the max length " + maxLength);
+                    }
+                    choiceIdx[t][i][c] = requests.size();
+                    requests.add(r);
+                }
+            }
+        }
+        // every rolling window of every document: [docs file][document] -> first request, window count
+        int prefix = docs.isEmpty() ? -1 : tok.prefixToken();
+        int[][] docFirst = new int[docs.size()][];
+        int[][] docWindows = new int[docs.size()][];
+        long[][] docCounts = new long[docs.size()][3]; // tokens, words, bytes
+        for (int d = 0; d < docs.size(); d++) {
+            List<String> texts = docs.get(d).texts();
+            docFirst[d] = new int[texts.size()];
+            docWindows[d] = new int[texts.size()];
+            for (int k = 0; k < texts.size(); k++) {
+                int[] ids = tok.encode(texts.get(k), false);
+                List<LoglikRequest> ws = RollingWindows.of(ids, prefix, maxLength);
+                docFirst[d][k] = requests.size();
+                docWindows[d][k] = ws.size();
+                requests.addAll(ws);
+                docCounts[d][0] += ids.length;
+                docCounts[d][1] += Documents.words(texts.get(k));
+                docCounts[d][2] += Documents.utf8Bytes(texts.get(k));
+            }
+            if (docCounts[d][0] == 0) throw new BadInputException(docs.get(d).path() + ": the documents encode to no tokens");
+        }
+        if (requests.isEmpty()) throw new BadInputException("nothing to evaluate: give --tasks or --docs");
+
+        List<Branch> single = new ArrayList<>();
+        if (options.removal()) for (int l = 0; l < layers; l++) single.add(Branch.without(l));
+        int k = Math.min(options.prune(), layers);
+        boolean choose = k > 0 && options.pruning() == null;
+        List<Branch> pruning = k > 0 && !choose ? List.copyOf(options.pruning()) : null;
+        List<Branch> first = new ArrayList<>(single);
+        if (pruning != null) first.addAll(pruning);
+
+        int passesTotal = choose ? 2 : 1;
+        Scorer scorer = new Scorer(model, options.memoryBudgetBytes(), (d, t, w) -> progress.update(d, t,
+                (passesTotal > 1 ? "pass 1/2, " : "") + w));
+        LastTokenAngular angular = choose ? new LastTokenAngular(layers) : null;
+        Scorer.Scores s1 = scorer.score(requests, maxLength, first, true, angular);
+        Map<Branch, double[]> byBranch = new java.util.HashMap<>(s1.branches());
+        int passes = s1.batches();
+        String chosenOn = options.pruningSource();
+        if (choose) {
+            int[] starts = LastTokenAngular.chooseStarts(angular.finish(), k);
+            pruning = new ArrayList<>();
+            for (int n = 1; n <= starts.length; n++) pruning.add(new Branch(starts[n - 1], starts[n - 1] + n));
+            List<Branch> missing = new ArrayList<>(new LinkedHashSet<>(pruning));
+            missing.removeAll(byBranch.keySet()); // n = 1 is usually one of the single removals
+            if (!missing.isEmpty()) {
+                Scorer second = new Scorer(model, options.memoryBudgetBytes(), (d, t, w) -> progress.update(d, t, "pass 2/2 (pruning), " + w));
+                Scorer.Scores s2 = second.score(requests, maxLength, missing, false, null);
+                byBranch.putAll(s2.branches());
+                passes += s2.batches();
+            }
+            chosenOn = "angular_last on the last token of the " + angular.sequences() + " scored sequences of this evaluation";
+        }
+
+        List<TaskResult> taskResults = new ArrayList<>();
+        for (int t = 0; t < tasks.size(); t++) {
+            McTask task = tasks.get(t);
+            int[][] idx = choiceIdx[t];
+            double[][] ll = gatherChoices(s1.full(), idx);
+            List<List<String>> choices = task.items().stream().map(McTask.Item::choices).toList();
+            int[] gold = task.items().stream().mapToInt(McTask.Item::gold).toArray();
+            List<Map<String, Double>> removal = new ArrayList<>();
+            for (Branch b : single) removal.add(McScoring.score(gatherChoices(byBranch.get(b), idx), choices, gold));
+            List<FileScores.Pruned> pr = new ArrayList<>();
+            if (pruning != null) {
+                for (Branch b : pruning) {
+                    pr.add(new FileScores.Pruned(b.to() - b.from(), b.from(), McScoring.score(gatherChoices(byBranch.get(b), idx), choices, gold)));
+                }
+            }
+            taskResults.add(new TaskResult(task.name(), task.items().size(), McScoring.score(ll, choices, gold), ll, removal, pr));
+        }
+        List<DocsResult> docResults = new ArrayList<>();
+        for (int d = 0; d < docs.size(); d++) {
+            long[] c = docCounts[d];
+            double full = sumDocs(s1.full(), docFirst[d], docWindows[d]);
+            List<Map<String, Double>> removal = new ArrayList<>();
+            for (Branch b : single) removal.add(DocsResult.metrics(sumDocs(byBranch.get(b), docFirst[d], docWindows[d]), c[0], c[1], c[2]));
+            List<FileScores.Pruned> pr = new ArrayList<>();
+            if (pruning != null) {
+                for (Branch b : pruning) {
+                    pr.add(new FileScores.Pruned(b.to() - b.from(), b.from(),
+                            DocsResult.metrics(sumDocs(byBranch.get(b), docFirst[d], docWindows[d]), c[0], c[1], c[2])));
+                }
+            }
+            docResults.add(new DocsResult(docs.get(d).name(), docs.get(d).texts().size(), c[0], c[1], c[2], full,
+                    DocsResult.metrics(full, c[0], c[1], c[2]), removal, pr));
+        }
+        EvalResult.Settings settings = new EvalResult.Settings(maxLength, options.removal() ? "single" : "none", k,
+                k > 0 ? chosenOn : null, prefix, requests.size(), s1.inputTokens(), passes, (System.nanoTime() - t0) / 1e9);
+        return new EvalResult(label, model.arch().family(), model.arch().lns(), layers, settings, taskResults, docResults, List.of(), null);
+    }
+
+    private static double[][] gatherChoices(double[] ll, int[][] idx) {
+        double[][] out = new double[idx.length][];
+        for (int i = 0; i < idx.length; i++) {
+            out[i] = new double[idx[i].length];
+            for (int c = 0; c < idx[i].length; c++) out[i][c] = ll[idx[i][c]];
+        }
+        return out;
+    }
+
+    /** Sum over documents of the sum over each document's windows, in order, in double. */
+    private static double sumDocs(double[] ll, int[] first, int[] windows) {
+        double total = 0;
+        for (int k = 0; k < first.length; k++) {
+            double doc = 0;
+            for (int w = 0; w < windows[k]; w++) doc += ll[first[k] + w];
+            total += doc;
+        }
+        return total;
+    }
+}
