@@ -62,9 +62,7 @@ public final class EvalJson {
             g.writeNumberField("requests", s.requests());
             g.writeNumberField("input_tokens", s.inputTokens());
             g.writeNumberField("passes", s.passes());
-            g.writeFieldName("seconds");
-            num(g, Math.round(s.seconds() * 1000) / 1000.0);
-            g.writeEndObject();
+            g.writeEndObject(); // (no wall time: the file is deterministic but for provenance.date)
 
             g.writeObjectFieldStart("tasks");
             for (TaskResult t : r.tasks()) {
@@ -140,7 +138,7 @@ public final class EvalJson {
             EvalResult.Settings s = new EvalResult.Settings(st.get("max_length").asInt(), st.get("removal").asText(),
                     st.get("prune").asInt(), st.get("pruning_chosen_on").isNull() ? null : st.get("pruning_chosen_on").asText(),
                     st.get("prefix_token").asInt(), st.get("requests").asInt(), st.get("input_tokens").asLong(),
-                    st.get("passes").asInt(), st.get("seconds").asDouble());
+                    st.get("passes").asInt(), Double.NaN);
             List<TaskResult> tasks = new ArrayList<>();
             for (Iterator<Map.Entry<String, JsonNode>> it = root.get("tasks").fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();

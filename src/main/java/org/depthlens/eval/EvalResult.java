@@ -22,7 +22,7 @@ public record EvalResult(String label, String family, boolean lns, int blocks, S
      * @param requests        scored sequences (choices and document windows)
      * @param inputTokens     tokens read by the model per pass
      * @param passes          passes over the weights (per batch of requests)
-     * @param seconds         wall time of the evaluation of this model
+     * @param seconds         wall time of the evaluation of this model (logged, not written to eval.json)
      */
     public record Settings(int maxLength, String removal, int prune, String pruningChosenOn, int prefixToken, int requests,
                            long inputTokens, int passes, double seconds) {

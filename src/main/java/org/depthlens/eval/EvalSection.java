@@ -108,12 +108,12 @@ public final class EvalSection implements ReportSection {
             for (String m : DocsResult.METRICS) {
                 rows.add(row(f + ": " + m, es, e -> docs(e, f) == null ? "-" : Fmt.num(docs(e, f).full().get(m))));
             }
-            rows.add(row(f + ": most harmful removal (\u0394 token_ppl)", es, e -> top(docs(e, f), "token_ppl", true)));
+            rows.add(row(f + ": most harmful removal (\u0394 token_ppl)", es, e -> top(docs(e, f), "token_ppl", false)));
         }
         for (String f : taskFiles()) {
             rows.add(row(f + ": items", es, e -> task(e, f) == null ? "-" : Integer.toString(task(e, f).n())));
             for (String m : TaskResult.METRICS) rows.add(row(f + ": " + m, es, e -> task(e, f) == null ? "-" : Fmt.num(task(e, f).full().get(m))));
-            rows.add(row(f + ": most harmful removal (\u0394 acc)", es, e -> top(task(e, f), "acc", false)));
+            rows.add(row(f + ": most harmful removal (\u0394 acc)", es, e -> top(task(e, f), "acc", true)));
         }
         boolean[] numeric = new boolean[header.size()];
         for (int i = 1; i < numeric.length; i++) numeric[i] = true;
@@ -177,8 +177,9 @@ public final class EvalSection implements ReportSection {
             out.gridEnd();
             for (Entry e : swept) {
                 FileScores fs = get.apply(e);
-                out.note(e.label() + ": blocks that matter most (largest loss when removed): " + ranking(fs, main, !acc, 5)
-                        + "; least: " + ranking(fs, main, acc, 3) + ".");
+                String most = losses(fs, main, acc, 5);
+                out.note(e.label() + ": blocks that matter most (largest loss of " + main + " when removed): "
+                        + (most.isEmpty() ? "none (no removal loses anything)" : most) + "; least: " + ranking(fs, main, acc, 3) + ".");
             }
             List<String> header = new ArrayList<>();
             header.add("Block removed");
@@ -258,9 +259,21 @@ public final class EvalSection implements ReportSection {
         return String.join(", ", parts);
     }
 
-    private static String top(FileScores fs, String metric, boolean largest) {
+    /** The (at most k) removals with a loss: a perplexity increase or an accuracy decrease, the largest first. */
+    static String losses(FileScores fs, String metric, boolean accuracy, int k) {
+        double[] d = fs.removalDelta(metric);
+        List<Integer> idx = new ArrayList<>();
+        for (int i = 0; i < d.length; i++) if (accuracy ? d[i] < 0 : d[i] > 0) idx.add(i);
+        idx.sort(Comparator.comparingDouble((Integer i) -> accuracy ? d[i] : -d[i]).thenComparingInt(i -> i));
+        List<String> parts = new ArrayList<>();
+        for (int i = 0; i < Math.min(k, idx.size()); i++) parts.add("block " + idx.get(i) + " (" + Fmt.signed(d[idx.get(i)]) + ")");
+        return String.join(", ", parts);
+    }
+
+    private static String top(FileScores fs, String metric, boolean accuracy) {
         if (fs == null || fs.removal().isEmpty()) return "-";
-        return ranking(fs, metric, largest, 1);
+        String s = losses(fs, metric, accuracy, 1);
+        return s.isEmpty() ? "none" : s;
     }
 
     private static DocsResult docs(Entry e, String f) {

@@ -115,6 +115,12 @@ class EvalCommandTest {
         assertEquals(4, j.get("settings").get("max_length").asInt());
         assertEquals("none", j.get("settings").get("removal").asText());
         assertFalse(Files.exists(out.resolve("pre_ln").resolve(EvalCsv.REMOVAL)));
+        // deterministic: the same run gives the same file but for provenance.date
+        Path again = tmp.resolve("none-again");
+        assertEquals(0, CliRunner.run("eval", "-m", pre(), "--docs", docs.toString(), "--removal", "none", "--max-length", "4",
+                "--out", again.toString()).exit());
+        assertEquals(Files.readString(out.resolve("pre_ln/eval.json")).replaceAll("\"date\" ?: \"[^\"]*\"", ""),
+                Files.readString(again.resolve("pre_ln/eval.json")).replaceAll("\"date\" ?: \"[^\"]*\"", ""));
     }
 
     @Test

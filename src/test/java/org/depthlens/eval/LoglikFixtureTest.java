@@ -158,8 +158,14 @@ class LoglikFixtureTest {
             List<Branch> br = List.of(Branch.without(1), new Branch(1, 3));
             Scorer.Scores one = new Scorer(model, 1L << 30, Progress.NONE).score(requests, 32, br, true, null);
             Scorer.Scores many = new Scorer(model, 1, Progress.NONE).score(requests, 32, br, true, null);
-            assertEquals(1, one.batches());
+            assertTrue(one.batches() < many.batches(), one.batches() + " batches");
             assertEquals(requests.size(), many.batches());
+            // batches hold lengths in (t/2, t], longest first
+            int[][] inputs = requests.stream().map(q -> q.input(32)).toArray(int[][]::new);
+            for (int[] members : new Scorer(model, 1L << 30, Progress.NONE).batches(inputs, 3)) {
+                int t = inputs[members[0]].length;
+                for (int m : members) assertTrue(inputs[m].length <= t && 2 * inputs[m].length > t);
+            }
             for (int i = 0; i < requests.size(); i++) {
                 assertEquals(one.full()[i], many.full()[i], 1e-6 * Math.abs(one.full()[i]));
                 for (Branch b : br) assertEquals(one.branches().get(b)[i], many.branches().get(b)[i], 1e-6 * Math.abs(one.branches().get(b)[i]));
