@@ -89,6 +89,9 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
     @Option(names = "--force", description = "Replace an existing output folder.")
     boolean force;
 
+    @Option(names = "--allow-nan", description = "Evaluate weights holding NaN or infinity (each such tensor is named in a warning); by default they are refused.")
+    boolean allowNan;
+
     @Override
     public Integer call() {
         if (tasks.isEmpty() && docs.isEmpty()) throw usage("give what to evaluate on: --tasks FILE... and/or --docs FILE");
@@ -106,7 +109,7 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
             out = Home.dir().resolve("analyses").resolve(stamp + "-eval-" + names);
         }
         var request = new EvalJob.Request(specs, abs(tasks), abs(docs), removal == Removal.single, prune,
-                maxLength == null ? 0 : maxLength, lns, out, force, Runtime.getRuntime().maxMemory() / 2);
+                maxLength == null ? 0 : maxLength, lns, out, force, Runtime.getRuntime().maxMemory() / 2, allowNan);
         Path done = EvalJob.run(request, new ConsoleProgress(System.err), System.err);
         spec.commandLine().getOut().println("Wrote " + done + "/report.html");
         return 0;

@@ -36,7 +36,7 @@ public final class EvalJob {
      * @param maxLength 0 for the default (max_position_embeddings capped at 2048)
      */
     public record Request(List<ModelSpec> models, List<Path> tasks, List<Path> docs, boolean removal, int prune, int maxLength,
-                          Architecture.LnsMode lns, Path out, boolean force, long memoryBudget) {
+                          Architecture.LnsMode lns, Path out, boolean force, long memoryBudget, boolean allowNan) {
     }
 
     private EvalJob() {}
@@ -78,6 +78,11 @@ public final class EvalJob {
 
     static EvalResult evaluate(ModelSpec spec, Request r, EvalInputs inputs, Progress progress, PrintStream log) {
         try (Model model = Model.open(spec.dir(), r.lns()); ModelTokenizer tok = ModelTokenizer.open(spec.dir())) {
+            Set<String> warned = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            model.checkpoint().onNonFinite((tensor, count, message) -> {
+                if (!r.allowNan()) throw new BadInputException(message + "; use --allow-nan to evaluate anyway");
+                if (warned.add(tensor.file() + "/" + tensor.name())) log.println("depthlens: warning: " + message + " (going on: --allow-nan)");
+            });
             Progress labelled = (d, t, w) -> progress.update(d, t, spec.label() + ": " + w);
             Evaluator.Options o = new Evaluator.Options(r.maxLength(), r.removal(), r.prune(), null, null, r.memoryBudget());
             EvalResult res = new Evaluator(model, TextEncoder.of(tok), o, labelled).run(spec.label(), inputs.tasks(), inputs.docs());
