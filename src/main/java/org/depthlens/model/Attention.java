@@ -19,8 +19,8 @@ import java.util.Arrays;
 public final class Attention {
     private Attention() {}
 
-    /** Bytes of attention scores one batched matmul may produce; sequences are grouped to stay below it. */
-    static final long SCORE_BYTES = 128L << 20;
+    /** Bytes of attention scores one batched matmul may produce; sequences are grouped to stay below it (tests lower it). */
+    static long scoreBytes = 128L << 20;
 
     /**
      * Self-attention of a GQA block on normed input {@code h} [B*T, H] into {@code out} [B*T, H] (the o_proj
@@ -103,7 +103,7 @@ public final class Attention {
         Scratch s = Scratch.get();
         int rep = nH / nKV;
         long perSeq = 4L * nH * t * t;
-        int group = (int) Math.max(1, Math.min(batch, SCORE_BYTES / perSeq));
+        int group = (int) Math.max(1, Math.min(batch, scoreBytes / perSeq));
         FloatBuffer of = Ops.floats(out);
         for (int b0 = 0; b0 < batch; b0 += group) {
             int g = Math.min(group, batch - b0);

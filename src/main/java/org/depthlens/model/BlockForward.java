@@ -13,11 +13,11 @@ import java.util.List;
  *
  * <p>The projections are gemms into {@link Scratch} memory; the elementwise work between them (norms,
  * residual adds, SwiGLU) is fused into row-parallel Java passes. A large batch is processed in chunks of
- * whole sequences so temporaries stay bounded ({@link #CHUNK_BYTES}).
+ * whole sequences so temporaries stay bounded ({@link #chunkBytes}).
  */
 public final class BlockForward {
-    /** Float32 bytes the widest per-row temporary of one chunk may take. */
-    static final long CHUNK_BYTES = 256L << 20;
+    /** Float32 bytes the widest per-row temporary of one chunk may take (tests lower it). */
+    static long chunkBytes = 256L << 20;
 
     private BlockForward() {}
 
@@ -96,12 +96,12 @@ public final class BlockForward {
         return outs;
     }
 
-    /** Whole sequences per chunk: the widest temporary (q/k/v or gate/up) of a chunk stays within {@link #CHUNK_BYTES}. */
+    /** Whole sequences per chunk: the widest temporary (q/k/v or gate/up) of a chunk stays within {@link #chunkBytes}. */
     private static int seqsPerChunk(Architecture a, BlockSpec b, int batch, int seqLen) {
         long width = a.hidden();
         if (a.attention() instanceof AttentionSpec.Gqa g) width = Math.max(width, (long) (g.heads() + 2L * g.kvHeads()) * g.headDim());
         if (b.mlp() instanceof MlpSpec.Dense d) width = Math.max(width, 2L * d.intermediate());
-        long rows = Math.max(seqLen, CHUNK_BYTES / (4 * width));
+        long rows = Math.max(seqLen, chunkBytes / (4 * width));
         return (int) Math.max(1, Math.min(batch, rows / seqLen));
     }
 
