@@ -36,6 +36,8 @@ public final class Analyzer {
     private final Progress progress;
     /** Weight loads per pass, for tests and benchmarks. */
     private final List<Long> loadsPerPass = new ArrayList<>();
+    /** Loads of each tensor in each pass (tests check every block tensor is read exactly once per pass). */
+    private final List<Map<String, Integer>> loadsByNamePerPass = new ArrayList<>();
 
     public Analyzer(Model model, Options options, Progress progress) {
         this.model = model;
@@ -45,6 +47,11 @@ public final class Analyzer {
 
     public List<Long> loadsPerPass() {
         return loadsPerPass;
+    }
+
+    /** For each pass so far (probe passes, then pruning passes), how many times each tensor was loaded. */
+    public List<Map<String, Integer>> loadsByNamePerPass() {
+        return loadsByNamePerPass;
     }
 
     public Outcome run(List<int[]> windows) {
@@ -63,10 +70,12 @@ public final class Analyzer {
             Batch batch = Batch.of(g);
             StreamProbe probe = new StreamProbe(layers, model.arch().hidden(), batch.batch(), batch.seqLen());
             long before = pool.loads();
+            Map<String, Integer> namesBefore = Map.copyOf(pool.loadsByName());
             int p = ++passNo;
             BlockMajorPass.Result r = new BlockMajorPass(model, pool).run(batch, removal, probe::observe,
                     (d, t, w) -> progress.update(d, t, "pass " + p + "/" + passes + ", " + w));
             loadsPerPass.add(pool.loads() - before);
+            loadsByNamePerPass.add(difference(pool.loadsByName(), namesBefore));
             ProbeSums sums = probe.sums();
             List<INDArray> states = new ArrayList<>();
             states.add(r.main());
@@ -98,8 +107,12 @@ public final class Analyzer {
         for (List<int[]> g : groups) {
             Batch batch = Batch.of(g);
             int p = ++passNo;
+            long before = pool.loads();
+            Map<String, Integer> namesBefore = Map.copyOf(pool.loadsByName());
             BlockMajorPass.Result r = new BlockMajorPass(model, pool).run(batch, branches, null,
                     (d, t, w) -> progress.update(d, t, "pass " + p + "/" + passes + " (pruning), " + w));
+            loadsPerPass.add(pool.loads() - before);
+            loadsByNamePerPass.add(difference(pool.loadsByName(), namesBefore));
             List<INDArray> states = new ArrayList<>();
             for (Branch b : branches) states.add(r.branches().get(b));
             double[][] s = model.head().nll(states, batch.nextTokenTargets());
@@ -112,6 +125,15 @@ public final class Analyzer {
         List<PrunedRemoval> out = new ArrayList<>();
         byN.forEach((n, b) -> out.add(new PrunedRemoval(n, b.from(), nll.get(b)[0] / nll.get(b)[1])));
         return out;
+    }
+
+    private static Map<String, Integer> difference(Map<String, Integer> after, Map<String, Integer> before) {
+        Map<String, Integer> d = new java.util.TreeMap<>();
+        after.forEach((k, v) -> {
+            int n = v - before.getOrDefault(k, 0);
+            if (n > 0) d.put(k, n);
+        });
+        return d;
     }
 
     private static List<long[]> addUsage(List<long[]> acc, List<long[]> add) {

@@ -11,6 +11,7 @@ import org.depthlens.model.Rope;
 import org.depthlens.model.WeightPool;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
+import org.depthlens.model.Scratch;
 import org.depthlens.model.Workspaces;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 
@@ -63,22 +64,26 @@ public final class BlockMajorPass {
             }
             BlockWeights w = model.loadBlock(j, pool);
             ExpertUsage eu = a.blocks().get(j).mlp() instanceof MlpSpec.Moe m ? new ExpertUsage(m.experts()) : null;
-            BlockTrace trace = eu == null ? null : new BlockTrace(false, eu);
-            INDArray next = advance(a, w, x, batch, rope, trace);
-            if (anyMoe) usage.add(eu == null ? null : eu.counts());
-            done++;
-            List<INDArray> replaced = new ArrayList<>();
-            replaced.add(x);
+            // every stream that goes through block j: the main one, then the branches that resumed by now
+            List<INDArray> inputs = new ArrayList<>();
+            List<BlockTrace> traces = new ArrayList<>();
+            List<Branch> advancing = new ArrayList<>();
+            inputs.add(x);
+            traces.add(eu == null ? null : new BlockTrace(false, eu));
             for (Map.Entry<Branch, INDArray> e : live.entrySet()) {
                 if (e.getKey().to() <= j) {
-                    replaced.add(e.getValue());
-                    e.setValue(advance(a, w, e.getValue(), batch, rope, null));
-                    done++;
+                    advancing.add(e.getKey());
+                    inputs.add(e.getValue());
+                    traces.add(null);
                 }
             }
-            x = next;
+            List<INDArray> outputs = advance(a, w, inputs, batch, rope, traces);
+            if (anyMoe) usage.add(eu == null ? null : eu.counts());
+            for (int i = 0; i < advancing.size(); i++) live.put(advancing.get(i), outputs.get(i + 1));
+            done += inputs.size();
+            x = outputs.get(0);
             if (observer != null) observer.accept(j + 1, x);
-            release(replaced, x, live);
+            release(inputs, x, live);
             progress.update(done, work, "block " + (j + 1) + "/" + layers);
         }
         for (Branch br : branchSpecs) {
@@ -87,20 +92,22 @@ public final class BlockMajorPass {
         return new Result(x, live, anyMoe ? usage : null);
     }
 
-    private static INDArray advance(Architecture a, BlockWeights w, INDArray x, Batch batch, Rope.Tables rope, BlockTrace trace) {
+    private static List<INDArray> advance(Architecture a, BlockWeights w, List<INDArray> xs, Batch batch, Rope.Tables rope,
+                                          List<BlockTrace> traces) {
         try (MemoryWorkspace ws = Workspaces.scratch("depthlens-block")) {
-            return BlockForward.forward(a, w, x, batch.batch(), batch.seqLen(), rope, trace).detach();
+            // the outputs are Scratch states, allocated outside the workspace
+            return BlockForward.forwardAll(a, w, xs, batch.batch(), batch.seqLen(), rope, traces);
         }
     }
 
-    /** Frees replaced states right away (off-heap memory is otherwise only reclaimed by a GC that rarely runs). */
+    /** Recycles replaced states right away (off-heap memory is otherwise only reclaimed by a GC that rarely runs). */
     private static void release(List<INDArray> replaced, INDArray main, Map<Branch, INDArray> live) {
         Set<INDArray> held = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
         held.add(main);
         held.addAll(live.values());
         Set<INDArray> done = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
         for (INDArray r : replaced) {
-            if (!held.contains(r) && done.add(r) && r.closeable()) r.close();
+            if (!held.contains(r) && done.add(r)) Scratch.get().recycle(r);
         }
     }
 

@@ -23,7 +23,7 @@ import java.io.UncheckedIOException;
                 "block changes the residual stream and what removing it costs (the Curse of Depth probes).",
                 ""},
         subcommands = {AnalyzeCommand.class, EvalCommand.class, InspectCommand.class, TokenizeCommand.class, TraceCommand.class,
-                FoldLnsCommand.class, CommandLine.HelpCommand.class},
+                FoldLnsCommand.class, SynthCommand.class, BenchCommand.class, CommandLine.HelpCommand.class},
         footerHeading = "%nExit codes:%n",
         footer = {"  0  success", "  1  internal error (a bug: please report it with --debug output)",
                 "  2  usage error (unknown option, missing argument)",

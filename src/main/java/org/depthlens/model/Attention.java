@@ -5,125 +5,176 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.nio.FloatBuffer;
+import java.util.Arrays;
 
-/** Grouped-query attention (eager HF semantics) and the causal/sliding softmax core shared with MLA. */
+/**
+ * Grouped-query attention (eager HF semantics) and the causal/sliding softmax core shared with MLA.
+ *
+ * <p>Per block: one gemm for q, k and v together (their weights are stacked at load), one row-parallel
+ * Java pass that adds biases, applies q/k norms and RoPE and lays the heads out for batched matmuls,
+ * then per group of sequences two batched matmuls around a row-parallel softmax that applies the
+ * scale and the causal/sliding mask itself (only the visible keys are exponentiated), and one gemm
+ * for o_proj. All temporaries live in {@link Scratch}.
+ */
 public final class Attention {
     private Attention() {}
 
-    /** Self-attention of a GQA block on normed input {@code h} [B*T, H]; returns o_proj output [B*T, H]. */
-    public static INDArray gqa(AttentionSpec.Gqa g, BlockWeights w, INDArray h, int batch, int seqLen, int window,
-                               Rope.Tables rope, double eps) {
-        INDArray q = Ops.linear(h, w.get("attn.q"), w.get("attn.q.bias"));
-        INDArray k = Ops.linear(h, w.get("attn.k"), w.get("attn.k.bias"));
-        INDArray v = Ops.linear(h, w.get("attn.v"), w.get("attn.v.bias"));
-        int d = g.headDim();
-        if (g.qkNorm()) {
-            q = Ops.rmsNorm(q, w.get("attn.q_norm"), eps, 1.0, d);
-            k = Ops.rmsNorm(k, w.get("attn.k_norm"), eps, 1.0, d);
-        }
-        int rows = batch * seqLen;
-        rope.apply(Ops.floats(q), rows, g.heads(), d, 0, g.heads() * d);
-        rope.apply(Ops.floats(k), rows, g.kvHeads(), d, 0, g.kvHeads() * d);
-        INDArray ctx = core(q, k, v, batch, seqLen, g.heads(), g.kvHeads(), d, d, Math.pow(d, -0.5), window);
-        return Ops.linear(ctx, w.get("attn.o"), w.get("attn.o.bias"));
-    }
+    /** Bytes of attention scores one batched matmul may produce; sequences are grouped to stay below it (tests lower it). */
+    static long scoreBytes = 128L << 20;
 
-    /** Bytes of attention scores one batched matmul may produce; sequences are grouped to stay below it. */
-    static final long SCORE_BYTES = 128L << 20;
+    /**
+     * Self-attention of a GQA block on normed input {@code h} [B*T, H] into {@code out} [B*T, H] (the o_proj
+     * output, bias included).
+     */
+    static void gqa(AttentionSpec.Gqa g, BlockWeights w, INDArray h, INDArray out, int batch, int seqLen, int window,
+                    Rope.Tables rope, double eps) {
+        Scratch s = Scratch.get();
+        int d = g.headDim(), nH = g.heads(), nKV = g.kvHeads(), rep = nH / nKV, t = seqLen;
+        int rows = batch * seqLen, qw = nH * d, kw = nKV * d, width = qw + 2 * kw;
+        INDArray qkv = s.get("attn.qkv", rows, width);
+        Ops.gemm(h, w.get("attn.qkv"), qkv);
+        INDArray qp = s.get("attn.q", (long) batch * nKV, (long) rep * t, d);
+        INDArray kp = s.get("attn.k", (long) batch * nKV, t, d);
+        INDArray vp = s.get("attn.v", (long) batch * nKV, t, d);
+        float[] bias = Ops.heap(w.get("attn.qkv.bias"));
+        float[] qn = Ops.heap(w.get("attn.q_norm")), kn = Ops.heap(w.get("attn.k_norm"));
+        FloatBuffer src = Ops.floats(qkv), qf = Ops.floats(qp), kf = Ops.floats(kp), vf = Ops.floats(vp);
+        Par.rows(rows, Par.grain(rows, 16), (r0, r1) -> {
+            float[] row = new float[width];
+            for (int r = r0; r < r1; r++) {
+                src.get(r * width, row);
+                if (bias != null) {
+                    for (int i = 0; i < width; i++) row[i] += bias[i];
+                }
+                int b = r / t, pos = r % t;
+                for (int hd = 0; hd < nH; hd++) {
+                    int off = hd * d;
+                    if (qn != null) Ops.rmsNormRow(row, off, row, off, qn, eps, 1.0, d);
+                    rope.rotate(row, off, pos);
+                    int kv = hd / rep, rr = hd % rep;
+                    qf.put((((b * nKV + kv) * rep + rr) * t + pos) * d, row, off, d);
+                }
+                for (int kv = 0; kv < nKV; kv++) {
+                    int off = qw + kv * d;
+                    if (kn != null) Ops.rmsNormRow(row, off, row, off, kn, eps, 1.0, d);
+                    rope.rotate(row, off, pos);
+                    kf.put(((b * nKV + kv) * t + pos) * d, row, off, d);
+                    vf.put(((b * nKV + kv) * t + pos) * d, row, qw + kw + kv * d, d);
+                }
+            }
+        });
+        INDArray ctx = s.get("attn.ctx", rows, qw);
+        corePacked(qp, kp, vp, ctx, batch, t, nH, nKV, d, d, Math.pow(d, -0.5), window);
+        Ops.gemm(ctx, w.get("attn.o"), out);
+        if (w.get("attn.o.bias") != null) out.addiRowVector(w.get("attn.o.bias"));
+    }
 
     /**
      * softmax(q k^T * scale + mask) v per sequence. q [B*T, nH*dq], k [B*T, nKV*dq], v [B*T, nKV*dv], rows
-     * sequence-major; query head h uses kv head h / (nH/nKV). The query heads of each kv group are stacked
-     * along the row dimension, so K and V are never copied per head, and a group of sequences goes through
-     * one batched matmul [G*nKV, rep*T, dq] x [G*nKV, T, dq]^T. Returns [B*T, nH*dv].
+     * sequence-major; query head h uses kv head h / (nH/nKV). Returns a new [B*T, nH*dv].
      */
     public static INDArray core(INDArray q, INDArray k, INDArray v, int batch, int seqLen, int nH, int nKV, int dq, int dv,
                                 double scale, int window) {
-        int rep = nH / nKV;
-        int t = seqLen;
+        Scratch s = Scratch.get();
+        int rep = nH / nKV, t = seqLen;
+        INDArray qp = s.get("attn.q", (long) batch * nKV, (long) rep * t, dq);
+        INDArray kp = s.get("attn.k", (long) batch * nKV, t, dq);
+        INDArray vp = s.get("attn.v", (long) batch * nKV, t, dv);
+        pack(c(q), qp, batch, t, nKV, rep, dq);
+        pack(c(k), kp, batch, t, nKV, 1, dq);
+        pack(c(v), vp, batch, t, nKV, 1, dv);
         INDArray out = Nd4j.createUninitialized(DataType.FLOAT, (long) batch * t, (long) nH * dv);
-        INDArray mask = mask(t, rep, window);
-        long perSeq = 4L * nH * t * t;
-        int group = (int) Math.max(1, Math.min(batch, SCORE_BYTES / perSeq));
-        FloatBuffer qf = Ops.floats(q), kf = Ops.floats(k), vf = Ops.floats(v), of = Ops.floats(out);
-        for (int b0 = 0; b0 < batch; b0 += group) {
-            int g = Math.min(group, batch - b0);
-            INDArray qb = Nd4j.createUninitialized(DataType.FLOAT, (long) g * nKV, (long) rep * t, dq);
-            INDArray kb = Nd4j.createUninitialized(DataType.FLOAT, (long) g * nKV, t, dq);
-            INDArray vb = Nd4j.createUninitialized(DataType.FLOAT, (long) g * nKV, t, dv);
-            // qb[s*nKV+kv][r*T+i][:] = q[(b0+s)*T+i][(kv*rep+r)*dq : +dq]
-            pack(qf, Ops.floats(qb), g, b0, t, nKV, rep, dq);
-            pack(kf, Ops.floats(kb), g, b0, t, nKV, 1, dq);
-            pack(vf, Ops.floats(vb), g, b0, t, nKV, 1, dv);
-            INDArray scores = Nd4j.matmul(qb, kb, false, true, false); // [g*nKV, rep*T, T]
-            scores.muli(scale);
-            scores.reshape('c', (long) g * nKV, (long) rep * t * t).addiRowVector(mask);
-            INDArray p = Ops.softmaxLastDim(scores);
-            INDArray ctx = Nd4j.matmul(p, vb, false, false, false); // [g*nKV, rep*T, dv]
-            unpack(Ops.floats(ctx), of, g, b0, t, nKV, rep, dv);
-            qb.close();
-            kb.close();
-            vb.close();
-            scores.close();
-            p.close();
-            ctx.close();
-        }
-        mask.close();
+        corePacked(qp, kp, vp, out, batch, t, nH, nKV, dq, dv, scale, window);
         return out;
     }
 
-    /** Gathers head runs of {@code d} floats from sequence-major rows into [seq*nKV, rep*T, d] order. */
-    private static void pack(FloatBuffer src, FloatBuffer dst, int g, int b0, int t, int nKV, int rep, int d) {
-        int rowWidth = nKV * rep * d;
-        float[] run = new float[d];
-        int o = 0;
-        for (int s = 0; s < g; s++) {
-            for (int kv = 0; kv < nKV; kv++) {
-                for (int r = 0; r < rep; r++) {
-                    for (int i = 0; i < t; i++) {
-                        src.get(((b0 + s) * t + i) * rowWidth + (kv * rep + r) * d, run);
-                        dst.put(o, run);
-                        o += d;
-                    }
-                }
-            }
-        }
+    private static INDArray c(INDArray a) {
+        return a.isView() || a.ordering() != 'c' ? a.dup('c') : a;
     }
 
-    /** Inverse of {@link #pack}: [seq*nKV, rep*T, d] back to sequence-major rows of nH*d. */
-    private static void unpack(FloatBuffer src, FloatBuffer dst, int g, int b0, int t, int nKV, int rep, int d) {
-        int rowWidth = nKV * rep * d;
-        float[] run = new float[d];
-        int o = 0;
-        for (int s = 0; s < g; s++) {
-            for (int kv = 0; kv < nKV; kv++) {
-                for (int r = 0; r < rep; r++) {
-                    for (int i = 0; i < t; i++) {
-                        src.get(o, run);
-                        dst.put(((b0 + s) * t + i) * rowWidth + (kv * rep + r) * d, run);
-                        o += d;
-                    }
-                }
-            }
+    /**
+     * The attention core on packed heads: the query heads of each kv group stacked along the row dimension,
+     * {@code qp} [B*nKV, rep*T, dq] (row r*T+i is query head kv*rep+r at position i), {@code kp} [B*nKV, T, dq],
+     * {@code vp} [B*nKV, T, dv], so K and V are never copied per head. A group of sequences goes through one
+     * batched matmul [G*nKV, rep*T, dq] x [G*nKV, T, dq]^T. Writes sequence-major rows [B*T, nH*dv] into {@code out}.
+     */
+    static void corePacked(INDArray qp, INDArray kp, INDArray vp, INDArray out, int batch, int t, int nH, int nKV,
+                           int dq, int dv, double scale, int window) {
+        Scratch s = Scratch.get();
+        int rep = nH / nKV;
+        long perSeq = 4L * nH * t * t;
+        int group = (int) Math.max(1, Math.min(batch, scoreBytes / perSeq));
+        FloatBuffer of = Ops.floats(out);
+        for (int b0 = 0; b0 < batch; b0 += group) {
+            int g = Math.min(group, batch - b0);
+            long m = (long) g * nKV;
+            INDArray q = Scratch.view(qp.data(), qp.offset() + (long) b0 * nKV * rep * t * dq, m, (long) rep * t, dq);
+            INDArray k = Scratch.view(kp.data(), kp.offset() + (long) b0 * nKV * t * dq, m, t, dq);
+            INDArray v = Scratch.view(vp.data(), vp.offset() + (long) b0 * nKV * t * dv, m, t, dv);
+            INDArray scores = s.get("attn.scores", m, (long) rep * t, t);
+            Nd4j.matmul(q, k, scores, false, true, false);
+            softmax(Ops.floats(scores), (int) (m * rep * t), t, (float) scale, window);
+            INDArray ctx = s.get("attn.pv", m, (long) rep * t, dv);
+            Nd4j.matmul(scores, v, ctx, false, false, false);
+            unpack(Ops.floats(ctx), of, g, b0, t, nKV, rep, dv);
         }
     }
 
     /**
-     * Additive mask [1, rep*T*T]: query i sees keys j <= i, and with a window W only i - W < j (W keys
-     * including itself). Hidden keys get float32's most negative value, as HF does.
+     * In place on {@code rows} rows of {@code t} scores, row r being query position r % t: softmax over the
+     * visible keys of {@code score * scale} (HF adds float32's most negative value to hidden keys, whose
+     * weights then come out as exactly 0); hidden keys get 0. A query sees keys j <= i, and with a window W
+     * only i - W < j (W keys including itself).
      */
-    static INDArray mask(int t, int rep, int window) {
-        INDArray m = Nd4j.createUninitialized(DataType.FLOAT, 1, (long) rep * t * t);
-        FloatBuffer fb = Ops.floats(m);
-        for (int r = 0; r < rep; r++) {
-            for (int i = 0; i < t; i++) {
-                int base = (r * t + i) * t;
-                for (int j = 0; j < t; j++) {
-                    boolean visible = j <= i && (window <= 0 || j > i - window);
-                    fb.put(base + j, visible ? 0f : -Float.MAX_VALUE);
+    static void softmax(FloatBuffer f, int rows, int t, float scale, int window) {
+        Par.rows(rows, Par.grain(rows, 16), (r0, r1) -> {
+            float[] row = new float[t], tmp = new float[t];
+            for (int r = r0; r < r1; r++) {
+                int i = r % t;
+                int lo = window > 0 ? Math.max(0, i - window + 1) : 0;
+                int hi = i + 1;
+                f.get(r * t + lo, row, lo, hi - lo);
+                for (int j = lo; j < hi; j++) row[j] *= scale;
+                Ops.exp(row, lo, hi, Ops.max(row, lo, hi), tmp);
+                float inv = (float) (1.0 / Ops.sum(row, lo, hi));
+                for (int j = lo; j < hi; j++) row[j] *= inv;
+                Arrays.fill(row, 0, lo, 0f);
+                Arrays.fill(row, hi, t, 0f);
+                f.put(r * t, row, 0, t);
+            }
+        });
+    }
+
+    /** Gathers head runs of {@code d} floats from sequence-major rows [B*T, nKV*rep*d] into [B*nKV, rep*T, d] order. */
+    private static void pack(INDArray src, INDArray dst, int batch, int t, int nKV, int rep, int d) {
+        FloatBuffer sf = Ops.floats(src), df = Ops.floats(dst);
+        int width = nKV * rep * d, rows = batch * t;
+        Par.rows(rows, Par.grain(rows, 16), (r0, r1) -> {
+            float[] row = new float[width];
+            for (int r = r0; r < r1; r++) {
+                sf.get(r * width, row);
+                int b = r / t, pos = r % t;
+                for (int hd = 0; hd < nKV * rep; hd++) {
+                    int kv = hd / rep, rr = hd % rep;
+                    df.put((((b * nKV + kv) * rep + rr) * t + pos) * d, row, hd * d, d);
                 }
             }
-        }
-        return m;
+        });
+    }
+
+    /** Inverse of the packing for sequences [b0, b0+g): [g*nKV, rep*T, d] back to sequence-major rows of nH*d. */
+    private static void unpack(FloatBuffer src, FloatBuffer dst, int g, int b0, int t, int nKV, int rep, int d) {
+        int width = nKV * rep * d, rows = g * t;
+        Par.rows(rows, Par.grain(rows, 16), (r0, r1) -> {
+            float[] row = new float[width];
+            for (int r = r0; r < r1; r++) {
+                int s = r / t, pos = r % t;
+                for (int hd = 0; hd < nKV * rep; hd++) {
+                    int kv = hd / rep, rr = hd % rep;
+                    src.get((((s * nKV + kv) * rep + rr) * t + pos) * d, row, hd * d, d);
+                }
+                dst.put(((b0 + s) * t + pos) * width, row);
+            }
+        });
     }
 }

@@ -2,38 +2,165 @@ package org.depthlens.model;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
 
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
 /**
  * One Pre-LN decoder block, the same for every family:
  * {@code x += attn(s * norm_in(x)); x += mlp(s * norm_post(x))} with s the LNS factor (1 for Pre-LN).
+ *
+ * <p>The projections are gemms into {@link Scratch} memory; the elementwise work between them (norms,
+ * residual adds, SwiGLU) is fused into row-parallel Java passes. A large batch is processed in chunks of
+ * whole sequences so temporaries stay bounded ({@link #chunkBytes}).
  */
 public final class BlockForward {
+    /** Float32 bytes the widest per-row temporary of one chunk may take (tests lower it). */
+    static long chunkBytes = 256L << 20;
+
     private BlockForward() {}
 
     /** Returns the new stream state [B*T, H]; {@code x} is not modified. */
     public static INDArray forward(Architecture a, BlockWeights w, INDArray x, int batch, int seqLen, Rope.Tables rope,
                                    BlockTrace trace) {
-        BlockSpec b = w.spec();
-        int h = a.hidden();
-        INDArray hn = Ops.rmsNorm(x, w.get("norm.in"), a.eps(), b.normScale(), h);
-        INDArray attn = a.attention() instanceof AttentionSpec.Gqa g
-                ? Attention.gqa(g, w, hn, batch, seqLen, b.slidingWindow(), rope, a.eps())
-                : Mla.forward((AttentionSpec.Mla) a.attention(), w, hn, batch, seqLen, b.slidingWindow(), rope);
-        INDArray x1 = x.add(attn);
-        INDArray hm = Ops.rmsNorm(x1, w.get("norm.post"), a.eps(), b.normScale(), h);
-        INDArray mlp = b.mlp() instanceof MlpSpec.Moe m
-                ? Moe.forward(m, w, hm, trace == null ? null : trace.expertUsage)
-                : dense(w, "mlp", hm);
-        if (trace != null && trace.keepOutputs) {
-            trace.attnOut = attn;
-            trace.mlpOut = mlp;
-        }
-        return x1.addi(mlp);
+        return forwardAll(a, w, List.of(x), batch, seqLen, rope, Collections.singletonList(trace)).get(0);
     }
 
-    /** SwiGLU MLP with the weights of roles {@code <role>.gate/up/down}. */
+    /**
+     * Advances several stream states through the same block (the main stream and removal branches of a
+     * block-major pass). Each state is computed exactly as {@link #forward} would compute it alone; a
+     * mixture-of-experts block loads each chosen expert once for all states. Returns new states (from
+     * {@link Scratch#state}, never inside a workspace); the inputs are not modified.
+     *
+     * @param traces one per state, each may be null
+     */
+    public static List<INDArray> forwardAll(Architecture a, BlockWeights w, List<INDArray> xs, int batch, int seqLen,
+                                            Rope.Tables rope, List<BlockTrace> traces) {
+        BlockSpec b = w.spec();
+        int h = a.hidden();
+        int rows = batch * seqLen;
+        Scratch s = Scratch.get();
+        boolean moe = b.mlp() instanceof MlpSpec.Moe;
+        int perChunk = seqsPerChunk(a, b, batch, seqLen);
+        List<INDArray> outs = new ArrayList<>(), normed = new ArrayList<>();
+        for (int k = 0; k < xs.size(); k++) {
+            INDArray x = xs.get(k);
+            if (x.isView() || x.ordering() != 'c') x = x.dup('c');
+            BlockTrace trace = traces.get(k);
+            boolean keep = trace != null && trace.keepOutputs;
+            INDArray x1 = s.state(rows, h);
+            INDArray hm = moe ? s.state(rows, h) : null;
+            if (keep) {
+                trace.attnOut = s.state(rows, h);
+                if (!moe) trace.mlpOut = s.state(rows, h);
+            }
+            for (int s0 = 0; s0 < batch; s0 += perChunk) {
+                int n = Math.min(perChunk, batch - s0);
+                long r0 = (long) s0 * seqLen, nr = (long) n * seqLen;
+                INDArray xc = Scratch.rows(x, r0, nr), x1c = Scratch.rows(x1, r0, nr);
+                INDArray hmc = moe ? Scratch.rows(hm, r0, nr) : s.get("block.hm", nr, h);
+                INDArray hn = s.get("block.hn", nr, h);
+                Ops.rmsNorm(Ops.floats(xc), Ops.floats(hn), Ops.heap(w.get("norm.in")), a.eps(), b.normScale(), (int) nr, h);
+                INDArray attn;
+                if (a.attention() instanceof AttentionSpec.Gqa g) {
+                    attn = s.get("block.attn", nr, h);
+                    Attention.gqa(g, w, hn, attn, n, seqLen, b.slidingWindow(), rope, a.eps());
+                } else {
+                    attn = Mla.forward((AttentionSpec.Mla) a.attention(), w, hn, n, seqLen, b.slidingWindow(), rope);
+                }
+                if (keep) Scratch.rows(trace.attnOut, r0, nr).assign(attn);
+                // x1 = x + attn; hm = s * norm_post(x1)
+                residualNorm(xc, attn, x1c, hmc, Ops.heap(w.get("norm.post")), a.eps(), b.normScale(), h);
+                if (!moe) {
+                    INDArray mlp = dense(w, "mlp", hmc);
+                    if (keep) Scratch.rows(trace.mlpOut, r0, nr).assign(mlp);
+                    addInto(x1c, mlp);
+                }
+            }
+            outs.add(x1);
+            if (moe) normed.add(hm);
+        }
+        if (moe) {
+            List<ExpertUsage> usage = new ArrayList<>();
+            for (BlockTrace t : traces) usage.add(t == null ? null : t.expertUsage);
+            List<INDArray> mlps = Moe.forwardAll((MlpSpec.Moe) b.mlp(), w, normed, usage);
+            for (int k = 0; k < outs.size(); k++) {
+                BlockTrace trace = traces.get(k);
+                if (trace != null && trace.keepOutputs) trace.mlpOut = mlps.get(k);
+                addInto(outs.get(k), mlps.get(k));
+                if (trace == null || !trace.keepOutputs) s.recycle(mlps.get(k));
+                s.recycle(normed.get(k));
+            }
+        }
+        return outs;
+    }
+
+    /** Whole sequences per chunk: the widest temporary (q/k/v or gate/up) of a chunk stays within {@link #chunkBytes}. */
+    private static int seqsPerChunk(Architecture a, BlockSpec b, int batch, int seqLen) {
+        long width = a.hidden();
+        if (a.attention() instanceof AttentionSpec.Gqa g) width = Math.max(width, (long) (g.heads() + 2L * g.kvHeads()) * g.headDim());
+        if (b.mlp() instanceof MlpSpec.Dense d) width = Math.max(width, 2L * d.intermediate());
+        long rows = Math.max(seqLen, chunkBytes / (4 * width));
+        return (int) Math.max(1, Math.min(batch, rows / seqLen));
+    }
+
+    /** {@code x1 = x + attn} and {@code hm = scale * norm(x1)} in one row-parallel pass. */
+    private static void residualNorm(INDArray x, INDArray attn, INDArray x1, INDArray hm, float[] w, double eps, double scale,
+                                     int h) {
+        FloatBuffer xf = Ops.floats(x), af = Ops.floats(attn), x1f = Ops.floats(x1), hf = Ops.floats(hm);
+        int rows = (int) x.rows();
+        Par.rows(rows, Par.grain(rows, Math.max(1, 16384 / h)), (r0, r1) -> {
+            float[] xr = new float[h], ar = new float[h];
+            for (int r = r0; r < r1; r++) {
+                xf.get(r * h, xr);
+                af.get(r * h, ar);
+                for (int i = 0; i < h; i++) xr[i] += ar[i];
+                x1f.put(r * h, xr);
+                Ops.rmsNormRow(xr, 0, ar, 0, w, eps, scale, h);
+                hf.put(r * h, ar);
+            }
+        });
+    }
+
+    /** {@code x += y} for c-order arrays of the same shape, rows in parallel. */
+    static void addInto(INDArray x, INDArray y) {
+        int h = (int) x.columns(), rows = (int) x.rows();
+        FloatBuffer xf = Ops.floats(x), yf = Ops.floats(y);
+        Par.rows(rows, Par.grain(rows, Math.max(1, 16384 / h)), (r0, r1) -> {
+            float[] xr = new float[h], yr = new float[h];
+            for (int r = r0; r < r1; r++) {
+                xf.get(r * h, xr);
+                yf.get(r * h, yr);
+                for (int i = 0; i < h; i++) xr[i] += yr[i];
+                xf.put(r * h, xr);
+            }
+        });
+    }
+
+    /**
+     * SwiGLU MLP with the weights of roles {@code <role>.gu} (gate and up stacked) and {@code <role>.down}:
+     * one gemm for gate and up, a Java pass for silu(gate) * up, one gemm for down. Returns [rows, H] in
+     * scratch memory, valid until the next call.
+     */
     static INDArray dense(BlockWeights w, String role, INDArray h) {
-        INDArray g = Ops.linear(h, w.get(role + ".gate"), null);
-        INDArray u = Ops.linear(h, w.get(role + ".up"), null);
-        return Ops.linear(Ops.swiglu(g, u), w.get(role + ".down"), null);
+        Scratch s = Scratch.get();
+        INDArray wgu = w.get(role + ".gu"), wd = w.get(role + ".down");
+        int rows = (int) h.rows(), inter = (int) (wgu.rows() / 2);
+        INDArray gu = s.get("mlp.gu", rows, 2L * inter);
+        Ops.gemm(h, wgu, gu);
+        INDArray act = s.get("mlp.act", rows, inter);
+        FloatBuffer gf = Ops.floats(gu), af = Ops.floats(act);
+        Par.rows(rows, Par.grain(rows, Math.max(1, 8192 / inter)), (r0, r1) -> {
+            float[] row = new float[2 * inter], res = new float[inter], t1 = new float[inter], t2 = new float[inter];
+            for (int r = r0; r < r1; r++) {
+                gf.get(r * 2 * inter, row);
+                Ops.swiglu(row, inter, res, t1, t2);
+                af.put(r * inter, res);
+            }
+        });
+        INDArray out = s.get("mlp.out", rows, wd.rows());
+        Ops.gemm(act, wd, out);
+        return out;
     }
 }

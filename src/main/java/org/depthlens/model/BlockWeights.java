@@ -59,32 +59,43 @@ public final class BlockWeights {
 
     /**
      * A SwiGLU MLP whose projections have other names (Mixtral's experts: {@code w1} gate, {@code w3} up,
-     * {@code w2} down), under roles {@code <role>.gate/up/down}; replaces what those roles held.
+     * {@code w2} down), under roles {@code <role>.gu} (gate and up stacked as one [2*intermediate, h]
+     * matrix: one gemm computes both) and {@code <role>.down}; replaces what those roles held.
      */
     static void loadSwiGlu(BlockWeights w, String role, String prefix, String gate, String up, String down,
                            long intermediate, long h, WeightPool pool) {
-        w.put(role + ".gate", pool.load(role + ".gate", prefix + gate + ".weight", intermediate, h));
-        w.put(role + ".up", pool.load(role + ".up", prefix + up + ".weight", intermediate, h));
+        w.put(role + ".gu", pool.loadStacked(role + ".gu", new String[] {prefix + gate + ".weight", prefix + up + ".weight"},
+                new long[][] {{intermediate, h}, {intermediate, h}}));
         w.put(role + ".down", pool.load(role + ".down", prefix + down + ".weight", h, intermediate));
     }
 
+    /** q, k and v stacked as one [q+2kv, h] matrix (role {@code attn.qkv}), and their biases likewise. */
     private static void loadGqa(BlockWeights w, AttentionSpec.Gqa g, String p, long h, WeightPool pool) {
         long qOut = (long) g.heads() * g.headDim();
         long kvOut = (long) g.kvHeads() * g.headDim();
-        w.put("attn.q", pool.load("attn.q", p + "q_proj.weight", qOut, h));
-        w.put("attn.k", pool.load("attn.k", p + "k_proj.weight", kvOut, h));
-        w.put("attn.v", pool.load("attn.v", p + "v_proj.weight", kvOut, h));
+        String[] proj = {p + "q_proj.", p + "k_proj.", p + "v_proj."};
+        w.put("attn.qkv", pool.loadStacked("attn.qkv", new String[] {proj[0] + "weight", proj[1] + "weight", proj[2] + "weight"},
+                new long[][] {{qOut, h}, {kvOut, h}, {kvOut, h}}));
         w.put("attn.o", pool.load("attn.o", p + "o_proj.weight", h, qOut));
         if (g.qkvBias()) {
-            w.put("attn.q.bias", pool.load("attn.q.bias", p + "q_proj.bias", qOut));
-            w.put("attn.k.bias", pool.load("attn.k.bias", p + "k_proj.bias", kvOut));
-            w.put("attn.v.bias", pool.load("attn.v.bias", p + "v_proj.bias", kvOut));
+            w.put("attn.qkv.bias", pool.loadStacked("attn.qkv.bias", new String[] {proj[0] + "bias", proj[1] + "bias", proj[2] + "bias"},
+                    new long[][] {{qOut}, {kvOut}, {kvOut}}));
         }
         if (g.oBias()) w.put("attn.o.bias", pool.load("attn.o.bias", p + "o_proj.bias", h));
         if (g.qkNorm()) {
             w.put("attn.q_norm", pool.load("attn.q_norm", p + "q_norm.weight", g.headDim()));
             w.put("attn.k_norm", pool.load("attn.k_norm", p + "k_norm.weight", g.headDim()));
         }
+    }
+
+    /**
+     * Weights given directly by role, without a checkpoint (benchmarks): roles as {@link #load} fills them,
+     * e.g. {@code norm.in, norm.post, attn.qkv, attn.o, mlp.gu, mlp.down} for a dense GQA block.
+     */
+    public static BlockWeights of(BlockSpec spec, Map<String, INDArray> byRole) {
+        BlockWeights w = new BlockWeights(spec, null);
+        byRole.forEach(w::put);
+        return w;
     }
 
     /** Registers a loaded weight under its role (used by family-specific loaders). */

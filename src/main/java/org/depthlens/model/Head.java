@@ -68,9 +68,12 @@ public final class Head {
     /**
      * Summed next-token negative log-likelihood of each state: {@code targets[r]} is the id row r must
      * predict, or -1 for rows that predict nothing. Returns one [sum, count] pair per state, in double.
+     * Each vocabulary chunk of the head is decoded once and serves every state: a gemm into scratch
+     * memory, then one row-parallel pass keeps a running max and sum of exponentials per row (in double).
      */
     public double[][] nll(List<INDArray> states, int[] targets) {
         int k = states.size();
+        int h = arch.hidden();
         INDArray[] normed = new INDArray[k];
         for (int s = 0; s < k; s++) normed[s] = normed(states.get(s));
         int rows = targets.length;
@@ -79,36 +82,34 @@ public final class Head {
         double[][] target = new double[k][rows];
         for (double[] m : max) java.util.Arrays.fill(m, Double.NEGATIVE_INFINITY);
         int chunk = chunkRows(rows);
-        INDArray buf = null;
+        Scratch scratch = Scratch.get();
         for (int v0 = 0; v0 < arch.vocab(); v0 += chunk) {
             int n = Math.min(chunk, arch.vocab() - v0);
-            if (buf == null || buf.rows() != n) buf = Nd4j.create(DataType.FLOAT, new long[] {n, arch.hidden()}, 'c');
+            INDArray buf = scratch.get("head.rows", n, h);
             checkpoint.loadRows(headName, v0, n, buf);
+            INDArray logits = scratch.get("head.logits", rows, n);
+            FloatBuffer lf = Ops.floats(logits);
+            int base = v0;
             for (int s = 0; s < k; s++) {
-                try (var ws = Workspaces.scratch("depthlens-head")) {
-                INDArray logits = Ops.linear(normed[s], buf, null); // [rows, n]
-                INDArray cmax = logits.max(1);
-                INDArray shifted = logits.subiColumnVector(cmax.reshape(rows, 1));
-                // target logit (relative to the chunk max) before exp overwrites it
-                FloatBuffer lf = Ops.floats(shifted);
-                FloatBuffer mf = Ops.floats(cmax);
-                for (int r = 0; r < rows; r++) {
-                    int tgt = targets[r];
-                    if (tgt >= v0 && tgt < v0 + n) target[s][r] = (double) lf.get(r * n + (tgt - v0)) + mf.get(r);
-                }
-                INDArray csum = Transforms.exp(shifted, false).sum(1);
-                FloatBuffer sf = Ops.floats(csum);
-                for (int r = 0; r < rows; r++) {
-                    double m = mf.get(r);
-                    double cs = sf.get(r);
-                    if (m > max[s][r]) {
-                        sum[s][r] = sum[s][r] * Math.exp(max[s][r] - m) + cs;
-                        max[s][r] = m;
-                    } else {
-                        sum[s][r] += cs * Math.exp(m - max[s][r]);
+                Ops.gemm(normed[s], buf, logits);
+                double[] mx = max[s], sm = sum[s], tg = target[s];
+                Par.rows(rows, Par.grain(rows, 4), (r0, r1) -> {
+                    float[] row = new float[n], tmp = new float[n];
+                    for (int r = r0; r < r1; r++) {
+                        lf.get(r * n, row);
+                        int tgt = targets[r];
+                        if (tgt >= base && tgt < base + n) tg[r] = row[tgt - base];
+                        float m = Ops.max(row, 0, n);
+                        Ops.exp(row, 0, n, m, tmp);
+                        double cs = Ops.sum(row, 0, n);
+                        if (m > mx[r]) {
+                            sm[r] = sm[r] * Math.exp(mx[r] - m) + cs;
+                            mx[r] = m;
+                        } else {
+                            sm[r] += cs * Math.exp(m - mx[r]);
+                        }
                     }
-                }
-                }
+                });
             }
         }
         double[][] out = new double[k][2];

@@ -6,6 +6,8 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Routed mixture-of-experts feed-forward (architectures.md §3.3, §3.6-3.9, §4), one code path for
@@ -49,76 +51,107 @@ final class Moe {
      * routed sum is accumulated in ascending expert order from zero, as HF's {@code index_add_} loop does.
      */
     static INDArray forward(MlpSpec.Moe m, BlockWeights w, INDArray h, ExpertUsage usage) {
-        if (usage != null && usage.experts() != m.experts()) {
-            throw new IllegalArgumentException("expert usage counts " + usage.experts() + " experts, block " + w.spec().index()
-                    + " has " + m.experts());
-        }
-        int n = (int) h.rows();
-        int hidden = (int) h.columns();
-        INDArray hc = h.isView() || h.ordering() != 'c' ? h.dup('c') : h;
-        float[] logits = Ops.linear(hc, w.get("moe.router"), null).data().asFloat();
-        float[] bias = m.correctionBias() ? w.get("moe.bias").dup().data().asFloat() : null;
-        Routing r = route(m, logits, bias, n);
-        if (usage != null) {
-            for (int e : r.experts()) usage.add(e);
-        }
+        return forwardAll(m, w, List.of(h), java.util.Collections.singletonList(usage)).get(0);
+    }
 
-        // tokens per expert (CSR), in token order
+    /**
+     * {@link #forward} for several inputs of one block at once (the streams of a block-major pass): every
+     * input is routed first, then each expert chosen by any of them is loaded once and applied to the rows
+     * of every input that chose it. Each output is the same as {@code forward} of its input alone.
+     * Returns new [N, H] arrays from {@link Scratch#state}.
+     *
+     * @param usages one per input, each may be null
+     */
+    static List<INDArray> forwardAll(MlpSpec.Moe m, BlockWeights w, List<INDArray> hs, List<ExpertUsage> usages) {
         int k = m.topK();
-        int[] start = new int[m.experts() + 1];
-        for (int e : r.experts()) start[e + 1]++;
-        for (int e = 0; e < m.experts(); e++) start[e + 1] += start[e];
-        int[] rowOf = new int[n * k];
-        float[] weightOf = new float[n * k];
-        int[] fill = start.clone();
-        for (int t = 0; t < n; t++) {
-            for (int j = 0; j < k; j++) {
-                int e = r.experts()[t * k + j];
-                rowOf[fill[e]] = t;
-                weightOf[fill[e]++] = r.weights()[t * k + j];
+        int states = hs.size();
+        Scratch scratch = Scratch.get();
+        int[][] start = new int[states][], rowOf = new int[states][];
+        float[][] weightOf = new float[states][];
+        INDArray[] hc = new INDArray[states];
+        List<INDArray> outs = new ArrayList<>();
+        for (int s = 0; s < states; s++) {
+            INDArray h = hs.get(s);
+            ExpertUsage usage = usages.get(s);
+            if (usage != null && usage.experts() != m.experts()) {
+                throw new IllegalArgumentException("expert usage counts " + usage.experts() + " experts, block " + w.spec().index()
+                        + " has " + m.experts());
             }
+            int n = (int) h.rows();
+            hc[s] = h.isView() || h.ordering() != 'c' ? h.dup('c') : h;
+            float[] logits = Ops.linear(hc[s], w.get("moe.router"), null).data().asFloat();
+            float[] bias = m.correctionBias() ? w.get("moe.bias").dup().data().asFloat() : null;
+            Routing r = route(m, logits, bias, n);
+            if (usage != null) {
+                for (int e : r.experts()) usage.add(e);
+            }
+            // tokens per expert (CSR), in token order
+            int[] st = new int[m.experts() + 1];
+            for (int e : r.experts()) st[e + 1]++;
+            for (int e = 0; e < m.experts(); e++) st[e + 1] += st[e];
+            int[] rows = new int[n * k];
+            float[] wts = new float[n * k];
+            int[] fill = st.clone();
+            for (int t = 0; t < n; t++) {
+                for (int j = 0; j < k; j++) {
+                    int e = r.experts()[t * k + j];
+                    rows[fill[e]] = t;
+                    wts[fill[e]++] = r.weights()[t * k + j];
+                }
+            }
+            start[s] = st;
+            rowOf[s] = rows;
+            weightOf[s] = wts;
+            INDArray out = scratch.state(n, h.columns());
+            out.assign(0);
+            outs.add(out);
         }
 
-        INDArray out = Nd4j.zeros(DataType.FLOAT, n, hidden);
-        FloatBuffer of = Ops.floats(out);
-        FloatBuffer hf = Ops.floats(hc);
-        float[] row = new float[hidden];
+        int hidden = (int) hs.get(0).columns();
         String p = w.spec().prefix() + m.prefix() + ".";
         WeightPool pool = w.pool();
         for (int e = 0; e < m.experts(); e++) {
-            int count = start[e + 1] - start[e];
-            if (count == 0) continue; // never loaded
-            String ep = expertPrefix(p, e);
-            long inter = m.intermediate();
-            BlockWeights.loadSwiGlu(w, "expert", ep, m.gateName(), m.upName(), m.downName(), inter, hidden, pool);
-            // gather its rows, SwiGLU, scale by the routing weight, scatter-add
-            INDArray xe = Nd4j.createUninitialized(DataType.FLOAT, count, hidden);
-            FloatBuffer xf = Ops.floats(xe);
-            for (int i = 0; i < count; i++) {
-                hf.get(rowOf[start[e] + i] * hidden, row);
-                xf.put(i * hidden, row);
-            }
-            FloatBuffer yf = Ops.floats(BlockForward.dense(w, "expert", xe));
-            for (int i = 0; i < count; i++) {
-                int t = rowOf[start[e] + i];
-                float we = weightOf[start[e] + i];
-                for (int c = 0; c < hidden; c++) {
+            boolean chosen = false;
+            for (int s = 0; s < states; s++) chosen |= start[s][e + 1] > start[s][e];
+            if (!chosen) continue; // never loaded
+            BlockWeights.loadSwiGlu(w, "expert", expertPrefix(p, e), m.gateName(), m.upName(), m.downName(), m.intermediate(),
+                    hidden, pool);
+            for (int s = 0; s < states; s++) {
+                int from = start[s][e], count = start[s][e + 1] - from;
+                if (count == 0) continue;
+                // gather its rows, SwiGLU, scale by the routing weight, scatter-add
+                INDArray xe = scratch.get("moe.rows", count, hidden);
+                FloatBuffer xf = Ops.floats(xe), hf = Ops.floats(hc[s]), of = Ops.floats(outs.get(s));
+                float[] row = new float[hidden], acc = new float[hidden];
+                for (int i = 0; i < count; i++) {
+                    hf.get(rowOf[s][from + i] * hidden, row);
+                    xf.put(i * hidden, row);
+                }
+                FloatBuffer yf = Ops.floats(BlockForward.dense(w, "expert", xe));
+                for (int i = 0; i < count; i++) {
+                    int t = rowOf[s][from + i];
+                    float we = weightOf[s][from + i];
+                    yf.get(i * hidden, row);
+                    of.get(t * hidden, acc);
                     // (y * w) rounded, then added: HF's mul then index_add_
-                    of.put(t * hidden + c, of.get(t * hidden + c) + yf.get(i * hidden + c) * we);
+                    for (int c = 0; c < hidden; c++) acc[c] += row[c] * we;
+                    of.put(t * hidden, acc);
                 }
             }
         }
 
-        MlpSpec.SharedExpert s = m.shared();
-        if (s != null) {
-            INDArray shared = BlockForward.dense(w, "shared", hc);
-            if (s.gated()) {
-                INDArray gate = Transforms.sigmoid(Ops.linear(hc, w.get("shared.gate_weight"), null), false); // [N, 1]
-                shared.muliColumnVector(gate);
+        MlpSpec.SharedExpert sh = m.shared();
+        if (sh != null) {
+            for (int s = 0; s < states; s++) {
+                INDArray shared = BlockForward.dense(w, "shared", hc[s]);
+                if (sh.gated()) {
+                    INDArray gate = Transforms.sigmoid(Ops.linear(hc[s], w.get("shared.gate_weight"), null), false); // [N, 1]
+                    shared.muliColumnVector(gate);
+                }
+                outs.get(s).addi(shared);
             }
-            out.addi(shared);
         }
-        return out;
+        return outs;
     }
 
     /**

@@ -28,36 +28,135 @@ public final class Ops {
         return out;
     }
 
+    /** y = x W^T into {@code out} [rows, w.rows()], W in HF layout [out, in] (no bias, nothing allocated). */
+    public static void gemm(INDArray x, INDArray w, INDArray out) {
+        Nd4j.gemm(x, w, out, false, true, 1.0, 0.0);
+    }
+
+    /** A float32 vector's values on the heap (weights of norms, biases). */
+    public static float[] heap(INDArray v) {
+        return v == null ? null : v.dup('c').data().asFloat();
+    }
+
     /**
      * HF RMSNorm over the last dim of rows of width {@code width}: x / sqrt(mean(x^2) + eps) * w, then times
      * {@code scale} (the LNS factor; 1 otherwise). Mean of squares accumulated in double.
      */
     public static INDArray rmsNorm(INDArray x, INDArray weight, double eps, double scale, int width) {
+        INDArray in = x.isView() || x.ordering() != 'c' ? x.dup('c') : x;
         INDArray out = Nd4j.createUninitialized(DataType.FLOAT, x.shape());
-        FloatBuffer in = floats(x.isView() || x.ordering() != 'c' ? x.dup('c') : x);
-        FloatBuffer o = floats(out);
-        FloatBuffer w = floats(weight);
-        long n = x.length();
-        int rows = (int) (n / width);
-        float[] wArr = new float[width];
-        w.get(0, wArr);
-        float fs = (float) scale;
-        boolean scaled = scale != 1.0;
-        for (int r = 0; r < rows; r++) {
-            int base = r * width;
-            double ss = 0;
-            for (int i = 0; i < width; i++) {
-                float v = in.get(base + i);
-                ss += (double) v * v;
-            }
-            float variance = (float) (ss / width);
-            float inv = (float) (1.0 / Math.sqrt(variance + (float) eps));
-            for (int i = 0; i < width; i++) {
-                float v = wArr[i] * (in.get(base + i) * inv);
-                o.put(base + i, scaled ? v * fs : v);
-            }
-        }
+        rmsNorm(floats(in), floats(out), heap(weight), eps, scale, (int) (x.length() / width), width);
         return out;
+    }
+
+    /** {@link #rmsNorm(INDArray, INDArray, double, double, int)} from {@code in} into {@code out}, rows in parallel. */
+    public static void rmsNorm(FloatBuffer in, FloatBuffer out, float[] w, double eps, double scale, int rows, int width) {
+        Par.rows(rows, Par.grain(rows, Math.max(1, 16384 / width)), (r0, r1) -> {
+            float[] row = new float[width];
+            for (int r = r0; r < r1; r++) {
+                in.get(r * width, row);
+                rmsNormRow(row, 0, row, 0, w, eps, scale, width);
+                out.put(r * width, row);
+            }
+        });
+    }
+
+    /** One row of {@link #rmsNorm}: {@code dst[doff..]} = norm({@code src[off..off+width)}); may be in place. */
+    static void rmsNormRow(float[] src, int off, float[] dst, int doff, float[] w, double eps, double scale, int width) {
+        float inv = (float) (1.0 / Math.sqrt(meanSquare(src, off, width) + (float) eps));
+        if (scale != 1.0) {
+            float fs = (float) scale;
+            for (int i = 0; i < width; i++) dst[doff + i] = w[i] * (src[off + i] * inv) * fs;
+        } else {
+            for (int i = 0; i < width; i++) dst[doff + i] = w[i] * (src[off + i] * inv);
+        }
+    }
+
+    /** mean(x^2) of {@code a[off..off+n)} accumulated in double (four partial sums), rounded to float as HF's variance. */
+    static float meanSquare(float[] a, int off, int n) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int i = 0;
+        for (; i + 3 < n; i += 4) {
+            double v0 = a[off + i], v1 = a[off + i + 1], v2 = a[off + i + 2], v3 = a[off + i + 3];
+            s0 += v0 * v0;
+            s1 += v1 * v1;
+            s2 += v2 * v2;
+            s3 += v3 * v3;
+        }
+        for (; i < n; i++) {
+            double v = a[off + i];
+            s0 += v * v;
+        }
+        return (float) (((s0 + s1) + (s2 + s3)) / n);
+    }
+
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    /** 1.5 * 2^23: adding it rounds a float of magnitude below 2^22 to an integer, kept in the low mantissa bits. */
+    private static final float ROUND = 12582912f;
+    private static final int ROUND_BITS = 0x4B400000;
+
+    /**
+     * {@code a[i] = exp(a[i] - shift)} for i in [from, to), in place, in float32 to about 1 ulp (Cephes' expf
+     * polynomial; torch's own is as accurate), with the argument clamped to [-87.3, 88]. Written as two simple
+     * loops so the JIT vectorises the first, which holds all the arithmetic; {@code tmp} (at least {@code to}
+     * long) keeps the rounded exponents between them. Several times faster than {@code Math.exp}.
+     */
+    public static void exp(float[] a, int from, int to, float shift, float[] tmp) {
+        for (int i = from; i < to; i++) {
+            float x = Math.min(Math.max(a[i] - shift, -87.3f), 88f);
+            float m = x * LOG2E + ROUND;
+            float k = m - ROUND;
+            float r = x - k * LN2_HI - k * LN2_LO;
+            float p = 1.9875691500E-4f;
+            p = p * r + 1.3981999507E-3f;
+            p = p * r + 8.3334519073E-3f;
+            p = p * r + 4.1665795894E-2f;
+            p = p * r + 1.6666665459E-1f;
+            p = p * r + 5.0000001201E-1f;
+            a[i] = p * r * r + r + 1f;
+            tmp[i] = m;
+        }
+        for (int i = from; i < to; i++) a[i] *= Float.intBitsToFloat((Float.floatToRawIntBits(tmp[i]) - ROUND_BITS + 127) << 23);
+    }
+
+    /** Sum of {@code a[from..to)} in double (four partial sums). */
+    public static double sum(float[] a, int from, int to) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int i = from;
+        for (; i + 3 < to; i += 4) {
+            s0 += a[i];
+            s1 += a[i + 1];
+            s2 += a[i + 2];
+            s3 += a[i + 3];
+        }
+        for (; i < to; i++) s0 += a[i];
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    /** Largest of {@code a[from..to)} (NaN if any is NaN, as torch's max). */
+    public static float max(float[] a, int from, int to) {
+        float m0 = Float.NEGATIVE_INFINITY, m1 = m0, m2 = m0, m3 = m0;
+        int i = from;
+        for (; i + 3 < to; i += 4) {
+            m0 = Math.max(m0, a[i]);
+            m1 = Math.max(m1, a[i + 1]);
+            m2 = Math.max(m2, a[i + 2]);
+            m3 = Math.max(m3, a[i + 3]);
+        }
+        for (; i < to; i++) m0 = Math.max(m0, a[i]);
+        return Math.max(Math.max(m0, m1), Math.max(m2, m3));
+    }
+
+    /**
+     * silu(g) * u as torch computes it in float32 (silu(x) = x / (1 + exp(-x))) for a row holding gate
+     * {@code gu[0..n)} then up {@code gu[n..2n)}, into {@code out[0..n)}; {@code t1}, {@code t2} hold n floats.
+     */
+    static void swiglu(float[] gu, int n, float[] out, float[] t1, float[] t2) {
+        for (int i = 0; i < n; i++) t1[i] = -gu[i];
+        exp(t1, 0, n, 0f, t2);
+        for (int i = 0; i < n; i++) out[i] = gu[i] / (1f + t1[i]) * gu[n + i];
     }
 
     /** silu(g) * u, in place on g. */

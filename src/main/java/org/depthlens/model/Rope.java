@@ -200,26 +200,32 @@ public final class Rope {
          * with {@code stride} floats per head in rows of {@code rowStride} floats; row r is position r % seqLen.
          */
         public void apply(FloatBuffer x, int rows, int heads, int stride, int offset, int rowStride) {
-            for (int r = 0; r < rows; r++) {
-                int pos = r % seqLen;
-                int cb = pos * half;
-                for (int h = 0; h < heads; h++) {
-                    int base = r * rowStride + h * stride + offset;
-                    if (interleaved) {
-                        for (int i = 0; i < half; i++) {
-                            float c = cos[cb + i], s = sin[cb + i];
-                            float a = x.get(base + 2 * i), b = x.get(base + 2 * i + 1);
-                            x.put(base + 2 * i, a * c - b * s);
-                            x.put(base + 2 * i + 1, a * s + b * c);
-                        }
-                    } else {
-                        for (int i = 0; i < half; i++) {
-                            float c = cos[cb + i], s = sin[cb + i];
-                            float a = x.get(base + i), b = x.get(base + i + half);
-                            x.put(base + i, a * c - b * s);
-                            x.put(base + i + half, b * c + a * s);
-                        }
-                    }
+            Par.rows(rows, Par.grain(rows, 64), (r0, r1) -> {
+                float[] row = new float[rowStride];
+                for (int r = r0; r < r1; r++) {
+                    x.get(r * rowStride, row);
+                    for (int h = 0; h < heads; h++) rotate(row, h * stride + offset, r % seqLen);
+                    x.put(r * rowStride, row);
+                }
+            });
+        }
+
+        /** Rotates the {@code 2*half} rotary dims at {@code a[off..]} of one head at position {@code pos}, in place. */
+        public void rotate(float[] a, int off, int pos) {
+            int cb = pos * half;
+            if (interleaved) {
+                for (int i = 0; i < half; i++) {
+                    float c = cos[cb + i], s = sin[cb + i];
+                    float x1 = a[off + 2 * i], x2 = a[off + 2 * i + 1];
+                    a[off + 2 * i] = x1 * c - x2 * s;
+                    a[off + 2 * i + 1] = x1 * s + x2 * c;
+                }
+            } else {
+                for (int i = 0; i < half; i++) {
+                    float c = cos[cb + i], s = sin[cb + i];
+                    float x1 = a[off + i], x2 = a[off + i + half];
+                    a[off + i] = x1 * c - x2 * s;
+                    a[off + i + half] = x2 * c + x1 * s;
                 }
             }
         }

@@ -19,6 +19,7 @@ import java.util.Map;
 public final class WeightPool {
     private final Checkpoint checkpoint;
     private final Map<String, INDArray> buffers = new HashMap<>();
+    private final Map<String, Integer> loadsByName = new HashMap<>();
     private long loads;
     private long bytesLoaded;
 
@@ -35,16 +36,65 @@ public final class WeightPool {
         checkpoint.require(name, shape);
         INDArray buf = buffers.get(role);
         if (buf == null || !Arrays.equals(buf.shape(), shape)) {
-            // experts load lazily inside a block's scratch workspace: buffers that outlive it must be outside
-            try (MemoryWorkspace outside = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                buf = Nd4j.create(DataType.FLOAT, shape, 'c');
-            }
+            buf = allocate(shape);
             buffers.put(role, buf);
         }
         checkpoint.loadInto(name, buf);
-        loads++;
-        bytesLoaded += buf.length() * 4;
+        counted(name, buf.length());
         return buf;
+    }
+
+    /**
+     * Loads tensors {@code names} one after another into one buffer of {@code role}, concatenated along
+     * their first dimension (each must have the shape in {@code shapes}, all alike after the first
+     * dimension): e.g. q, k and v projections as one [q+k+v, hidden] matrix, so that one gemm computes all three.
+     */
+    public INDArray loadStacked(String role, String[] names, long[][] shapes) {
+        long first = 0;
+        long[] rest = Arrays.copyOfRange(shapes[0], 1, shapes[0].length);
+        for (int i = 0; i < names.length; i++) {
+            checkpoint.require(names[i], shapes[i]);
+            if (!Arrays.equals(rest, Arrays.copyOfRange(shapes[i], 1, shapes[i].length))) {
+                throw new IllegalArgumentException("cannot stack " + Arrays.toString(shapes[i]) + " under " + Arrays.toString(shapes[0]));
+            }
+            first += shapes[i][0];
+        }
+        long[] shape = new long[shapes[0].length];
+        shape[0] = first;
+        System.arraycopy(rest, 0, shape, 1, rest.length);
+        INDArray buf = buffers.get(role);
+        if (buf == null || !Arrays.equals(buf.shape(), shape)) {
+            buf = allocate(shape);
+            buffers.put(role, buf);
+        }
+        long per = 1;
+        for (long d : rest) per *= d;
+        long offset = 0;
+        for (int i = 0; i < names.length; i++) {
+            long n = shapes[i][0] * per;
+            checkpoint.loadInto(names[i], Scratch.view(buf.data(), buf.offset() + offset, n));
+            counted(names[i], n);
+            offset += n;
+        }
+        return buf;
+    }
+
+    private void counted(String name, long elements) {
+        loads++;
+        bytesLoaded += elements * 4;
+        loadsByName.merge(name, 1, Integer::sum);
+    }
+
+    /** How many times each tensor was loaded through this pool. */
+    public Map<String, Integer> loadsByName() {
+        return java.util.Collections.unmodifiableMap(loadsByName);
+    }
+
+    /** A new buffer, never inside a workspace (experts are loaded while a block's scratch workspace is open). */
+    private static INDArray allocate(long[] shape) {
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            return Nd4j.create(DataType.FLOAT, shape, 'c');
+        }
     }
 
     /** Loads {@code name} if the checkpoint has it, else returns null. */

@@ -1,0 +1,195 @@
+package org.depthlens.analysis;
+
+import org.depthlens.Fixtures;
+import org.depthlens.TinyCurse;
+import org.depthlens.model.Architecture;
+import org.depthlens.model.BlockForward;
+import org.depthlens.model.BlockTrace;
+import org.depthlens.model.BlockWeights;
+import org.depthlens.model.ExpertUsage;
+import org.depthlens.model.Model;
+import org.depthlens.model.Rope;
+import org.depthlens.probe.Metrics;
+import org.depthlens.probe.ProbeSums;
+import org.depthlens.probe.StreamProbe;
+import org.depthlens.weights.SafetensorsFile;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * Layer streaming changes nothing: the single block-major pass (weights decoded block by block into
+ * reused buffers, one state per open removal branch, each branch born from the main stream's prefix)
+ * gives exactly the metrics of a non-streaming run that holds the whole model in memory as float32 and
+ * computes every removal with its own full forward pass from the embedding. The computation of each
+ * state is the same in both, so the numbers must be identical to the last bit. And the streaming pass
+ * reads every block tensor exactly once.
+ */
+class StreamingEquivalenceTest {
+    static final List<String> FIXTURES = List.of("llama", "llama3_bf16_tied", "mistral_sliding", "qwen2_sharded", "qwen3",
+            "mixtral", "qwen2_moe", "qwen3_moe", "deepseek_v2_lite", "deepseek_v3");
+
+    static Stream<String> fixtures() {
+        return FIXTURES.stream();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("fixtures")
+    void fixtureStreamingEqualsInMemory(String fixture) {
+        compare(Fixtures.hf(fixture).resolve("model"), fixtureWindows(fixture), fixture);
+    }
+
+    @ParameterizedTest(name = "tiny-curse-24/{0}")
+    @ValueSource(strings = {"pre_ln", "lns"})
+    void tinyCurseStreamingEqualsInMemory(String dir) {
+        compare(Fixtures.tinyCurse().resolve(dir), TinyCurse.windows(8, 256), "tiny-curse-24/" + dir);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("fixtures")
+    void fixtureSweepLoadsEachBlockTensorOnce(String fixture) {
+        checkLoads(Fixtures.hf(fixture).resolve("model"), fixtureWindows(fixture), fixture);
+    }
+
+    @ParameterizedTest(name = "tiny-curse-24/{0}")
+    @ValueSource(strings = {"pre_ln", "lns"})
+    void tinyCurseSweepLoadsEachBlockTensorOnce(String dir) {
+        checkLoads(Fixtures.tinyCurse().resolve(dir), TinyCurse.windows(4, 256), "tiny-curse-24/" + dir);
+    }
+
+    static List<int[]> fixtureWindows(String fixture) {
+        try (SafetensorsFile f = SafetensorsFile.open(Fixtures.hf(fixture).resolve("reference.safetensors"))) {
+            var t = f.tensors().get("input_ids");
+            long[] ids = f.readLongs(t);
+            int b = (int) t.shape()[0], n = (int) t.shape()[1];
+            List<int[]> windows = new ArrayList<>();
+            for (int i = 0; i < b; i++) {
+                int[] w = new int[n];
+                for (int k = 0; k < n; k++) w[k] = (int) ids[i * n + k];
+                windows.add(w);
+            }
+            return windows;
+        }
+    }
+
+    private static void compare(Path dir, List<int[]> windows, String what) {
+        try (Model m = Model.open(dir, Architecture.LnsMode.AUTO)) {
+            Analyzer an = new Analyzer(m, new Analyzer.Options(true, 0, 8L << 30), Progress.NONE);
+            Metrics streamed = an.run(windows).metrics();
+            assertEquals(1, an.loadsPerPass().size(), "one pass over the weights");
+            Metrics held = inMemory(m, windows);
+            assertIdentical(held, streamed, what);
+            System.out.printf("%s: streaming == in-memory on all %d metrics arrays, loss %.6f%n", what, 9, streamed.loss());
+        }
+    }
+
+    /**
+     * The non-streaming reference: every block's float32 weights loaded up front (each block in its own pool, so
+     * the whole model is resident), the main stream observed depth by depth, and each single-block removal run
+     * from the embedding through all other blocks on its own.
+     */
+    static Metrics inMemory(Model m, List<int[]> windows) {
+        Architecture a = m.arch();
+        int layers = a.layers();
+        Batch batch = Batch.of(windows);
+        List<BlockWeights> blocks = new ArrayList<>();
+        for (int j = 0; j < layers; j++) blocks.add(m.loadBlock(j, m.newPool()));
+        Rope.Tables rope = m.ropeTables(batch.seqLen());
+        StreamProbe probe = new StreamProbe(layers, a.hidden(), batch.batch(), batch.seqLen());
+        INDArray x0 = m.embed(batch.ids());
+        probe.observe(0, x0);
+        INDArray x = x0;
+        for (int j = 0; j < layers; j++) {
+            ExpertUsage eu = ExpertUsage.forBlock(a.blocks().get(j));
+            x = BlockForward.forward(a, blocks.get(j), x, batch.batch(), batch.seqLen(), rope, eu == null ? null : new BlockTrace(false, eu));
+            probe.observe(j + 1, x);
+        }
+        List<INDArray> states = new ArrayList<>();
+        states.add(x);
+        for (int l = 0; l < layers; l++) {
+            INDArray y = x0;
+            for (int j = 0; j < layers; j++) {
+                if (j != l) y = BlockForward.forward(a, blocks.get(j), y, batch.batch(), batch.seqLen(), rope, null);
+            }
+            states.add(y);
+        }
+        double[][] nll = m.head().nll(states, batch.nextTokenTargets());
+        ProbeSums sums = probe.sums();
+        sums.addLoss(nll[0][0], (long) nll[0][1]);
+        for (int l = 0; l < layers; l++) sums.addLossWithout(l, nll[l + 1][0], (long) nll[l + 1][1]);
+        return sums.finish();
+    }
+
+    static void assertIdentical(Metrics want, Metrics got, String what) {
+        List<String> bad = new ArrayList<>();
+        tri(want.angularAll(), got.angularAll(), "angular_all", bad);
+        tri(want.angularLast(), got.angularLast(), "angular_last", bad);
+        vec(want.blockInfluence(), got.blockInfluence(), "block_influence", bad);
+        vec(want.variance(), got.variance(), "variance", bad);
+        vec(want.tokenVariance(), got.tokenVariance(), "token_variance", bad);
+        vec(want.rms(), got.rms(), "rms", bad);
+        vec(want.updateRatio(), got.updateRatio(), "update_ratio", bad);
+        vec(new double[] {want.loss()}, new double[] {got.loss()}, "loss", bad);
+        vec(want.lossWithoutLayer(), got.lossWithoutLayer(), "loss_without_layer", bad);
+        if (!bad.isEmpty()) fail(what + ": streaming differs from in-memory: " + String.join("; ", bad));
+    }
+
+    private static void tri(double[][] want, double[][] got, String name, List<String> bad) {
+        for (int l = 0; l < want.length; l++) vec(want[l], got[l], name + "[" + l + "]", bad);
+    }
+
+    private static void vec(double[] want, double[] got, String name, List<String> bad) {
+        if (want.length != got.length) {
+            bad.add(name + " length " + got.length + " != " + want.length);
+            return;
+        }
+        for (int i = 0; i < want.length; i++) {
+            if (Double.doubleToLongBits(want[i]) != Double.doubleToLongBits(got[i])) {
+                bad.add(name + "[" + i + "] " + got[i] + " != " + want[i]);
+            }
+        }
+    }
+
+    /**
+     * The analysis pass (all probes and the full removal sweep) loads every block tensor exactly once, MoE experts
+     * at most once (only those some stream chose); the pruning pass is a separate pass with its own single read.
+     */
+    private static void checkLoads(Path dir, List<int[]> windows, String what) {
+        try (Model m = Model.open(dir, Architecture.LnsMode.AUTO)) {
+            Analyzer an = new Analyzer(m, new Analyzer.Options(true, 2, 8L << 30), Progress.NONE);
+            an.run(windows);
+            assertEquals(2, an.loadsByNamePerPass().size(), "an analysis pass and a pruning pass");
+            Set<String> blockTensors = m.checkpoint().tensors().keySet().stream()
+                    .filter(n -> n.startsWith("model.layers.") && !n.endsWith("_scale_inv"))
+                    .collect(Collectors.toCollection(TreeSet::new));
+            for (int pass = 0; pass < 2; pass++) {
+                Map<String, Integer> loads = an.loadsByNamePerPass().get(pass);
+                for (Map.Entry<String, Integer> e : loads.entrySet()) {
+                    assertTrue(blockTensors.contains(e.getKey()), what + ": pass " + pass + " loaded " + e.getKey() + " through the block pool");
+                    assertEquals(1, e.getValue(), what + ": pass " + pass + " loads " + e.getKey() + " once");
+                }
+                for (String t : blockTensors) {
+                    if (!t.contains(".experts.")) assertTrue(loads.containsKey(t), what + ": pass " + pass + " never loaded " + t);
+                }
+                assertEquals(an.loadsPerPass().get(pass).longValue(), loads.values().stream().mapToLong(Integer::longValue).sum());
+            }
+            long experts = an.loadsByNamePerPass().get(0).keySet().stream().filter(n -> n.contains(".experts.")).count();
+            System.out.printf("%s: %d block tensors, each read once per pass (%d expert projections read)%n", what,
+                    an.loadsPerPass().get(0), experts);
+        }
+    }
+}
