@@ -1,5 +1,7 @@
 package org.depthlens.eval;
 
+import org.depthlens.report.MetricsJson;
+
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.StreamWriteFeature;
@@ -107,22 +109,7 @@ public final class EvalJson {
             g.writeEndArray();
 
             g.writeFieldName("provenance");
-            Provenance p = r.provenance();
-            if (p == null) {
-                g.writeNull();
-            } else {
-                g.writeStartObject();
-                g.writeStringField("model_path", p.modelPath());
-                g.writeStringField("config_sha256", p.configSha256());
-                g.writeStringField("weights_sha256", p.weightsSha256());
-                g.writeStringField("data_path", p.dataPath());
-                g.writeStringField("data_sha256", p.dataSha256());
-                g.writeNumberField("windows", p.windows());
-                g.writeNumberField("tokens", p.tokens());
-                g.writeStringField("tool_version", p.toolVersion());
-                g.writeStringField("date", p.date());
-                g.writeEndObject();
-            }
+            MetricsJson.writeProvenance(g, r.provenance());
             g.writeEndObject();
         } catch (IOException e) {
             throw new IllegalStateException("writing JSON to a string failed", e);

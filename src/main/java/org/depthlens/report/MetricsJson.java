@@ -120,22 +120,7 @@ public final class MetricsJson {
                 g.writeEndArray();
             }
             g.writeFieldName("provenance");
-            Provenance p = r.provenance();
-            if (p == null) {
-                g.writeNull();
-            } else {
-                g.writeStartObject();
-                g.writeStringField("model_path", p.modelPath());
-                g.writeStringField("config_sha256", p.configSha256());
-                g.writeStringField("weights_sha256", p.weightsSha256());
-                g.writeStringField("data_path", p.dataPath());
-                g.writeStringField("data_sha256", p.dataSha256());
-                g.writeNumberField("windows", p.windows());
-                g.writeNumberField("tokens", p.tokens());
-                g.writeStringField("tool_version", p.toolVersion());
-                g.writeStringField("date", p.date());
-                g.writeEndObject();
-            }
+            writeProvenance(g, r.provenance());
             g.writeEndObject();
         } catch (IOException e) {
             throw new IllegalStateException("writing JSON to a string failed", e);
@@ -368,5 +353,24 @@ public final class MetricsJson {
             }
             return t;
         }
+    }
+
+    /** The provenance object shared by metrics.json and eval.json (null when absent). */
+    public static void writeProvenance(com.fasterxml.jackson.core.JsonGenerator g, Provenance p) throws IOException {
+        if (p == null) {
+            g.writeNull();
+            return;
+        }
+        g.writeStartObject();
+        g.writeStringField("model_path", p.modelPath());
+        g.writeStringField("config_sha256", p.configSha256());
+        g.writeStringField("weights_sha256", p.weightsSha256());
+        g.writeStringField("data_path", p.dataPath());
+        g.writeStringField("data_sha256", p.dataSha256());
+        g.writeNumberField("windows", p.windows());
+        g.writeNumberField("tokens", p.tokens());
+        g.writeStringField("tool_version", p.toolVersion());
+        g.writeStringField("date", p.date());
+        g.writeEndObject();
     }
 }
