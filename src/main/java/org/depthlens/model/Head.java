@@ -5,7 +5,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.nd4j.linalg.ops.transforms.Transforms;
 
 import java.nio.FloatBuffer;
 import java.util.List;
@@ -68,15 +67,42 @@ public final class Head {
     /**
      * Summed next-token negative log-likelihood of each state: {@code targets[r]} is the id row r must
      * predict, or -1 for rows that predict nothing. Returns one [sum, count] pair per state, in double.
-     * Each vocabulary chunk of the head is decoded once and serves every state: a gemm into scratch
-     * memory, then one row-parallel pass keeps a running max and sum of exponentials per row (in double).
      */
     public double[][] nll(List<INDArray> states, int[] targets) {
+        double[][] lp = logProbs(states, targets);
+        double[][] out = new double[lp.length][2];
+        for (int s = 0; s < lp.length; s++) {
+            for (int r = 0; r < targets.length; r++) {
+                if (targets[r] < 0) continue;
+                out[s][0] -= lp[s][r];
+                out[s][1] += 1;
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Per-row next-token log-probabilities of each state: {@code out[s][r] = log p(targets[r] | row r of
+     * state s)}, in double, NaN where {@code targets[r] < 0}. Callers sum rows into spans (a continuation,
+     * a document window). The head is read in vocabulary chunks, each decoded once for every state, so
+     * 152k-vocabulary heads never materialise [rows, V] logits: per chunk and state a gemm into scratch
+     * memory, then one row-parallel pass keeps a running max and sum of exponentials per row (in double).
+     * Pass only the rows that are scored: the cost is rows x V x H per state.
+     */
+    public double[][] logProbs(List<INDArray> states, int[] targets) {
         int k = states.size();
         int h = arch.hidden();
-        INDArray[] normed = new INDArray[k];
-        for (int s = 0; s < k; s++) normed[s] = normed(states.get(s));
         int rows = targets.length;
+        for (int t : targets) {
+            if (t >= arch.vocab()) throw new IllegalArgumentException("target id " + t + " outside the vocabulary of " + arch.vocab());
+        }
+        INDArray[] normed = new INDArray[k];
+        for (int s = 0; s < k; s++) {
+            if (states.get(s).rows() != rows) {
+                throw new IllegalArgumentException("state " + s + " has " + states.get(s).rows() + " rows, targets " + rows);
+            }
+            normed[s] = normed(states.get(s));
+        }
         double[][] max = new double[k][rows];
         double[][] sum = new double[k][rows];
         double[][] target = new double[k][rows];
@@ -110,73 +136,6 @@ public final class Head {
                         }
                     }
                 });
-            }
-        }
-        double[][] out = new double[k][2];
-        for (int s = 0; s < k; s++) {
-            for (int r = 0; r < rows; r++) {
-                if (targets[r] < 0) continue;
-                out[s][0] += max[s][r] + Math.log(sum[s][r]) - target[s][r];
-                out[s][1] += 1;
-            }
-        }
-        return out;
-    }
-
-    /**
-     * Per-row next-token log-probabilities of each state: {@code out[s][r] = log p(targets[r] | row r of
-     * state s)}, in double, NaN where {@code targets[r] < 0}. Callers sum rows into spans (a continuation,
-     * a document window). The same chunked log-sum-exp as {@link #nll}: the head is read in vocabulary
-     * chunks that serve every state, so 152k-vocabulary heads never materialise [rows, V] logits. Pass only
-     * the rows that are scored: the cost is rows x V x H per state.
-     */
-    public double[][] logProbs(List<INDArray> states, int[] targets) {
-        int k = states.size();
-        int rows = targets.length;
-        for (int t : targets) {
-            if (t >= arch.vocab()) throw new IllegalArgumentException("target id " + t + " outside the vocabulary of " + arch.vocab());
-        }
-        INDArray[] normed = new INDArray[k];
-        for (int s = 0; s < k; s++) {
-            if (states.get(s).rows() != rows) {
-                throw new IllegalArgumentException("state " + s + " has " + states.get(s).rows() + " rows, targets " + rows);
-            }
-            normed[s] = normed(states.get(s));
-        }
-        double[][] max = new double[k][rows];
-        double[][] sum = new double[k][rows];
-        double[][] target = new double[k][rows];
-        for (double[] m : max) java.util.Arrays.fill(m, Double.NEGATIVE_INFINITY);
-        int chunk = chunkRows(rows);
-        INDArray buf = null;
-        for (int v0 = 0; v0 < arch.vocab(); v0 += chunk) {
-            int n = Math.min(chunk, arch.vocab() - v0);
-            if (buf == null || buf.rows() != n) buf = Nd4j.create(DataType.FLOAT, new long[] {n, arch.hidden()}, 'c');
-            checkpoint.loadRows(headName, v0, n, buf);
-            for (int s = 0; s < k; s++) {
-                try (var ws = Workspaces.scratch("depthlens-head")) {
-                    INDArray logits = Ops.linear(normed[s], buf, null); // [rows, n]
-                    INDArray cmax = logits.max(1);
-                    INDArray shifted = logits.subiColumnVector(cmax.reshape(rows, 1));
-                    FloatBuffer lf = Ops.floats(shifted);
-                    FloatBuffer mf = Ops.floats(cmax);
-                    for (int r = 0; r < rows; r++) {
-                        int tgt = targets[r];
-                        if (tgt >= v0 && tgt < v0 + n) target[s][r] = (double) lf.get(r * n + (tgt - v0)) + mf.get(r);
-                    }
-                    INDArray csum = Transforms.exp(shifted, false).sum(1);
-                    FloatBuffer sf = Ops.floats(csum);
-                    for (int r = 0; r < rows; r++) {
-                        double m = mf.get(r);
-                        double cs = sf.get(r);
-                        if (m > max[s][r]) {
-                            sum[s][r] = sum[s][r] * Math.exp(max[s][r] - m) + cs;
-                            max[s][r] = m;
-                        } else {
-                            sum[s][r] += cs * Math.exp(m - max[s][r]);
-                        }
-                    }
-                }
             }
         }
         double[][] out = new double[k][rows];

@@ -2,9 +2,7 @@ package org.depthlens.model;
 
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.ops.transforms.Transforms;
 
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -157,18 +155,5 @@ public final class Ops {
         for (int i = 0; i < n; i++) t1[i] = -gu[i];
         exp(t1, 0, n, 0f, t2);
         for (int i = 0; i < n; i++) out[i] = gu[i] / (1f + t1[i]) * gu[n + i];
-    }
-
-    /** silu(g) * u, in place on g. */
-    public static INDArray swiglu(INDArray g, INDArray u) {
-        INDArray sig = Transforms.sigmoid(g, true);
-        return g.muli(sig).muli(u);
-    }
-
-    /** Softmax over the last dimension into a new array. */
-    public static INDArray softmaxLastDim(INDArray x) {
-        INDArray out = Nd4j.createUninitialized(DataType.FLOAT, x.shape());
-        Nd4j.exec(new SoftMax(x, out, x.rank() - 1));
-        return out;
     }
 }
