@@ -109,6 +109,17 @@ def time_sgemm(n, m=512, k=2048, nn=2048):
     return out
 
 
+def openblas_core():
+    """The kernel of the OpenBLAS torch calls (Debian: libblas.so.3 from libopenblas0-pthread), or None."""
+    import ctypes
+    try:
+        lib = ctypes.CDLL("libblas.so.3")
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        return lib.openblas_get_corename().decode()
+    except (OSError, AttributeError):
+        return None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
@@ -124,7 +135,7 @@ def main():
     torch.set_num_threads(a.threads)
     blk = Block(a.hidden, a.heads, a.kv_heads, a.intermediate, a.seq)
     time_block(blk, a.warmup)
-    info = {"torch": torch.__version__, "threads": torch.get_num_threads(), "flops": blk.flops(),
+    info = {"torch": torch.__version__, "threads": torch.get_num_threads(), "flops": blk.flops(), "openblas_core": openblas_core(),
             "shape": {"hidden": a.hidden, "heads": a.heads, "kv_heads": a.kv_heads, "intermediate": a.intermediate, "seq": a.seq}}
     if not a.serve:
         ms = time_block(blk, a.runs)

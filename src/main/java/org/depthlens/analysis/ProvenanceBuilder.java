@@ -21,9 +21,20 @@ import java.util.List;
 public final class ProvenanceBuilder {
     private ProvenanceBuilder() {}
 
+    /**
+     * "depthlens VERSION (ND4J ..., OpenBLAS ..., core ...)": the numeric backend is part of the version
+     * because float32 sums (and so the last digits of every metric) depend on the BLAS kernel.
+     */
     public static String toolVersion() {
         String v = ProvenanceBuilder.class.getPackage().getImplementationVersion();
-        return "depthlens " + (v != null ? v : "dev");
+        java.util.Properties libs = new java.util.Properties();
+        try (var in = ProvenanceBuilder.class.getResourceAsStream("/org/depthlens/versions.properties")) {
+            if (in != null) libs.load(in);
+        } catch (IOException e) {
+            // versions unknown: leave them out
+        }
+        return "depthlens " + (v != null ? v : "dev") + " (ND4J " + libs.getProperty("nd4j", "?") + ", OpenBLAS "
+                + libs.getProperty("openblas", "?") + ", " + org.depthlens.model.Blas.configure().describe().replace("OpenBLAS ", "") + ")";
     }
 
     public static Provenance of(Model model, String dataPath, byte[] data, int windows, long tokens) {

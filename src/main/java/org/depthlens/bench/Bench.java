@@ -54,6 +54,7 @@ public final class Bench {
         result.put("omp_num_threads", String.valueOf(System.getenv("OMP_NUM_THREADS")));
         result.put("cpus", Runtime.getRuntime().availableProcessors());
         result.put("load_before", loadAverage());
+        result.put("blas", org.depthlens.model.Blas.configure().describe());
     }
 
     public ObjectNode result() {
@@ -157,10 +158,13 @@ public final class Bench {
         private final Writer out;
         final JsonNode info;
 
-        TorchBlock(String python, Path script, int threads, int seqLen) throws IOException {
+        TorchBlock(String python, Path script, int threads, int seqLen, String coreType) throws IOException {
             ProcessBuilder pb = new ProcessBuilder(python, script.toString(), "--serve", "--threads", Integer.toString(threads),
                     "--seq", Integer.toString(seqLen));
             pb.environment().put("OMP_NUM_THREADS", Integer.toString(threads));
+            // the JVM's environment map never sees Blas' setenv: pass the core type explicitly (null: OpenBLAS detects)
+            if (coreType != null) pb.environment().put("OPENBLAS_CORETYPE", coreType);
+            else pb.environment().remove("OPENBLAS_CORETYPE");
             pb.redirectError(ProcessBuilder.Redirect.INHERIT);
             process = pb.start();
             in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
@@ -198,10 +202,10 @@ public final class Bench {
      * (2) and (3): the block through BlockForward and, when {@code torchScript} is not null, the same block in
      * PyTorch, in {@code rounds} interleaved rounds of {@code runs} runs each.
      */
-    public void block(String shape, int seqLen, int rounds, int runs, String python, Path torchScript) throws IOException {
+    public void block(String shape, int seqLen, int rounds, int runs, String python, Path torchScript, String torchCore) throws IOException {
         BlockCase c = new BlockCase(shape, seqLen, 42);
         for (int i = 0; i < 3; i++) c.runOnce();
-        TorchBlock torch = torchScript == null ? null : new TorchBlock(python, torchScript, Par.threads(), seqLen);
+        TorchBlock torch = torchScript == null ? null : new TorchBlock(python, torchScript, Par.threads(), seqLen, torchCore);
         try {
             List<Double> java = new ArrayList<>(), py = new ArrayList<>(), pyGemm = new ArrayList<>();
             List<Double> loads = new ArrayList<>();
@@ -231,11 +235,13 @@ public final class Bench {
                 b.put("torch_sgemm_gflops_median", median(pyGemm));
                 b.put("torch_version", torch.info.get("torch").asText());
                 b.put("torch_threads", torch.info.get("threads").asInt());
+                b.put("torch_openblas_coretype", torchCore == null ? "auto-detected" : torchCore);
+                b.put("torch_openblas_core_in_use", torch.info.path("openblas_core").asText("unknown"));
                 b.put("torch_flops_check", torch.info.get("flops").asDouble());
                 b.putPOJO("torch_ms", py);
                 b.put("ratio_java_over_torch", jm / pm);
-                log.printf(Locale.ROOT, "block %s T=%d: PyTorch %s %.1f ms median of %d (%.1f GFLOP/s; sgemm %.1f GFLOP/s) -> depthlens/PyTorch = %.2f%n",
-                        shape, seqLen, torch.info.get("torch").asText(), pm, py.size(), flops / pm / 1e6, median(pyGemm), jm / pm);
+                log.printf(Locale.ROOT, "block %s T=%d: PyTorch %s (OpenBLAS core %s) %.1f ms median of %d (%.1f GFLOP/s; sgemm %.1f GFLOP/s) -> depthlens/PyTorch = %.2f%n",
+                        shape, seqLen, torch.info.get("torch").asText(), torch.info.path("openblas_core").asText("unknown") + (torchCore == null ? ", auto-detected" : ", set"), pm, py.size(), flops / pm / 1e6, median(pyGemm), jm / pm);
             }
         } finally {
             if (torch != null) torch.close();

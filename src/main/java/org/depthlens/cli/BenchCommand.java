@@ -45,6 +45,11 @@ public final class BenchCommand extends CommonOptions implements Callable<Intege
             description = "Python with Debian's python3-torch (default: ${DEFAULT-VALUE}; another python3 may come first on the PATH).")
     String python;
 
+    @Option(names = "--torch-blas", paramLabel = "CORE", defaultValue = "same",
+            description = {"OPENBLAS_CORETYPE for PyTorch's OpenBLAS: 'same' as depthlens (default, a like-for-like comparison),",
+                    "'auto' (OpenBLAS' own detection, as a plain `python3` gets it), or a core name such as SkylakeX."})
+    String torchBlas;
+
     @Option(names = "--torch-script", paramLabel = "FILE", description = "Default: bench/torch_block.py of the depthlens home.")
     Path torchScript;
 
@@ -81,12 +86,13 @@ public final class BenchCommand extends CommonOptions implements Callable<Intege
             throw new CommandLine.ParameterException(spec.commandLine(), "--rounds, --runs, --repeat, --windows and --seq must be positive, --window at least 2");
         }
         Bench b = new Bench(System.out);
-        System.out.printf("depthlens bench: %d threads, OMP_NUM_THREADS=%s, load average %.2f%n", org.depthlens.model.Par.threads(),
-                System.getenv("OMP_NUM_THREADS"), Bench.loadAverage());
+        System.out.printf("depthlens bench: %d threads, OMP_NUM_THREADS=%s, %s, load average %.2f%n", org.depthlens.model.Par.threads(),
+                System.getenv("OMP_NUM_THREADS"), org.depthlens.model.Blas.configure().describe(), Bench.loadAverage());
         if (!skipSgemm) b.sgemm(Math.max(runs, 5), new long[][] {{512, 2048, 2048}, {512, 2048, 8192}, {512, 8192, 2048}});
         if (!skipBlock) {
             Path script = noTorch ? null : torchScript != null ? torchScript : Home.dir().resolve("bench").resolve("torch_block.py");
-            b.block(shape, seq, rounds, runs, python, script);
+            String core = torchBlas.equals("same") ? org.depthlens.model.Blas.configure().coreType() : torchBlas.equals("auto") ? null : torchBlas;
+            b.block(shape, seq, rounds, runs, python, script, core);
         }
         if (analyze != null) {
             b.analyze(analyze, ids != null ? ids : analyze.resolve("ids.json"), window, windows, prune, repeat);

@@ -38,6 +38,7 @@ public final class Main implements Runnable {
 
     static {
         System.setProperty("java.awt.headless", "true");
+        org.depthlens.model.Blas.configure(); // before anything loads ND4J
     }
 
     /** Set by the SIGINT handler: from then on, failures are consequences of the interrupt. */

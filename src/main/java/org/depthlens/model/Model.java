@@ -34,6 +34,7 @@ public final class Model implements AutoCloseable {
     }
 
     public static Model open(Path dir, Architecture.LnsMode lns) {
+        Blas.configure(); // no-op when Main (or an earlier open) already chose
         ModelConfig config = ConfigParser.read(dir);
         Architecture arch = Architecture.of(config, lns);
         Checkpoint ck = Checkpoint.open(dir);

@@ -1,0 +1,91 @@
+package org.depthlens.model;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * Chooses OpenBLAS' kernel before ND4J loads it.
+ *
+ * <p>The OpenBLAS that ND4J 1.0.0-M2.1 ships (0.3.19, DYNAMIC_ARCH) picks its kernels from the CPU model
+ * number and falls back to "Prescott" (SSE3) for models it does not know, e.g. Intel Emerald Rapids:
+ * there sgemm runs at 62 GFLOP/s instead of 280 (measured, bench/README.md). It honours
+ * {@code OPENBLAS_CORETYPE}, read once when the library is loaded, so unless the user set it we set it
+ * from the CPU's feature flags: AVX-512 (F, CD, BW, DQ, VL) -> SkylakeX, AVX2 + FMA -> Haswell, else
+ * OpenBLAS decides. The variable is set with libc's setenv, which the JVM's own environment map does
+ * not see but OpenBLAS' getenv does. {@link #configure()} must run before the first ND4J array exists;
+ * {@code Main} and the test launcher call it first thing, {@link Model#open} as a fallback.
+ */
+public final class Blas {
+    private Blas() {}
+
+    /** What was decided: the core type (null: OpenBLAS' own detection) and why. */
+    public record Choice(String coreType, String source) {
+        /** For provenance and bench output, e.g. "OpenBLAS core SkylakeX (from CPU flags)". */
+        public String describe() {
+            return coreType == null ? "OpenBLAS core auto-detected (" + source + ")" : "OpenBLAS core " + coreType + " (" + source + ")";
+        }
+    }
+
+    private static Choice choice;
+
+    /** Sets OPENBLAS_CORETYPE for this process if the user did not and OpenBLAS is not loaded yet; idempotent. */
+    public static synchronized Choice configure() {
+        if (choice != null) return choice;
+        String env = System.getenv("OPENBLAS_CORETYPE");
+        String prop = System.getProperty("depthlens.blas.coretype", "auto");
+        if (env != null && !env.isBlank()) {
+            choice = new Choice(env, "OPENBLAS_CORETYPE from the environment");
+        } else if (openBlasLoaded()) {
+            choice = new Choice(null, "OpenBLAS was loaded before depthlens could choose");
+        } else if (prop.equals("off")) {
+            choice = new Choice(null, "-Ddepthlens.blas.coretype=off");
+        } else {
+            String core = prop.equals("auto") ? fromFlags(cpuFlags()) : prop;
+            if (core == null) {
+                choice = new Choice(null, "no AVX2/AVX-512 flags");
+            } else {
+                choice = setenv(core) ? new Choice(core, prop.equals("auto") ? "from CPU flags" : "-Ddepthlens.blas.coretype")
+                        : new Choice(null, "setenv unavailable");
+            }
+        }
+        return choice;
+    }
+
+    /** The core type for a set of /proc/cpuinfo flags, or null to leave the choice to OpenBLAS. */
+    static String fromFlags(Set<String> flags) {
+        if (flags.containsAll(List.of("avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"))) return "SkylakeX";
+        if (flags.containsAll(List.of("avx2", "fma"))) return "Haswell";
+        return null;
+    }
+
+    /** The flags of the first processor in /proc/cpuinfo (empty if unreadable, e.g. not Linux). */
+    static Set<String> cpuFlags() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("flags")) {
+                    return Arrays.stream(line.substring(line.indexOf(':') + 1).trim().split("\\s+")).collect(Collectors.toSet());
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // no cpuinfo: let OpenBLAS detect
+        }
+        return Set.of();
+    }
+
+    private static boolean setenv(String core) {
+        try {
+            return org.bytedeco.systems.global.linux.setenv("OPENBLAS_CORETYPE", core, 1) == 0;
+        } catch (LinkageError e) {
+            return false; // no native systems library for this platform
+        }
+    }
+
+    private static boolean openBlasLoaded() {
+        return org.bytedeco.javacpp.Loader.getLoadedLibraries().keySet().stream().anyMatch(k -> k.contains("openblas"));
+    }
+}
