@@ -55,6 +55,7 @@ public final class Bench {
         result.put("cpus", Runtime.getRuntime().availableProcessors());
         result.put("load_before", loadAverage());
         result.put("blas", org.depthlens.model.Blas.configure().describe());
+        result.put("openblas_thread_timeout", String.valueOf(org.depthlens.model.Blas.threadTimeout()));
     }
 
     public ObjectNode result() {
@@ -163,8 +164,14 @@ public final class Bench {
                     "--seq", Integer.toString(seqLen));
             pb.environment().put("OMP_NUM_THREADS", Integer.toString(threads));
             // the JVM's environment map never sees Blas' setenv: pass the core type explicitly (null: OpenBLAS detects)
-            if (coreType != null) pb.environment().put("OPENBLAS_CORETYPE", coreType);
-            else pb.environment().remove("OPENBLAS_CORETYPE");
+            if (coreType != null) {
+                pb.environment().put("OPENBLAS_CORETYPE", coreType);
+                String timeout = org.depthlens.model.Blas.threadTimeout();
+                if (timeout != null) pb.environment().put("OPENBLAS_THREAD_TIMEOUT", timeout);
+            } else {
+                pb.environment().remove("OPENBLAS_CORETYPE");
+                pb.environment().remove("OPENBLAS_THREAD_TIMEOUT");
+            }
             pb.redirectError(ProcessBuilder.Redirect.INHERIT);
             process = pb.start();
             in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));

@@ -47,7 +47,7 @@ public final class BenchCommand extends CommonOptions implements Callable<Intege
 
     @Option(names = "--torch-blas", paramLabel = "CORE", defaultValue = "same",
             description = {"OPENBLAS_CORETYPE for PyTorch's OpenBLAS: 'same' as depthlens (default, a like-for-like comparison),",
-                    "'auto' (OpenBLAS' own detection, as a plain `python3` gets it), or a core name such as SkylakeX."})
+                    "'auto' (OpenBLAS' own detection and thread timeout, as a plain `python3` gets them), or a core name."})
     String torchBlas;
 
     @Option(names = "--torch-script", paramLabel = "FILE", description = "Default: bench/torch_block.py of the depthlens home.")
@@ -86,8 +86,9 @@ public final class BenchCommand extends CommonOptions implements Callable<Intege
             throw new CommandLine.ParameterException(spec.commandLine(), "--rounds, --runs, --repeat, --windows and --seq must be positive, --window at least 2");
         }
         Bench b = new Bench(System.out);
-        System.out.printf("depthlens bench: %d threads, OMP_NUM_THREADS=%s, %s, load average %.2f%n", org.depthlens.model.Par.threads(),
-                System.getenv("OMP_NUM_THREADS"), org.depthlens.model.Blas.configure().describe(), Bench.loadAverage());
+        System.out.printf("depthlens bench: %d threads, OMP_NUM_THREADS=%s, %s, OPENBLAS_THREAD_TIMEOUT=%s, load average %.2f%n",
+                org.depthlens.model.Par.threads(), System.getenv("OMP_NUM_THREADS"), org.depthlens.model.Blas.configure().describe(),
+                org.depthlens.model.Blas.threadTimeout(), Bench.loadAverage());
         if (!skipSgemm) b.sgemm(Math.max(runs, 5), new long[][] {{512, 2048, 2048}, {512, 2048, 8192}, {512, 8192, 2048}});
         if (!skipBlock) {
             Path script = noTorch ? null : torchScript != null ? torchScript : Home.dir().resolve("bench").resolve("torch_block.py");

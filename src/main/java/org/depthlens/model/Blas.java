@@ -9,7 +9,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * Chooses OpenBLAS' kernel before ND4J loads it.
+ * Chooses OpenBLAS' kernel, and how long its idle threads spin, before ND4J loads it.
  *
  * <p>The OpenBLAS that ND4J 1.0.0-M2.1 ships (0.3.19, DYNAMIC_ARCH) picks its kernels from the CPU model
  * number and falls back to "Prescott" (SSE3) for models it does not know, e.g. Intel Emerald Rapids:
@@ -17,7 +17,14 @@ import java.util.stream.Collectors;
  * {@code OPENBLAS_CORETYPE}, read once when the library is loaded, so unless the user set it we set it
  * from the CPU's feature flags: AVX-512 (F, CD, BW, DQ, VL) -> SkylakeX, AVX2 + FMA -> Haswell, else
  * OpenBLAS decides. The variable is set with libc's setenv, which the JVM's own environment map does
- * not see but OpenBLAS' getenv does. {@link #configure()} must run before the first ND4J array exists;
+ * not see but OpenBLAS' getenv does.
+ *
+ * <p>After each gemm OpenBLAS' worker threads spin for 2^28 cycles (about 0.1 s) waiting for the next one,
+ * on the very cores the Java passes between gemms (softmax, SwiGLU, norms) then run on: a 1B-shaped
+ * block ran 262-273 ms with that, 253 ms with {@code OPENBLAS_THREAD_TIMEOUT=4} (2^4 cycles, then sleep),
+ * and tiny-curse-24's analysis 15.7-17.2 s vs 13.8-14.5 s. Unless the user set it, we set 4.
+ *
+ * <p>{@link #configure()} must run before the first ND4J array exists;
  * {@code Main} and the test launcher call it first thing, {@link Model#open} as a fallback.
  */
 public final class Blas {
@@ -33,9 +40,13 @@ public final class Blas {
 
     private static Choice choice;
 
+    /** OPENBLAS_THREAD_TIMEOUT we set when the user did not: log2 of the cycles an idle BLAS thread spins. */
+    static final String THREAD_TIMEOUT = "4";
+
     /** Sets OPENBLAS_CORETYPE for this process if the user did not and OpenBLAS is not loaded yet; idempotent. */
     public static synchronized Choice configure() {
         if (choice != null) return choice;
+        if (System.getenv("OPENBLAS_THREAD_TIMEOUT") == null && !openBlasLoaded()) setenv("OPENBLAS_THREAD_TIMEOUT", THREAD_TIMEOUT);
         String env = System.getenv("OPENBLAS_CORETYPE");
         String prop = System.getProperty("depthlens.blas.coretype", "auto");
         if (env != null && !env.isBlank()) {
@@ -49,11 +60,24 @@ public final class Blas {
             if (core == null) {
                 choice = new Choice(null, "no AVX2/AVX-512 flags");
             } else {
-                choice = setenv(core) ? new Choice(core, prop.equals("auto") ? "from CPU flags" : "-Ddepthlens.blas.coretype")
+                choice = setenv("OPENBLAS_CORETYPE", core) ? new Choice(core, prop.equals("auto") ? "from CPU flags" : "-Ddepthlens.blas.coretype")
                         : new Choice(null, "setenv unavailable");
             }
         }
         return choice;
+    }
+
+    /** OPENBLAS_THREAD_TIMEOUT as OpenBLAS sees it (null if unset). */
+    public static String threadTimeout() {
+        configure();
+        String env = System.getenv("OPENBLAS_THREAD_TIMEOUT");
+        if (env != null) return env;
+        try {
+            java.nio.ByteBuffer b = org.bytedeco.systems.global.linux.getenv("OPENBLAS_THREAD_TIMEOUT");
+            return b == null ? null : new org.bytedeco.javacpp.BytePointer(new org.bytedeco.javacpp.Pointer(b)).limit(0).getString();
+        } catch (LinkageError e) {
+            return null;
+        }
     }
 
     /** The core type for a set of /proc/cpuinfo flags, or null to leave the choice to OpenBLAS. */
@@ -77,9 +101,9 @@ public final class Blas {
         return Set.of();
     }
 
-    private static boolean setenv(String core) {
+    private static boolean setenv(String name, String value) {
         try {
-            return org.bytedeco.systems.global.linux.setenv("OPENBLAS_CORETYPE", core, 1) == 0;
+            return org.bytedeco.systems.global.linux.setenv(name, value, 1) == 0;
         } catch (LinkageError e) {
             return false; // no native systems library for this platform
         }

@@ -97,13 +97,26 @@ public final class Ops {
 
     /**
      * {@code a[i] = exp(a[i] - shift)} for i in [from, to), in place, in float32 to about 1 ulp (Cephes' expf
-     * polynomial; torch's own is as accurate), with the argument clamped to [-87.3, 88]. Written as two simple
-     * loops so the JIT vectorises the first, which holds all the arithmetic; {@code tmp} (at least {@code to}
-     * long) keeps the rounded exponents between them. Several times faster than {@code Math.exp}.
+     * polynomial; torch's own is as accurate), with the argument clamped to [-87.3, 88]. Several times faster
+     * than {@code Math.exp}; {@code tmp} (at least {@code to} long) is scratch.
      */
     public static void exp(float[] a, int from, int to, float shift, float[] tmp) {
+        exp(a, a, from, to, 1f, shift, tmp);
+    }
+
+    /** {@code a[i] = exp(a[i] * scale - shift)} in place (the product rounded to float first, as a separate op would). */
+    public static void exp(float[] a, int from, int to, float scale, float shift, float[] tmp) {
+        exp(a, a, from, to, scale, shift, tmp);
+    }
+
+    /**
+     * {@code dst[i] = exp(src[i] * scale - shift)} for i in [from, to) ({@code dst} may be {@code src}). Written
+     * as two simple loops so the JIT vectorises the first, which holds all the arithmetic; {@code tmp} keeps
+     * the rounded exponents between them.
+     */
+    static void exp(float[] src, float[] dst, int from, int to, float scale, float shift, float[] tmp) {
         for (int i = from; i < to; i++) {
-            float x = Math.min(Math.max(a[i] - shift, -87.3f), 88f);
+            float x = Math.min(Math.max(src[i] * scale - shift, -87.3f), 88f);
             float m = x * LOG2E + ROUND;
             float k = m - ROUND;
             float r = x - k * LN2_HI - k * LN2_LO;
@@ -113,10 +126,10 @@ public final class Ops {
             p = p * r + 4.1665795894E-2f;
             p = p * r + 1.6666665459E-1f;
             p = p * r + 5.0000001201E-1f;
-            a[i] = p * r * r + r + 1f;
+            dst[i] = p * r * r + r + 1f;
             tmp[i] = m;
         }
-        for (int i = from; i < to; i++) a[i] *= Float.intBitsToFloat((Float.floatToRawIntBits(tmp[i]) - ROUND_BITS + 127) << 23);
+        for (int i = from; i < to; i++) dst[i] *= Float.intBitsToFloat((Float.floatToRawIntBits(tmp[i]) - ROUND_BITS + 127) << 23);
     }
 
     /** Sum of {@code a[from..to)} in double (four partial sums). */
@@ -135,16 +148,9 @@ public final class Ops {
 
     /** Largest of {@code a[from..to)} (NaN if any is NaN, as torch's max). */
     public static float max(float[] a, int from, int to) {
-        float m0 = Float.NEGATIVE_INFINITY, m1 = m0, m2 = m0, m3 = m0;
-        int i = from;
-        for (; i + 3 < to; i += 4) {
-            m0 = Math.max(m0, a[i]);
-            m1 = Math.max(m1, a[i + 1]);
-            m2 = Math.max(m2, a[i + 2]);
-            m3 = Math.max(m3, a[i + 3]);
-        }
-        for (; i < to; i++) m0 = Math.max(m0, a[i]);
-        return Math.max(Math.max(m0, m1), Math.max(m2, m3));
+        float m = Float.NEGATIVE_INFINITY;
+        for (int i = from; i < to; i++) m = Math.max(m, a[i]); // the JIT vectorises this plain form
+        return m;
     }
 
     /**
@@ -152,8 +158,7 @@ public final class Ops {
      * {@code gu[0..n)} then up {@code gu[n..2n)}, into {@code out[0..n)}; {@code t1}, {@code t2} hold n floats.
      */
     static void swiglu(float[] gu, int n, float[] out, float[] t1, float[] t2) {
-        for (int i = 0; i < n; i++) t1[i] = -gu[i];
-        exp(t1, 0, n, 0f, t2);
+        exp(gu, t1, 0, n, -1f, 0f, t2); // exp(-g): -g * 1 rounds exactly, - 0 changes nothing
         for (int i = 0; i < n; i++) out[i] = gu[i] / (1f + t1[i]) * gu[n + i];
     }
 }

@@ -32,6 +32,9 @@ class BlasTest {
         Nd4j.create(DataType.FLOAT, 1); // ND4J (and OpenBLAS) loaded by now, in any test order
         Blas.Choice c = Blas.configure();
         assertNotEquals("OpenBLAS was loaded before depthlens could choose", c.source(), "the session listener must run first");
+        if (System.getenv("OPENBLAS_THREAD_TIMEOUT") == null) {
+            assertEquals(Blas.THREAD_TIMEOUT, cString(org.bytedeco.systems.global.linux.getenv("OPENBLAS_THREAD_TIMEOUT")));
+        }
         if (System.getenv("OPENBLAS_CORETYPE") == null && c.coreType() != null) {
             assertEquals(Blas.fromFlags(Blas.cpuFlags()), c.coreType());
             assertEquals(c.coreType(), cString(org.bytedeco.systems.global.linux.getenv("OPENBLAS_CORETYPE")));
