@@ -40,7 +40,7 @@ import java.util.concurrent.Callable;
                 "                                pruning changes, provenance (hashes, versions)",
                 "  OUT/<label>/eval_removal.csv  change of every metric per removed block; eval_pruned.csv per pruning",
                 "  OUT/<label>/charts/, OUT/compare/   drop per removed block (PNG and SVG)",
-                "  OUT/report.html               self-contained report",
+                "  OUT/report.html               self-contained report (also copied to reports/ for default outputs)",
                 "Give --tasks/--docs to 'depthlens analyze' to get the same evaluation inside the probe report."})
 public final class EvalCommand extends CommonOptions implements Callable<Integer> {
     /** How many blocks are removed one at a time. */
@@ -84,7 +84,7 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
     Architecture.LnsMode lns;
 
     @Option(names = {"-o", "--out"}, paramLabel = "DIR",
-            description = "Output folder (default: analyses/<yyyyMMdd-HHmmss>-eval-<labels>).")
+            description = "Output folder (default: analyses/<yyyyMMdd-HHmmss>-eval-<labels>, report.html also copied to reports/).")
     Path out;
 
     @Option(names = "--force", description = "Replace an existing output folder.")
@@ -106,9 +106,11 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
         if (prune < 0) throw usage("--prune must not be negative, got " + prune);
         if (maxLength != null && maxLength < 1) throw usage("--max-length must be positive, got " + maxLength);
         List<EvalJob.ModelSpec> specs = named.stream().map(m -> new EvalJob.ModelSpec(m.dir(), m.label())).toList();
-        if (out == null) out = RunOptions.defaultOut("eval-", named);
+        boolean defaultOut = out == null;
+        if (defaultOut) out = RunOptions.defaultOut("eval-", named);
         var request = new EvalJob.Request(specs, RunOptions.abs(tasks), RunOptions.abs(docs), removal == Removal.single, prune,
-                maxLength == null ? 0 : maxLength, lns, out, force, Runtime.getRuntime().maxMemory() / 2, allowNan);
+                maxLength == null ? 0 : maxLength, lns, out, force, defaultOut ? RunOptions.reportsDir() : null,
+                Runtime.getRuntime().maxMemory() / 2, allowNan);
         Path done = EvalJob.run(request, new ConsoleProgress(System.err), System.err);
         spec.commandLine().getOut().println("Wrote " + done + "/report.html");
         return 0;

@@ -33,10 +33,11 @@ public final class EvalJob {
     }
 
     /**
-     * @param maxLength 0 for the default (max_position_embeddings capped at 2048)
+     * @param maxLength  0 for the default (max_position_embeddings capped at 2048)
+     * @param reportsDir where a copy of report.html goes (the project's {@code reports/}), or null
      */
     public record Request(List<ModelSpec> models, List<Path> tasks, List<Path> docs, boolean removal, int prune, int maxLength,
-                          Architecture.LnsMode lns, Path out, boolean force, long memoryBudget, boolean allowNan) {
+                          Architecture.LnsMode lns, Path out, boolean force, Path reportsDir, long memoryBudget, boolean allowNan) {
     }
 
     private EvalJob() {}
@@ -66,6 +67,7 @@ public final class EvalJob {
             }
             out.commit();
         }
+        if (r.reportsDir() != null) ReportWriter.copyToReports(r.out(), r.reportsDir());
         return r.out();
     }
 
