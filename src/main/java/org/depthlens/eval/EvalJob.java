@@ -11,6 +11,8 @@ import org.depthlens.model.Model;
 import org.depthlens.report.Palette;
 import org.depthlens.report.ReportWriter;
 import org.depthlens.text.ModelTokenizer;
+import org.depthlens.weights.ConfigParser;
+import org.depthlens.weights.ModelConfig;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -51,6 +53,7 @@ public final class EvalJob {
                 throw new BadInputException("--label: two labels give the same folder name '" + dirName(m.label()) + "'");
             }
         }
+        for (ModelSpec m : r.models()) checkOptions(m, r);
         EvalInputs inputs = EvalInputs.read(r.tasks(), r.docs());
         List<EvalSection.Entry> entries = new ArrayList<>();
         try (AtomicDir out = AtomicDir.create(r.out(), r.force())) {
@@ -69,6 +72,16 @@ public final class EvalJob {
         }
         if (r.reportsDir() != null) ReportWriter.copyToReports(r.out(), r.reportsDir());
         return r.out();
+    }
+
+    /** Options that must fit every model, checked on its config.json before anything is computed. */
+    private static void checkOptions(ModelSpec m, Request r) {
+        ModelConfig c = ConfigParser.read(m.dir());
+        if (r.prune() > c.numLayers()) {
+            throw new BadInputException(c.file() + ": --prune " + r.prune() + " is more than the model's " + c.numLayers()
+                    + " blocks (num_hidden_layers); give --prune " + c.numLayers() + " or less");
+        }
+        if (r.maxLength() > 0) Evaluator.checkMaxLength(c.file(), c.maxPositionEmbeddings(), r.maxLength());
     }
 
     /** eval.json and the CSV tables of one model into {@code dir}. */
