@@ -12,9 +12,7 @@ import org.depthlens.weights.Checkpoint;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -82,7 +80,7 @@ public final class AnalyzeJob {
             }
             out.commit();
         }
-        if (r.reportsDir() != null) copyReport(r.out().resolve("report.html"), r.reportsDir().resolve(r.out().getFileName() + ".html"));
+        if (r.reportsDir() != null) ReportWriter.copyToReports(r.out(), r.reportsDir());
         return r.out();
     }
 
@@ -116,17 +114,5 @@ public final class AnalyzeJob {
                 log.println("depthlens: warning: " + message + " (going on: --allow-nan)");
             }
         };
-    }
-
-    private static void copyReport(Path report, Path dest) {
-        try {
-            Files.createDirectories(dest.getParent());
-            Path tmp = Files.createTempFile(dest.getParent(), "." + dest.getFileName(), ".tmp");
-            org.depthlens.weights.SafetensorsWriter.publicReadable(tmp, "rw-r--r--");
-            Files.copy(report, tmp, StandardCopyOption.REPLACE_EXISTING);
-            Files.move(tmp, dest, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException("copying the report to " + dest, e);
-        }
     }
 }

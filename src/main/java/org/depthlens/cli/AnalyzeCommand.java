@@ -11,11 +11,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.Callable;
 
 @Command(name = "analyze", sortOptions = false, mixinStandardHelpOptions = true,
@@ -46,9 +43,6 @@ import java.util.concurrent.Callable;
                 "  OUT/compare/               overlays when several models are given",
                 "  OUT/report.html            self-contained report (also copied to reports/ for default outputs)"})
 public final class AnalyzeCommand extends CommonOptions implements Callable<Integer> {
-    static final Set<String> CONFIG_KEYS = Set.of("model", "label", "text", "ids", "window", "maxWindows", "lns", "prune", "out", "force",
-            "allowNan", "tasks", "docs", "maxLength");
-
     /** Windows of the bundled demo unless --max-windows says otherwise (docs/ holds more). */
     static final int BUNDLED_WINDOWS = 16;
 
@@ -110,7 +104,7 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
 
     @Override
     public Integer call() {
-        if (config != null) applyConfig(RunConfig.read(config, CONFIG_KEYS));
+        if (config != null) RunConfig.apply(config, spec);
         boolean bundled = false;
         if (models.isEmpty()) {
             if (text != null || ids != null) throw usage("--model is required when --text or --ids is given");
@@ -123,66 +117,28 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         }
         if (text != null && ids != null) throw usage("give --text or --ids, not both");
         if (text == null && ids == null) throw usage("give the data to evaluate on: --text FILE or --ids FILE");
-        if (labels.size() > models.size()) throw usage("more --label (" + labels.size() + ") than --model (" + models.size() + ")");
+        List<RunOptions.LabelledModel> named = RunOptions.labelled(spec, models, labels);
         if (window < 2) throw usage("--window must be at least 2, got " + window);
         if (maxWindows != null && maxWindows < 1) throw usage("--max-windows must be positive, got " + maxWindows);
         if (prune < 0) throw usage("--prune must not be negative, got " + prune);
 
-        List<AnalyzeJob.ModelSpec> specs = new ArrayList<>();
-        for (int i = 0; i < models.size(); i++) {
-            Path m = models.get(i).toAbsolutePath().normalize();
-            String label = i < labels.size() ? labels.get(i) : m.getFileName().toString();
-            specs.add(new AnalyzeJob.ModelSpec(m, label));
-        }
+        List<AnalyzeJob.ModelSpec> specs = named.stream().map(m -> new AnalyzeJob.ModelSpec(m.dir(), m.label())).toList();
         boolean defaultOut = out == null;
-        if (defaultOut) {
-            String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
-            String names = String.join("-", specs.stream().map(s -> s.label().replaceAll("[^A-Za-z0-9._-]", "_")).toList());
-            out = Home.dir().resolve("analyses").resolve(stamp + "-" + names);
-        }
+        if (defaultOut) out = RunOptions.defaultOut("", named);
         DataSource data = text != null ? DataSource.text(text) : DataSource.ids(ids);
         var request = new AnalyzeJob.Request(specs, data, window, maxWindows == null ? Integer.MAX_VALUE : maxWindows, lns, prune,
-                out, force, defaultOut ? Home.dir().resolve("reports") : null, Runtime.getRuntime().maxMemory() / 2, allowNan);
+                out, force, defaultOut ? RunOptions.reportsDir() : null, Runtime.getRuntime().maxMemory() / 2, allowNan);
         if (bundled) System.err.println("No --model given: analysing the bundled Pre-LN/LNS pair on the project's docs/.");
         if (maxLength != null && maxLength < 1) throw usage("--max-length must be positive, got " + maxLength);
         EvalExtension eval = tasks.isEmpty() && docs.isEmpty() ? null : new EvalExtension(
-                EvalInputs.read(abs(tasks), abs(docs)), maxLength == null ? 0 : maxLength, Runtime.getRuntime().maxMemory() / 2);
+                EvalInputs.read(RunOptions.abs(tasks), RunOptions.abs(docs)), maxLength == null ? 0 : maxLength,
+                Runtime.getRuntime().maxMemory() / 2);
         Path done = AnalyzeJob.run(request, new ConsoleProgress(System.err), System.err, eval);
         spec.commandLine().getOut().println("Wrote " + done + "/report.html");
         return 0;
     }
 
-    private static List<Path> abs(List<Path> ps) {
-        return ps.stream().map(p -> p.toAbsolutePath().normalize()).toList();
-    }
-
     private CommandLine.ParameterException usage(String msg) {
-        return new CommandLine.ParameterException(spec.commandLine(), msg);
-    }
-
-    /** Config values fill every option the command line did not set. */
-    private void applyConfig(RunConfig c) {
-        var pr = spec.commandLine().getParseResult();
-        if (c.has("model") && !pr.hasMatchedOption("--model")) models = new ArrayList<>(c.paths("model"));
-        if (c.has("label") && !pr.hasMatchedOption("--label")) labels = new ArrayList<>(c.strings("label"));
-        if (c.has("text") && !pr.hasMatchedOption("--text")) text = c.path("text");
-        if (c.has("ids") && !pr.hasMatchedOption("--ids")) ids = c.path("ids");
-        if (c.has("window") && !pr.hasMatchedOption("--window")) window = c.integer("window");
-        if (c.has("maxWindows") && !pr.hasMatchedOption("--max-windows")) maxWindows = c.integer("maxWindows");
-        if (c.has("prune") && !pr.hasMatchedOption("--prune")) prune = c.integer("prune");
-        if (c.has("out") && !pr.hasMatchedOption("--out")) out = c.path("out");
-        if (c.has("force") && !pr.hasMatchedOption("--force")) force = c.bool("force");
-        if (c.has("allowNan") && !pr.hasMatchedOption("--allow-nan")) allowNan = c.bool("allowNan");
-        if (c.has("tasks") && !pr.hasMatchedOption("--tasks")) tasks = new ArrayList<>(c.paths("tasks"));
-        if (c.has("docs") && !pr.hasMatchedOption("--docs")) docs = new ArrayList<>(c.paths("docs"));
-        if (c.has("maxLength") && !pr.hasMatchedOption("--max-length")) maxLength = c.integer("maxLength");
-        if (c.has("lns") && !pr.hasMatchedOption("--lns")) {
-            String v = c.string("lns");
-            try {
-                lns = Architecture.LnsMode.valueOf(v.toUpperCase(java.util.Locale.ROOT));
-            } catch (IllegalArgumentException e) {
-                throw new BadInputException(config + ": 'lns' must be auto, on or off, got '" + v + "'");
-            }
-        }
+        return RunOptions.usage(spec, msg);
     }
 }

@@ -7,8 +7,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -35,13 +33,14 @@ import java.util.concurrent.Callable;
                 "  depthlens eval --model models/tiny-curse-24/pre_ln --tasks sample-configs/tasks/tech-cloze.jsonl",
                 "  depthlens eval -m run/pre_ln -l pre_ln -m run/lns -l lns --docs val.txt --tasks arc_easy.jsonl --prune 4",
                 "  depthlens eval -m ~/ckpt/llama-2-7b --docs wikitext.jsonl --max-length 1024 --removal none",
+                "  depthlens eval --config sample-configs/tiny-curse-eval-only.json",
                 "",
                 "Output (OUT is built in a temporary sibling folder and renamed into place when complete):",
                 "  OUT/<label>/eval.json         acc, acc_norm, per-choice log-likelihoods, perplexities, removal and",
                 "                                pruning changes, provenance (hashes, versions)",
                 "  OUT/<label>/eval_removal.csv  change of every metric per removed block; eval_pruned.csv per pruning",
                 "  OUT/<label>/charts/, OUT/compare/   drop per removed block (PNG and SVG)",
-                "  OUT/report.html               self-contained report",
+                "  OUT/report.html               self-contained report (also copied to reports/ for default outputs)",
                 "Give --tasks/--docs to 'depthlens analyze' to get the same evaluation inside the probe report."})
 public final class EvalCommand extends CommonOptions implements Callable<Integer> {
     /** How many blocks are removed one at a time. */
@@ -50,8 +49,9 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = {"-m", "--model"}, paramLabel = "DIR", required = true,
-            description = "HF model folder (config.json + *.safetensors + tokenizer.json). Repeat to compare models.")
+    @Option(names = {"-m", "--model"}, paramLabel = "DIR",
+            description = "HF model folder (config.json + *.safetensors + tokenizer.json). Repeat to compare models. Required "
+                    + "(here or in --config).")
     List<Path> models = new ArrayList<>();
 
     @Option(names = {"-l", "--label"}, paramLabel = "NAME", description = "Label of the n-th --model (default: its folder name).")
@@ -83,7 +83,8 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
             description = "LayerNorm Scaling: auto (config's \"layernorm_scaling\"), on, off. Default: ${DEFAULT-VALUE}.")
     Architecture.LnsMode lns;
 
-    @Option(names = {"-o", "--out"}, paramLabel = "DIR", description = "Output folder (default: analyses/<yyyyMMdd-HHmmss>-eval-<labels>).")
+    @Option(names = {"-o", "--out"}, paramLabel = "DIR",
+            description = "Output folder (default: analyses/<yyyyMMdd-HHmmss>-eval-<labels>, report.html also copied to reports/).")
     Path out;
 
     @Option(names = "--force", description = "Replace an existing output folder.")
@@ -92,34 +93,30 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
     @Option(names = "--allow-nan", description = "Evaluate weights holding NaN or infinity (each such tensor is named in a warning); by default they are refused.")
     boolean allowNan;
 
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "JSON run config; keys are these options in camelCase, paths relative to the file (see sample-configs/).")
+    Path config;
+
     @Override
     public Integer call() {
+        if (config != null) RunConfig.apply(config, spec);
+        if (models.isEmpty()) throw usage("Missing required option: '--model=DIR'");
         if (tasks.isEmpty() && docs.isEmpty()) throw usage("give what to evaluate on: --tasks FILE... and/or --docs FILE");
-        if (labels.size() > models.size()) throw usage("more --label (" + labels.size() + ") than --model (" + models.size() + ")");
+        List<RunOptions.LabelledModel> named = RunOptions.labelled(spec, models, labels);
         if (prune < 0) throw usage("--prune must not be negative, got " + prune);
         if (maxLength != null && maxLength < 1) throw usage("--max-length must be positive, got " + maxLength);
-        List<EvalJob.ModelSpec> specs = new ArrayList<>();
-        for (int i = 0; i < models.size(); i++) {
-            Path m = models.get(i).toAbsolutePath().normalize();
-            specs.add(new EvalJob.ModelSpec(m, i < labels.size() ? labels.get(i) : m.getFileName().toString()));
-        }
-        if (out == null) {
-            String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
-            String names = String.join("-", specs.stream().map(s -> s.label().replaceAll("[^A-Za-z0-9._-]", "_")).toList());
-            out = Home.dir().resolve("analyses").resolve(stamp + "-eval-" + names);
-        }
-        var request = new EvalJob.Request(specs, abs(tasks), abs(docs), removal == Removal.single, prune,
-                maxLength == null ? 0 : maxLength, lns, out, force, Runtime.getRuntime().maxMemory() / 2, allowNan);
+        List<EvalJob.ModelSpec> specs = named.stream().map(m -> new EvalJob.ModelSpec(m.dir(), m.label())).toList();
+        boolean defaultOut = out == null;
+        if (defaultOut) out = RunOptions.defaultOut("eval-", named);
+        var request = new EvalJob.Request(specs, RunOptions.abs(tasks), RunOptions.abs(docs), removal == Removal.single, prune,
+                maxLength == null ? 0 : maxLength, lns, out, force, defaultOut ? RunOptions.reportsDir() : null,
+                Runtime.getRuntime().maxMemory() / 2, allowNan);
         Path done = EvalJob.run(request, new ConsoleProgress(System.err), System.err);
         spec.commandLine().getOut().println("Wrote " + done + "/report.html");
         return 0;
     }
 
-    private static List<Path> abs(List<Path> ps) {
-        return ps.stream().map(p -> p.toAbsolutePath().normalize()).toList();
-    }
-
     private CommandLine.ParameterException usage(String msg) {
-        return new CommandLine.ParameterException(spec.commandLine(), msg);
+        return RunOptions.usage(spec, msg);
     }
 }

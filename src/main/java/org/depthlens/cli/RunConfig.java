@@ -3,6 +3,7 @@ package org.depthlens.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.depthlens.BadInputException;
+import picocli.CommandLine;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -11,7 +12,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * A JSON run config: an object whose keys are a command's long option names in camelCase
@@ -47,6 +50,82 @@ final class RunConfig {
             }
         }
         return new RunConfig(file, root);
+    }
+
+    /** The keys a command's config may hold: its long options in camelCase, but for --config, --debug, --help, --version. */
+    static Set<String> keysOf(CommandLine.Model.CommandSpec spec) {
+        Set<String> keys = new TreeSet<>();
+        for (CommandLine.Model.OptionSpec o : spec.options()) {
+            String key = key(o);
+            if (key != null && !NOT_IN_A_CONFIG.contains(key)) keys.add(key);
+        }
+        return keys;
+    }
+
+    private static final Set<String> NOT_IN_A_CONFIG = Set.of("config", "debug", "help", "version");
+
+    /** {@code maxWindows} for {@code --max-windows}; null for an option without a long name. */
+    private static String key(CommandLine.Model.OptionSpec o) {
+        String name = o.longestName();
+        if (!name.startsWith("--")) return null;
+        StringBuilder b = new StringBuilder();
+        boolean up = false;
+        for (char ch : name.substring(2).toCharArray()) {
+            if (ch == '-') {
+                up = true;
+            } else {
+                b.append(up ? Character.toUpperCase(ch) : ch);
+                up = false;
+            }
+        }
+        return b.toString();
+    }
+
+    /**
+     * Reads {@code file} as the run config of the command {@code spec} and sets every option it holds that the
+     * command line did not give (the command line wins). Paths are relative to the config file's folder.
+     */
+    static void apply(Path file, CommandLine.Model.CommandSpec spec) {
+        RunConfig c = read(file, keysOf(spec));
+        CommandLine.ParseResult pr = spec.commandLine().getParseResult();
+        for (CommandLine.Model.OptionSpec o : spec.options()) {
+            String key = key(o);
+            if (key == null || NOT_IN_A_CONFIG.contains(key) || !c.has(key) || pr.hasMatchedOption(o)) continue;
+            o.setValue(c.value(key, o.type(), o.auxiliaryTypes()));
+        }
+    }
+
+    /** The value of {@code key} as an option of this type would hold it. */
+    private Object value(String key, Class<?> type, Class<?>[] aux) {
+        if (List.class.isAssignableFrom(type)) {
+            Class<?> element = aux.length > 0 ? aux[0] : String.class;
+            if (element == Path.class) return paths(key);
+            if (element == String.class) return strings(key);
+        } else if (type == Path.class) {
+            return path(key);
+        } else if (type == String.class) {
+            return string(key);
+        } else if (type == int.class || type == Integer.class) {
+            return integer(key);
+        } else if (type == boolean.class || type == Boolean.class) {
+            return bool(key);
+        } else if (type.isEnum()) {
+            return enumValue(key, type);
+        }
+        throw new IllegalStateException("run config: no conversion for option type " + type.getName() + " ('" + key + "')");
+    }
+
+    private Object enumValue(String key, Class<?> type) {
+        String v = string(key);
+        List<String> names = new ArrayList<>();
+        for (Object e : type.getEnumConstants()) {
+            String n = ((Enum<?>) e).name();
+            if (n.equalsIgnoreCase(v)) return e;
+            names.add(n.toLowerCase(Locale.ROOT));
+        }
+        String allowed = names.size() == 1 ? names.get(0)
+                : String.join(", ", names.subList(0, names.size() - 1)) + " or " + names.get(names.size() - 1);
+        throw new BadInputException(file + ": '" + key + "' must be " + allowed + ", got '" + v + "'");
     }
 
     boolean has(String key) {

@@ -11,6 +11,8 @@ import org.depthlens.model.Model;
 import org.depthlens.report.Palette;
 import org.depthlens.report.ReportWriter;
 import org.depthlens.text.ModelTokenizer;
+import org.depthlens.weights.ConfigParser;
+import org.depthlens.weights.ModelConfig;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -33,10 +35,11 @@ public final class EvalJob {
     }
 
     /**
-     * @param maxLength 0 for the default (max_position_embeddings capped at 2048)
+     * @param maxLength  0 for the default (max_position_embeddings capped at 2048)
+     * @param reportsDir where a copy of report.html goes (the project's {@code reports/}), or null
      */
     public record Request(List<ModelSpec> models, List<Path> tasks, List<Path> docs, boolean removal, int prune, int maxLength,
-                          Architecture.LnsMode lns, Path out, boolean force, long memoryBudget, boolean allowNan) {
+                          Architecture.LnsMode lns, Path out, boolean force, Path reportsDir, long memoryBudget, boolean allowNan) {
     }
 
     private EvalJob() {}
@@ -50,6 +53,7 @@ public final class EvalJob {
                 throw new BadInputException("--label: two labels give the same folder name '" + dirName(m.label()) + "'");
             }
         }
+        for (ModelSpec m : r.models()) checkOptions(m, r);
         EvalInputs inputs = EvalInputs.read(r.tasks(), r.docs());
         List<EvalSection.Entry> entries = new ArrayList<>();
         try (AtomicDir out = AtomicDir.create(r.out(), r.force())) {
@@ -66,7 +70,18 @@ public final class EvalJob {
             }
             out.commit();
         }
+        if (r.reportsDir() != null) ReportWriter.copyToReports(r.out(), r.reportsDir());
         return r.out();
+    }
+
+    /** Options that must fit every model, checked on its config.json before anything is computed. */
+    private static void checkOptions(ModelSpec m, Request r) {
+        ModelConfig c = ConfigParser.read(m.dir());
+        if (r.prune() > c.numLayers()) {
+            throw new BadInputException(c.file() + ": --prune " + r.prune() + " is more than the model's " + c.numLayers()
+                    + " blocks (num_hidden_layers); give --prune " + c.numLayers() + " or less");
+        }
+        if (r.maxLength() > 0) Evaluator.checkMaxLength(c.file(), c.maxPositionEmbeddings(), r.maxLength());
     }
 
     /** eval.json and the CSV tables of one model into {@code dir}. */

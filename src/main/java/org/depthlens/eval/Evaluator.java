@@ -5,6 +5,7 @@ import org.depthlens.analysis.Branch;
 import org.depthlens.analysis.Progress;
 import org.depthlens.model.Model;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -53,11 +54,16 @@ public final class Evaluator {
     public static int maxLength(Model model, int option) {
         int ctx = model.arch().maxPositions();
         if (option <= 0) return Math.min(ctx, DEFAULT_MAX_LENGTH_CAP);
-        if (option > ctx) {
-            throw new BadInputException("--max-length " + option + " exceeds the context of " + model.dir()
-                    + " (max_position_embeddings " + ctx + ")");
-        }
+        checkMaxLength(model.dir().resolve("config.json"), ctx, option);
         return option;
+    }
+
+    /** Refuses a --max-length longer than the model's context {@code ctx} (from {@code configFile}). */
+    public static void checkMaxLength(Path configFile, int ctx, int option) {
+        if (option > ctx) {
+            throw new BadInputException(configFile + ": --max-length " + option + " exceeds the model's context of " + ctx
+                    + " (max_position_embeddings); give --max-length " + ctx + " or less");
+        }
     }
 
     public EvalResult run(String label, List<McTask> tasks, List<Documents> docs) {
@@ -79,11 +85,11 @@ public final class Evaluator {
                     try {
                         r = McEncoding.encode(tok, item.context(), item.choices().get(c));
                     } catch (IllegalArgumentException e) {
-                        throw new BadInputException(task.path() + ": item " + (i + 1) + ", choice " + c + ": " + e.getMessage());
+                        throw new BadInputException(task.path() + ": line " + item.line() + ", choice " + c + ": " + e.getMessage());
                     }
                     if (r.continuation().length > maxLength) {
-                        throw new BadInputException(task.path() + ": item " + (i + 1) + ", choice " + c + " is "
-                                + r.continuation().length + " tokens, longer than the max length " + maxLength);
+                        throw new BadInputException(task.path() + ": line " + item.line() + ", choice " + c + " is "
+                                + r.continuation().length + " tokens, longer than --max-length " + maxLength);
                     }
                     choiceIdx[t][i][c] = requests.size();
                     requests.add(r);

@@ -17,8 +17,8 @@ import java.util.List;
  */
 public record McTask(Path path, String name, List<Item> items, byte[] bytes) {
 
-    /** One question: the choices are scored as continuations of the context. */
-    public record Item(String context, List<String> choices, int gold) {
+    /** One question: the choices are scored as continuations of the context; {@code line} is its line in the file (from 1). */
+    public record Item(String context, List<String> choices, int gold, int line) {
         public Item {
             choices = List.copyOf(choices);
             if (choices.isEmpty()) throw new IllegalArgumentException("no choices");
@@ -43,9 +43,9 @@ public record McTask(Path path, String name, List<Item> items, byte[] bytes) {
                 throw new BadInputException(at + " is not valid JSON (" + Documents.firstLine(e.getMessage()) + ")");
             }
             if (n == null || !n.isObject()) throw new BadInputException(at + " must be a JSON object {\"context\", \"choices\", \"gold\"}");
-            if (!n.path("context").isTextual()) throw new BadInputException(at + ": \"context\" must be a string");
+            if (!n.path("context").isTextual()) throw new BadInputException(at + ": \"context\" must be a string" + got(n, "context"));
             JsonNode ch = n.path("choices");
-            if (!ch.isArray() || ch.isEmpty()) throw new BadInputException(at + ": \"choices\" must be a non-empty list of strings");
+            if (!ch.isArray() || ch.isEmpty()) throw new BadInputException(at + ": \"choices\" must be a non-empty list of strings" + got(n, "choices"));
             List<String> choices = new ArrayList<>();
             for (JsonNode c : ch) {
                 if (!c.isTextual() || c.asText().isEmpty()) throw new BadInputException(at + ": every choice must be a non-empty string");
@@ -53,11 +53,19 @@ public record McTask(Path path, String name, List<Item> items, byte[] bytes) {
             }
             JsonNode g = n.path("gold");
             if (!g.isIntegralNumber() || !g.canConvertToInt() || g.asInt() < 0 || g.asInt() >= choices.size()) {
-                throw new BadInputException(at + ": \"gold\" must be an integer index into choices (0.." + (choices.size() - 1) + "), got " + g);
+                throw new BadInputException(at + ": \"gold\" must be an integer index into choices (0.." + (choices.size() - 1) + ")" + got(n, "gold"));
             }
-            items.add(new Item(n.get("context").asText(), choices, g.asInt()));
+            items.add(new Item(n.get("context").asText(), choices, g.asInt(), i + 1));
         }
-        if (items.isEmpty()) throw new BadInputException(path + ": no items (the file is empty)");
+        if (items.isEmpty()) throw new BadInputException(path + ": no items (the file is empty or blank)");
         return new McTask(path, path.getFileName().toString(), List.copyOf(items), raw);
+    }
+
+    /** ", got VALUE" for a key present with a wrong value, " (the key is missing)" for an absent one. */
+    private static String got(JsonNode item, String key) {
+        JsonNode v = item.get(key);
+        if (v == null) return " (the key is missing)";
+        String t = v.toString();
+        return ", got " + (t.length() > 60 ? t.substring(0, 57) + "..." : t);
     }
 }

@@ -84,6 +84,28 @@ public final class ReportWriter {
     }
 
     /**
+     * Copies the finished {@code outDir/report.html} to {@code reportsDir/<outDir's name>.html} (the project's
+     * {@code reports/} for runs with the default output folder), through a temporary file renamed into place.
+     */
+    public static Path copyToReports(Path outDir, Path reportsDir) {
+        Path dest = reportsDir.resolve(outDir.getFileName() + ".html");
+        try {
+            Files.createDirectories(dest.getParent());
+            Path tmp = Files.createTempFile(dest.getParent(), "." + dest.getFileName(), ".tmp");
+            try {
+                org.depthlens.weights.SafetensorsWriter.publicReadable(tmp, "rw-r--r--");
+                Files.copy(outDir.resolve("report.html"), tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                Files.move(tmp, dest, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("copying the report to " + dest, e);
+        }
+        return dest;
+    }
+
+    /**
      * A report.html made of {@code sections} alone, for runs without probe metrics (e.g. {@code depthlens eval}):
      * the context has no models, so sections bring their own data and draw their own charts with
      * {@link ReportContext#writeChart}.

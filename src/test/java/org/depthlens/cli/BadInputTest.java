@@ -522,6 +522,117 @@ class BadInputTest {
         assertTrue(r.err().contains("\tat org.depthlens."), r::describe);
     }
 
+    // ---- eval: task and documents files, options, run config ----
+
+    /** eval on the tiny-curse Pre-LN model (it has a tokenizer) with {@code args}, full model only, 64-token inputs unless args say. */
+    private Cli.Result eval(String... args) {
+        List<String> a = new ArrayList<>(List.of("eval", "-m", tinyCurse().toString(), "-o", out.toString()));
+        if (!List.of(args).contains("--removal")) a.addAll(List.of("--removal", "none"));
+        if (!List.of(args).contains("--max-length")) a.addAll(List.of("--max-length", "64"));
+        a.addAll(List.of(args));
+        return Cli.run(a.toArray(String[]::new));
+    }
+
+    private String failsEval(int code, List<String> args, String... fragments) {
+        String line = assertError(eval(args.toArray(String[]::new)), code, fragments);
+        assertNothingLeft(out);
+        return line;
+    }
+
+    private static final String ITEM = "{\"context\": \"The driver \", \"choices\": [\"registers\", \"sings\"], \"gold\": 0}";
+
+    @Test
+    void evalTasksLineNotJson() {
+        Path tasks = BadModels.write(tmp.resolve("tasks.jsonl"), ITEM + "\n{\"context\": \"x\", choices}\n");
+        failsEval(BAD, List.of("--tasks", tasks.toString()), tasks.toString(), "line 2", "not valid JSON");
+    }
+
+    @Test
+    void evalTaskItemMissingChoicesOrGold() {
+        Path tasks = BadModels.write(tmp.resolve("tasks.jsonl"), ITEM + "\n\n{\"context\": \"x\", \"gold\": 0}\n");
+        failsEval(BAD, List.of("--tasks", tasks.toString()), tasks.toString(), "line 3", "\"choices\"", "the key is missing");
+        BadModels.write(tasks, "{\"context\": \"x\", \"choices\": [\"a\", \"b\"]}\n");
+        failsEval(BAD, List.of("--tasks", tasks.toString()), tasks.toString(), "line 1", "\"gold\"", "the key is missing");
+    }
+
+    @Test
+    void evalTaskGoldOutOfRange() {
+        Path tasks = BadModels.write(tmp.resolve("tasks.jsonl"), ITEM + "\n{\"context\": \"x\", \"choices\": [\"a\", \"b\"], \"gold\": 2}\n");
+        failsEval(BAD, List.of("--tasks", tasks.toString()), tasks.toString(), "line 2", "\"gold\"", "(0..1)", "got 2");
+        BadModels.write(tasks, "{\"context\": \"x\", \"choices\": [\"a\", \"b\"], \"gold\": \"1\"}\n");
+        failsEval(BAD, List.of("--tasks", tasks.toString()), tasks.toString(), "line 1", "\"gold\"", "got \"1\"");
+    }
+
+    @Test
+    void evalTasksOrDocsFileEmpty() {
+        Path tasks = BadModels.write(tmp.resolve("tasks.jsonl"), "\n  \n");
+        failsEval(BAD, List.of("--tasks", tasks.toString()), tasks.toString(), "no items", "empty");
+        Path docs = BadModels.write(tmp.resolve("docs.txt"), "");
+        failsEval(BAD, List.of("--docs", docs.toString()), docs.toString(), "no documents", "empty");
+    }
+
+    @Test
+    void evalDocsJsonlLineNotJsonOrWithoutText() {
+        Path docs = BadModels.write(tmp.resolve("docs.jsonl"), "{\"text\": \"one document\"}\n{\"text\": \n");
+        failsEval(BAD, List.of("--docs", docs.toString()), docs.toString(), "line 2", "not valid JSON");
+        BadModels.write(docs, "{\"text\": \"one document\"}\n{\"body\": \"another\"}\n");
+        failsEval(BAD, List.of("--docs", docs.toString()), docs.toString(), "line 2", "\"text\"");
+    }
+
+    @Test
+    void evalDocsOrTasksFileNotFound() {
+        Path docs = tmp.resolve("no-docs.txt");
+        failsEval(BAD, List.of("--docs", docs.toString()), docs.toString(), "documents file not found");
+        Path tasks = tmp.resolve("no-tasks.jsonl");
+        failsEval(BAD, List.of("--tasks", tasks.toString()), tasks.toString(), "task file not found");
+    }
+
+    @Test
+    void evalMaxLengthTooSmall() {
+        Path tasks = BadModels.write(tmp.resolve("tasks.jsonl"), ITEM + "\n{\"context\": \"x\", \"choices\": [\"a\", \"interrupt handler\"], \"gold\": 1}\n");
+        String line = failsEval(USAGE, List.of("--tasks", tasks.toString(), "--max-length", "0"), "--max-length", "must be positive", "got 0");
+        assertTrue(line.contains("eval --help"), line);
+        failsEval(BAD, List.of("--tasks", tasks.toString(), "--max-length", "2"), tasks.toString(), "line 2, choice 1", "tokens",
+                "longer than --max-length 2");
+    }
+
+    @Test
+    void evalMaxLengthOverContext() {
+        Path docs = BadModels.write(tmp.resolve("docs.txt"), "The driver registers an interrupt handler.");
+        failsEval(BAD, List.of("--docs", docs.toString(), "--max-length", "4096"), tinyCurse().resolve("config.json").toString(),
+                "--max-length 4096", "context of 256", "max_position_embeddings");
+    }
+
+    @Test
+    void evalRemovalValueUnknown() {
+        Path docs = BadModels.write(tmp.resolve("docs.txt"), "The driver registers an interrupt handler.");
+        String line = failsEval(USAGE, List.of("--docs", docs.toString(), "--removal", "all"), "--removal", "all", "none, single");
+        assertTrue(line.contains("eval --help"), line);
+    }
+
+    @Test
+    void evalPruneMoreThanBlocks() {
+        Path docs = BadModels.write(tmp.resolve("docs.txt"), "The driver registers an interrupt handler.");
+        failsEval(BAD, List.of("--docs", docs.toString(), "--prune", "25"), tinyCurse().resolve("config.json").toString(),
+                "--prune 25", "24 blocks", "num_hidden_layers");
+        failsEval(USAGE, List.of("--docs", docs.toString(), "--prune", "-1"), "--prune", "must not be negative");
+    }
+
+    @Test
+    void evalRunConfigUnknownKeyOrBadValue() {
+        BadModels.write(tmp.resolve("docs.txt"), "The driver registers an interrupt handler.");
+        Path config = BadModels.write(tmp.resolve("eval.json"), "{\"model\": \"" + tinyCurse() + "\", \"docs\": \"docs.txt\", \"window\": 64}");
+        assertError(Cli.run("eval", "--config", config.toString(), "-o", out.toString()), BAD, config.toString(),
+                "unknown key 'window'", "maxLength", "removal");
+        assertNothingLeft(out);
+        BadModels.write(config, "{\"model\": \"" + tinyCurse() + "\", \"docs\": \"docs.txt\", \"removal\": \"all\"}");
+        assertError(Cli.run("eval", "--config", config.toString(), "-o", out.toString()), BAD, config.toString(),
+                "'removal'", "none or single", "all");
+        assertNothingLeft(out);
+        BadModels.write(config, "{\"docs\": \"docs.txt\"}");
+        assertError(Cli.run("eval", "--config", config.toString(), "-o", out.toString()), USAGE, "Missing required option", "--model");
+    }
+
     @Test
     void traceSequencesOfDifferentLengths() {
         BadModels.write(ids, "[[1, 2, 3], [4, 5]]");

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -64,6 +65,58 @@ class CommandsTest {
         CliRunner.Result bad = CliRunner.run("analyze", "--config", cfg.toString());
         assertEquals(3, bad.exit());
         assertTrue(bad.err().contains("modle") && bad.err().contains(cfg.toString()), bad.err());
+    }
+
+    @Test
+    void defaultOutputCopiesTheReportToReports() throws Exception {
+        // a temporary depthlens home: analyses/ and reports/ go there
+        Path home = Files.createDirectories(tmp.resolve("home"));
+        Path docs = tmp.resolve("docs.txt");
+        Files.writeString(docs, "The driver registers an interrupt handler.\n\nEach process has a unique process ID.\n");
+        Path ids = tmp.resolve("ids.json");
+        Files.writeString(ids, "[[1,5,9,13,200,7,3,99],[4,8,15,16,23,42,7,1]]");
+        String old = System.getProperty("depthlens.home");
+        System.setProperty("depthlens.home", home.toString());
+        try {
+            CliRunner.Result eval = CliRunner.run("eval", "-m", Fixtures.tinyCurse().resolve("pre_ln").toString(), "--docs", docs.toString(),
+                    "--removal", "none", "--max-length", "64");
+            assertEquals(0, eval.exit(), eval.err());
+            CliRunner.Result analyze = CliRunner.run("analyze", "-m", Fixtures.hf("qwen3").resolve("model").toString(), "-l", "q3",
+                    "--ids", ids.toString(), "--prune", "1");
+            assertEquals(0, analyze.exit(), analyze.err());
+        } finally {
+            if (old == null) System.clearProperty("depthlens.home");
+            else System.setProperty("depthlens.home", old);
+        }
+        List<Path> outs;
+        try (var s = Files.list(home.resolve("analyses"))) {
+            outs = s.sorted().toList();
+        }
+        assertEquals(2, outs.size(), outs::toString);
+        assertTrue(outs.stream().anyMatch(p -> p.getFileName().toString().matches("\\d{8}-\\d{6}-eval-pre_ln")), outs::toString);
+        assertTrue(outs.stream().anyMatch(p -> p.getFileName().toString().matches("\\d{8}-\\d{6}-q3")), outs::toString);
+        for (Path o : outs) {
+            Path copy = home.resolve("reports").resolve(o.getFileName() + ".html");
+            assertTrue(Files.isRegularFile(copy), copy + " missing");
+            assertEquals(Files.readString(o.resolve("report.html")), Files.readString(copy));
+        }
+        try (var s = Files.list(home.resolve("reports"))) {
+            assertEquals(2, s.count(), "only the two reports, no temporary");
+        }
+
+        // with --out, nothing goes to reports/
+        System.setProperty("depthlens.home", home.toString());
+        try {
+            CliRunner.Result r = CliRunner.run("eval", "-m", Fixtures.tinyCurse().resolve("pre_ln").toString(), "--docs", docs.toString(),
+                    "--removal", "none", "--max-length", "64", "--out", tmp.resolve("given").toString());
+            assertEquals(0, r.exit(), r.err());
+        } finally {
+            if (old == null) System.clearProperty("depthlens.home");
+            else System.setProperty("depthlens.home", old);
+        }
+        try (var s = Files.list(home.resolve("reports"))) {
+            assertEquals(2, s.count());
+        }
     }
 
     @Test

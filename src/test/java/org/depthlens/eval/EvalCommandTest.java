@@ -168,6 +168,56 @@ class EvalCommandTest {
         assertTrue(html.indexOf("id=\"evaluation\"") < html.indexOf("<section id=\"files\">"));
     }
 
+    @Test
+    void configRunGivesTheSameNumbersAsTheSameOptions() throws IOException {
+        // a config in its own folder: every path in it is relative to that folder
+        Path cfgDir = Files.createDirectories(tmp.resolve("cfg"));
+        String model = cfgDir.relativize(Path.of(pre()).toAbsolutePath()).toString();
+        Path cfg = cfgDir.resolve("eval.json");
+        Files.writeString(cfg, "{\"model\": [\"" + model + "\"], \"label\": \"pre\", \"tasks\": \"../mini.jsonl\", \"docs\": [\"../mini.txt\"],"
+                + " \"removal\": \"single\", \"prune\": 1, \"maxLength\": 64, \"lns\": \"auto\", \"out\": \"from-config\"}");
+        CliRunner.Result viaConfig = CliRunner.run("eval", "--config", cfg.toString());
+        assertEquals(0, viaConfig.exit(), viaConfig.err());
+        Path fromConfig = cfgDir.resolve("from-config");
+        assertTrue(Files.isRegularFile(fromConfig.resolve("report.html")), "'out' is relative to the config's folder");
+
+        Path fromOptions = tmp.resolve("from-options");
+        CliRunner.Result viaOptions = CliRunner.run("eval", "-m", pre(), "-l", "pre", "--tasks", tasks.toString(), "--docs", docs.toString(),
+                "--removal", "single", "--prune", "1", "--max-length", "64", "--lns", "auto", "--out", fromOptions.toString());
+        assertEquals(0, viaOptions.exit(), viaOptions.err());
+        assertEquals(withoutDate(fromOptions.resolve("pre/eval.json")), withoutDate(fromConfig.resolve("pre/eval.json")));
+        assertEquals(24, new ObjectMapper().readTree(fromConfig.resolve("pre/eval.json").toFile()).get("tasks").get("mini.jsonl")
+                .get("removal").size());
+
+        // the command line wins over the file
+        Path cli = tmp.resolve("cli-wins");
+        CliRunner.Result r = CliRunner.run("eval", "--config", cfg.toString(), "--removal", "none", "--prune", "0", "--out", cli.toString());
+        assertEquals(0, r.exit(), r.err());
+        JsonNode j = new ObjectMapper().readTree(cli.resolve("pre/eval.json").toFile());
+        assertEquals("none", j.get("settings").get("removal").asText());
+        assertEquals(0, j.get("tasks").get("mini.jsonl").get("removal").size());
+        assertEquals(0, j.get("tasks").get("mini.jsonl").get("pruned").size());
+        assertEquals(64, j.get("settings").get("max_length").asInt(), "what the command line does not give still comes from the file");
+    }
+
+    @Test
+    void sampleEvalOnlyConfigHoldsOnlyEvalKeys() throws IOException {
+        // the sample's own models and task file, with the command line keeping the run small
+        Path sample = Path.of(System.getProperty("depthlens.root", ".")).resolve("sample-configs/tiny-curse-eval-only.json");
+        Path out = tmp.resolve("sample");
+        CliRunner.Result r = CliRunner.run("eval", "--config", sample.toString(), "--docs", docs.toString(), "--removal", "none",
+                "--prune", "0", "--max-length", "64", "--out", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        for (String label : List.of("pre_ln", "lns")) {
+            JsonNode j = new ObjectMapper().readTree(out.resolve(label).resolve("eval.json").toFile());
+            assertEquals(32, j.get("tasks").get("tech-cloze.jsonl").get("n").asInt());
+        }
+    }
+
+    static String withoutDate(Path evalJson) throws IOException {
+        return Files.readString(evalJson).replaceAll("\"date\" ?: \"[^\"]*\"", "");
+    }
+
     static List<String> fieldNames(JsonNode o) {
         List<String> out = new ArrayList<>();
         for (Iterator<String> it = o.fieldNames(); it.hasNext(); ) out.add(it.next());
