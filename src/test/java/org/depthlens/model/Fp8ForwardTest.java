@@ -239,6 +239,22 @@ class Fp8ForwardTest {
         }
     }
 
+    /** {@code depthlens inspect} says the weights are block-quantised FP8, with the block size it will use. */
+    @Test
+    void inspectReportsTheQuantisation() {
+        Derived d = derive("fp8", new int[] {50, 52}, new int[] {50, 52});
+        org.depthlens.cli.CliRunner.Result r = org.depthlens.cli.CliRunner.run("inspect", "--model", d.dir.toString());
+        System.out.println(r.out() + r.err());
+        assertEquals(0, r.exit(), r.err());
+        String line = r.out().lines().filter(l -> l.startsWith("quantization ")).findFirst().orElse("");
+        assertTrue(line.contains("F8_E4M3") && line.contains("104 weights") && line.contains("50x52 blocks"), r.out());
+        assertTrue(r.out().contains("F8_E4M3=247808"), r.out()); // the dtypes line counts parameters, not the scales
+        org.depthlens.cli.CliRunner.Result plain = org.depthlens.cli.CliRunner.run("inspect", "--model",
+                Fixtures.hf(FIXTURE).resolve("model").toString());
+        assertEquals(0, plain.exit(), plain.err());
+        assertFalse(plain.out().contains("quantization"), plain.out());
+    }
+
     /** The test's own E4M3 codec against the format's definition (and, as a cross-check, against the loader's decoder). */
     @Test
     void e4m3CodecFollowsTheFormat() {
