@@ -102,14 +102,14 @@ public final class InspectCommand extends CommonOptions implements Callable<Inte
         return info;
     }
 
-    /** "fp8 (F8_E4M3): 104 weights with weight_scale_inv in 128x128 blocks, dequantised to float32 on load". */
+    /** "fp8 (F8_E4M3): 104 weights with weight_scale_inv in 128x128 blocks, dequantized to float32 on load". */
     private static String describeFp8(Model m, Map<String, Integer> fp8, int scaled) {
         int total = fp8.values().stream().mapToInt(Integer::intValue).sum();
         int[] b = m.checkpoint().fp8BlockSize();
         StringBuilder s = new StringBuilder("fp8 (" + String.join(", ", fp8.keySet()) + "): ");
         if (scaled > 0) {
             s.append(scaled).append(" weight").append(scaled == 1 ? "" : "s").append(" x weight_scale_inv in ").append(b[0]).append('x')
-                    .append(b[1]).append(" blocks (quantization_config.weight_block_size), dequantised to float32 on load");
+                    .append(b[1]).append(" blocks (quantization_config.weight_block_size), dequantized to float32 on load");
         }
         if (scaled < total) {
             s.append(scaled > 0 ? "; " : "").append(total - scaled).append(" weight").append(total - scaled == 1 ? "" : "s")

@@ -33,6 +33,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -96,15 +97,16 @@ class Fp8ForwardTest {
             }
         }
 
-        Map<String, float[]> a = forward(d.dir);
-        Map<String, float[]> b = forward(ref);
+        Map<Integer, long[]> usage = new TreeMap<>();
+        Map<String, float[]> a = forward(d.dir, usage);
+        Map<String, float[]> b = forward(ref, new TreeMap<>());
         assertEquals(b.keySet(), a.keySet());
         for (String k : b.keySet()) assertBitwise(k, b.get(k), a.get(k));
         System.out.printf("FP8 deepseek_v3, block %dx%d: %d weights in F8_E4M3 (%d partial blocks of %d); all %d activations"
                         + " (resid.*, attn_out.*, mlp_out.*, logits) bitwise equal to the F32 dequantised reference%n",
                 b0, b1, d.quantised.size(), d.partialBlocks, d.blocks, a.size());
 
-        assertCloseToHuggingFace(d, a, b0 + "x" + b1);
+        assertCloseToHuggingFace(d, a, usage, b0 + "x" + b1);
     }
 
     /**
@@ -122,7 +124,7 @@ class Fp8ForwardTest {
      * own router, for both runs) are unchanged, and a token beyond it must be one whose experts changed.
      * Everything else (all residual states, attention outputs, logits) must be within the tolerance.
      */
-    void assertCloseToHuggingFace(Derived d, Map<String, float[]> a, String label) {
+    void assertCloseToHuggingFace(Derived d, Map<String, float[]> a, Map<Integer, long[]> usage, String label) {
         double weightErr = d.worstWeightError;
         assertTrue(weightErr <= 16.0 / 448 * (1 + 1e-5), "weight quantisation error " + weightErr + " over E4M3's 1/28 (+ float32 rounding of the scale)");
         double tol = 8 * weightErr;
@@ -152,6 +154,9 @@ class Fp8ForwardTest {
                     continue;
                 }
                 List<Set<Integer>> mine = routing(m, j, a.get("resid." + j), a.get("attn_out." + j));
+                long[] counts = new long[usage.get(j).length];
+                for (Set<Integer> chosen : mine) for (int x : chosen) counts[x]++;
+                assertArrayEquals(usage.get(j), counts, "block " + j + ": the recomputed routing is not the one the forward used");
                 List<Set<Integer>> theirs = routing(m, j, hf.get("resid." + j), hf.get("attn_out." + j));
                 double max = 0;
                 for (float v : want) max = Math.max(max, Math.abs(v));
@@ -217,8 +222,8 @@ class Fp8ForwardTest {
         Derived right = derive("fp8", block, block);
         Path ref = writeDequantisedReference("f32", right);
         Derived swapped = derive("fp8-swapped", block, new int[] {52, 50});
-        Map<String, float[]> a = forward(swapped.dir);
-        Map<String, float[]> b = forward(ref);
+        Map<String, float[]> a = forward(swapped.dir, new TreeMap<>());
+        Map<String, float[]> b = forward(ref, new TreeMap<>());
         double worst = 0;
         long differing = 0;
         for (String k : b.keySet()) {
@@ -494,8 +499,11 @@ class Fp8ForwardTest {
     // ---------------------------------------------------------------------------------------------
     // Running and comparing
 
-    /** The fixture's input_ids through embed, every block and the head, as ForwardParityTest runs them. */
-    static Map<String, float[]> forward(Path dir) {
+    /**
+     * The fixture's input_ids through embed, every block and the head, as ForwardParityTest runs them;
+     * {@code usage} gets each MoE block's expert counts.
+     */
+    static Map<String, float[]> forward(Path dir, Map<Integer, long[]> usage) {
         Map<String, float[]> out = new LinkedHashMap<>();
         try (Model m = Model.open(dir, Architecture.LnsMode.AUTO);
              SafetensorsFile ref = SafetensorsFile.open(Fixtures.hf(FIXTURE).resolve("reference.safetensors"))) {
@@ -510,8 +518,10 @@ class Fp8ForwardTest {
             WeightPool pool = m.newPool();
             Rope.Tables rope = m.ropeTables(seq);
             for (int j = 0; j < a.layers(); j++) {
-                BlockTrace trace = new BlockTrace(true, null);
+                ExpertUsage counts = ExpertUsage.forBlock(a.blocks().get(j));
+                BlockTrace trace = new BlockTrace(true, counts);
                 x = BlockForward.forward(a, m.loadBlock(j, pool), x, batch, seq, rope, trace);
+                if (counts != null) usage.put(j, counts.counts());
                 out.put("attn_out." + j, flat(trace.attnOut));
                 out.put("mlp_out." + j, flat(trace.mlpOut));
                 out.put("resid." + (j + 1), flat(x));
