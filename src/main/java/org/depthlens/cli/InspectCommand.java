@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import org.depthlens.model.Architecture;
 import org.depthlens.model.Model;
+import org.depthlens.weights.DType;
 import org.depthlens.weights.TensorInfo;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -70,6 +71,8 @@ public final class InspectCommand extends CommonOptions implements Callable<Inte
         long params = 0;
         Map<String, Long> dtypes = new TreeMap<>();
         int mtp = 0;
+        Map<String, Integer> fp8 = new TreeMap<>();
+        int fp8Scaled = 0;
         for (TensorInfo t : m.checkpoint().tensors().values()) {
             if (t.name().startsWith("model.layers." + a.layers() + ".")) {
                 mtp++;
@@ -78,9 +81,14 @@ public final class InspectCommand extends CommonOptions implements Callable<Inte
             if (t.name().endsWith("_scale_inv")) continue;
             params += t.numel();
             dtypes.merge(t.dtype().name(), t.numel(), Long::sum);
+            if (t.dtype() == DType.F8_E4M3 || t.dtype() == DType.F8_E5M2) {
+                fp8.merge(t.dtype().name(), 1, Integer::sum);
+                if (m.checkpoint().has(t.name() + "_scale_inv")) fp8Scaled++;
+            }
         }
         info.put("parameters", String.format("%,d", params));
         info.put("dtypes", dtypes.toString());
+        if (!fp8.isEmpty()) info.put("quantization", describeFp8(m, fp8, fp8Scaled));
         info.put("shards", m.checkpoint().files().size());
         info.put("weights_bytes", String.format("%,d", m.checkpoint().totalBytes()));
         if (mtp > 0) info.put("ignored_tensors", mtp + " (model.layers." + a.layers() + ".*, multi-token prediction)");
@@ -92,5 +100,21 @@ public final class InspectCommand extends CommonOptions implements Callable<Inte
             info.putIfAbsent(k, v);
         });
         return info;
+    }
+
+    /** "fp8 (F8_E4M3): 104 weights with weight_scale_inv in 128x128 blocks, dequantized to float32 on load". */
+    private static String describeFp8(Model m, Map<String, Integer> fp8, int scaled) {
+        int total = fp8.values().stream().mapToInt(Integer::intValue).sum();
+        int[] b = m.checkpoint().fp8BlockSize();
+        StringBuilder s = new StringBuilder("fp8 (" + String.join(", ", fp8.keySet()) + "): ");
+        if (scaled > 0) {
+            s.append(scaled).append(" weight").append(scaled == 1 ? "" : "s").append(" x weight_scale_inv in ").append(b[0]).append('x')
+                    .append(b[1]).append(" blocks (quantization_config.weight_block_size), dequantized to float32 on load");
+        }
+        if (scaled < total) {
+            s.append(scaled > 0 ? "; " : "").append(total - scaled).append(" weight").append(total - scaled == 1 ? "" : "s")
+                    .append(" without a scale, read unscaled");
+        }
+        return s.toString();
     }
 }
