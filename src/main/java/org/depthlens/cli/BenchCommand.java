@@ -11,7 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-@Command(name = "bench", sortOptions = false,
+@Command(name = "bench", sortOptions = false, mixinStandardHelpOptions = true,
         description = {"Measure this machine: (1) sgemm GFLOP/s through ND4J (the roofline), (2) one decoder block of a real",
                 "shape (default Llama-3.2-1B: hidden 2048, 32/8 heads, SwiGLU 8192) at T=512 in float32 through depthlens'",
                 "forward pass, (3) the same block in PyTorch on the CPU (bench/torch_block.py under /usr/bin/python3,",

@@ -11,7 +11,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-@Command(name = "synth", sortOptions = false,
+@Command(name = "synth", sortOptions = false, mixinStandardHelpOptions = true,
         description = {"Write a deterministic random checkpoint with the shape of a real model, for benchmarks and",
                 "memory tests - NEVER for results: config.json, sharded safetensors + index, and ids.json (16384",
                 "random token ids to analyse it on). Weights are uniform with std 0.02, norms 1, so activations",

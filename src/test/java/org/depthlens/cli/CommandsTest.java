@@ -119,6 +119,18 @@ class CommandsTest {
         }
     }
 
+    /** Every subcommand teaches: --help prints its usage (with its own options) and exits 0, within 112 columns. */
+    @Test
+    void everyCommandHasHelp() {
+        for (String cmd : Main.commandLine().getSubcommands().keySet()) {
+            if (cmd.equals("help")) continue;
+            var r = CliRunner.run(cmd, "--help");
+            assertEquals(0, r.exit(), cmd + " --help: " + r.err());
+            assertTrue(r.out().contains("Usage: depthlens " + cmd), cmd + " --help printed: " + r.out());
+            for (String line : r.out().split("\n")) assertTrue(line.length() <= 112, cmd + " --help line too wide: " + line);
+        }
+    }
+
     @Test
     void usageErrorsExitWithTwo() {
         assertEquals(2, CliRunner.run("analyze", "--lns", "maybe").exit());
