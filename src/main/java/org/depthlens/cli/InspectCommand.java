@@ -113,7 +113,7 @@ public final class InspectCommand extends CommonOptions implements Callable<Inte
         }
         if (scaled < total) {
             s.append(scaled > 0 ? "; " : "").append(total - scaled).append(" weight").append(total - scaled == 1 ? "" : "s")
-                    .append(" without a scale, read unscaled");
+                    .append(" without weight_scale_inv (refused when loaded: only block-scaled FP8 is supported)");
         }
         return s.toString();
     }

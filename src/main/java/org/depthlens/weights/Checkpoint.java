@@ -473,12 +473,19 @@ public final class Checkpoint implements AutoCloseable {
         }
     }
 
-    /** The scale companion of an FP8 weight, or null: dequantize exactly the F8 tensors that have {@code <name>_scale_inv}. */
+    /**
+     * The scale companion of an FP8 weight, or null for other dtypes. An FP8 weight without {@code <name>_scale_inv}
+     * is refused: other FP8 formats keep their scales under other names (e.g. per-tensor {@code weight_scale}), and
+     * reading the raw codes would give silently wrong numbers.
+     */
     private Scale scaleFor(TensorInfo t) {
         if (t.dtype() != DType.F8_E4M3 && t.dtype() != DType.F8_E5M2) return null;
         String scaleName = t.name() + "_scale_inv";
         TensorInfo s = tensors.get(scaleName);
-        if (s == null) return null;
+        if (s == null) {
+            throw new SafetensorsException(Msg.f(t.file()) + ": tensor " + Msg.q(t.name()) + " is " + t.dtype() + " without "
+                    + Msg.q(scaleName) + " block scales; only DeepSeek-V3-style block-scaled FP8 is supported");
+        }
         String where = Msg.f(s.file()) + ": tensor " + Msg.q(scaleName);
         if (t.rank() != 2 || s.rank() != 2) {
             throw new SafetensorsException(where + " has shape " + s.shapeString() + "; it must be 2-D next to a 2-D FP8 weight "

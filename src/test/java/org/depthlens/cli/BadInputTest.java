@@ -186,6 +186,20 @@ class BadInputTest {
         failsAnalyze(model, weights().toString(), "tensor 'b'", "overlap");
     }
 
+    /** An FP8 weight without weight_scale_inv (e.g. another FP8 format's per-tensor scale): refused, not read raw. */
+    @Test
+    void fp8WeightWithoutBlockScales() {
+        String name = "model.layers.0.mlp.down_proj.weight";
+        java.util.Map<String, long[]> shapes = BadModels.shapes(model);
+        java.util.Map<String, org.depthlens.weights.SafetensorsWriter.Tensor> tensors = new java.util.LinkedHashMap<>();
+        BadModels.weights(model).forEach((n, d) -> tensors.put(n, n.equals(name)
+                ? org.depthlens.weights.SafetensorsWriter.Tensor.raw(org.depthlens.weights.DType.F8_E4M3, shapes.get(n), new byte[d.length])
+                : org.depthlens.weights.SafetensorsWriter.Tensor.of(org.depthlens.weights.DType.F32, shapes.get(n), d)));
+        tensors.put(name + "_scale", org.depthlens.weights.SafetensorsWriter.Tensor.f32(new long[] {1}, new float[] {0.5f}));
+        org.depthlens.weights.SafetensorsWriter.write(model.resolve("model.safetensors"), tensors, java.util.Map.of("format", "pt"));
+        failsAnalyze(model, "model.safetensors", "'" + name + "' is F8_E4M3 without '" + name + "_scale_inv' block scales");
+    }
+
     @Test
     void dataOffsetsWithGap() {
         String h = "{" + entry("a", "F32", "[1]", 0, 4) + "," + entry("b", "F32", "[1]", 8, 12) + "}";

@@ -118,10 +118,20 @@ class Fp8DequantTest {
         }
     }
 
+    /** Raw FP8 codes without their block scales would be silently wrong numbers: refused, naming file and tensor. */
     @Test
-    void fp8WithoutScaleIsReturnedUnscaled() throws Exception {
+    void fp8WithoutScaleIsRefused() throws Exception {
         try (Checkpoint ck = Checkpoint.open(dir)) {
-            TestSupport.assertAllPaths(ck, "raw.weight", new float[] {1f, 448f, 0x1p-9f, Float.NaN}, true);
+            SafetensorsException e = assertThrows(SafetensorsException.class, () -> ck.load("raw.weight"));
+            TestSupport.assertOneLine(e, dir.resolve("model.safetensors"), "raw.weight_scale_inv");
+            assertTrue(e.getMessage().contains("'raw.weight' is F8_E4M3 without"), e.getMessage());
+            assertThrows(SafetensorsException.class, () -> ck.read("raw.weight", 0, 4, FloatBuffer.allocate(4)));
+        }
+        // the file-level reader still decodes the codes themselves (inspect and the decoder tests use it)
+        try (SafetensorsFile f = SafetensorsFile.open(dir.resolve("model.safetensors"))) {
+            FloatBuffer fb = FloatBuffer.allocate(4);
+            f.readF32(f.tensors().get("raw.weight"), 0, 4, fb);
+            assertEquals(448f, fb.get(1));
         }
     }
 
