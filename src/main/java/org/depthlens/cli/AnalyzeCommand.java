@@ -3,9 +3,11 @@ package org.depthlens.cli;
 import org.depthlens.BadInputException;
 import org.depthlens.analysis.AnalyzeJob;
 import org.depthlens.analysis.DataSource;
+import org.depthlens.analysis.PrunedRemoval;
 import org.depthlens.eval.EvalExtension;
 import org.depthlens.eval.EvalInputs;
 import org.depthlens.model.Architecture;
+import org.depthlens.weights.ConfigParser;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -73,9 +75,13 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
             description = "LayerNorm Scaling: auto (config's \"layernorm_scaling\"), on (force 1/sqrt(l+1)), off (force Pre-LN). Default: ${DEFAULT-VALUE}.")
     Architecture.LnsMode lns;
 
-    @Option(names = "--prune", paramLabel = "K", defaultValue = "4",
-            description = "Contiguous pruning for n = 1..K blocks, chosen by angular distance (0 = off). Default: ${DEFAULT-VALUE}.")
-    int prune;
+    /** Null: not given, so the default applies (and is cut to a small model's block count without complaint). */
+    @Option(names = "--prune", paramLabel = "K",
+            description = "Contiguous pruning for n = 1..K blocks, chosen by angular distance (0 = off). Default: " + DEFAULT_PRUNE
+                    + " (at most the model's blocks); a K you give may not exceed them.")
+    Integer prune;
+
+    static final int DEFAULT_PRUNE = 4;
 
     @Option(names = {"-o", "--out"}, paramLabel = "DIR", description = "Output folder (default: analyses/<yyyyMMdd-HHmmss>-<labels>).")
     Path out;
@@ -120,13 +126,17 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         List<RunOptions.LabelledModel> named = RunOptions.labelled(spec, models, labels);
         if (window < 2) throw usage("--window must be at least 2, got " + window);
         if (maxWindows != null && maxWindows < 1) throw usage("--max-windows must be positive, got " + maxWindows);
-        if (prune < 0) throw usage("--prune must not be negative, got " + prune);
+        if (prune != null && prune < 0) throw usage("--prune must not be negative, got " + prune);
 
         List<AnalyzeJob.ModelSpec> specs = named.stream().map(m -> new AnalyzeJob.ModelSpec(m.dir(), m.label())).toList();
+        if (prune != null) {
+            for (var m : specs) PrunedRemoval.checkDepth(ConfigParser.read(m.dir()), prune); // before any output, as eval does
+        }
         boolean defaultOut = out == null;
         if (defaultOut) out = RunOptions.defaultOut("", named);
         DataSource data = text != null ? DataSource.text(text) : DataSource.ids(ids);
-        var request = new AnalyzeJob.Request(specs, data, window, maxWindows == null ? Integer.MAX_VALUE : maxWindows, lns, prune,
+        var request = new AnalyzeJob.Request(specs, data, window, maxWindows == null ? Integer.MAX_VALUE : maxWindows, lns,
+                prune == null ? DEFAULT_PRUNE : prune,
                 out, force, defaultOut ? RunOptions.reportsDir() : null, Runtime.getRuntime().maxMemory() / 2, allowNan);
         if (bundled) System.err.println("No --model given: analysing the bundled Pre-LN/LNS pair on the project's docs/.");
         if (maxLength != null && maxLength < 1) throw usage("--max-length must be positive, got " + maxLength);

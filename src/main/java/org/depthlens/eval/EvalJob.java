@@ -77,10 +77,7 @@ public final class EvalJob {
     /** Options that must fit every model, checked on its config.json before anything is computed. */
     private static void checkOptions(ModelSpec m, Request r) {
         ModelConfig c = ConfigParser.read(m.dir());
-        if (r.prune() > c.numLayers()) {
-            throw new BadInputException(c.file() + ": --prune " + r.prune() + " is more than the model's " + c.numLayers()
-                    + " blocks (num_hidden_layers); give --prune " + c.numLayers() + " or less");
-        }
+        org.depthlens.analysis.PrunedRemoval.checkDepth(c, r.prune());
         if (r.maxLength() > 0) Evaluator.checkMaxLength(c.file(), c.maxPositionEmbeddings(), r.maxLength());
     }
 

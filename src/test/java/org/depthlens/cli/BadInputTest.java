@@ -632,6 +632,18 @@ class BadInputTest {
         failsEval(USAGE, List.of("--docs", docs.toString(), "--prune", "-1"), "--prune", "must not be negative");
     }
 
+    /** analyze: a --prune K you give must fit the model (the default 4 is quietly cut for small models). */
+    @Test
+    void analyzePruneMoreThanBlocks() {
+        // the llama fixture has 4 blocks
+        Cli.Result r = Cli.run("analyze", "-m", model.toString(), "--ids", ids.toString(), "--window", "32", "--max-windows", "1",
+                "--prune", "5", "-o", out.toString());
+        assertError(r, BAD, model.resolve("config.json").toString(), "--prune 5 is more than the model's 4 blocks", "num_hidden_layers");
+        assertNothingLeft(out);
+        assertEquals(0, Cli.run("analyze", "-m", model.toString(), "--ids", ids.toString(), "--window", "32", "--max-windows", "1",
+                "--prune", "4", "-o", out.toString()).code());
+    }
+
     @Test
     void evalRunConfigUnknownKeyOrBadValue() {
         BadModels.write(tmp.resolve("docs.txt"), "The driver registers an interrupt handler.");
