@@ -10,7 +10,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 
@@ -48,6 +50,25 @@ class ForwardParityTest {
         Path dir = Fixtures.copyModel(fixture, legacy, tmp);
         double worst = 0;
         StringBuilder report = new StringBuilder(fixture + (legacy ? " (legacy config)" : "") + ":");
+        try (SafetensorsFile ref = SafetensorsFile.open(Fixtures.hf(fixture).resolve("reference.safetensors"))) {
+            for (Map.Entry<String, float[]> e : forward(dir, fixture, null).entrySet()) {
+                double err = Fixtures.relMaxError(e.getValue(), Fixtures.readFloats(ref, e.getKey()));
+                if (err > tol) report.append(String.format(" %s=%.3e", e.getKey(), err));
+                worst = Math.max(worst, err);
+            }
+        }
+        System.out.println(report + String.format(" worst %.3e (tolerance %.0e)", worst, tol));
+        assertTrue(worst <= tol, report.toString());
+        return worst;
+    }
+
+    /**
+     * The fixture's reference input_ids through the model in {@code dir}: embed, every block, the head. Returns
+     * resid.0..L, attn_out.*, mlp_out.* and logits (HF's reference names), in that order; {@code usage}, if not
+     * null, gets each MoE block's expert counts.
+     */
+    static Map<String, float[]> forward(Path dir, String fixture, Map<Integer, long[]> usage) {
+        Map<String, float[]> out = new LinkedHashMap<>();
         try (Model m = Model.open(dir, Architecture.LnsMode.AUTO);
              SafetensorsFile ref = SafetensorsFile.open(Fixtures.hf(fixture).resolve("reference.safetensors"))) {
             long[] shape = ref.tensors().get("input_ids").shape();
@@ -57,28 +78,24 @@ class ForwardParityTest {
             for (int i = 0; i < ids.length; i++) flat[i] = (int) ids[i];
             Architecture a = m.arch();
             INDArray x = m.embed(flat);
-            worst = Math.max(worst, check(report, ref, "resid.0", x, tol));
+            out.put("resid.0", flat(x));
             WeightPool pool = m.newPool();
             Rope.Tables rope = m.ropeTables(seq);
             for (int j = 0; j < a.layers(); j++) {
-                BlockTrace trace = new BlockTrace(true, null);
+                ExpertUsage counts = usage == null ? null : ExpertUsage.forBlock(a.blocks().get(j));
+                BlockTrace trace = new BlockTrace(true, counts);
                 x = BlockForward.forward(a, m.loadBlock(j, pool), x, batch, seq, rope, trace);
-                worst = Math.max(worst, check(report, ref, "attn_out." + j, trace.attnOut, tol));
-                worst = Math.max(worst, check(report, ref, "mlp_out." + j, trace.mlpOut, tol));
-                worst = Math.max(worst, check(report, ref, "resid." + (j + 1), x, tol));
+                if (counts != null) usage.put(j, counts.counts());
+                out.put("attn_out." + j, flat(trace.attnOut));
+                out.put("mlp_out." + j, flat(trace.mlpOut));
+                out.put("resid." + (j + 1), flat(x));
             }
-            worst = Math.max(worst, check(report, ref, "logits", m.head().logits(x), tol));
+            out.put("logits", flat(m.head().logits(x)));
         }
-        System.out.println(report + String.format(" worst %.3e (tolerance %.0e)", worst, tol));
-        assertTrue(worst <= tol, report.toString());
-        return worst;
+        return out;
     }
 
-    private static double check(StringBuilder report, SafetensorsFile ref, String name, INDArray actual, double tol) {
-        float[] want = Fixtures.readFloats(ref, name);
-        float[] got = actual.dup('c').data().asFloat();
-        double err = Fixtures.relMaxError(got, want);
-        if (err > tol) report.append(String.format(" %s=%.3e", name, err));
-        return err;
+    static float[] flat(INDArray a) {
+        return a.dup('c').data().asFloat();
     }
 }

@@ -33,6 +33,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
 
+import static org.depthlens.model.ForwardParityTest.flat;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -98,8 +99,8 @@ class Fp8ForwardTest {
         }
 
         Map<Integer, long[]> usage = new TreeMap<>();
-        Map<String, float[]> a = forward(d.dir, usage);
-        Map<String, float[]> b = forward(ref, new TreeMap<>());
+        Map<String, float[]> a = ForwardParityTest.forward(d.dir, FIXTURE, usage);
+        Map<String, float[]> b = ForwardParityTest.forward(ref, FIXTURE, new TreeMap<>());
         assertEquals(b.keySet(), a.keySet());
         for (String k : b.keySet()) assertBitwise(k, b.get(k), a.get(k));
         System.out.printf("FP8 deepseek_v3, block %dx%d: %d weights in F8_E4M3 (%d partial blocks of %d); all %d activations"
@@ -222,8 +223,8 @@ class Fp8ForwardTest {
         Derived right = derive("fp8", block, block);
         Path ref = writeDequantisedReference("f32", right);
         Derived swapped = derive("fp8-swapped", block, new int[] {52, 50});
-        Map<String, float[]> a = forward(swapped.dir, new TreeMap<>());
-        Map<String, float[]> b = forward(ref, new TreeMap<>());
+        Map<String, float[]> a = ForwardParityTest.forward(swapped.dir, FIXTURE, new TreeMap<>());
+        Map<String, float[]> b = ForwardParityTest.forward(ref, FIXTURE, new TreeMap<>());
         double worst = 0;
         long differing = 0;
         for (String k : b.keySet()) {
@@ -498,42 +499,6 @@ class Fp8ForwardTest {
 
     // ---------------------------------------------------------------------------------------------
     // Running and comparing
-
-    /**
-     * The fixture's input_ids through embed, every block and the head, as ForwardParityTest runs them;
-     * {@code usage} gets each MoE block's expert counts.
-     */
-    static Map<String, float[]> forward(Path dir, Map<Integer, long[]> usage) {
-        Map<String, float[]> out = new LinkedHashMap<>();
-        try (Model m = Model.open(dir, Architecture.LnsMode.AUTO);
-             SafetensorsFile ref = SafetensorsFile.open(Fixtures.hf(FIXTURE).resolve("reference.safetensors"))) {
-            long[] shape = ref.tensors().get("input_ids").shape();
-            int batch = (int) shape[0], seq = (int) shape[1];
-            long[] ids = ref.readLongs(ref.tensors().get("input_ids"));
-            int[] flat = new int[ids.length];
-            for (int i = 0; i < ids.length; i++) flat[i] = (int) ids[i];
-            Architecture a = m.arch();
-            INDArray x = m.embed(flat);
-            out.put("resid.0", flat(x));
-            WeightPool pool = m.newPool();
-            Rope.Tables rope = m.ropeTables(seq);
-            for (int j = 0; j < a.layers(); j++) {
-                ExpertUsage counts = ExpertUsage.forBlock(a.blocks().get(j));
-                BlockTrace trace = new BlockTrace(true, counts);
-                x = BlockForward.forward(a, m.loadBlock(j, pool), x, batch, seq, rope, trace);
-                if (counts != null) usage.put(j, counts.counts());
-                out.put("attn_out." + j, flat(trace.attnOut));
-                out.put("mlp_out." + j, flat(trace.mlpOut));
-                out.put("resid." + (j + 1), flat(x));
-            }
-            out.put("logits", flat(m.head().logits(x)));
-        }
-        return out;
-    }
-
-    static float[] flat(INDArray a) {
-        return a.dup('c').data().asFloat();
-    }
 
     static long countDifferentBits(float[] a, float[] b) {
         assertEquals(a.length, b.length);
