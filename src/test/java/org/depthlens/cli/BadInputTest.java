@@ -3,6 +3,7 @@ package org.depthlens.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.depthlens.ExitCodes;
 import org.depthlens.Fixtures;
+import org.depthlens.weights.Raw;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,7 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.depthlens.cli.BadModels.entry;
-import static org.depthlens.cli.BadModels.safetensors;
 import static org.depthlens.cli.Cli.assertError;
 import static org.depthlens.cli.Cli.assertNothingLeft;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -149,40 +149,40 @@ class BadInputTest {
 
     @Test
     void headerLengthPastEndOfFile() {
-        BadModels.weightsFile(model, safetensors(1000, "{}".getBytes(StandardCharsets.UTF_8), new byte[0]));
+        BadModels.weightsFile(model, Raw.file(1000, "{}".getBytes(StandardCharsets.UTF_8), new byte[0]));
         failsAnalyze(model, weights().toString(), "header length 1000", "past the end of the file");
     }
 
     @Test
     void headerLengthOver100MB() {
-        BadModels.weightsFile(model, safetensors(100_000_001L, "{}".getBytes(StandardCharsets.UTF_8), new byte[0]));
+        BadModels.weightsFile(model, Raw.file(100_000_001L, "{}".getBytes(StandardCharsets.UTF_8), new byte[0]));
         failsAnalyze(model, weights().toString(), "header length 100000001", "100 MB");
     }
 
     @Test
     void headerNotAJsonObject() {
-        BadModels.weightsFile(model, safetensors("[1,2,3]", new byte[0]));
+        BadModels.weightsFile(model, Raw.file("[1,2,3]", new byte[0]));
         failsAnalyze(model, weights().toString(), "header is not a JSON object");
-        BadModels.weightsFile(model, safetensors("{\"a\": ", new byte[0]));
+        BadModels.weightsFile(model, Raw.file("{\"a\": ", new byte[0]));
         failsAnalyze(model, weights().toString(), "header is not valid JSON");
     }
 
     @Test
     void unknownDtype() {
-        BadModels.weightsFile(model, safetensors("{" + entry("w", "F12", "[1]", 0, 4) + "}", new byte[4]));
+        BadModels.weightsFile(model, Raw.file("{" + entry("w", "F12", "[1]", 0, 4) + "}", new byte[4]));
         failsAnalyze(model, weights().toString(), "tensor 'w'", "F12");
     }
 
     @Test
     void dataOffsetsOutOfRange() {
-        BadModels.weightsFile(model, safetensors("{" + entry("w", "F32", "[4]", 0, 16) + "}", new byte[8]));
+        BadModels.weightsFile(model, Raw.file("{" + entry("w", "F32", "[4]", 0, 16) + "}", new byte[8]));
         failsAnalyze(model, weights().toString(), "tensor 'w'", "data_offsets [0, 16]", "outside the data buffer of 8 bytes");
     }
 
     @Test
     void dataOffsetsOverlapping() {
         String h = "{" + entry("a", "F32", "[2]", 0, 8) + "," + entry("b", "F32", "[2]", 4, 12) + "}";
-        BadModels.weightsFile(model, safetensors(h, new byte[12]));
+        BadModels.weightsFile(model, Raw.file(h, new byte[12]));
         failsAnalyze(model, weights().toString(), "tensor 'b'", "overlap");
     }
 
@@ -203,25 +203,25 @@ class BadInputTest {
     @Test
     void dataOffsetsWithGap() {
         String h = "{" + entry("a", "F32", "[1]", 0, 4) + "," + entry("b", "F32", "[1]", 8, 12) + "}";
-        BadModels.weightsFile(model, safetensors(h, new byte[12]));
+        BadModels.weightsFile(model, Raw.file(h, new byte[12]));
         failsAnalyze(model, weights().toString(), "gap of 4 bytes before tensor 'b'");
     }
 
     @Test
     void sizeNotMatchingShapeTimesDtype() {
-        BadModels.weightsFile(model, safetensors("{" + entry("w", "F32", "[3]", 0, 8) + "}", new byte[8]));
+        BadModels.weightsFile(model, Raw.file("{" + entry("w", "F32", "[3]", 0, 8) + "}", new byte[8]));
         failsAnalyze(model, weights().toString(), "tensor 'w'", "holds 8 bytes but shape [3] x F32 needs 12");
     }
 
     @Test
     void negativeShape() {
-        BadModels.weightsFile(model, safetensors("{" + entry("w", "F32", "[-2,2]", 0, 16) + "}", new byte[16]));
+        BadModels.weightsFile(model, Raw.file("{" + entry("w", "F32", "[-2,2]", 0, 16) + "}", new byte[16]));
         failsAnalyze(model, weights().toString(), "tensor 'w'", "shape value -2 is negative");
     }
 
     @Test
     void absurdShape() {
-        BadModels.weightsFile(model, safetensors("{" + entry("w", "F32", "[4294967296,4294967296]", 0, 16) + "}", new byte[16]));
+        BadModels.weightsFile(model, Raw.file("{" + entry("w", "F32", "[4294967296,4294967296]", 0, 16) + "}", new byte[16]));
         failsAnalyze(model, weights().toString(), "tensor 'w'", "absurd shape [4294967296, 4294967296]");
     }
 

@@ -11,12 +11,8 @@ import org.depthlens.weights.TensorInfo;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
@@ -90,22 +86,6 @@ final class BadModels {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    /** A safetensors file with this header (padded to 8) and data. */
-    static byte[] safetensors(String header, byte[] data) {
-        byte[] h = header.getBytes(StandardCharsets.UTF_8);
-        int padded = (int) (((8L + h.length + 7) / 8) * 8 - 8);
-        byte[] hp = Arrays.copyOf(h, padded);
-        Arrays.fill(hp, h.length, padded, (byte) ' ');
-        return safetensors(hp.length, hp, data);
-    }
-
-    /** A safetensors file with an explicit (possibly lying) header length. */
-    static byte[] safetensors(long lengthField, byte[] header, byte[] data) {
-        ByteBuffer b = ByteBuffer.allocate(8 + header.length + data.length).order(ByteOrder.LITTLE_ENDIAN);
-        b.putLong(lengthField).put(header).put(data);
-        return b.array();
     }
 
     static String entry(String name, String dtype, String shape, long begin, long end) {

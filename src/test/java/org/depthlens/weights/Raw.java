@@ -15,7 +15,7 @@ import java.util.List;
  * Hand-made safetensors bytes for tests, built with string concatenation (not the writer under
  * test, not Jackson): tensors are laid out in the order they are added.
  */
-final class Raw {
+public final class Raw {
     private final List<String> entries = new ArrayList<>();
     private final ByteArrayOutputStream data = new ByteArrayOutputStream();
     private String metadata;
@@ -69,7 +69,7 @@ final class Raw {
     }
 
     /** length field + header (padded with spaces to a multiple of 8 like the reference writer) + data. */
-    static byte[] file(String header, byte[] data) {
+    public static byte[] file(String header, byte[] data) {
         byte[] h = header.getBytes(StandardCharsets.UTF_8);
         int padded = (int) (((8L + h.length + 7) / 8) * 8 - 8);
         byte[] hp = Arrays.copyOf(h, padded);
@@ -78,7 +78,7 @@ final class Raw {
     }
 
     /** An explicit (possibly lying) header length field. */
-    static byte[] file(long lengthField, byte[] header, byte[] data) {
+    public static byte[] file(long lengthField, byte[] header, byte[] data) {
         ByteBuffer b = ByteBuffer.allocate(8 + header.length + data.length).order(ByteOrder.LITTLE_ENDIAN);
         b.putLong(lengthField).put(header).put(data);
         return b.array();
