@@ -34,7 +34,7 @@ public final class ProvenanceBuilder {
             // versions unknown: leave them out
         }
         return "depthlens " + (v != null ? v : "dev") + " (ND4J " + libs.getProperty("nd4j", "?") + ", OpenBLAS "
-                + libs.getProperty("openblas", "?") + ", " + org.depthlens.model.Blas.configure().describe().replace("OpenBLAS ", "") + ")";
+                + libs.getProperty("openblas", "?") + ", " + org.depthlens.model.Blas.configure().describe() + ")";
     }
 
     public static Provenance of(Model model, String dataPath, byte[] data, int windows, long tokens) {

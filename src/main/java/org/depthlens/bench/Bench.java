@@ -54,7 +54,7 @@ public final class Bench {
         result.put("omp_num_threads", String.valueOf(System.getenv("OMP_NUM_THREADS")));
         result.put("cpus", Runtime.getRuntime().availableProcessors());
         result.put("load_before", loadAverage());
-        result.put("blas", org.depthlens.model.Blas.configure().describe());
+        result.put("blas", "OpenBLAS " + org.depthlens.model.Blas.configure().describe());
         result.put("openblas_thread_timeout", String.valueOf(org.depthlens.model.Blas.threadTimeout()));
     }
 

@@ -135,7 +135,7 @@ public final class Attention {
                 int hi = i + 1;
                 f.get(r * t + lo, row, lo, hi - lo);
                 // max(score) * scale == max(score * scale): rounding is monotonic and scale > 0
-                Ops.exp(row, lo, hi, scale, Ops.max(row, lo, hi) * scale, tmp);
+                Ops.exp(row, row, lo, hi, scale, Ops.max(row, lo, hi) * scale, tmp);
                 float inv = (float) (1.0 / Ops.sum(row, lo, hi));
                 for (int j = lo; j < hi; j++) row[j] *= inv;
                 Arrays.fill(row, 0, lo, 0f);

@@ -32,9 +32,9 @@ public final class Blas {
 
     /** What was decided: the core type (null: OpenBLAS' own detection) and why. */
     public record Choice(String coreType, String source) {
-        /** For provenance and bench output, e.g. "OpenBLAS core SkylakeX (from CPU flags)". */
+        /** For provenance and bench output, e.g. "core SkylakeX (from CPU flags)". */
         public String describe() {
-            return coreType == null ? "OpenBLAS core auto-detected (" + source + ")" : "OpenBLAS core " + coreType + " (" + source + ")";
+            return "core " + (coreType == null ? "auto-detected" : coreType) + " (" + source + ")";
         }
     }
 
@@ -46,12 +46,13 @@ public final class Blas {
     /** Sets OPENBLAS_CORETYPE for this process if the user did not and OpenBLAS is not loaded yet; idempotent. */
     public static synchronized Choice configure() {
         if (choice != null) return choice;
-        if (System.getenv("OPENBLAS_THREAD_TIMEOUT") == null && !openBlasLoaded()) setenv("OPENBLAS_THREAD_TIMEOUT", THREAD_TIMEOUT);
+        boolean loaded = openBlasLoaded(); // then OpenBLAS has read its variables already
+        if (System.getenv("OPENBLAS_THREAD_TIMEOUT") == null && !loaded) setenv("OPENBLAS_THREAD_TIMEOUT", THREAD_TIMEOUT);
         String env = System.getenv("OPENBLAS_CORETYPE");
         String prop = System.getProperty("depthlens.blas.coretype", "auto");
         if (env != null && !env.isBlank()) {
             choice = new Choice(env, "OPENBLAS_CORETYPE from the environment");
-        } else if (openBlasLoaded()) {
+        } else if (loaded) {
             choice = new Choice(null, "OpenBLAS was loaded before depthlens could choose");
         } else if (prop.equals("off")) {
             choice = new Choice(null, "-Ddepthlens.blas.coretype=off");
@@ -70,13 +71,19 @@ public final class Blas {
     /** OPENBLAS_THREAD_TIMEOUT as OpenBLAS sees it (null if unset). */
     public static String threadTimeout() {
         configure();
-        String env = System.getenv("OPENBLAS_THREAD_TIMEOUT");
-        if (env != null) return env;
+        return getenv("OPENBLAS_THREAD_TIMEOUT");
+    }
+
+    /**
+     * A variable as libc's getenv (and so OpenBLAS) sees it, including what {@link #configure} set; the JVM's own
+     * {@code System.getenv} only knows the environment the process started with. Null if unset.
+     */
+    static String getenv(String name) {
         try {
-            java.nio.ByteBuffer b = org.bytedeco.systems.global.linux.getenv("OPENBLAS_THREAD_TIMEOUT");
+            java.nio.ByteBuffer b = org.bytedeco.systems.global.linux.getenv(name);
             return b == null ? null : new org.bytedeco.javacpp.BytePointer(new org.bytedeco.javacpp.Pointer(b)).limit(0).getString();
         } catch (LinkageError e) {
-            return null;
+            return System.getenv(name); // no native systems library: nothing can have been set either
         }
     }
 

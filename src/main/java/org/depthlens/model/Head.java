@@ -126,7 +126,7 @@ public final class Head {
                         int tgt = targets[r];
                         if (tgt >= base && tgt < base + n) tg[r] = row[tgt - base];
                         float m = Ops.max(row, 0, n);
-                        Ops.exp(row, 0, n, m, tmp);
+                        Ops.exp(row, row, 0, n, 1f, m, tmp);
                         double cs = Ops.sum(row, 0, n);
                         if (m > mx[r]) {
                             sm[r] = sm[r] * Math.exp(mx[r] - m) + cs;

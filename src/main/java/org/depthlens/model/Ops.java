@@ -96,23 +96,11 @@ public final class Ops {
     private static final int ROUND_BITS = 0x4B400000;
 
     /**
-     * {@code a[i] = exp(a[i] - shift)} for i in [from, to), in place, in float32 to about 1 ulp (Cephes' expf
-     * polynomial; torch's own is as accurate), with the argument clamped to [-87.3, 88]. Several times faster
-     * than {@code Math.exp}; {@code tmp} (at least {@code to} long) is scratch.
-     */
-    public static void exp(float[] a, int from, int to, float shift, float[] tmp) {
-        exp(a, a, from, to, 1f, shift, tmp);
-    }
-
-    /** {@code a[i] = exp(a[i] * scale - shift)} in place (the product rounded to float first, as a separate op would). */
-    public static void exp(float[] a, int from, int to, float scale, float shift, float[] tmp) {
-        exp(a, a, from, to, scale, shift, tmp);
-    }
-
-    /**
-     * {@code dst[i] = exp(src[i] * scale - shift)} for i in [from, to) ({@code dst} may be {@code src}). Written
-     * as two simple loops so the JIT vectorises the first, which holds all the arithmetic; {@code tmp} keeps
-     * the rounded exponents between them.
+     * {@code dst[i] = exp(src[i] * scale - shift)} for i in [from, to) ({@code dst} may be {@code src}; the product
+     * is rounded to float first, as a separate op would, and a scale of 1 changes nothing), in float32 to about
+     * 1 ulp (Cephes' expf polynomial; torch's own is as accurate), with the argument clamped to [-87.3, 88].
+     * Several times faster than {@code Math.exp}. Written as two simple loops so the JIT vectorises the first,
+     * which holds all the arithmetic; {@code tmp} (at least {@code to} long) keeps the rounded exponents.
      */
     static void exp(float[] src, float[] dst, int from, int to, float scale, float shift, float[] tmp) {
         for (int i = from; i < to; i++) {
@@ -158,7 +146,7 @@ public final class Ops {
      * {@code gu[0..n)} then up {@code gu[n..2n)}, into {@code out[0..n)}; {@code t1}, {@code t2} hold n floats.
      */
     static void swiglu(float[] gu, int n, float[] out, float[] t1, float[] t2) {
-        exp(gu, t1, 0, n, -1f, 0f, t2); // exp(-g): -g * 1 rounds exactly, - 0 changes nothing
+        exp(gu, t1, 0, n, -1f, 0f, t2); // exp(-g): g * -1 is exact, - 0 changes nothing
         for (int i = 0; i < n; i++) out[i] = gu[i] / (1f + t1[i]) * gu[n + i];
     }
 }
