@@ -93,16 +93,8 @@ public final class Analyzer {
 
     /** For n = 1..K the start minimising angular_last[l][n-1] (lowest l on ties), and the loss without [l, l+n). */
     private List<PrunedRemoval> prune(Metrics m, List<List<int[]>> groups, WeightPool pool, int passNo, long passes) {
-        int k = Math.min(options.prune(), m.blocks());
-        Map<Integer, Branch> byN = new LinkedHashMap<>();
-        for (int n = 1; n <= k; n++) {
-            int best = 0;
-            for (int l = 1; l + n <= m.blocks(); l++) {
-                if (m.angularLast()[l][n - 1] < m.angularLast()[best][n - 1]) best = l;
-            }
-            byN.put(n, new Branch(best, best + n));
-        }
-        List<Branch> branches = List.copyOf(new java.util.LinkedHashSet<>(byN.values()));
+        List<Branch> chosen = PrunedRemoval.choose(m.angularLast(), options.prune()); // element n-1: n blocks
+        List<Branch> branches = List.copyOf(new java.util.LinkedHashSet<>(chosen));
         Map<Branch, double[]> nll = new LinkedHashMap<>();
         for (List<int[]> g : groups) {
             Batch batch = Batch.of(g);
@@ -123,7 +115,10 @@ public final class Analyzer {
             }
         }
         List<PrunedRemoval> out = new ArrayList<>();
-        byN.forEach((n, b) -> out.add(new PrunedRemoval(n, b.from(), nll.get(b)[0] / nll.get(b)[1])));
+        for (int n = 1; n <= chosen.size(); n++) {
+            Branch b = chosen.get(n - 1);
+            out.add(new PrunedRemoval(n, b.from(), nll.get(b)[0] / nll.get(b)[1]));
+        }
         return out;
     }
 

@@ -2,6 +2,23 @@ package org.depthlens.analysis;
 
 /** Contiguous pruning (Gromov et al.): blocks [start, start+n) removed, chosen by argmin angular_last[l][n-1]. */
 public record PrunedRemoval(int n, int start, double loss) {
+    /**
+     * Gromov et al.'s choice: for n = 1..min(k, L) the blocks [l, l+n) whose start l minimises
+     * angular_last[l][n-1] (the lowest l on ties). Element n-1 is the choice for n; choices may repeat.
+     */
+    public static java.util.List<Branch> choose(double[][] angularLast, int k) {
+        int blocks = angularLast.length;
+        java.util.List<Branch> out = new java.util.ArrayList<>();
+        for (int n = 1; n <= Math.min(k, blocks); n++) {
+            int best = 0;
+            for (int l = 1; l + n <= blocks; l++) {
+                if (angularLast[l][n - 1] < angularLast[best][n - 1]) best = l;
+            }
+            out.add(new Branch(best, best + n));
+        }
+        return out;
+    }
+
     /** A pruning depth the user asked for must fit the model: refused on its config.json before anything runs. */
     public static void checkDepth(org.depthlens.weights.ModelConfig c, int prune) {
         if (prune > c.numLayers()) {

@@ -136,9 +136,7 @@ public final class Evaluator {
         int passes = s1.batches();
         String chosenOn = options.pruningSource();
         if (choose) {
-            int[] starts = LastTokenAngular.chooseStarts(angular.finish(), k);
-            pruning = new ArrayList<>();
-            for (int n = 1; n <= starts.length; n++) pruning.add(new Branch(starts[n - 1], starts[n - 1] + n));
+            pruning = new ArrayList<>(org.depthlens.analysis.PrunedRemoval.choose(angular.finish(), k));
             List<Branch> missing = new ArrayList<>(new LinkedHashSet<>(pruning));
             missing.removeAll(byBranch.keySet()); // n = 1 is usually one of the single removals
             if (!missing.isEmpty()) {

@@ -72,22 +72,4 @@ public final class LastTokenAngular {
         }
         return out;
     }
-
-    /**
-     * Gromov et al.'s choice, the rule of the probe pass: for n = 1..min(k, L) the start l minimising
-     * angular_last[l][n-1] (lowest l on ties), i.e. the blocks [l, l+n).
-     */
-    public static int[] chooseStarts(double[][] angularLast, int k) {
-        int blocks = angularLast.length;
-        int kk = Math.min(k, blocks);
-        int[] starts = new int[kk];
-        for (int n = 1; n <= kk; n++) {
-            int best = 0;
-            for (int l = 1; l + n <= blocks; l++) {
-                if (angularLast[l][n - 1] < angularLast[best][n - 1]) best = l;
-            }
-            starts[n - 1] = best;
-        }
-        return starts;
-    }
 }
