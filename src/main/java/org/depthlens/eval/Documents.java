@@ -13,6 +13,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.ObjIntConsumer;
 
 /**
  * A perplexity corpus: documents read from a text file (documents separated by blank lines; a
@@ -51,8 +52,22 @@ public record Documents(Path path, String name, List<String> texts, byte[] bytes
     }
 
     private static List<String> jsonl(Path path, String s) {
-        ObjectMapper om = new ObjectMapper();
         List<String> out = new ArrayList<>();
+        forEachJsonLine(path, s, (n, line) -> {
+            if (n == null || !n.isObject() || !n.path("text").isTextual()) {
+                throw new BadInputException(path + ": line " + line + " must be a JSON object with a string field \"text\"");
+            }
+            out.add(n.get("text").asText());
+        });
+        return out;
+    }
+
+    /**
+     * Hands each non-blank line of a JSONL text, parsed, to {@code each} with its line number (from 1), in
+     * file order; a line that is not JSON is refused naming the file and the line.
+     */
+    static void forEachJsonLine(Path path, String s, ObjIntConsumer<JsonNode> each) {
+        ObjectMapper om = new ObjectMapper();
         String[] lines = s.split("\n", -1);
         for (int i = 0; i < lines.length; i++) {
             String line = lines[i].strip();
@@ -63,12 +78,8 @@ public record Documents(Path path, String name, List<String> texts, byte[] bytes
             } catch (IOException e) {
                 throw new BadInputException(path + ": line " + (i + 1) + " is not valid JSON (" + firstLine(e.getMessage()) + ")");
             }
-            if (n == null || !n.isObject() || !n.path("text").isTextual()) {
-                throw new BadInputException(path + ": line " + (i + 1) + " must be a JSON object with a string field \"text\"");
-            }
-            out.add(n.get("text").asText());
+            each.accept(n, i + 1);
         }
-        return out;
     }
 
     /** Whitespace-separated pieces of a document (lm-eval's word count for word perplexity). */

@@ -1,10 +1,8 @@
 package org.depthlens.eval;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.depthlens.BadInputException;
 
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,19 +27,9 @@ public record McTask(Path path, String name, List<Item> items, byte[] bytes) {
     public static McTask read(Path path) {
         byte[] raw = Documents.readBytes(path, "task file");
         String s = Documents.utf8(path, raw);
-        ObjectMapper om = new ObjectMapper();
         List<Item> items = new ArrayList<>();
-        String[] lines = s.split("\n", -1);
-        for (int i = 0; i < lines.length; i++) {
-            String line = lines[i].strip();
-            if (line.isEmpty()) continue;
-            String at = path + ": line " + (i + 1);
-            JsonNode n;
-            try {
-                n = om.readTree(line);
-            } catch (IOException e) {
-                throw new BadInputException(at + " is not valid JSON (" + Documents.firstLine(e.getMessage()) + ")");
-            }
+        Documents.forEachJsonLine(path, s, (n, line) -> {
+            String at = path + ": line " + line;
             if (n == null || !n.isObject()) throw new BadInputException(at + " must be a JSON object {\"context\", \"choices\", \"gold\"}");
             if (!n.path("context").isTextual()) throw new BadInputException(at + ": \"context\" must be a string" + got(n, "context"));
             JsonNode ch = n.path("choices");
@@ -55,8 +43,8 @@ public record McTask(Path path, String name, List<Item> items, byte[] bytes) {
             if (!g.isIntegralNumber() || !g.canConvertToInt() || g.asInt() < 0 || g.asInt() >= choices.size()) {
                 throw new BadInputException(at + ": \"gold\" must be an integer index into choices (0.." + (choices.size() - 1) + ")" + got(n, "gold"));
             }
-            items.add(new Item(n.get("context").asText(), choices, g.asInt(), i + 1));
-        }
+            items.add(new Item(n.get("context").asText(), choices, g.asInt(), line));
+        });
         if (items.isEmpty()) throw new BadInputException(path + ": no items (the file is empty or blank)");
         return new McTask(path, path.getFileName().toString(), List.copyOf(items), raw);
     }
