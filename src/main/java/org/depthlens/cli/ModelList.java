@@ -23,14 +23,14 @@ import java.util.regex.Pattern;
 final class ModelList {
     private ModelList() {}
 
-    static List<RunOptions.LabelledModel> read(String arg) {
+    static List<ModelSpec> read(String arg) {
         Path p = Path.of(arg);
         String last = p.getFileName() == null ? "" : p.getFileName().toString();
         if (last.matches(".*[*?\\[].*")) return glob(p);
         return file(p);
     }
 
-    private static List<RunOptions.LabelledModel> file(Path f) {
+    private static List<ModelSpec> file(Path f) {
         List<String> lines;
         try {
             lines = Files.readAllLines(f);
@@ -39,7 +39,7 @@ final class ModelList {
                     + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")");
         }
         Path base = RunOptions.abs(f).getParent();
-        List<RunOptions.LabelledModel> out = new ArrayList<>();
+        List<ModelSpec> out = new ArrayList<>();
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i).strip();
             if (line.isEmpty() || line.startsWith("#")) continue;
@@ -49,13 +49,13 @@ final class ModelList {
             if (!Files.isDirectory(dir)) {
                 throw new BadInputException(f + ": line " + (i + 1) + ": --models-from: " + dir + " is not a folder");
             }
-            out.add(new RunOptions.LabelledModel(dir, label));
+            out.add(new ModelSpec(dir, label));
         }
         if (out.isEmpty()) throw new BadInputException(f + ": --models-from: the file names no model folder");
         return out;
     }
 
-    private static List<RunOptions.LabelledModel> glob(Path pattern) {
+    private static List<ModelSpec> glob(Path pattern) {
         Path parent = RunOptions.abs(pattern).getParent();
         String name = pattern.getFileName().toString();
         List<Path> dirs = new ArrayList<>();
@@ -68,7 +68,7 @@ final class ModelList {
         }
         if (dirs.isEmpty()) throw new BadInputException(pattern + ": --models-from: the pattern matches no folder");
         dirs.sort(Comparator.comparing((Path d) -> d.getFileName().toString(), ModelList::natural));
-        return dirs.stream().map(d -> new RunOptions.LabelledModel(d, d.getFileName().toString())).toList();
+        return dirs.stream().map(d -> new ModelSpec(d, d.getFileName().toString())).toList();
     }
 
     private static final Pattern RUN = Pattern.compile("\\d+|\\D+");

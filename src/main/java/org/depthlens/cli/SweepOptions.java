@@ -52,8 +52,8 @@ final class SweepOptions {
     }
 
     /** --model/--label, then every --models-from in order. */
-    List<RunOptions.LabelledModel> models(picocli.CommandLine.Model.CommandSpec spec, List<java.nio.file.Path> models, List<String> labels) {
-        List<RunOptions.LabelledModel> out = new ArrayList<>(RunOptions.labelled(spec, models, labels));
+    List<ModelSpec> models(picocli.CommandLine.Model.CommandSpec spec, List<java.nio.file.Path> models, List<String> labels) {
+        List<ModelSpec> out = new ArrayList<>(RunOptions.labelled(spec, models, labels));
         for (String m : modelsFrom) out.addAll(ModelList.read(m));
         return out;
     }
