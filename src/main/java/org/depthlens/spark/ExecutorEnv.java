@@ -54,7 +54,7 @@ public final class ExecutorEnv {
     static final class Describe implements SparkRun.Body<Integer, String> {
         @Override
         public String run(Integer task) {
-            return host() + " pid " + ProcessHandle.current().pid() + ", " + org.depthlens.model.Par.threads() + " threads, "
+            return host() + " pid " + ProcessHandle.current().pid() + ", " + org.depthlens.util.Par.threads() + " threads, "
                     + Blas.configure().describe() + ", OpenBLAS threads " + Blas.getenv("OPENBLAS_NUM_THREADS");
         }
     }
