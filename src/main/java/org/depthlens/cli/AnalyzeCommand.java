@@ -106,11 +106,14 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
     @Option(names = "--config", paramLabel = "FILE", description = "JSON run config; keys are these options in camelCase (see sample-configs/).")
     Path config;
 
+    @CommandLine.Mixin
+    SweepOptions sweep = new SweepOptions();
+
     @Override
     public Integer call() {
         if (config != null) RunConfig.apply(config, spec);
         boolean bundled = false;
-        if (models.isEmpty()) {
+        if (models.isEmpty() && sweep.modelsFrom.isEmpty()) {
             if (text != null || ids != null) throw usage("--model is required when --text or --ids is given");
             if (!Home.hasBundledDemo()) throw new BadInputException(Home.bundledModels() + ": bundled demo models not found (give --model)");
             models.add(Home.bundledModels().resolve("pre_ln"));
@@ -121,7 +124,7 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         }
         if (text != null && ids != null) throw usage("give --text or --ids, not both");
         if (text == null && ids == null) throw usage("give the data to evaluate on: --text FILE or --ids FILE");
-        List<ModelSpec> named = RunOptions.labelled(spec, models, labels);
+        List<ModelSpec> named = sweep.models(spec, models, labels);
         if (window < 2) throw usage("--window must be at least 2, got " + window);
         if (maxWindows != null && maxWindows < 1) throw usage("--max-windows must be positive, got " + maxWindows);
         if (prune != null && prune < 0) throw usage("--prune must not be negative, got " + prune);

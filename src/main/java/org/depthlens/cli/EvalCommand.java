@@ -96,12 +96,15 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
             description = "JSON run config; keys are these options in camelCase, paths relative to the file (see sample-configs/).")
     Path config;
 
+    @CommandLine.Mixin
+    SweepOptions sweep = new SweepOptions();
+
     @Override
     public Integer call() {
         if (config != null) RunConfig.apply(config, spec);
-        if (models.isEmpty()) throw usage("Missing required option: '--model=DIR'");
+        if (models.isEmpty() && sweep.modelsFrom.isEmpty()) throw usage("Missing required option: '--model=DIR' (or --models-from)");
         if (tasks.isEmpty() && docs.isEmpty()) throw usage("give what to evaluate on: --tasks FILE... and/or --docs FILE");
-        List<ModelSpec> named = RunOptions.labelled(spec, models, labels);
+        List<ModelSpec> named = sweep.models(spec, models, labels);
         if (prune < 0) throw usage("--prune must not be negative, got " + prune);
         if (maxLength != null && maxLength < 1) throw usage("--max-length must be positive, got " + maxLength);
         boolean defaultOut = out == null;

@@ -382,7 +382,8 @@ public final class Sections {
                 out.table(List.of("Checkpoint", "Loss", "Perplexity", "Variance of x[L]", "Mean block influence"),
                         tr, new boolean[] {false, true, true, true, true});
                 out.gridStart();
-                for (String c : List.of("_variance_log", "_block_influence_log", "_loss_drop")) {
+                for (String c : List.of("_heat_loss_drop", "_heat_block_influence", "_heat_variance", "_variance_log",
+                        "_block_influence_log", "_loss_drop")) {
                     ctx.figure(out, ctx.compareChart(t.prefix() + c));
                 }
                 out.gridEnd();
