@@ -34,7 +34,8 @@ class PackageLayersTest {
             Map.entry("pass", 5),
             Map.entry("analysis", 6), Map.entry("eval", 6),
             Map.entry("report", 7), Map.entry("bench", 7),
-            Map.entry("cli", 8));
+            Map.entry("spark", 8),
+            Map.entry("cli", 9));
 
     @Test
     void packagesDependOnlyOnLowerLayers() throws Exception {
