@@ -28,7 +28,7 @@ import java.util.stream.Stream;
  *
  * <p>{@link #close} kills the workers' executors, the workers and the master (also from a shutdown hook).
  */
-final class StandaloneCluster implements AutoCloseable {
+public final class StandaloneCluster implements AutoCloseable {
     /** Jars that are depthlens' own libraries, not Spark's (by Maven repository path). */
     private static final List<String> OURS = List.of("/org/nd4j/", "/org/bytedeco/", "/ai/djl/", "/info/picocli/",
             "/tech/tablesaw/", "/org/knowm/", "/de/erichseifert/", "/org/apache/pdfbox/", "/com/madgag/");
@@ -36,7 +36,7 @@ final class StandaloneCluster implements AutoCloseable {
     private final Path dir;
     private final List<Process> processes = new ArrayList<>();
     private final Thread hook = new Thread(this::kill, "spark-cluster-stop");
-    final String masterUrl;
+    public final String masterUrl;
 
     private StandaloneCluster(Path dir, String masterUrl) {
         this.dir = dir;
@@ -44,7 +44,7 @@ final class StandaloneCluster implements AutoCloseable {
     }
 
     /** Starts the master and the workers (one core each) and waits until all workers registered. */
-    static StandaloneCluster start(Path dir, int workers, int workerMemoryMb) throws IOException, InterruptedException {
+    public static StandaloneCluster start(Path dir, int workers, int workerMemoryMb) throws IOException, InterruptedException {
         Path home = Files.createDirectories(dir.resolve("spark-home/jars"));
         int port = freePort();
         StandaloneCluster c = new StandaloneCluster(dir, "spark://127.0.0.1:" + port);
@@ -95,13 +95,58 @@ final class StandaloneCluster implements AutoCloseable {
         processes.add(pb.start());
     }
 
+    /** Exit code and output of a child JVM. */
+    public record Run(int code, String out, String err, double seconds) {
+    }
+
+    /**
+     * {@code spark-submit --master URL --class org.depthlens.cli.Main --jars OURS APP.jar ARGS} in client mode, as a
+     * child JVM of Spark's own class path (what a distribution's bin/spark-submit runs); depthlens and its libraries
+     * come only from the submitted jars.
+     */
+    public Run submit(Path log, List<String> sparkArgs, List<String> depthlensArgs, long timeoutSec)
+            throws IOException, InterruptedException {
+        String[] jars = applicationJars(dir).split(",", 2);
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("-Xmx1g");
+        cmd.addAll(Arrays.asList(System.getProperty("depthlens.spark.opens", "").trim().split("\\s+")));
+        cmd.addAll(List.of("-Dorg.bytedeco.javacpp.maxbytes=0", "-Dorg.bytedeco.javacpp.maxphysicalbytes=0",
+                "-Dai.djl.offline=true", "-Djava.awt.headless=true", "-cp", sparkClassPath(), "org.apache.spark.deploy.SparkSubmit",
+                "--master", masterUrl, "--deploy-mode", "client", "--conf", "spark.driver.host=127.0.0.1",
+                "--conf", "spark.driver.bindAddress=127.0.0.1"));
+        cmd.addAll(sparkArgs);
+        cmd.addAll(List.of("--class", "org.depthlens.cli.Main", "--jars", jars[1], jars[0]));
+        cmd.addAll(depthlensArgs);
+        Path out = Files.createTempFile(dir, "submit", ".out");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(log.toFile());
+        pb.environment().put("SPARK_HOME", dir.resolve("spark-home").toString());
+        pb.environment().put("SPARK_SCALA_VERSION", "2.13");
+        pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
+        pb.environment().put("OPT_OUT_TRACKING", "true");
+        pb.environment().put("DJL_OFFLINE", "true");
+        long t0 = System.nanoTime();
+        Process p = pb.start();
+        processes.add(p);
+        try {
+            if (!p.waitFor(timeoutSec, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("spark-submit did not finish in " + timeoutSec + " s:\n" + logs());
+            }
+        } finally {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+            processes.remove(p);
+        }
+        return new Run(p.exitValue(), Files.readString(out), Files.readString(log), (System.nanoTime() - t0) / 1e9);
+    }
+
     /** Spark and its dependencies, without depthlens' own libraries. */
     static String sparkClassPath() throws IOException {
         return String.join(java.io.File.pathSeparator, Arrays.stream(buildClassPath()).filter(j -> OURS.stream().noneMatch(j::contains)).toList());
     }
 
     /** depthlens' classes as a jar plus its own libraries: what the launcher hands executors as spark.jars. */
-    static String applicationJars(Path dir) throws IOException {
+    public static String applicationJars(Path dir) throws IOException {
         Path jar = dir.resolve("depthlens-classes.jar");
         Path classes = Path.of(System.getProperty("depthlens.root", ".")).resolve("target/classes");
         try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar)); Stream<Path> files = Files.walk(classes)) {
@@ -125,15 +170,24 @@ final class StandaloneCluster implements AutoCloseable {
     }
 
     /** The PIDs of the executors the workers launched so far. */
-    List<ProcessHandle> executors() {
+    public List<ProcessHandle> executors() {
         List<ProcessHandle> out = new ArrayList<>();
         for (Process p : processes) {
-            p.descendants().filter(h -> h.info().commandLine().orElse("").contains("CoarseGrainedExecutorBackend")).forEach(out::add);
+            p.descendants().filter(h -> cmdline(h).contains("CoarseGrainedExecutorBackend")).forEach(out::add);
         }
         return out;
     }
 
-    String logs() {
+    /** /proc/PID/cmdline (ProcessHandle.Info leaves long command lines out). */
+    private static String cmdline(ProcessHandle h) {
+        try {
+            return new String(Files.readAllBytes(Path.of("/proc", Long.toString(h.pid()), "cmdline")), StandardCharsets.ISO_8859_1);
+        } catch (IOException | RuntimeException e) {
+            return h.info().commandLine().orElse("");
+        }
+    }
+
+    public String logs() {
         StringBuilder b = new StringBuilder();
         try (Stream<Path> s = Files.list(dir)) {
             for (Path f : s.filter(p -> p.toString().endsWith(".log")).sorted().toList()) {
