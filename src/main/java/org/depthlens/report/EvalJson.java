@@ -155,7 +155,8 @@ public final class EvalJson {
             Provenance p = pv == null || pv.isNull() ? null : new Provenance(pv.get("model_path").asText(),
                     pv.get("config_sha256").asText(), pv.get("weights_sha256").asText(), pv.get("data_path").asText(),
                     pv.get("data_sha256").asText(), pv.get("windows").asInt(), pv.get("tokens").asLong(),
-                    pv.get("tool_version").asText(), pv.get("date").asText());
+                    pv.get("tool_version").asText(), pv.get("date").asText(),
+                    pv.hasNonNull("execution") ? pv.get("execution").asText() : null);
             return new EvalResult(root.get("label").asText(), root.get("family").asText(), root.get("lns").asBoolean(),
                     root.get("blocks").asInt(), s, tasks, docs, inputs, p);
         } catch (NullPointerException e) {

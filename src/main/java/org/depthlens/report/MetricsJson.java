@@ -255,7 +255,8 @@ public final class MetricsJson {
                     rd.integer(pv, "windows", "provenance"),
                     rd.longInt(pv, "tokens", "provenance"),
                     rd.string(pv, "tool_version", "provenance"),
-                    rd.string(pv, "date", "provenance"));
+                    rd.string(pv, "date", "provenance"),
+                    pv.hasNonNull("execution") ? pv.get("execution").asText() : null);
         }
         JsonNode lns = rd.present(root, "lns");
         rd.require(lns.isBoolean(), "lns", "true or false");
@@ -371,6 +372,7 @@ public final class MetricsJson {
         g.writeNumberField("tokens", p.tokens());
         g.writeStringField("tool_version", p.toolVersion());
         g.writeStringField("date", p.date());
+        if (p.execution() != null) g.writeStringField("execution", p.execution());
         g.writeEndObject();
     }
 }

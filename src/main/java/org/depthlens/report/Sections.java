@@ -120,6 +120,9 @@ public final class Sections {
             rows.put("Tokens", p -> Long.toString(p.tokens()));
             rows.put("Tool version", Provenance::toolVersion);
             rows.put("Date", Provenance::date);
+            if (ms.stream().anyMatch(m -> m.result().provenance() != null && m.result().provenance().execution() != null)) {
+                rows.put("Executed on", p -> p.execution() == null ? "one process" : p.execution());
+            }
             out.raw("<div class=\"scroll\"><table class=\"prov\">\n<thead><tr><th></th>");
             for (ReportModel m : ms) {
                 out.raw("<th>").swatch(m).raw("</th>");
