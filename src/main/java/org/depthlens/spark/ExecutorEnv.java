@@ -29,15 +29,24 @@ public final class ExecutorEnv {
     /** Once per executor JVM. */
     static synchronized void prepare(int threads) {
         if (ready) return;
-        presetThreads(threads);
-        Blas.configure();
         try {
+            presetThreads(threads);
+            Blas.configure();
             org.nd4j.linalg.factory.Nd4j.create(1).close();
-        } catch (Throwable t) { // UnsatisfiedLinkError, NoClassDefFoundError, ND4J's "no backend" RuntimeException
+        } catch (Throwable t) { // NoClassDefFoundError (jars missing), UnsatisfiedLinkError, ND4J's "no backend" exception
             throw new IllegalStateException(TAG + host() + ": cannot load ND4J's native libraries (" + oneLine(t)
                     + "); every executor needs depthlens' jars: spark-submit --jars target/lib/*.jar, or spark.jars", t);
         }
         ready = true;
+    }
+
+    /** A task that only checks that {@code dir} is readable here (tests: the message a missing model folder gives). */
+    static final class CheckModel implements SparkRun.Body<String, String> {
+        @Override
+        public String run(String dir) {
+            checkModel(dir);
+            return dir;
+        }
     }
 
     /** The model folder as this executor sees it. */
