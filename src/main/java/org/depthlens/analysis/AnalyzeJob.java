@@ -1,7 +1,7 @@
 package org.depthlens.analysis;
 
 import org.depthlens.BadInputException;
-import org.depthlens.model.Architecture;
+import org.depthlens.model.family.Architecture;
 import org.depthlens.model.Model;
 import org.depthlens.report.ReportOptions;
 import org.depthlens.report.ReportOutput;

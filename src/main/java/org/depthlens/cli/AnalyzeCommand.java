@@ -6,8 +6,8 @@ import org.depthlens.analysis.DataSource;
 import org.depthlens.analysis.PrunedRemoval;
 import org.depthlens.eval.EvalExtension;
 import org.depthlens.eval.EvalInputs;
-import org.depthlens.model.Architecture;
-import org.depthlens.weights.ConfigParser;
+import org.depthlens.model.family.Architecture;
+import org.depthlens.model.family.Families;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -130,7 +130,7 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
 
         List<AnalyzeJob.ModelSpec> specs = named.stream().map(m -> new AnalyzeJob.ModelSpec(m.dir(), m.label())).toList();
         if (prune != null) {
-            for (var m : specs) PrunedRemoval.checkDepth(ConfigParser.read(m.dir()), prune); // before any output, as eval does
+            for (var m : specs) PrunedRemoval.checkDepth(Families.read(m.dir(), Architecture.LnsMode.AUTO), prune); // before any output, as eval does
         }
         boolean defaultOut = out == null;
         if (defaultOut) out = RunOptions.defaultOut("", named);

@@ -1,7 +1,7 @@
 package org.depthlens.cli;
 
 import org.depthlens.eval.EvalJob;
-import org.depthlens.model.Architecture;
+import org.depthlens.model.family.Architecture;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

@@ -2,7 +2,7 @@ package org.depthlens.analysis;
 
 import org.depthlens.Fixtures;
 import org.depthlens.TinyCurse;
-import org.depthlens.model.Architecture;
+import org.depthlens.model.family.Architecture;
 import org.depthlens.model.BlockForward;
 import org.depthlens.model.BlockTrace;
 import org.depthlens.model.BlockWeights;
