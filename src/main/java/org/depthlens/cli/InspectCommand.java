@@ -23,7 +23,8 @@ import java.util.concurrent.Callable;
 @Command(name = "inspect", sortOptions = false, mixinStandardHelpOptions = true,
         description = {"Describe a checkpoint without running it: family, blocks, widths, heads, parameters, dtypes,",
                 "rope, tied embeddings, shards, LNS, and for MoE / latent-attention models the experts, top-k,",
-                "routing and MLA ranks. Reads only config.json and the safetensors headers.", ""},
+                "routing and MLA ranks. Reads only config.json and the weights' headers (safetensors JSON, or the",
+                "state-dict pickle of a pytorch_model.bin, read as data: it never runs code).", ""},
         footerHeading = "%nExample:%n", footer = "  depthlens inspect --model models/tiny-curse-24/lns")
 public final class InspectCommand extends CommonOptions implements Callable<Integer> {
     @CommandLine.Spec
@@ -95,6 +96,7 @@ public final class InspectCommand extends CommonOptions implements Callable<Inte
         info.put("parameters", String.format("%,d", params));
         info.put("dtypes", dtypes.toString());
         if (!fp8.isEmpty()) info.put("quantization", describeFp8(m, fp8, fp8Scaled));
+        info.put("weights_format", weightsFormat(m.checkpoint()));
         info.put("shards", m.checkpoint().files().size());
         info.put("weights_bytes", String.format("%,d", m.checkpoint().totalBytes()));
         if (!ignored.isEmpty()) {
@@ -108,6 +110,13 @@ public final class InspectCommand extends CommonOptions implements Callable<Inte
             if (!dup.contains(k)) info.putIfAbsent(k, v);
         });
         return info;
+    }
+
+    /** Which files were read; when a folder holds safetensors and pytorch_model.bin, says which won. */
+    static String weightsFormat(org.depthlens.weights.Checkpoint ck) {
+        String s = ck.format().equals("pytorch") ? "pytorch (torch.save zip, read without running its pickle)" : "safetensors";
+        if (!ck.shadowed().isEmpty()) s += "; also present but not read (safetensors win): " + String.join(", ", ck.shadowed());
+        return s;
     }
 
     /** "fp8 (F8_E4M3): 104 weights with weight_scale_inv in 128x128 blocks, dequantized to float32 on load". */

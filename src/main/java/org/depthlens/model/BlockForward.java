@@ -4,6 +4,7 @@ import org.depthlens.model.family.Architecture;
 import org.depthlens.model.family.AttentionSpec;
 import org.depthlens.model.family.BlockSpec;
 import org.depthlens.model.family.MlpSpec;
+import org.depthlens.util.Par;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.nio.FloatBuffer;

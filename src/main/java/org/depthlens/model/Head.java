@@ -1,6 +1,7 @@
 package org.depthlens.model;
 
 import org.depthlens.model.family.Architecture;
+import org.depthlens.util.Par;
 import org.depthlens.weights.Checkpoint;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;

@@ -8,6 +8,7 @@ import org.depthlens.model.family.Families;
 import org.depthlens.model.family.Weight;
 import org.depthlens.weights.DType;
 import org.depthlens.weights.SafetensorsWriter;
+import org.depthlens.util.Par;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
