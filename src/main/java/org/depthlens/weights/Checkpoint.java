@@ -515,6 +515,28 @@ public final class Checkpoint implements AutoCloseable {
      * reading the raw codes would give silently wrong numbers.
      */
     private Scale scaleFor(TensorInfo t) {
+        TensorInfo s = scaleInfo(t);
+        if (s == null) return null;
+        String scaleName = s.name();
+        String where = Msg.f(s.file()) + ": tensor " + Msg.q(scaleName);
+        if (s.numel() > Integer.MAX_VALUE - 8) throw new SafetensorsException(where + " is too large");
+        float[] scale = new float[(int) s.numel()];
+        byPath.get(s.file()).readF32(s, 0, s.numel(), FloatBuffer.wrap(scale));
+        return new Scale(scale, t.shape()[1], s.shape()[1], fp8Block[0], fp8Block[1]);
+    }
+
+    /**
+     * Checks from the headers alone that float tensor {@code name} can be decoded: a float dtype, and for
+     * FP8 a block-scale companion of the right shape. Lets a model refuse a checkpoint before computing.
+     */
+    public void checkDecodable(String name) {
+        TensorInfo t = require(name);
+        checkFloat(t);
+        scaleInfo(t);
+    }
+
+    /** The validated {@code weight_scale_inv} companion of an FP8 weight, or null for other dtypes. */
+    private TensorInfo scaleInfo(TensorInfo t) {
         if (t.dtype() != DType.F8_E4M3 && t.dtype() != DType.F8_E5M2) return null;
         String scaleName = t.name() + "_scale_inv";
         TensorInfo s = tensors.get(scaleName);
@@ -535,10 +557,7 @@ public final class Checkpoint implements AutoCloseable {
             throw new SafetensorsException(where + " has shape " + s.shapeString() + " but weight " + Msg.q(t.name()) + " "
                     + t.shapeString() + " in " + br + "x" + bc + " blocks needs [" + ceilDiv(rows, br) + ", " + ceilDiv(cols, bc) + "]");
         }
-        if (s.numel() > Integer.MAX_VALUE - 8) throw new SafetensorsException(where + " is too large");
-        float[] scale = new float[(int) s.numel()];
-        byPath.get(s.file()).readF32(s, 0, s.numel(), FloatBuffer.wrap(scale));
-        return new Scale(scale, cols, s.shape()[1], br, bc);
+        return s;
     }
 
     private static long ceilDiv(long a, long b) {
