@@ -143,7 +143,10 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         EvalExtension eval = tasks.isEmpty() && docs.isEmpty() ? null : new EvalExtension(
                 EvalInputs.read(RunOptions.abs(tasks), RunOptions.abs(docs)), maxLength == null ? 0 : maxLength,
                 Runtime.getRuntime().maxMemory() / 2);
-        Path done = AnalyzeJob.run(request, new ConsoleProgress(System.err), System.err, eval);
+        var spark = sweep.sparkOptions(spec);
+        if (spark != null && eval != null) throw usage("--tasks/--docs do not run on Spark yet: run 'depthlens eval --spark ...' for them");
+        Path done = AnalyzeJob.run(request, new ConsoleProgress(System.err), System.err, eval,
+                new AnalyzeJob.Execution(spark, sweep.keepGoing));
         spec.commandLine().getOut().println("Wrote " + done + "/report.html");
         return 0;
     }
