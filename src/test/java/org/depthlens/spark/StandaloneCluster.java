@@ -179,7 +179,7 @@ public final class StandaloneCluster implements AutoCloseable {
     }
 
     /** /proc/PID/cmdline (ProcessHandle.Info leaves long command lines out). */
-    private static String cmdline(ProcessHandle h) {
+    public static String cmdline(ProcessHandle h) {
         try {
             return new String(Files.readAllBytes(Path.of("/proc", Long.toString(h.pid()), "cmdline")), StandardCharsets.ISO_8859_1);
         } catch (IOException | RuntimeException e) {
