@@ -14,7 +14,7 @@ import java.nio.file.Path;
  */
 public final class ExecutorEnv {
     /** Prefix of every executor-side message the driver picks out of Spark's failure text. */
-    static final String TAG = "depthlens-executor ";
+    public static final String TAG = "depthlens-executor ";
 
     private static volatile boolean ready;
 
@@ -41,7 +41,7 @@ public final class ExecutorEnv {
     }
 
     /** A task that only checks that {@code dir} is readable here (tests: the message a missing model folder gives). */
-    static final class CheckModel implements SparkRun.Body<String, String> {
+    public static final class CheckModel implements SparkRun.Body<String, String> {
         @Override
         public String run(String dir) {
             checkModel(dir);
@@ -60,7 +60,7 @@ public final class ExecutorEnv {
     }
 
     /** A task that reports where it ran: "host pid P, N threads, core ..." (for tests and the first line of a run). */
-    static final class Describe implements SparkRun.Body<Integer, String> {
+    public static final class Describe implements SparkRun.Body<Integer, String> {
         @Override
         public String run(Integer task) {
             return host() + " pid " + ProcessHandle.current().pid() + ", " + org.depthlens.util.Par.threads() + " threads, "

@@ -122,10 +122,11 @@ public final class SparkRun implements AutoCloseable {
         sc.setJobDescription(name);
         try {
             return sc.parallelize(new ArrayList<>(taskList), taskList.size()).map(new Run<T, R>(body, taskCpus)).collect();
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // Spark's SparkException is checked in Java's eyes, and undeclared
             String line = executorLine(e);
             if (line != null) throw new BadInputException(line, e);
-            throw e;
+            if (e instanceof RuntimeException re) throw re;
+            throw new IllegalStateException("Spark: " + e.getMessage().lines().findFirst().orElse(""), e);
         }
     }
 

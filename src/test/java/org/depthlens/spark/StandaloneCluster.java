@@ -43,6 +43,20 @@ public final class StandaloneCluster implements AutoCloseable {
         this.masterUrl = masterUrl;
     }
 
+    private static StandaloneCluster shared;
+
+    /**
+     * One cluster for every test of this JVM (two workers of one core, 1536 MB each), started on first use and
+     * stopped when the JVM exits (a shutdown hook).
+     */
+    public static synchronized StandaloneCluster shared() throws IOException, InterruptedException {
+        if (shared == null) {
+            Path dir = Files.createTempDirectory("depthlens-spark-cluster");
+            shared = start(dir, 2, 1536);
+        }
+        return shared;
+    }
+
     /** Starts the master and the workers (one core each) and waits until all workers registered. */
     public static StandaloneCluster start(Path dir, int workers, int workerMemoryMb) throws IOException, InterruptedException {
         Path home = Files.createDirectories(dir.resolve("spark-home/jars"));
@@ -185,6 +199,11 @@ public final class StandaloneCluster implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             return h.info().commandLine().orElse("");
         }
+    }
+
+    /** The folder holding the cluster's logs, work folders and SPARK_HOME. */
+    public Path dir() {
+        return dir;
     }
 
     public String logs() {
