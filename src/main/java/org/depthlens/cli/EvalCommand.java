@@ -1,6 +1,5 @@
 package org.depthlens.cli;
 
-import org.depthlens.eval.EvalJob;
 import org.depthlens.model.Architecture;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -102,13 +101,12 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
         if (config != null) RunConfig.apply(config, spec);
         if (models.isEmpty()) throw usage("Missing required option: '--model=DIR'");
         if (tasks.isEmpty() && docs.isEmpty()) throw usage("give what to evaluate on: --tasks FILE... and/or --docs FILE");
-        List<RunOptions.LabelledModel> named = RunOptions.labelled(spec, models, labels);
+        List<ModelSpec> named = RunOptions.labelled(spec, models, labels);
         if (prune < 0) throw usage("--prune must not be negative, got " + prune);
         if (maxLength != null && maxLength < 1) throw usage("--max-length must be positive, got " + maxLength);
-        List<EvalJob.ModelSpec> specs = named.stream().map(m -> new EvalJob.ModelSpec(m.dir(), m.label())).toList();
         boolean defaultOut = out == null;
         if (defaultOut) out = RunOptions.defaultOut("eval-", named);
-        var request = new EvalJob.Request(specs, RunOptions.abs(tasks), RunOptions.abs(docs), removal == Removal.single, prune,
+        var request = new EvalJob.Request(named, RunOptions.abs(tasks), RunOptions.abs(docs), removal == Removal.single, prune,
                 maxLength == null ? 0 : maxLength, lns, out, force, defaultOut ? RunOptions.reportsDir() : null,
                 Runtime.getRuntime().maxMemory() / 2, allowNan);
         Path done = EvalJob.run(request, new ConsoleProgress(System.err), System.err);
