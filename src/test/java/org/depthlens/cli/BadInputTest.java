@@ -3,7 +3,9 @@ package org.depthlens.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.depthlens.ExitCodes;
 import org.depthlens.Fixtures;
+import org.depthlens.weights.DType;
 import org.depthlens.weights.Raw;
+import org.depthlens.weights.SafetensorsWriter;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -13,6 +15,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.List;
 
 import static org.depthlens.cli.BadModels.entry;
@@ -229,6 +233,38 @@ class BadInputTest {
     void missingTensor() {
         BadModels.rewrite(model, w -> w.remove("model.layers.1.self_attn.k_proj.weight"));
         failsAnalyze(model, model.toString(), "missing tensor 'model.layers.1.self_attn.k_proj.weight'");
+    }
+
+    /** model.safetensors with one more tensor {@code name} of {@code shape} (zeros). */
+    private void addTensor(String name, long... shape) {
+        Map<String, long[]> shapes = BadModels.shapes(model);
+        Map<String, float[]> w = BadModels.weights(model);
+        Map<String, SafetensorsWriter.Tensor> tensors = new LinkedHashMap<>();
+        w.forEach((n, data) -> tensors.put(n, SafetensorsWriter.Tensor.of(DType.F32, shapes.get(n), data)));
+        long numel = 1;
+        for (long d : shape) numel *= d;
+        tensors.put(name, SafetensorsWriter.Tensor.of(DType.F32, shape, new float[(int) numel]));
+        SafetensorsWriter.write(weights(), tensors, Map.of("format", "pt"));
+    }
+
+    /** A tensor no part of the description reads (here a bias config.json does not announce) is refused, not dropped. */
+    @Test
+    void unknownTensor() {
+        addTensor("model.layers.1.mlp.gate_proj.bias", 160);
+        failsAnalyze(model, weights().toString(), "tensor 'model.layers.1.mlp.gate_proj.bias'", "not part of the llama model");
+        assertError(Cli.run("trace", "-m", model.toString(), "--ids", ids.toString(), "-o", out.toString()), BAD,
+                weights().toString(), "tensor 'model.layers.1.mlp.gate_proj.bias'");
+        assertNothingLeft(out);
+        assertError(Cli.run("inspect", "-m", model.toString()), BAD, weights().toString(), "model.layers.1.mlp.gate_proj.bias");
+    }
+
+    /** Known harmless extras (old Llama checkpoints' rotary buffers) are accepted, and inspect names them. */
+    @Test
+    void rotaryBufferIsAKnownExtra() {
+        addTensor("model.layers.0.self_attn.rotary_emb.inv_freq", 8);
+        Cli.Result r = Cli.run("inspect", "-m", model.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("ignored_tensors") && r.out().contains("rotary"), r.out());
     }
 
     @Test
