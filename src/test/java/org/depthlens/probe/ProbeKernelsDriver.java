@@ -1,6 +1,6 @@
 package org.depthlens.probe;
 
-import org.depthlens.model.Architecture;
+import org.depthlens.model.family.Architecture;
 import org.depthlens.model.BlockForward;
 import org.depthlens.model.BlockWeights;
 import org.depthlens.model.Head;
