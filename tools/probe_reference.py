@@ -232,7 +232,7 @@ def windows(path, count, length):
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoints", default=os.path.join(here, "..", "..", "..", "shared", "checkpoints", "tiny-curse-24"),
+    ap.add_argument("--checkpoints", default=os.path.join(here, "..", "..", "shared", "checkpoints", "tiny-curse-24"),
                     help="folder with pre_ln/, lns/, validation_ids.json, reference_metrics.json")
     ap.add_argument("--windows", type=int, default=4)
     ap.add_argument("--len", type=int, default=128)
