@@ -385,6 +385,22 @@ class BadInputTest {
         assertTrue(Files.isRegularFile(out.resolve("llama/metrics.json")));
     }
 
+    /** trace refuses NaN/infinite weights as analyze and eval do, and goes on with --allow-nan. */
+    @Test
+    void nanInWeightsRefusedByTrace() {
+        poison();
+        Path traceOut = tmp.resolve("trace.safetensors");
+        String line = assertError(Cli.run("trace", "-m", model.toString(), "--ids", ids.toString(), "-o", traceOut.toString()), BAD,
+                weights().toString(), "tensor 'model.layers.2.mlp.down_proj.weight'", "NaN at element 17", "--allow-nan");
+        assertFalse(line.contains("o_proj"), line);
+        assertNothingLeft(traceOut);
+        Cli.Result r = Cli.run("trace", "-m", model.toString(), "--ids", ids.toString(), "-o", traceOut.toString(), "--allow-nan");
+        assertEquals(0, r.code(), r::describe);
+        List<String> warnings = r.err().lines().filter(l -> l.startsWith("depthlens: warning:")).toList();
+        assertEquals(2, warnings.size(), r::describe);
+        assertTrue(Files.isRegularFile(traceOut));
+    }
+
     // ---- text and token ids ----
 
     @Test
