@@ -268,6 +268,15 @@ class BadInputTest {
         assertTrue(r.out().contains("ignored_tensors") && r.out().contains("rotary"), r.out());
     }
 
+    /** With tie_word_embeddings a stored lm_head.weight is ignored, as HF ties the head to the embedding. */
+    @Test
+    void storedHeadOfATiedModelIsAKnownExtra() {
+        BadModels.editConfig(model, c -> c.put("tie_word_embeddings", true));
+        Cli.Result r = Cli.run("inspect", "-m", model.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("ignored_tensors") && r.out().contains("tie_word_embeddings"), r.out());
+    }
+
     @Test
     void tensorWithWrongShapeForConfig() {
         BadModels.editConfig(model, c -> c.put("intermediate_size", 128));
