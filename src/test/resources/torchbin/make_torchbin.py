@@ -10,6 +10,7 @@ import collections
 import json
 import os
 import sys
+import zipfile
 
 import torch
 
@@ -80,8 +81,21 @@ def main():
     out = HERE
     sd = views()
     torch.save(sd, os.path.join(out, "views.bin"))
-    json.dump({"torch": torch.__version__, "tensors": {k: describe(v) for k, v in sd.items()}},
-              open(os.path.join(out, "views.json"), "w"), indent=1)
+    described = {k: describe(v) for k, v in sd.items()}
+    # torch.save numbers storages "0", "1", ... in the order it first meets them; checked against the bytes
+    keys = {}
+    with zipfile.ZipFile(os.path.join(out, "views.bin")) as z:
+        for k, v in sd.items():
+            ptr = v.storage().data_ptr()
+            keys.setdefault(ptr, str(len(keys)))
+            described[k]["storage_key"] = keys[ptr]
+            raw = z.read("views/data/" + keys[ptr])
+            assert len(raw) == v.storage().size() * v.element_size(), k
+            if v.numel() > 0:
+                first = v.storage_offset() * v.element_size()
+                assert raw[first:first + v.element_size()] == v.detach().reshape(-1)[:1].contiguous().numpy().tobytes() \
+                    if v.dtype != torch.bfloat16 else True, k
+    json.dump({"torch": torch.__version__, "tensors": described}, open(os.path.join(out, "views.json"), "w"), indent=1)
     # the same state dict through pickle protocol 4 (torch.save(pickle_protocol=4): FRAME, MEMOIZE, SHORT_BINUNICODE, ...)
     torch.save(sd, os.path.join(out, "views_protocol4.bin"), pickle_protocol=4)
     # a plain dict, as transformers' shards hold

@@ -79,6 +79,9 @@ public final class TorchFile extends WeightsFile {
             throw new SafetensorsException(f + ": legacy torch.save format (torch < 1.6, or _use_new_zipfile_serialization=False)"
                     + " is not read; re-save it with torch.save under torch 1.6 or newer");
         }
+        if (h.length == 8 && new String(h, java.nio.charset.StandardCharsets.US_ASCII).equals("version ")) {
+            throw new SafetensorsException(f + ": a Git LFS pointer, not the weights; fetch them (git lfs pull) first");
+        }
         if (h.length < 4 || h[0] != 'P' || h[1] != 'K') {
             throw new SafetensorsException(f + ": not a torch.save zip archive (it starts with 0x"
                     + java.util.HexFormat.of().formatHex(h, 0, Math.min(4, h.length)) + ", not PK)");
