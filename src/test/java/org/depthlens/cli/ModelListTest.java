@@ -33,8 +33,11 @@ class ModelListTest {
         assertTrue(ModelList.natural("a2b10", "a2b9") > 0);
     }
 
+    @TempDir
+    Path dir;
+
     @Test
-    void badModelLists(@TempDir Path dir) throws Exception {
+    void badModelLists() throws Exception {
         Path list = dir.resolve("models.txt");
         Files.writeString(list, "# two checkpoints\n" + dir.resolve("nope") + "\n");
         Path out = dir.resolve("out");
