@@ -33,6 +33,7 @@ import java.util.concurrent.Callable;
                 "  depthlens eval -m run/pre_ln -l pre_ln -m run/lns -l lns --docs val.txt --tasks arc_easy.jsonl --prune 4",
                 "  depthlens eval -m ~/ckpt/llama-2-7b --docs wikitext.jsonl --max-length 1024 --removal none",
                 "  depthlens eval --config sample-configs/tiny-curse-eval-only.json",
+                "  depthlens eval --models-from 'run/step*' --docs val.txt --spark spark://head:7077",
                 "",
                 "Output (OUT is built in a temporary sibling folder and renamed into place when complete):",
                 "  OUT/<label>/eval.json         acc, acc_norm, per-choice log-likelihoods, perplexities, removal and",
