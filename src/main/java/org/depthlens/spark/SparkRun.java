@@ -59,6 +59,8 @@ public final class SparkRun implements AutoCloseable {
             // local mode: the executor is this JVM, whose ND4J/OpenBLAS has not been loaded yet
             ExecutorEnv.presetThreads(cpus);
         }
+        // Hadoop's "Unable to load native-hadoop library" is noise here: depthlens reads no HDFS
+        System.setProperty("org.slf4j.simpleLogger.log.org.apache.hadoop.util.NativeCodeLoader", "error");
         JavaSparkContext sc = new JavaSparkContext(conf);
         sc.setLogLevel("WARN");
         log.printf(Locale.ROOT, "Spark %s: master %s, %d CPU(s) per task%n", sc.version(), sc.master(), cpus);
