@@ -20,17 +20,18 @@ public final class ExecutorEnv {
 
     private ExecutorEnv() {}
 
-    /** Threads of depthlens' own loops and of OpenBLAS, unless set: before either is first used in this JVM. */
-    static void presetThreads(int threads) {
-        if (System.getProperty("depthlens.threads") == null) System.setProperty("depthlens.threads", Integer.toString(threads));
-        Blas.presetThreads(threads);
-    }
-
-    /** Once per executor JVM. */
+    /**
+     * Once per executor JVM. {@code threads}: depthlens' and OpenBLAS' threads per task, set unless the user set
+     * them; 0 in local mode, where the executor is the driver's own JVM and its thread settings stay as they are
+     * (OpenBLAS' count was preset by {@link SparkRun#start} if it was not loaded yet).
+     */
     static synchronized void prepare(int threads) {
         if (ready) return;
         try {
-            presetThreads(threads);
+            if (threads > 0) {
+                if (System.getProperty("depthlens.threads") == null) System.setProperty("depthlens.threads", Integer.toString(threads));
+                Blas.presetThreads(threads);
+            }
             Blas.configure();
             org.nd4j.linalg.factory.Nd4j.create(1).close();
         } catch (Throwable t) { // NoClassDefFoundError (jars missing), UnsatisfiedLinkError, ND4J's "no backend" exception

@@ -45,26 +45,28 @@ public final class SparkRun implements AutoCloseable {
     private int stages;
     private int tasks;
 
-    private SparkRun(JavaSparkContext sc, int taskCpus) {
+    private final boolean local;
+
+    private SparkRun(JavaSparkContext sc, int taskCpus, boolean local) {
         this.sc = sc;
         this.master = sc.master();
         this.taskCpus = taskCpus;
+        this.local = local;
     }
 
     /** Starts the context (quietly: Spark's INFO lines go nowhere unless SLF4J is configured to show them). */
     public static SparkRun start(SparkOptions o, String appName, PrintStream log) {
         SparkConf conf = conf(o, appName, System.getProperty(JARS_PROPERTY));
         int cpus = Integer.parseInt(conf.get("spark.task.cpus"));
-        if (conf.get("spark.master").startsWith("local")) {
-            // local mode: the executor is this JVM, whose ND4J/OpenBLAS has not been loaded yet
-            ExecutorEnv.presetThreads(cpus);
-        }
+        boolean local = conf.get("spark.master").startsWith("local");
+        // local mode: the executor is this JVM; OpenBLAS, if not loaded yet, gets the task's threads (N tasks x 1)
+        if (local) org.depthlens.model.Blas.presetThreads(cpus);
         // Hadoop's "Unable to load native-hadoop library" is noise here: depthlens reads no HDFS
         System.setProperty("org.slf4j.simpleLogger.log.org.apache.hadoop.util.NativeCodeLoader", "error");
         JavaSparkContext sc = new JavaSparkContext(conf);
         sc.setLogLevel("WARN");
         log.printf(Locale.ROOT, "Spark %s: master %s, %d CPU(s) per task%n", sc.version(), sc.master(), cpus);
-        return new SparkRun(sc, cpus);
+        return new SparkRun(sc, cpus, local);
     }
 
     /**
@@ -123,7 +125,7 @@ public final class SparkRun implements AutoCloseable {
         tasks += taskList.size();
         sc.setJobDescription(name);
         try {
-            return sc.parallelize(new ArrayList<>(taskList), taskList.size()).map(new Run<T, R>(body, taskCpus)).collect();
+            return sc.parallelize(new ArrayList<>(taskList), taskList.size()).map(new Run<T, R>(body, local ? 0 : taskCpus)).collect();
         } catch (Exception e) { // Spark's SparkException is checked in Java's eyes, and undeclared
             String line = executorLine(e);
             if (line != null) throw new BadInputException(line, e);
