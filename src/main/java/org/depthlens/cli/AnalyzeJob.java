@@ -9,7 +9,7 @@ import org.depthlens.pass.ProvenanceBuilder;
 import org.depthlens.util.AtomicDir;
 import org.depthlens.util.Progress;
 import org.depthlens.BadInputException;
-import org.depthlens.model.Architecture;
+import org.depthlens.model.family.Architecture;
 import org.depthlens.model.Model;
 import org.depthlens.report.ReportOptions;
 import org.depthlens.report.ReportOutput;

@@ -3,7 +3,7 @@ package org.depthlens.cli;
 import org.depthlens.BadInputException;
 import org.depthlens.util.AtomicDir;
 import org.depthlens.analysis.Windows;
-import org.depthlens.model.Architecture;
+import org.depthlens.model.family.Architecture;
 import org.depthlens.model.BlockForward;
 import org.depthlens.model.BlockTrace;
 import org.depthlens.model.Model;

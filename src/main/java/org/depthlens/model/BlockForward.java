@@ -1,5 +1,9 @@
 package org.depthlens.model;
 
+import org.depthlens.model.family.Architecture;
+import org.depthlens.model.family.AttentionSpec;
+import org.depthlens.model.family.BlockSpec;
+import org.depthlens.model.family.MlpSpec;
 import org.depthlens.util.Par;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -140,16 +144,19 @@ public final class BlockForward {
     }
 
     /**
-     * SwiGLU MLP with the weights of roles {@code <role>.gu} (gate and up stacked) and {@code <role>.down}:
-     * one gemm for gate and up, a Java pass for silu(gate) * up, one gemm for down. Returns [rows, H] in
-     * scratch memory, valid until the next call.
+     * SwiGLU MLP with the weights of roles {@code <role>.gu} (gate and up stacked) and {@code <role>.down},
+     * and their biases {@code <role>.gu.bias}, {@code <role>.down.bias} when the block has them: one gemm
+     * for gate and up, a Java pass for silu(gate) * up, one gemm for down. Returns [rows, H] in scratch
+     * memory, valid until the next call.
      */
     static INDArray dense(BlockWeights w, String role, INDArray h) {
         Scratch s = Scratch.get();
         INDArray wgu = w.get(role + ".gu"), wd = w.get(role + ".down");
+        INDArray bgu = w.get(role + ".gu.bias"), bd = w.get(role + ".down.bias");
         int rows = (int) h.rows(), inter = (int) (wgu.rows() / 2);
         INDArray gu = s.get("mlp.gu", rows, 2L * inter);
         Ops.gemm(h, wgu, gu);
+        if (bgu != null) gu.addiRowVector(bgu);
         INDArray act = s.get("mlp.act", rows, inter);
         FloatBuffer gf = Ops.floats(gu), af = Ops.floats(act);
         Par.rows(rows, Par.grain(rows, Math.max(1, 8192 / inter)), (r0, r1) -> {
@@ -162,6 +169,7 @@ public final class BlockForward {
         });
         INDArray out = s.get("mlp.out", rows, wd.rows());
         Ops.gemm(act, wd, out);
+        if (bd != null) out.addiRowVector(bd);
         return out;
     }
 }

@@ -1,7 +1,6 @@
 package org.depthlens.pass;
 
 import org.depthlens.BadInputException;
-import org.depthlens.weights.ModelConfig;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -27,10 +26,10 @@ public record PrunedRemoval(int n, int start, double loss) {
     }
 
     /** A pruning depth the user asked for must fit the model: refused on its config.json before anything runs. */
-    public static void checkDepth(ModelConfig c, int prune) {
-        if (prune > c.numLayers()) {
-            throw new BadInputException(c.file() + ": --prune " + prune + " is more than the model's " + c.numLayers()
-                    + " blocks (num_hidden_layers); give --prune " + c.numLayers() + " or less");
+    public static void checkDepth(org.depthlens.model.family.Architecture a, int prune) {
+        if (prune > a.layers()) {
+            throw new org.depthlens.BadInputException(a.configFile() + ": --prune " + prune + " is more than the model's " + a.layers()
+                    + " blocks (num_hidden_layers); give --prune " + a.layers() + " or less");
         }
     }
 }

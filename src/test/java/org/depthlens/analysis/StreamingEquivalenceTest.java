@@ -10,7 +10,7 @@ import org.depthlens.model.WeightPool;
 import org.depthlens.util.Progress;
 import org.depthlens.Fixtures;
 import org.depthlens.TinyCurse;
-import org.depthlens.model.Architecture;
+import org.depthlens.model.family.Architecture;
 import org.depthlens.model.BlockForward;
 import org.depthlens.model.BlockTrace;
 import org.depthlens.model.BlockWeights;

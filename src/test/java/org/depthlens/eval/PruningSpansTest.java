@@ -3,7 +3,7 @@ package org.depthlens.eval;
 import org.depthlens.Fixtures;
 import org.depthlens.TinyCurse;
 import org.depthlens.analysis.Analyzer;
-import org.depthlens.model.Architecture;
+import org.depthlens.model.family.Architecture;
 import org.depthlens.model.Model;
 import org.depthlens.pass.PrunedRemoval;
 import org.depthlens.util.Progress;
