@@ -25,9 +25,6 @@ import java.util.List;
 public final class Analyzer {
     /** Options of one analysis. */
     public record Options(boolean removalSweep, int prune, long memoryBudgetBytes) {
-        public static Options defaults() {
-            return new Options(true, 4, Runtime.getRuntime().maxMemory() / 2);
-        }
     }
 
     /** Metrics, pruning and expert usage of one model. */
