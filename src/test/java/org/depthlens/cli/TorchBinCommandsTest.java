@@ -1,7 +1,7 @@
 package org.depthlens.cli;
 
 import org.depthlens.Fixtures;
-import org.depthlens.model.Architecture;
+import org.depthlens.model.family.Architecture;
 import org.depthlens.model.Model;
 import org.depthlens.pass.ProvenanceBuilder;
 import org.depthlens.weights.TorchZip;
