@@ -286,6 +286,31 @@ class TorchFileTest {
         assertTrue(checked > 600, "tensors checked: " + checked);
     }
 
+    /**
+     * The bundled LNS checkpoint saved the way the paper's code saves (.bin, torch 2.x) holds the same
+     * bf16 weights as its safetensors twin: every tensor of the twin, read by the safetensors reader,
+     * equals the .bin's bit for bit; the .bin adds only the 24 rotary inv_freq buffers.
+     */
+    @Test
+    void lnsCodeCheckpointEqualsItsSafetensorsTwin() {
+        Path shared = Fixtures.shared().resolve("checkpoints");
+        try (Checkpoint bin = Checkpoint.open(shared.resolve("tiny-curse-24-lns-code/lns"));
+             Checkpoint st = Checkpoint.open(shared.resolve("tiny-curse-24/lns"))) {
+            assertEquals("pytorch", bin.format());
+            assertEquals("safetensors", st.format());
+            TreeSet<String> extra = new TreeSet<>(bin.tensors().keySet());
+            extra.removeAll(st.tensors().keySet());
+            assertEquals(24, extra.size(), extra.toString());
+            assertTrue(extra.stream().allMatch(n -> n.endsWith(".self_attn.rotary_emb.inv_freq")), extra.toString());
+            for (TensorInfo t : st.tensors().values()) {
+                TensorInfo b = bin.require(t.name());
+                assertEquals(t.dtype(), b.dtype(), t.name());
+                assertArrayEquals(t.shape(), b.shape(), t.name());
+                TestSupport.assertBits(TestSupport.flat(st.load(t.name())), TestSupport.flat(bin.load(t.name())), t.name(), false);
+            }
+        }
+    }
+
     @Test
     void safetensorsWinWhenBothArePresent() throws Exception {
         Path dir = tmp.resolve("both");
