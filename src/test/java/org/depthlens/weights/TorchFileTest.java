@@ -26,8 +26,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * PyTorch .bin files written by a real torch (src/test/resources/torchbin/make_torchbin.py, torch
- * 1.13; the lns_code fixtures by torch 2.x), against what that script read back with torch itself
- * and wrote as JSON: names, dtypes, shapes and every value, bit for bit, through every decoding path.
+ * 1.13; the shared lns_code checkpoints by the torch that made those fixtures), against what that
+ * script read back with torch itself and wrote as JSON: names, dtypes, shapes and values, bit for
+ * bit, through every decoding path.
  */
 class TorchFileTest {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -287,7 +288,7 @@ class TorchFileTest {
     }
 
     /**
-     * The bundled LNS checkpoint saved the way the paper's code saves (.bin, torch 2.x) holds the same
+     * The bundled LNS checkpoint saved the way the paper's code saves (.bin, by another torch than 1.13) holds the same
      * bf16 weights as its safetensors twin: every tensor of the twin, read by the safetensors reader,
      * equals the .bin's bit for bit; the .bin adds only the 24 rotary inv_freq buffers.
      */
@@ -360,6 +361,13 @@ class TorchFileTest {
         e = assertThrows(SafetensorsException.class, () -> TorchFile.open(nested));
         TestSupport.assertOneLine(e, nested, "model");
         assertTrue(e.getMessage().contains("not a tensor"), e.getMessage());
+
+        byte[] complex = new Pickle().stateDict(new Object[] {"c", "ComplexFloatStorage", "0", 2L, 0L, new long[] {2}, new long[] {1}});
+        Path cf = tmp.resolve("complex.bin");
+        TorchZip.write(cf, List.of(TorchZip.Entry.of("a/data.pkl", complex), TorchZip.Entry.of("a/data/0", new byte[16])), false);
+        e = assertThrows(SafetensorsException.class, () -> TorchFile.open(cf));
+        TestSupport.assertOneLine(e, cf, null);
+        assertTrue(e.getMessage().contains("storage type 'torch.ComplexFloatStorage', which depthlens does not read"), e.getMessage());
 
         Path text = tmp.resolve("text.bin");
         Files.writeString(text, "hello, not a checkpoint");
