@@ -55,6 +55,9 @@ public final class TraceCommand extends CommonOptions implements Callable<Intege
     @Option(names = "--force", description = "Replace an existing output file.")
     boolean force;
 
+    @Option(names = "--allow-nan", description = "Trace weights holding NaN or infinity (each such tensor is named in a warning); by default they are refused.")
+    boolean allowNan;
+
     @Override
     public Integer call() {
         if (Files.exists(out) && !force) throw new BadInputException(out + ": output already exists (use --force to replace it)");
@@ -86,6 +89,7 @@ public final class TraceCommand extends CommonOptions implements Callable<Intege
         for (int i = 0; i < flat.length; i++) flatLong[i] = flat[i];
         Map<String, SafetensorsWriter.Tensor> tensors = new LinkedHashMap<>();
         try (Model m = Model.open(model, lns)) {
+            m.checkpoint().onNonFinite(RunOptions.nonFinite(allowNan, System.err));
             Architecture a = m.arch();
             Windows.validate(seqs, a.vocab(), Integer.MAX_VALUE, ids.toString(), false);
             long[] shape = {b, t, a.hidden()};

@@ -94,9 +94,4 @@ public final class WeightPool {
     public long residentBytes() {
         return buffers.values().stream().mapToLong(b -> b.length() * 4).sum();
     }
-
-    /** Drops the buffers (the next load allocates again). */
-    public void clear() {
-        buffers.clear();
-    }
 }

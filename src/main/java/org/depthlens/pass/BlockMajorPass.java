@@ -10,6 +10,7 @@ import org.depthlens.model.Model;
 import org.depthlens.model.family.MlpSpec;
 import org.depthlens.model.Rope;
 import org.depthlens.model.Scratch;
+import org.depthlens.model.Sublayer;
 import org.depthlens.model.WeightPool;
 import org.depthlens.model.Workspaces;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
@@ -68,30 +69,30 @@ public final class BlockMajorPass {
             }
             BlockWeights w = model.loadBlock(j, pool);
             ExpertUsage eu = ExpertUsage.forBlock(a.blocks().get(j));
-            // every stream that runs block j whole: the main one, then the live branches whose step is RUN
+            // every stream that goes through block j: the main one, then the live branches that do not skip it
             List<INDArray> inputs = new ArrayList<>();
             List<BlockTrace> traces = new ArrayList<>();
+            List<Sublayer> zeroed = new ArrayList<>();
             List<Branch> advancing = new ArrayList<>();
             inputs.add(x);
             traces.add(eu == null ? null : new BlockTrace(false, eu));
+            zeroed.add(null);
             for (Map.Entry<Branch, INDArray> e : live.entrySet()) {
                 Branch.Step step = e.getKey().step(j);
-                if (step == Branch.Step.RUN) {
-                    advancing.add(e.getKey());
-                    inputs.add(e.getValue());
-                    traces.add(null);
-                } else if (step != Branch.Step.SKIP) {
-                    throw new UnsupportedOperationException("branch " + e.getKey() + ": the block forward cannot zero one half of a block yet");
-                }
+                if (step == Branch.Step.SKIP) continue;
+                advancing.add(e.getKey());
+                inputs.add(e.getValue());
+                traces.add(null);
+                zeroed.add(step == Branch.Step.NO_ATTENTION ? Sublayer.ATTENTION : step == Branch.Step.NO_MLP ? Sublayer.MLP : null);
             }
-            List<INDArray> outputs = advance(a, w, inputs, batch, rope, traces);
+            List<INDArray> outputs = advance(a, w, inputs, zeroed, batch, rope, traces);
             if (anyMoe) usage.add(eu == null ? null : eu.counts());
             for (int i = 0; i < advancing.size(); i++) live.put(advancing.get(i), outputs.get(i + 1));
             done += inputs.size();
             INDArray in = x;
             x = outputs.get(0);
             if (!observers.isEmpty()) {
-                StreamObserver.BlockEvaluator eval = y -> advance(a, w, List.of(y), batch, rope, Collections.singletonList(null)).get(0);
+                StreamObserver.BlockEvaluator eval = y -> advance(a, w, List.of(y), null, batch, rope, Collections.singletonList(null)).get(0);
                 for (StreamObserver o : observers) o.block(j, in, x, eval);
                 for (StreamObserver o : observers) o.state(j + 1, x);
             }
@@ -101,11 +102,11 @@ public final class BlockMajorPass {
         return new Result(x, live, anyMoe ? usage : null);
     }
 
-    private static List<INDArray> advance(Architecture a, BlockWeights w, List<INDArray> xs, Batch batch, Rope.Tables rope,
-                                          List<BlockTrace> traces) {
+    private static List<INDArray> advance(Architecture a, BlockWeights w, List<INDArray> xs, List<Sublayer> zeroed, Batch batch,
+                                          Rope.Tables rope, List<BlockTrace> traces) {
         try (MemoryWorkspace ws = Workspaces.scratch("depthlens-block")) {
             // the outputs are Scratch states, allocated outside the workspace
-            return BlockForward.forwardAll(a, w, xs, batch.batch(), batch.seqLen(), rope, traces);
+            return BlockForward.forwardAll(a, w, xs, zeroed, batch.batch(), batch.seqLen(), rope, traces);
         }
     }
 

@@ -268,6 +268,15 @@ class BadInputTest {
         assertTrue(r.out().contains("ignored_tensors") && r.out().contains("rotary"), r.out());
     }
 
+    /** With tie_word_embeddings a stored lm_head.weight is ignored, as HF ties the head to the embedding. */
+    @Test
+    void storedHeadOfATiedModelIsAKnownExtra() {
+        BadModels.editConfig(model, c -> c.put("tie_word_embeddings", true));
+        Cli.Result r = Cli.run("inspect", "-m", model.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("ignored_tensors") && r.out().contains("tie_word_embeddings"), r.out());
+    }
+
     @Test
     void tensorWithWrongShapeForConfig() {
         BadModels.editConfig(model, c -> c.put("intermediate_size", 128));
@@ -384,6 +393,22 @@ class BadInputTest {
         assertTrue(warnings.get(0).contains("'model.layers.2.mlp.down_proj.weight'") && warnings.get(0).contains("--allow-nan"), warnings::toString);
         assertTrue(warnings.get(1).contains("'model.layers.3.self_attn.o_proj.weight'"), warnings::toString);
         assertTrue(Files.isRegularFile(out.resolve("llama/metrics.json")));
+    }
+
+    /** trace refuses NaN/infinite weights as analyze and eval do, and goes on with --allow-nan. */
+    @Test
+    void nanInWeightsRefusedByTrace() {
+        poison();
+        Path traceOut = tmp.resolve("trace.safetensors");
+        String line = assertError(Cli.run("trace", "-m", model.toString(), "--ids", ids.toString(), "-o", traceOut.toString()), BAD,
+                weights().toString(), "tensor 'model.layers.2.mlp.down_proj.weight'", "NaN at element 17", "--allow-nan");
+        assertFalse(line.contains("o_proj"), line);
+        assertNothingLeft(traceOut);
+        Cli.Result r = Cli.run("trace", "-m", model.toString(), "--ids", ids.toString(), "-o", traceOut.toString(), "--allow-nan");
+        assertEquals(0, r.code(), r::describe);
+        List<String> warnings = r.err().lines().filter(l -> l.startsWith("depthlens: warning:")).toList();
+        assertEquals(2, warnings.size(), r::describe);
+        assertTrue(Files.isRegularFile(traceOut));
     }
 
     // ---- text and token ids ----

@@ -187,4 +187,29 @@ class ArchitectureRulesTest {
         assertEquals("gqa", q.get("attention"));
         assertFalse(arch(fixtureConfig("qwen3_moe")).describe().containsKey("intermediate"), "no dense block");
     }
+
+    /**
+     * Projection biases as HF's classes build them: Llama honours attention_bias (q/k/v/o) and mlp_bias
+     * (gate/up/down); Mistral and Mixtral build every projection without bias whatever the config says.
+     */
+    @Test
+    void biasesFollowTheFamilyClasses() throws IOException {
+        ObjectNode llama = fixtureConfig("llama");
+        llama.put("attention_bias", true);
+        llama.put("mlp_bias", true);
+        Architecture a = arch(llama);
+        AttentionSpec.Gqa g = (AttentionSpec.Gqa) a.attention();
+        assertTrue(g.qkvBias() && g.oBias());
+        assertTrue(((MlpSpec.Dense) a.blocks().get(0).mlp()).bias());
+        assertTrue(a.blockWeights(0).stream().anyMatch(w -> w.role().equals("mlp.down.bias")));
+        for (String f : List.of("mistral_sliding", "mixtral")) {
+            ObjectNode c = fixtureConfig(f);
+            c.put("attention_bias", true);
+            c.put("mlp_bias", true);
+            Architecture m = arch(c);
+            AttentionSpec.Gqa mg = (AttentionSpec.Gqa) m.attention();
+            assertFalse(mg.qkvBias() || mg.oBias(), f);
+            assertTrue(m.blockWeights(0).stream().noneMatch(w -> w.role().endsWith(".bias")), f);
+        }
+    }
 }

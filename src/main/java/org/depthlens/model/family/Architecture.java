@@ -29,10 +29,14 @@ public record Architecture(String family, Path configFile, Dims dims, Tokens tok
     public record Tokens(int vocab, boolean tiedEmbeddings) {
     }
 
-    /** A checkpoint tensor name (regular expression) the family may hold and does not use, and why that is harmless. */
-    public record Extra(String pattern, String why) {
+    /** Checkpoint tensors (names matching {@code pattern}) the family may hold and does not use, and why that is harmless. */
+    public record Extra(Pattern pattern, String why) {
+        public Extra(String regex, String why) {
+            this(Pattern.compile(regex), why);
+        }
+
         public boolean matches(String name) {
-            return Pattern.matches(pattern, name);
+            return pattern.matcher(name).matches();
         }
     }
 

@@ -23,6 +23,10 @@ final class Common {
     static final Architecture.Extra ROTARY_BUFFER = new Architecture.Extra("model\\.layers\\.\\d+\\.self_attn\\.rotary_emb\\.inv_freq",
             "rotary inverse frequencies saved as a buffer by transformers < 4.31 (recomputed from config.json, as HF does)");
 
+    /** With tie_word_embeddings HF makes the LM head the embedding after loading, whatever the file stored. */
+    static final Architecture.Extra TIED_HEAD = new Architecture.Extra("lm_head\\.weight",
+            "tie_word_embeddings: the LM head is the embedding, as in HF, which replaces a stored copy");
+
     /** Query heads, key/value heads and head_dim (explicit, else hidden_size / heads). */
     record Heads(int heads, int kvHeads, int headDim) {
     }
@@ -88,8 +92,10 @@ final class Common {
             if (b.mlp() instanceof MlpSpec.Moe m) checkMoe(c, m);
             blocks.add(b);
         }
+        List<Architecture.Extra> all = new ArrayList<>(extras);
+        if (tied) all.add(TIED_HEAD);
         return new Architecture(family, c.file(), new Architecture.Dims(hidden, layers, eps, maxPositions),
-                new Architecture.Tokens(vocab, tied), attention, rope, blocks, source, extras);
+                new Architecture.Tokens(vocab, tied), attention, rope, blocks, source, all);
     }
 
     /** An explicit layer_types list ("full_attention" / "sliding_attention") overrides every family rule. */
