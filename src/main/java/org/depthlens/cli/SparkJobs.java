@@ -1,22 +1,95 @@
 package org.depthlens.cli;
 
 import org.depthlens.BadInputException;
+import org.depthlens.analysis.Analyzer;
 import org.depthlens.analysis.ModelResult;
+import org.depthlens.analysis.Windows;
+import org.depthlens.model.Model;
+import org.depthlens.pass.Passes;
+import org.depthlens.pass.Provenance;
+import org.depthlens.pass.ProvenanceBuilder;
+import org.depthlens.pass.Sequence;
 import org.depthlens.spark.SparkOptions;
+import org.depthlens.spark.SparkPasses;
+import org.depthlens.spark.SparkRun;
 
 import java.io.PrintStream;
+import java.util.ArrayList;
 import java.util.List;
 
-/** Placeholder until the pass planner lands. */
+/**
+ * {@code analyze} and {@code eval} on Spark. The only class of the commands that uses Spark's side of
+ * {@code org.depthlens.spark}, so that a run without {@code --spark} never loads Spark (it is not on the
+ * single-machine launcher's class path).
+ */
 final class SparkJobs {
     private SparkJobs() {}
 
+    /** What a model needs on the driver besides its planner outcome, to become a result. */
+    private record Planned(ModelSpec spec, String family, boolean lns, List<Sequence> seqs, Provenance provenance) {
+    }
+
+    /**
+     * Each model's analysis, as {@link AnalyzeJob} computes it in one process; null for a model skipped with
+     * {@code keepGoing} (a warning names it and its error).
+     */
     static List<ModelResult> analyze(AnalyzeJob.Request r, SparkOptions o, boolean keepGoing, PrintStream log) {
-        throw new UnsupportedOperationException("not yet");
+        Analyze requests = new Analyze(true, r.prune(), r.memoryBudget());
+        List<Planned> planned = new ArrayList<>();
+        List<SparkPasses.Job> jobs = new ArrayList<>();
+        List<ModelResult> out = new ArrayList<>();
+        for (ModelSpec spec : r.models()) {
+            out.add(null);
+            try (Model model = Model.open(spec.dir(), r.lns())) {
+                List<int[]> windows = r.data().windows(spec.dir(), r.window(), r.maxWindows());
+                Windows.validate(windows, model.arch().vocab(), model.arch().maxPositions(), r.data().path().toString(), true);
+                long tokens = windows.stream().mapToLong(w -> w.length).sum();
+                log.printf("%s: %s, %d blocks%s, %d windows (%d tokens)%n", spec.label(), model.arch().family(),
+                        model.arch().layers(), model.arch().lns() ? ", LNS" : "", windows.size(), tokens);
+                Provenance prov = ProvenanceBuilder.of(model, r.data().path().toString(), r.data().bytes(), windows.size(), tokens);
+                planned.add(new Planned(spec, model.arch().family(), model.arch().lns(), Analyzer.sequences(windows), prov));
+            } catch (BadInputException e) {
+                skipOrThrow(spec, e.getMessage(), keepGoing, log);
+                planned.add(null);
+                continue;
+            }
+            Planned p = planned.get(planned.size() - 1);
+            jobs.add(new SparkPasses.Job(spec.dir().toString(), spec.label(), r.lns(), r.allowNan(), p.seqs(), requests,
+                    r.memoryBudget()));
+        }
+        List<SparkPasses.Result> results;
+        String execution;
+        try (SparkRun run = SparkRun.start(o, "depthlens analyze", log)) {
+            results = SparkPasses.run(run, jobs, o.windowsPerTask(), log);
+            execution = run.describe();
+        }
+        int j = 0;
+        for (int i = 0; i < planned.size(); i++) {
+            Planned p = planned.get(i);
+            if (p == null) continue;
+            SparkPasses.Result res = results.get(j++);
+            if (res.badInput() != null) {
+                skipOrThrow(p.spec(), res.badInput(), keepGoing, log);
+                continue;
+            }
+            Analyzer.Outcome a = Analyzer.outcome(p.seqs(), res.outcome(), true);
+            out.set(i, new ModelResult(p.spec().label(), p.family(), p.lns(), a.metrics(), a.pruned(), a.expertUsage(),
+                    p.provenance().withExecution(execution)));
+        }
+        log.println(execution);
+        return out;
     }
 
     static void skipOrThrow(ModelSpec spec, String message, boolean keepGoing, PrintStream log) {
         if (!keepGoing) throw new BadInputException(message);
         log.println("depthlens: warning: skipped " + spec.label() + ": " + message + " (going on: --keep-going)");
+    }
+
+    /** analyze's planner request, rebuilt from its options on every executor. */
+    private record Analyze(boolean removalSweep, int prune, long budget) implements SparkPasses.Requests {
+        @Override
+        public Passes.Request of(Model model) {
+            return Analyzer.request(model, new Analyzer.Options(removalSweep, prune, budget));
+        }
     }
 }
