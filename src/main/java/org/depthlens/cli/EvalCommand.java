@@ -113,7 +113,8 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
         var request = new EvalJob.Request(named, RunOptions.abs(tasks), RunOptions.abs(docs), removal == Removal.single, prune,
                 maxLength == null ? 0 : maxLength, lns, out, force, defaultOut ? RunOptions.reportsDir() : null,
                 Runtime.getRuntime().maxMemory() / 2, allowNan);
-        Path done = EvalJob.run(request, new ConsoleProgress(System.err), System.err);
+        Path done = EvalJob.run(request, new ConsoleProgress(System.err), System.err,
+                new AnalyzeJob.Execution(sweep.sparkOptions(spec), sweep.keepGoing));
         spec.commandLine().getOut().println("Wrote " + done + "/report.html");
         return 0;
     }

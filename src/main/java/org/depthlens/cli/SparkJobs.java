@@ -4,6 +4,12 @@ import org.depthlens.BadInputException;
 import org.depthlens.analysis.Analyzer;
 import org.depthlens.analysis.ModelResult;
 import org.depthlens.analysis.Windows;
+import org.depthlens.eval.EvalInputs;
+import org.depthlens.eval.EvalResult;
+import org.depthlens.eval.Evaluator;
+import org.depthlens.eval.TextEncoder;
+import org.depthlens.text.ModelTokenizer;
+import org.depthlens.util.Progress;
 import org.depthlens.model.Model;
 import org.depthlens.pass.Passes;
 import org.depthlens.pass.Provenance;
@@ -16,6 +22,7 @@ import org.depthlens.spark.SparkRun;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * {@code analyze} and {@code eval} on Spark. The only class of the commands that uses Spark's side of
@@ -80,9 +87,72 @@ final class SparkJobs {
         return out;
     }
 
+    /** An evaluation planned on the driver. */
+    private record PlannedEval(ModelSpec spec, Evaluator.Prepared prepared, Provenance provenance) {
+    }
+
+    /** Each model's evaluation, as {@link EvalJob} computes it in one process; null for a model skipped with keepGoing. */
+    static List<EvalResult> eval(EvalJob.Request r, EvalInputs inputs, SparkOptions o, boolean keepGoing, PrintStream log) {
+        long t0 = System.nanoTime();
+        Evaluator.Options options = new Evaluator.Options(r.maxLength(), r.removal(), r.prune(), null, null, r.memoryBudget());
+        Eval requests = new Eval(r.removal(), r.prune());
+        List<PlannedEval> planned = new ArrayList<>();
+        List<SparkPasses.Job> jobs = new ArrayList<>();
+        List<EvalResult> out = new ArrayList<>();
+        for (ModelSpec spec : r.models()) {
+            out.add(null);
+            PlannedEval pe;
+            try (Model model = Model.open(spec.dir(), r.lns()); ModelTokenizer tok = ModelTokenizer.open(spec.dir())) {
+                Evaluator.Prepared p = new Evaluator(model, TextEncoder.of(tok), options, Progress.NONE).prepare(inputs.tasks(),
+                        inputs.docs());
+                long tokens = p.sequences().stream().mapToLong(Sequence::length).sum();
+                pe = new PlannedEval(spec, p, ProvenanceBuilder.of(model, inputs.dataPath(), inputs.fingerprint(),
+                        p.sequences().size(), tokens));
+            } catch (BadInputException e) {
+                skipOrThrow(spec, e.getMessage(), keepGoing, log);
+                planned.add(null);
+                continue;
+            }
+            planned.add(pe);
+            jobs.add(new SparkPasses.Job(spec.dir().toString(), spec.label(), r.lns(), r.allowNan(), pe.prepared().sequences(),
+                    requests, r.memoryBudget()));
+        }
+        List<SparkPasses.Result> results;
+        String execution;
+        try (SparkRun run = SparkRun.start(o, "depthlens eval", log)) {
+            results = SparkPasses.run(run, jobs, o.windowsPerTask(), log);
+            execution = run.describe();
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        int j = 0;
+        for (int i = 0; i < planned.size(); i++) {
+            PlannedEval p = planned.get(i);
+            if (p == null) continue;
+            SparkPasses.Result res = results.get(j++);
+            if (res.badInput() != null) {
+                skipOrThrow(p.spec(), res.badInput(), keepGoing, log);
+                continue;
+            }
+            EvalResult e = Evaluator.finish(p.spec().label(), p.prepared(), res.outcome(), seconds);
+            log.printf(Locale.ROOT, "%s: %s, %d blocks%s: %d sequences (%d tokens), %d passes%n", p.spec().label(), e.family(),
+                    e.blocks(), e.lns() ? ", LNS" : "", e.settings().requests(), e.settings().inputTokens(), e.settings().passes());
+            out.set(i, e.with(inputs.describe(), p.provenance().withExecution(execution)));
+        }
+        log.println(execution);
+        return out;
+    }
+
     static void skipOrThrow(ModelSpec spec, String message, boolean keepGoing, PrintStream log) {
         if (!keepGoing) throw new BadInputException(message);
         log.println("depthlens: warning: skipped " + spec.label() + ": " + message + " (going on: --keep-going)");
+    }
+
+    /** eval's planner request (the pruning chosen on the evaluation's own sequences), rebuilt on every executor. */
+    private record Eval(boolean removal, int prune) implements SparkPasses.Requests {
+        @Override
+        public Passes.Request of(Model model) {
+            return Evaluator.request(model.arch().layers(), new Evaluator.Options(0, removal, prune, null, null, 0));
+        }
     }
 
     /** analyze's planner request, rebuilt from its options on every executor. */
