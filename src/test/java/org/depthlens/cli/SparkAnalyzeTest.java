@@ -23,6 +23,28 @@ class SparkAnalyzeTest {
     @TempDir
     static Path tmp;
     static Path single;
+    private static Path shared;
+
+    /** The single-process output of {@link #args}, computed once per JVM (SparkClusterTest compares with it too). */
+    static synchronized Path singleProcessOutput() throws java.io.IOException {
+        if (shared == null) {
+            Path dir = Files.createTempDirectory("depthlens-spark-single");
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> delete(dir)));
+            Path out = dir.resolve("single");
+            Cli.Result r = Cli.run(args(out).toArray(String[]::new));
+            assertEquals(0, r.code(), r::describe);
+            shared = out;
+        }
+        return shared;
+    }
+
+    private static void delete(Path dir) {
+        try (var s = Files.walk(dir)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (java.io.IOException e) {
+            // best effort at exit
+        }
+    }
 
     static List<String> args(Path out) {
         Path tc = Fixtures.tinyCurse();
@@ -32,10 +54,8 @@ class SparkAnalyzeTest {
     }
 
     @BeforeAll
-    static void singleProcess() {
-        single = tmp.resolve("single");
-        Cli.Result r = Cli.run(args(single).toArray(String[]::new));
-        assertEquals(0, r.code(), r::describe);
+    static void singleProcess() throws Exception {
+        single = singleProcessOutput();
     }
 
     @Test
