@@ -37,6 +37,8 @@ import java.util.concurrent.Callable;
                 "  depthlens analyze -m step1000 -m step2000 -m step4000 --text val.txt   (a trajectory over training)",
                 "  depthlens analyze --config sample-configs/tiny-curse-pair.json",
                 "  depthlens analyze -m run/pre_ln -m run/lns --text val.txt --docs val.txt --tasks sample-configs/tasks/tech-cloze.jsonl",
+                "  depthlens analyze -m ck/pre -m ck/lns -m ck/post -m ck/mix --norm-type pre --norm-type LNS --norm-type auto \\",
+                "      --norm-type auto --text val.txt   (Curse-of-Depth code checkpoints; post and Mix-LN are told by their norm tensors)",
                 "",
                 "Output (OUT is built in a temporary sibling folder and renamed into place when complete):",
                 "  OUT/<label>/metrics.json   every metric, pruned_removal, expert_usage, provenance (hashes, versions)",
@@ -74,6 +76,9 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
     @Option(names = "--lns", paramLabel = "MODE", defaultValue = "auto",
             description = "LayerNorm Scaling: auto (config's \"layernorm_scaling\"), on (force 1/sqrt(l+1)), off (force Pre-LN). Default: ${DEFAULT-VALUE}.")
     Architecture.LnsMode lns;
+
+    @CommandLine.Mixin
+    NormOptions norm = new NormOptions();
 
     /** Null: not given, so the default applies (and is cut to a small model's block count without complaint). */
     @Option(names = "--prune", paramLabel = "K",
@@ -128,14 +133,16 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         if (maxWindows != null && maxWindows < 1) throw usage("--max-windows must be positive, got " + maxWindows);
         if (prune != null && prune < 0) throw usage("--prune must not be negative, got " + prune);
 
-        List<AnalyzeJob.ModelSpec> specs = named.stream().map(m -> new AnalyzeJob.ModelSpec(m.dir(), m.label())).toList();
+        norm.validate(spec, named.size());
+        List<AnalyzeJob.ModelSpec> specs = new ArrayList<>();
+        for (int i = 0; i < named.size(); i++) specs.add(new AnalyzeJob.ModelSpec(named.get(i).dir(), named.get(i).label(), norm.choice(i, lns)));
         if (prune != null) {
             for (var m : specs) PrunedRemoval.checkDepth(ConfigParser.read(m.dir()), prune); // before any output, as eval does
         }
         boolean defaultOut = out == null;
         if (defaultOut) out = RunOptions.defaultOut("", named);
         DataSource data = text != null ? DataSource.text(text) : DataSource.ids(ids);
-        var request = new AnalyzeJob.Request(specs, data, window, maxWindows == null ? Integer.MAX_VALUE : maxWindows, lns,
+        var request = new AnalyzeJob.Request(specs, data, window, maxWindows == null ? Integer.MAX_VALUE : maxWindows,
                 prune == null ? DEFAULT_PRUNE : prune,
                 out, force, defaultOut ? RunOptions.reportsDir() : null, Runtime.getRuntime().maxMemory() / 2, allowNan);
         if (bundled) System.err.println("No --model given: analysing the bundled Pre-LN/LNS pair on the project's docs/.");

@@ -83,6 +83,9 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
             description = "LayerNorm Scaling: auto (config's \"layernorm_scaling\"), on, off. Default: ${DEFAULT-VALUE}.")
     Architecture.LnsMode lns;
 
+    @CommandLine.Mixin
+    NormOptions norm = new NormOptions();
+
     @Option(names = {"-o", "--out"}, paramLabel = "DIR",
             description = "Output folder (default: analyses/<yyyyMMdd-HHmmss>-eval-<labels>, report.html also copied to reports/).")
     Path out;
@@ -105,11 +108,13 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
         List<RunOptions.LabelledModel> named = RunOptions.labelled(spec, models, labels);
         if (prune < 0) throw usage("--prune must not be negative, got " + prune);
         if (maxLength != null && maxLength < 1) throw usage("--max-length must be positive, got " + maxLength);
-        List<EvalJob.ModelSpec> specs = named.stream().map(m -> new EvalJob.ModelSpec(m.dir(), m.label())).toList();
+        norm.validate(spec, named.size());
+        List<EvalJob.ModelSpec> specs = new ArrayList<>();
+        for (int i = 0; i < named.size(); i++) specs.add(new EvalJob.ModelSpec(named.get(i).dir(), named.get(i).label(), norm.choice(i, lns)));
         boolean defaultOut = out == null;
         if (defaultOut) out = RunOptions.defaultOut("eval-", named);
         var request = new EvalJob.Request(specs, RunOptions.abs(tasks), RunOptions.abs(docs), removal == Removal.single, prune,
-                maxLength == null ? 0 : maxLength, lns, out, force, defaultOut ? RunOptions.reportsDir() : null,
+                maxLength == null ? 0 : maxLength, out, force, defaultOut ? RunOptions.reportsDir() : null,
                 Runtime.getRuntime().maxMemory() / 2, allowNan);
         Path done = EvalJob.run(request, new ConsoleProgress(System.err), System.err);
         spec.commandLine().getOut().println("Wrote " + done + "/report.html");

@@ -19,7 +19,7 @@ import java.util.concurrent.Callable;
 
 @Command(name = "inspect", sortOptions = false, mixinStandardHelpOptions = true,
         description = {"Describe a checkpoint without running it: family, blocks, widths, heads, parameters, dtypes,",
-                "rope, tied embeddings, shards, LNS, and for MoE / latent-attention models the experts, top-k,",
+                "rope, tied embeddings, shards, block normalisation (LNS, post, Mix-LN...) per block, and for MoE / latent-attention models the experts, top-k,",
                 "routing and MLA ranks. Reads only config.json and the safetensors headers.", ""},
         footerHeading = "%nExample:%n", footer = "  depthlens inspect --model models/tiny-curse-24/lns")
 public final class InspectCommand extends CommonOptions implements Callable<Integer> {
@@ -32,12 +32,16 @@ public final class InspectCommand extends CommonOptions implements Callable<Inte
     @Option(names = "--lns", paramLabel = "MODE", defaultValue = "auto", description = "auto, on or off (as for analyze).")
     Architecture.LnsMode lns;
 
+    @CommandLine.Mixin
+    NormOptions norm = new NormOptions();
+
     @Option(names = "--json", description = "Print JSON instead of a table.")
     boolean json;
 
     @Override
     public Integer call() throws Exception {
-        try (Model m = Model.open(model, lns)) {
+        norm.validate(spec, 1);
+        try (Model m = Model.open(model, norm.choice(0, lns))) {
             Map<String, Object> info = describe(m);
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
@@ -67,7 +71,10 @@ public final class InspectCommand extends CommonOptions implements Callable<Inte
         info.put("max_position_embeddings", a.maxPositions());
         info.put("rope", c.rope().type() + " (theta " + c.rope().theta() + (c.rope().factor() != null ? ", factor " + c.rope().factor() : "") + ")");
         info.put("tied_embeddings", a.tiedEmbeddings());
-        info.put("lns", a.lns() ? "on (1/sqrt(l+1)" + (c.layernormScaling() != null ? ", from config" : ", forced") + ")" : "off (Pre-LN)");
+        info.put("lns", a.lns() ? "on (1/sqrt(l+1)" + (c.layernormScaling() != null ? ", from config" : ", forced") + ")" : "off");
+        info.put("norm_type", a.norm().describe() + ", " + (a.norm().detected() ? "detected from the norm tensors"
+                : "given by " + a.norm().source()));
+        info.put("block_norms", a.describeBlockNorms());
         long params = 0;
         Map<String, Long> dtypes = new TreeMap<>();
         int mtp = 0;

@@ -49,6 +49,9 @@ public final class TraceCommand extends CommonOptions implements Callable<Intege
     @Option(names = "--lns", paramLabel = "MODE", defaultValue = "auto", description = "auto, on or off (as for analyze).")
     Architecture.LnsMode lns;
 
+    @CommandLine.Mixin
+    NormOptions norm = new NormOptions();
+
     @Option(names = "--modules", description = "Also write attn_out.l and mlp_out.l (each block's module outputs before the residual add).")
     boolean modules;
 
@@ -85,7 +88,8 @@ public final class TraceCommand extends CommonOptions implements Callable<Intege
         for (int i = 0; i < b; i++) System.arraycopy(seqs.get(i), 0, flat, i * t, t);
         for (int i = 0; i < flat.length; i++) flatLong[i] = flat[i];
         Map<String, SafetensorsWriter.Tensor> tensors = new LinkedHashMap<>();
-        try (Model m = Model.open(model, lns)) {
+        norm.validate(spec, 1);
+        try (Model m = Model.open(model, norm.choice(0, lns))) {
             Architecture a = m.arch();
             Windows.validate(seqs, a.vocab(), Integer.MAX_VALUE, ids.toString(), false);
             long[] shape = {b, t, a.hidden()};

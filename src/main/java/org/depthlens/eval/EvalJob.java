@@ -6,7 +6,7 @@ import org.depthlens.analysis.Branch;
 import org.depthlens.analysis.Progress;
 import org.depthlens.analysis.Provenance;
 import org.depthlens.analysis.ProvenanceBuilder;
-import org.depthlens.model.Architecture;
+import org.depthlens.model.NormChoice;
 import org.depthlens.model.Model;
 import org.depthlens.report.Palette;
 import org.depthlens.report.ReportWriter;
@@ -31,7 +31,11 @@ import java.util.Set;
  * built under a temporary name and renamed into place when complete (as {@code analyze} does).
  */
 public final class EvalJob {
-    public record ModelSpec(Path dir, String label) {
+    /** A model folder, its label and the block normalisation asked for it. */
+    public record ModelSpec(Path dir, String label, NormChoice norm) {
+        public ModelSpec(Path dir, String label) {
+            this(dir, label, NormChoice.AUTO);
+        }
     }
 
     /**
@@ -39,7 +43,7 @@ public final class EvalJob {
      * @param reportsDir where a copy of report.html goes (the project's {@code reports/}), or null
      */
     public record Request(List<ModelSpec> models, List<Path> tasks, List<Path> docs, boolean removal, int prune, int maxLength,
-                          Architecture.LnsMode lns, Path out, boolean force, Path reportsDir, long memoryBudget, boolean allowNan) {
+                          Path out, boolean force, Path reportsDir, long memoryBudget, boolean allowNan) {
     }
 
     private EvalJob() {}
@@ -89,7 +93,7 @@ public final class EvalJob {
     }
 
     static EvalResult evaluate(ModelSpec spec, Request r, EvalInputs inputs, Progress progress, PrintStream log) {
-        try (Model model = Model.open(spec.dir(), r.lns()); ModelTokenizer tok = ModelTokenizer.open(spec.dir())) {
+        try (Model model = Model.open(spec.dir(), spec.norm()); ModelTokenizer tok = ModelTokenizer.open(spec.dir())) {
             Set<String> warned = java.util.concurrent.ConcurrentHashMap.newKeySet();
             model.checkpoint().onNonFinite((tensor, count, message) -> {
                 if (!r.allowNan()) throw new BadInputException(message + "; use --allow-nan to evaluate anyway");
@@ -98,8 +102,8 @@ public final class EvalJob {
             Progress labelled = (d, t, w) -> progress.update(d, t, spec.label() + ": " + w);
             Evaluator.Options o = new Evaluator.Options(r.maxLength(), r.removal(), r.prune(), null, null, r.memoryBudget());
             EvalResult res = new Evaluator(model, TextEncoder.of(tok), o, labelled).run(spec.label(), inputs.tasks(), inputs.docs());
-            log.printf(Locale.ROOT, "%s: %s, %d blocks%s: %d sequences (%d tokens), %d passes, %.1f s%n", spec.label(),
-                    model.arch().family(), model.arch().layers(), model.arch().lns() ? ", LNS" : "", res.settings().requests(),
+            log.printf(Locale.ROOT, "%s: %s, %d blocks, %s: %d sequences (%d tokens), %d passes, %.1f s%n", spec.label(),
+                    model.arch().family(), model.arch().layers(), model.arch().norm().describe(), res.settings().requests(),
                     res.settings().inputTokens(), res.settings().passes(), res.settings().seconds());
             return withProvenance(res, model, inputs);
         }

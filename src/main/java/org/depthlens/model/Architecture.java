@@ -1,7 +1,6 @@
 package org.depthlens.model;
 
 import org.depthlens.BadInputException;
-import org.depthlens.weights.ConfigParser;
 import org.depthlens.weights.ModelConfig;
 
 import java.util.ArrayList;
@@ -11,12 +10,13 @@ import java.util.Map;
 
 /**
  * A model described by its differences from a plain Pre-LN Llama: attention kind, rope table and
- * layout, per-block mask and MLP, and the LayerNorm Scaling factor of each block. The executor
- * reads only this; adding a family means adding its rules in {@link #of}.
+ * layout, per-block mask and MLP, and the block normalisation form ({@link NormForm}: Pre-LN, LNS, post,
+ * sandwich, Mix-LN...) of each block. The executor reads only this; adding a family means adding its
+ * rules in {@link #of}.
  */
 public record Architecture(String family, int hidden, int vocab, int layers, double eps, boolean tiedEmbeddings,
                            AttentionSpec attention, Rope rope, List<BlockSpec> blocks, Integer bosId, Integer eosId,
-                           int maxPositions, boolean lns) {
+                           int maxPositions, NormForm norm) {
 
     /** How the user wants LayerNorm Scaling treated. */
     public enum LnsMode {
@@ -28,13 +28,13 @@ public record Architecture(String family, int hidden, int vocab, int layers, dou
         OFF
     }
 
+    /** A model described by its config alone (no weights to detect the block form from: Pre-LN or LNS as asked). */
     public static Architecture of(ModelConfig c, LnsMode lnsMode) {
+        return of(c, NormChoice.of(lnsMode).resolve(c, null, false));
+    }
+
+    public static Architecture of(ModelConfig c, NormForm norm) {
         String f = c.modelType();
-        double[] lns = switch (lnsMode) {
-            case AUTO -> c.layernormScaling();
-            case ON -> c.layernormScaling() != null ? c.layernormScaling() : ConfigParser.defaultLns(c.numLayers());
-            case OFF -> null;
-        };
         AttentionSpec attention = attention(c);
         int ropeDim = attention instanceof AttentionSpec.Mla m ? m.ropeDim() : c.headDim();
         Rope rope = new Rope(c.rope(), ropeDim, c.ropeInterleave(), c.maxPositionEmbeddings());
@@ -42,10 +42,10 @@ public record Architecture(String family, int hidden, int vocab, int layers, dou
         for (int i = 0; i < c.numLayers(); i++) {
             MlpSpec mlp = mlp(c, i);
             if (mlp instanceof MlpSpec.Moe m) checkMoe(c, m);
-            blocks.add(new BlockSpec(i, window(c, i), mlp, lns == null ? 1.0 : lns[i]));
+            blocks.add(new BlockSpec(i, window(c, i), mlp, norm.blocks().get(i)));
         }
         return new Architecture(f, c.hiddenSize(), c.vocabSize(), c.numLayers(), c.rmsNormEps(), c.tieWordEmbeddings(),
-                attention, rope, List.copyOf(blocks), c.bosTokenId(), c.eosTokenId(), c.maxPositionEmbeddings(), lns != null);
+                attention, rope, List.copyOf(blocks), c.bosTokenId(), c.eosTokenId(), c.maxPositionEmbeddings(), norm);
     }
 
     private static AttentionSpec attention(ModelConfig c) {
@@ -161,7 +161,8 @@ public record Architecture(String family, int hidden, int vocab, int layers, dou
         d.put("vocab", Integer.toString(vocab));
         d.put("rms_norm_eps", Double.toString(eps));
         d.put("tied_embeddings", Boolean.toString(tiedEmbeddings));
-        d.put("layernorm_scaling", Boolean.toString(lns));
+        d.put("layernorm_scaling", Boolean.toString(lns()));
+        d.put("norm_type", norm.describe());
         if (attention instanceof AttentionSpec.Gqa g) {
             d.put("attention", g.kvHeads() == g.heads() ? "mha" : "gqa");
             d.put("heads", Integer.toString(g.heads()));
@@ -227,6 +228,36 @@ public record Architecture(String family, int hidden, int vocab, int layers, dou
             i = j + 1;
         }
         return sb.toString();
+    }
+
+    /** Whether the blocks apply LayerNorm Scaling (NORM_TYPE LNS). */
+    public boolean lns() {
+        return norm.lns();
+    }
+
+    /** "pre 0-23", "post 0-1, pre 2-5": the kind of each block, in runs. */
+    public String describeBlockNorms() {
+        StringBuilder sb = new StringBuilder();
+        for (int l = 0; l < blocks.size(); ) {
+            BlockNorm n = blocks.get(l).norm();
+            int e = l;
+            while (e + 1 < blocks.size() && sameKind(blocks.get(e + 1).norm(), n)) e++;
+            String k = n.kind().name().toLowerCase(java.util.Locale.ROOT) + (n.alpha() != 1.0 ? " (alpha " + n.alpha() + ")" : "")
+                    + (n.learnedResidual() ? " (learned residual scalars)" : "");
+            sb.append(sb.length() == 0 ? "" : ", ").append(k).append(' ').append(l).append(e > l ? "-" + e : "");
+            l = e + 1;
+        }
+        if (lns()) sb.append(", pre-norm outputs scaled by ").append(norm.source().startsWith("config") && !isDefaultLns() ? "the config's factors" : "1/sqrt(l+1)");
+        return sb.toString();
+    }
+
+    private static boolean sameKind(BlockNorm a, BlockNorm b) {
+        return a.kind() == b.kind() && a.alpha() == b.alpha() && a.learnedResidual() == b.learnedResidual();
+    }
+
+    private boolean isDefaultLns() {
+        for (BlockSpec b : blocks) if (Math.abs(b.normScale() - 1.0 / Math.sqrt(b.index() + 1)) > 1e-12) return false;
+        return true;
     }
 
     public int headDimForDisplay() {

@@ -37,8 +37,10 @@ public final class BlockWeights {
         BlockWeights w = new BlockWeights(b, pool);
         String p = b.prefix();
         long h = a.hidden();
-        w.put("norm.in", pool.load("norm.in", p + "input_layernorm.weight", h));
-        w.put("norm.post", pool.load("norm.post", p + "post_attention_layernorm.weight", h));
+        for (String role : b.norm().roles()) {
+            String name = p + BlockNorm.TENSORS.get(role);
+            w.put(role, role.startsWith("res.") ? pool.loadScalar(role, name) : pool.load(role, name, h));
+        }
         if (a.attention() instanceof AttentionSpec.Gqa g) {
             loadGqa(w, g, p + "self_attn.", h, pool);
         } else {
@@ -90,7 +92,8 @@ public final class BlockWeights {
 
     /**
      * Weights given directly by role, without a checkpoint (benchmarks): roles as {@link #load} fills them,
-     * e.g. {@code norm.in, norm.post, attn.qkv, attn.o, mlp.gu, mlp.down} for a dense GQA block.
+     * e.g. {@code norm.in, norm.post, attn.qkv, attn.o, mlp.gu, mlp.down} for a dense GQA Pre-LN block (norm roles:
+     * {@link BlockNorm#roles}).
      */
     public static BlockWeights of(BlockSpec spec, Map<String, INDArray> byRole) {
         BlockWeights w = new BlockWeights(spec, null);

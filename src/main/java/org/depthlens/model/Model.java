@@ -34,11 +34,21 @@ public final class Model implements AutoCloseable {
     }
 
     public static Model open(Path dir, Architecture.LnsMode lns) {
+        return open(dir, NormChoice.of(lns));
+    }
+
+    /**
+     * Opens {@code dir} with the block normalisation {@code norm} asks for (or finds); what the files could not
+     * tell and was assumed goes to stderr as one "depthlens: note:" line.
+     */
+    public static Model open(Path dir, NormChoice norm) {
         Blas.configure(); // no-op when Main (or an earlier open) already chose
         ModelConfig config = ConfigParser.read(dir);
-        Architecture arch = Architecture.of(config, lns);
         Checkpoint ck = Checkpoint.open(dir);
         try {
+            NormForm form = norm.resolve(config, ck.tensors(), fromTrainingCode(config, ck));
+            if (form.note() != null) System.err.println("depthlens: note: " + form.note());
+            Architecture arch = Architecture.of(config, form);
             ck.setFp8BlockSize(config.fp8BlockSize()[0], config.fp8BlockSize()[1]);
             ck.require("model.embed_tokens.weight", arch.vocab(), arch.hidden());
             checkNoBlocksBeyondConfig(ck, config, arch);
@@ -47,6 +57,12 @@ public final class Model implements AutoCloseable {
             ck.close();
             throw e;
         }
+    }
+
+    /** The Curse-of-Depth code writes PyTorch .bin files and a 4.28-era {@code LLaMAForCausalLM} config. */
+    private static boolean fromTrainingCode(ModelConfig c, Checkpoint ck) {
+        return "LLaMAForCausalLM".equals(c.architecture())
+                || ck.tensors().values().stream().anyMatch(t -> t.file().getFileName().toString().endsWith(".bin"));
     }
 
     /**

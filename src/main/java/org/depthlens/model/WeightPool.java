@@ -44,6 +44,19 @@ public final class WeightPool {
         return buf;
     }
 
+    /** Loads a 0-dim (or one-element) tensor into a [1] buffer of {@code role}: e.g. a learned residual scalar. */
+    public INDArray loadScalar(String role, String name) {
+        var t = checkpoint.require(name);
+        if (t.numel() != 1 || t.rank() > 1) {
+            throw new org.depthlens.BadInputException(t.file() + ": tensor '" + name + "' has shape "
+                    + t.shapeString() + " but the block form reads a scalar (shape [])");
+        }
+        INDArray buf = buffers.computeIfAbsent(role, k -> allocate(new long[] {1}));
+        checkpoint.loadInto(name, buf);
+        counted(name, 1);
+        return buf;
+    }
+
     /**
      * Loads tensors {@code names} one after another into one buffer of {@code role}, concatenated along
      * their first dimension (each must have the shape in {@code shapes}, all alike after the first

@@ -172,7 +172,10 @@ public final class ConfigParser {
                 qkRope,
                 deepseek ? r.positiveInt("v_head_dim") : 0,
                 type.equals("deepseek_v2") || (type.equals("deepseek_v3") && r.bool("rope_interleave", true)),
-                fp8Block(file, root));
+                fp8Block(file, root),
+                normType(file, root),
+                r.has("post_num") ? r.nonNegativeInt("post_num") : null,
+                root.path("architectures").path(0).isTextual() ? root.path("architectures").path(0).asText() : null);
     }
 
     private static RopeConfig rope(Reader r, JsonNode root) {
@@ -236,6 +239,14 @@ public final class ConfigParser {
         double[] f = new double[layers];
         for (int i = 0; i < layers; i++) f[i] = 1.0 / Math.sqrt(i + 1);
         return f;
+    }
+
+    /** {@code "norm_type"}: a string (checked against the known names when the model is opened), or null. */
+    private static String normType(Path file, JsonNode root) {
+        JsonNode v = root.get("norm_type");
+        if (v == null || v.isNull()) return null;
+        if (!v.isTextual()) throw new BadInputException(file + ": 'norm_type' must be a string (a NORM_TYPE name such as \"post_pre\"), got " + v);
+        return v.asText();
     }
 
     private static int[] fp8Block(Path file, JsonNode root) {

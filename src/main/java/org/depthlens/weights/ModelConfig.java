@@ -12,6 +12,9 @@ import java.util.List;
  *                         an explicit list); null when the key is absent or false
  * @param layerTypes       explicit {@code layer_types} ("full_attention"/"sliding_attention"), or null
  * @param firstKDenseReplace DeepSeek: blocks below this index use a dense MLP
+ * @param normType         {@code "norm_type"}: the Curse-of-Depth code's NORM_TYPE, or null (its checkpoints do not record it)
+ * @param postNum          {@code "post_num"}: Mix-LN's POST_NUM, or null
+ * @param architecture     the first of {@code "architectures"}, or null
  */
 public record ModelConfig(
         Path file,
@@ -58,5 +61,9 @@ public record ModelConfig(
         int qkRopeHeadDim,
         int vHeadDim,
         boolean ropeInterleave,
-        int[] fp8BlockSize) {
+        int[] fp8BlockSize,
+        // block normalisation (Curse-of-Depth training code)
+        String normType,
+        Integer postNum,
+        String architecture) {
 }
