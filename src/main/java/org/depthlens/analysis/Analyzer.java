@@ -1,5 +1,10 @@
 package org.depthlens.analysis;
 
+import org.depthlens.pass.Batch;
+import org.depthlens.pass.BlockMajorPass;
+import org.depthlens.pass.Branch;
+import org.depthlens.pass.PrunedRemoval;
+import org.depthlens.util.Progress;
 import org.depthlens.model.Head;
 import org.depthlens.model.Model;
 import org.depthlens.model.WeightPool;

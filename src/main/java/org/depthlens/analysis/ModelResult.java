@@ -1,5 +1,7 @@
 package org.depthlens.analysis;
 
+import org.depthlens.pass.Provenance;
+import org.depthlens.pass.PrunedRemoval;
 import org.depthlens.probe.Metrics;
 
 import java.util.List;

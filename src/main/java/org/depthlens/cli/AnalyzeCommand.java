@@ -1,10 +1,8 @@
 package org.depthlens.cli;
 
 import org.depthlens.BadInputException;
-import org.depthlens.analysis.AnalyzeJob;
 import org.depthlens.analysis.DataSource;
-import org.depthlens.analysis.PrunedRemoval;
-import org.depthlens.eval.EvalExtension;
+import org.depthlens.pass.PrunedRemoval;
 import org.depthlens.eval.EvalInputs;
 import org.depthlens.model.Architecture;
 import org.depthlens.weights.ConfigParser;
@@ -128,21 +126,18 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         }
         if (text != null && ids != null) throw usage("give --text or --ids, not both");
         if (text == null && ids == null) throw usage("give the data to evaluate on: --text FILE or --ids FILE");
-        List<RunOptions.LabelledModel> named = RunOptions.labelled(spec, models, labels);
+        List<ModelSpec> named = norm.apply(spec, RunOptions.labelled(spec, models, labels), lns);
         if (window < 2) throw usage("--window must be at least 2, got " + window);
         if (maxWindows != null && maxWindows < 1) throw usage("--max-windows must be positive, got " + maxWindows);
         if (prune != null && prune < 0) throw usage("--prune must not be negative, got " + prune);
 
-        norm.validate(spec, named.size());
-        List<AnalyzeJob.ModelSpec> specs = new ArrayList<>();
-        for (int i = 0; i < named.size(); i++) specs.add(new AnalyzeJob.ModelSpec(named.get(i).dir(), named.get(i).label(), norm.choice(i, lns)));
         if (prune != null) {
-            for (var m : specs) PrunedRemoval.checkDepth(ConfigParser.read(m.dir()), prune); // before any output, as eval does
+            for (var m : named) PrunedRemoval.checkDepth(ConfigParser.read(m.dir()), prune); // before any output, as eval does
         }
         boolean defaultOut = out == null;
         if (defaultOut) out = RunOptions.defaultOut("", named);
         DataSource data = text != null ? DataSource.text(text) : DataSource.ids(ids);
-        var request = new AnalyzeJob.Request(specs, data, window, maxWindows == null ? Integer.MAX_VALUE : maxWindows,
+        var request = new AnalyzeJob.Request(named, data, window, maxWindows == null ? Integer.MAX_VALUE : maxWindows,
                 prune == null ? DEFAULT_PRUNE : prune,
                 out, force, defaultOut ? RunOptions.reportsDir() : null, Runtime.getRuntime().maxMemory() / 2, allowNan);
         if (bundled) System.err.println("No --model given: analysing the bundled Pre-LN/LNS pair on the project's docs/.");

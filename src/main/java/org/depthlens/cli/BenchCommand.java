@@ -87,7 +87,7 @@ public final class BenchCommand extends CommonOptions implements Callable<Intege
         }
         Bench b = new Bench(System.out);
         System.out.printf("depthlens bench: %d threads, OMP_NUM_THREADS=%s, OpenBLAS %s, OPENBLAS_THREAD_TIMEOUT=%s, load average %.2f%n",
-                org.depthlens.model.Par.threads(), System.getenv("OMP_NUM_THREADS"), org.depthlens.model.Blas.configure().describe(),
+                org.depthlens.util.Par.threads(), System.getenv("OMP_NUM_THREADS"), org.depthlens.model.Blas.configure().describe(),
                 org.depthlens.model.Blas.threadTimeout(), Bench.loadAverage());
         if (!skipSgemm) b.sgemm(Math.max(runs, 5), new long[][] {{512, 2048, 2048}, {512, 2048, 8192}, {512, 8192, 2048}});
         if (!skipBlock) {

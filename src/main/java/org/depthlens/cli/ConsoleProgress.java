@@ -1,6 +1,6 @@
 package org.depthlens.cli;
 
-import org.depthlens.analysis.Progress;
+import org.depthlens.util.Progress;
 
 import java.io.PrintStream;
 

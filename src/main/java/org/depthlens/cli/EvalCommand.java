@@ -1,6 +1,5 @@
 package org.depthlens.cli;
 
-import org.depthlens.eval.EvalJob;
 import org.depthlens.model.Architecture;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -105,15 +104,12 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
         if (config != null) RunConfig.apply(config, spec);
         if (models.isEmpty()) throw usage("Missing required option: '--model=DIR'");
         if (tasks.isEmpty() && docs.isEmpty()) throw usage("give what to evaluate on: --tasks FILE... and/or --docs FILE");
-        List<RunOptions.LabelledModel> named = RunOptions.labelled(spec, models, labels);
+        List<ModelSpec> named = norm.apply(spec, RunOptions.labelled(spec, models, labels), lns);
         if (prune < 0) throw usage("--prune must not be negative, got " + prune);
         if (maxLength != null && maxLength < 1) throw usage("--max-length must be positive, got " + maxLength);
-        norm.validate(spec, named.size());
-        List<EvalJob.ModelSpec> specs = new ArrayList<>();
-        for (int i = 0; i < named.size(); i++) specs.add(new EvalJob.ModelSpec(named.get(i).dir(), named.get(i).label(), norm.choice(i, lns)));
         boolean defaultOut = out == null;
         if (defaultOut) out = RunOptions.defaultOut("eval-", named);
-        var request = new EvalJob.Request(specs, RunOptions.abs(tasks), RunOptions.abs(docs), removal == Removal.single, prune,
+        var request = new EvalJob.Request(named, RunOptions.abs(tasks), RunOptions.abs(docs), removal == Removal.single, prune,
                 maxLength == null ? 0 : maxLength, out, force, defaultOut ? RunOptions.reportsDir() : null,
                 Runtime.getRuntime().maxMemory() / 2, allowNan);
         Path done = EvalJob.run(request, new ConsoleProgress(System.err), System.err);

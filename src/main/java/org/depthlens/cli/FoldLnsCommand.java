@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.depthlens.BadInputException;
-import org.depthlens.analysis.AtomicDir;
+import org.depthlens.util.AtomicDir;
 import org.depthlens.model.Architecture;
 import org.depthlens.model.BlockSpec;
 import org.depthlens.model.Model;
@@ -84,7 +84,7 @@ public final class FoldLnsCommand extends CommonOptions implements Callable<Inte
                 }));
             }
             long bytes = tensors.values().stream().mapToLong(SafetensorsWriter.Tensor::byteLength).sum();
-            Map<String, String> meta = Map.of("format", "pt", "producer", org.depthlens.analysis.ProvenanceBuilder.toolVersion() + " fold-lns");
+            Map<String, String> meta = Map.of("format", "pt", "producer", org.depthlens.pass.ProvenanceBuilder.toolVersion() + " fold-lns");
             if (bytes <= SHARD_BYTES) {
                 SafetensorsWriter.write(dir.path().resolve("model.safetensors"), tensors, meta);
             } else {

@@ -3,7 +3,7 @@ package org.depthlens.cli;
 import org.depthlens.BadInputException;
 import org.depthlens.ExitCodes;
 import org.depthlens.RunInterruptedException;
-import org.depthlens.analysis.AtomicDir;
+import org.depthlens.util.AtomicDir;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -187,7 +187,7 @@ public final class Main implements Runnable {
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            return new String[] {org.depthlens.analysis.ProvenanceBuilder.toolVersion()};
+            return new String[] {org.depthlens.pass.ProvenanceBuilder.toolVersion()};
         }
     }
 }

@@ -45,6 +45,14 @@ public final class NormOptions {
         }
     }
 
+    /** The models with their choices (after {@link #validate}). */
+    List<ModelSpec> apply(CommandLine.Model.CommandSpec spec, List<ModelSpec> models, Architecture.LnsMode lns) {
+        validate(spec, models.size());
+        List<ModelSpec> out = new ArrayList<>();
+        for (int i = 0; i < models.size(); i++) out.add(models.get(i).withNorm(choice(i, lns)));
+        return out;
+    }
+
     /** The choice for the {@code i}-th model. */
     NormChoice choice(int i, Architecture.LnsMode lns) {
         String t = pick(normTypes, i);

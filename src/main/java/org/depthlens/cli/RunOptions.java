@@ -1,28 +1,30 @@
 package org.depthlens.cli;
 
+import org.depthlens.BadInputException;
+import org.depthlens.weights.Checkpoint;
 import picocli.CommandLine;
+
+import java.io.PrintStream;
 
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /** What {@code analyze} and {@code eval} do alike with their options: models and labels, paths, default output folder. */
 final class RunOptions {
     private RunOptions() {}
 
-    /** A model folder (absolute) and its label. */
-    record LabelledModel(Path dir, String label) {
-    }
-
     /** Each --model with its --label (default: the folder's name); more labels than models is a usage error. */
-    static List<LabelledModel> labelled(CommandLine.Model.CommandSpec spec, List<Path> models, List<String> labels) {
+    static List<ModelSpec> labelled(CommandLine.Model.CommandSpec spec, List<Path> models, List<String> labels) {
         if (labels.size() > models.size()) throw usage(spec, "more --label (" + labels.size() + ") than --model (" + models.size() + ")");
-        List<LabelledModel> out = new ArrayList<>();
+        List<ModelSpec> out = new ArrayList<>();
         for (int i = 0; i < models.size(); i++) {
             Path m = abs(models.get(i));
-            out.add(new LabelledModel(m, i < labels.size() ? labels.get(i) : m.getFileName().toString()));
+            out.add(new ModelSpec(m, i < labels.size() ? labels.get(i) : m.getFileName().toString()));
         }
         return out;
     }
@@ -41,7 +43,7 @@ final class RunOptions {
     }
 
     /** The default output folder: {@code analyses/<yyyyMMdd-HHmmss>-<prefix><label>-<label>...} in the depthlens home. */
-    static Path defaultOut(String prefix, List<LabelledModel> models) {
+    static Path defaultOut(String prefix, List<ModelSpec> models) {
         String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
         String names = String.join("-", models.stream().map(m -> m.label().replaceAll("[^A-Za-z0-9._-]", "_")).toList());
         return Home.dir().resolve("analyses").resolve(stamp + "-" + prefix + names);
@@ -50,5 +52,19 @@ final class RunOptions {
     /** Where a run with the default output folder also puts a copy of its report.html. */
     static Path reportsDir() {
         return Home.dir().resolve("reports");
+    }
+
+    /**
+     * The one rule for weights holding NaN or infinity (analyze, eval, trace): refuse, naming the tensor, or with
+     * --allow-nan warn once per tensor and go on.
+     */
+    static Checkpoint.NonFiniteHandler nonFinite(boolean allow, PrintStream log) {
+        Set<String> warned = ConcurrentHashMap.newKeySet();
+        return (tensor, count, message) -> {
+            if (!allow) throw new BadInputException(message + "; use --allow-nan to analyse anyway");
+            if (warned.add(tensor.file() + "/" + tensor.name())) {
+                log.println("depthlens: warning: " + message + " (going on: --allow-nan)");
+            }
+        };
     }
 }

@@ -1,6 +1,6 @@
 package org.depthlens.cli;
 
-import org.depthlens.analysis.AtomicDir;
+import org.depthlens.util.AtomicDir;
 import org.depthlens.weights.DType;
 import org.depthlens.weights.SyntheticCheckpoint;
 import picocli.CommandLine;

@@ -1,7 +1,7 @@
 package org.depthlens.cli;
 
 import org.depthlens.BadInputException;
-import org.depthlens.analysis.AtomicDir;
+import org.depthlens.util.AtomicDir;
 import org.depthlens.analysis.Windows;
 import org.depthlens.model.Architecture;
 import org.depthlens.model.BlockForward;
@@ -111,7 +111,7 @@ public final class TraceCommand extends CommonOptions implements Callable<Intege
             }
             tensors.put("logits", f32(m.head().logits(x), new long[] {b, t, a.vocab()}));
         }
-        SafetensorsWriter.write(file, tensors, Map.of("format", "pt", "producer", org.depthlens.analysis.ProvenanceBuilder.toolVersion()));
+        SafetensorsWriter.write(file, tensors, Map.of("format", "pt", "producer", org.depthlens.pass.ProvenanceBuilder.toolVersion()));
     }
 
     /** Written straight from native memory at write time (no heap copy). */

@@ -1,7 +1,7 @@
 package org.depthlens.eval;
 
 import org.depthlens.BadInputException;
-import org.depthlens.analysis.ProvenanceBuilder;
+import org.depthlens.pass.ProvenanceBuilder;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;

@@ -1,6 +1,6 @@
 package org.depthlens.eval;
 
-import org.depthlens.analysis.Provenance;
+import org.depthlens.pass.Provenance;
 
 import java.util.List;
 

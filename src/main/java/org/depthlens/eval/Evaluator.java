@@ -1,8 +1,8 @@
 package org.depthlens.eval;
 
 import org.depthlens.BadInputException;
-import org.depthlens.analysis.Branch;
-import org.depthlens.analysis.Progress;
+import org.depthlens.pass.Branch;
+import org.depthlens.util.Progress;
 import org.depthlens.model.Model;
 
 import java.nio.file.Path;
@@ -136,7 +136,7 @@ public final class Evaluator {
         int passes = s1.batches();
         String chosenOn = options.pruningSource();
         if (choose) {
-            pruning = new ArrayList<>(org.depthlens.analysis.PrunedRemoval.choose(angular.finish(), k));
+            pruning = new ArrayList<>(org.depthlens.pass.PrunedRemoval.choose(angular.finish(), k));
             List<Branch> missing = new ArrayList<>(new LinkedHashSet<>(pruning));
             missing.removeAll(byBranch.keySet()); // n = 1 is usually one of the single removals
             if (!missing.isEmpty()) {

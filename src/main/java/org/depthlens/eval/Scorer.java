@@ -1,9 +1,9 @@
 package org.depthlens.eval;
 
-import org.depthlens.analysis.Batch;
-import org.depthlens.analysis.BlockMajorPass;
-import org.depthlens.analysis.Branch;
-import org.depthlens.analysis.Progress;
+import org.depthlens.pass.Batch;
+import org.depthlens.pass.BlockMajorPass;
+import org.depthlens.pass.Branch;
+import org.depthlens.util.Progress;
 import org.depthlens.model.Model;
 import org.depthlens.model.Ops;
 import org.depthlens.model.WeightPool;

@@ -1,5 +1,6 @@
 package org.depthlens.model;
 
+import org.depthlens.util.Par;
 import org.depthlens.BadInputException;
 import org.depthlens.weights.RopeConfig;
 

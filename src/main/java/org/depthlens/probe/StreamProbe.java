@@ -1,6 +1,6 @@
 package org.depthlens.probe;
 
-import org.depthlens.model.Par;
+import org.depthlens.util.Par;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**

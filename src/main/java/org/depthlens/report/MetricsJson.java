@@ -10,8 +10,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.depthlens.BadInputException;
 import org.depthlens.analysis.ModelResult;
-import org.depthlens.analysis.Provenance;
-import org.depthlens.analysis.PrunedRemoval;
+import org.depthlens.pass.Provenance;
+import org.depthlens.pass.PrunedRemoval;
 import org.depthlens.probe.Metrics;
 
 import java.io.IOException;

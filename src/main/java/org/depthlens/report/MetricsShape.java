@@ -1,7 +1,7 @@
 package org.depthlens.report;
 
 import org.depthlens.analysis.ModelResult;
-import org.depthlens.analysis.PrunedRemoval;
+import org.depthlens.pass.PrunedRemoval;
 import org.depthlens.probe.Metrics;
 
 /**

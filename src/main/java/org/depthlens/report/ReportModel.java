@@ -54,24 +54,42 @@ public record ReportModel(int index, String label, String dirName, String anchor
     static List<ReportModel> of(List<ModelResult> results) {
         List<ReportModel> out = new ArrayList<>();
         Set<String> labels = new HashSet<>();
-        Set<String> dirs = new HashSet<>();
+        List<String> dirs = dirNames(results.stream().map(ModelResult::label).toList());
         for (int i = 0; i < results.size(); i++) {
             ModelResult r = results.get(i);
             MetricsShape.check(r);
-            String base = r.label() == null || r.label().isBlank() ? "model " + (i + 1) : r.label().strip();
+            String base = baseLabel(r.label(), i);
             String label = base;
             for (int k = 2; !labels.add(label); k++) {
                 label = base + " (" + k + ")";
             }
-            String dirBase = safeName(base);
+            out.add(new ReportModel(i, label, dirs.get(i), "model-" + dirs.get(i), Palette.model(i), r));
+        }
+        return out;
+    }
+
+    /**
+     * The one rule for the output folder of each model (analyze's metrics.json, eval's eval.json): its label
+     * made portable ({@link #safeName}), with "-2", "-3", ... appended to a name taken before it (ignoring
+     * case) or reserved for the report's own files.
+     */
+    public static List<String> dirNames(List<String> labels) {
+        List<String> out = new ArrayList<>();
+        Set<String> dirs = new HashSet<>();
+        for (int i = 0; i < labels.size(); i++) {
+            String dirBase = safeName(baseLabel(labels.get(i), i));
             String dir = dirBase;
             for (int k = 2; RESERVED.contains(dir.toLowerCase(Locale.ROOT))
                     || !dirs.add(dir.toLowerCase(Locale.ROOT)); k++) {
                 dir = dirBase + "-" + k;
             }
-            out.add(new ReportModel(i, label, dir, "model-" + dir, Palette.model(i), r));
+            out.add(dir);
         }
         return out;
+    }
+
+    private static String baseLabel(String label, int i) {
+        return label == null || label.isBlank() ? "model " + (i + 1) : label.strip();
     }
 
     /** A portable file name: letters, digits, '.', '_' and '-' only, no leading dot, at most 80 chars. */

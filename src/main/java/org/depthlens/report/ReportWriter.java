@@ -1,7 +1,7 @@
 package org.depthlens.report;
 
 import org.depthlens.analysis.ModelResult;
-import org.depthlens.analysis.Provenance;
+import org.depthlens.pass.Provenance;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -93,7 +93,7 @@ public final class ReportWriter {
             Files.createDirectories(dest.getParent());
             Path tmp = Files.createTempFile(dest.getParent(), "." + dest.getFileName(), ".tmp");
             try {
-                org.depthlens.weights.SafetensorsWriter.publicReadable(tmp, "rw-r--r--");
+                org.depthlens.util.AtomicDir.publicReadable(tmp, "rw-r--r--");
                 Files.copy(outDir.resolve("report.html"), tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
                 Files.move(tmp, dest, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             } finally {

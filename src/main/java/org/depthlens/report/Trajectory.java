@@ -1,6 +1,6 @@
 package org.depthlens.report;
 
-import org.depthlens.analysis.Provenance;
+import org.depthlens.pass.Provenance;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

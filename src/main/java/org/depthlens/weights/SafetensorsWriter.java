@@ -689,7 +689,7 @@ public final class SafetensorsWriter {
         Path dir = file.toAbsolutePath().getParent();
         try {
             Path tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".partial");
-            publicReadable(tmp, "rw-r--r--");
+            org.depthlens.util.AtomicDir.publicReadable(tmp, "rw-r--r--");
             return tmp;
         } catch (IOException e) {
             throw new UncheckedIOException(Msg.f(file) + ": cannot create a file in " + Msg.f(dir) + " (" + Msg.clean(e.getMessage()) + ")", e);
@@ -709,15 +709,6 @@ public final class SafetensorsWriter {
             Files.deleteIfExists(p);
         } catch (IOException ignored) {
             // best effort
-        }
-    }
-
-    /** createTemp* makes owner-only files; a finished output should have the usual permissions. */
-    public static void publicReadable(Path p, String perms) {
-        try {
-            Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString(perms));
-        } catch (UnsupportedOperationException | IOException ignored) {
-            // not a POSIX file system: keep the default
         }
     }
 }

@@ -3,7 +3,7 @@ package org.depthlens.weights;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import org.depthlens.BadInputException;
-import org.depthlens.model.Par;
+import org.depthlens.util.Par;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

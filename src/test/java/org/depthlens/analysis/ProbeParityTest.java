@@ -1,5 +1,6 @@
 package org.depthlens.analysis;
 
+import org.depthlens.util.Progress;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.depthlens.Fixtures;

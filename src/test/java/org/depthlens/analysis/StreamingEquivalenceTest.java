@@ -1,5 +1,7 @@
 package org.depthlens.analysis;
 
+import org.depthlens.pass.Batch;
+import org.depthlens.util.Progress;
 import org.depthlens.Fixtures;
 import org.depthlens.TinyCurse;
 import org.depthlens.model.Architecture;

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.depthlens.Fixtures;
 import org.depthlens.TinyCurse;
 import org.depthlens.analysis.Analyzer;
-import org.depthlens.analysis.Progress;
+import org.depthlens.util.Progress;
 import org.depthlens.model.Architecture;
 import org.depthlens.model.Model;
 import org.depthlens.probe.Metrics;

@@ -2,7 +2,7 @@ package org.depthlens.cli;
 
 import org.bytedeco.javacpp.Pointer;
 import org.depthlens.Fixtures;
-import org.depthlens.analysis.AtomicDir;
+import org.depthlens.util.AtomicDir;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.buffer.DataType;

@@ -1,5 +1,6 @@
 package org.depthlens.eval;
 
+import org.depthlens.report.EvalCsv;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.depthlens.Fixtures;

@@ -3,8 +3,8 @@ package org.depthlens.report;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.depthlens.analysis.ModelResult;
-import org.depthlens.analysis.Provenance;
-import org.depthlens.analysis.PrunedRemoval;
+import org.depthlens.pass.Provenance;
+import org.depthlens.pass.PrunedRemoval;
 import org.depthlens.probe.Metrics;
 
 import java.io.IOException;

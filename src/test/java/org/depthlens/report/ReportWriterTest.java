@@ -1,7 +1,7 @@
 package org.depthlens.report;
 
 import org.depthlens.analysis.ModelResult;
-import org.depthlens.analysis.Provenance;
+import org.depthlens.pass.Provenance;
 import org.depthlens.probe.Metrics;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

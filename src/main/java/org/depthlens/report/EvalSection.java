@@ -1,5 +1,9 @@
-package org.depthlens.eval;
+package org.depthlens.report;
 
+import org.depthlens.eval.DocsResult;
+import org.depthlens.eval.EvalResult;
+import org.depthlens.eval.FileScores;
+import org.depthlens.eval.TaskResult;
 import org.depthlens.report.ChartRef;
 import org.depthlens.report.Charts;
 import org.depthlens.report.Fmt;

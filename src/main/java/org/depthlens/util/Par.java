@@ -1,4 +1,4 @@
-package org.depthlens.model;
+package org.depthlens.util;
 
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;

@@ -1,5 +1,6 @@
-package org.depthlens.analysis;
+package org.depthlens.pass;
 
+import org.depthlens.util.Progress;
 import org.depthlens.model.Architecture;
 import org.depthlens.model.BlockForward;
 import org.depthlens.model.BlockTrace;

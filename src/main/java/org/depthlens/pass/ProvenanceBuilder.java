@@ -1,4 +1,4 @@
-package org.depthlens.analysis;
+package org.depthlens.pass;
 
 import org.depthlens.model.Model;
 import org.depthlens.weights.SafetensorsFile;

@@ -1,5 +1,7 @@
-package org.depthlens.eval;
+package org.depthlens.report;
 
+import org.depthlens.eval.EvalResult;
+import org.depthlens.eval.FileScores;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package org.depthlens.analysis;
+package org.depthlens.pass;
 
 /** {@code batch} sequences of {@code seqLen} token ids, flattened sequence-major. */
 public record Batch(int batch, int seqLen, int[] ids) {

@@ -1,4 +1,4 @@
-package org.depthlens.analysis;
+package org.depthlens.util;
 
 /** Receives progress of long passes (the CLI draws a bar on stderr; tests ignore it). */
 public interface Progress {

@@ -1,5 +1,9 @@
-package org.depthlens.eval;
+package org.depthlens.report;
 
+import org.depthlens.eval.DocsResult;
+import org.depthlens.eval.EvalResult;
+import org.depthlens.eval.FileScores;
+import org.depthlens.eval.TaskResult;
 import org.depthlens.report.MetricsJson;
 
 import com.fasterxml.jackson.core.JsonFactory;
@@ -10,7 +14,7 @@ import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import com.fasterxml.jackson.core.util.Separators;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.depthlens.analysis.Provenance;
+import org.depthlens.pass.Provenance;
 
 import java.io.IOException;
 import java.io.StringWriter;

@@ -1,4 +1,4 @@
-package org.depthlens.analysis;
+package org.depthlens.pass;
 
 /**
  * Where a result came from. {@code weightsSha256} hashes each safetensors file's header bytes and

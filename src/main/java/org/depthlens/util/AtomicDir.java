@@ -1,4 +1,4 @@
-package org.depthlens.analysis;
+package org.depthlens.util;
 
 import org.depthlens.BadInputException;
 import org.depthlens.RunInterruptedException;
@@ -83,7 +83,7 @@ public final class AtomicDir implements AutoCloseable {
         Path temp;
         try {
             temp = Files.createTempDirectory(parent, "." + t.getFileName() + ".tmp-");
-            org.depthlens.weights.SafetensorsWriter.publicReadable(temp, "rwxr-xr-x");
+            publicReadable(temp, "rwxr-xr-x");
         } catch (IOException e) {
             throw new BadInputException(parent + ": cannot write in the output folder (" + reason(parent, e) + ")", e);
         }
@@ -100,7 +100,7 @@ public final class AtomicDir implements AutoCloseable {
     }
 
     /** A short reason for an I/O failure on folder {@code p} (may be null): what is in the way, or the OS's words. */
-    static String reason(Path p, IOException e) {
+    public static String reason(Path p, IOException e) {
         for (Path a = p; a != null; a = a.getParent()) {
             if (Files.isRegularFile(a)) return a + " is a file, not a folder";
         }
@@ -262,5 +262,14 @@ public final class AtomicDir implements AutoCloseable {
                 return FileVisitResult.CONTINUE;
             }
         });
+    }
+
+    /** createTemp* makes owner-only files; a finished output should have the usual permissions. */
+    public static void publicReadable(Path p, String perms) {
+        try {
+            Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString(perms));
+        } catch (UnsupportedOperationException | IOException ignored) {
+            // not a POSIX file system: keep the default
+        }
     }
 }

@@ -1,9 +1,14 @@
-package org.depthlens.eval;
+package org.depthlens.cli;
 
+import org.depthlens.eval.EvalInputs;
+import org.depthlens.eval.EvalResult;
+import org.depthlens.eval.Evaluator;
+import org.depthlens.eval.TextEncoder;
+import org.depthlens.report.EvalSection;
 import org.depthlens.analysis.Analyzer;
-import org.depthlens.analysis.AnalyzeJob;
-import org.depthlens.analysis.Progress;
+import org.depthlens.util.Progress;
 import org.depthlens.model.Model;
+import org.depthlens.report.ReportModel;
 import org.depthlens.report.ReportOutput;
 import org.depthlens.report.ReportSection;
 import org.depthlens.text.ModelTokenizer;
@@ -35,7 +40,7 @@ public final class EvalExtension implements AnalyzeJob.Extension {
     }
 
     @Override
-    public void afterAnalysis(AnalyzeJob.ModelSpec spec, Model model, Analyzer.Outcome outcome, Progress progress, PrintStream log) {
+    public void afterAnalysis(ModelSpec spec, Model model, Analyzer.Outcome outcome, Progress progress, PrintStream log) {
         try (ModelTokenizer tok = ModelTokenizer.open(spec.dir())) {
             int k = outcome.pruned().size();
             Evaluator.Options o = new Evaluator.Options(maxLength, true, k, EvalJob.branches(outcome.pruned()),
@@ -51,7 +56,8 @@ public final class EvalExtension implements AnalyzeJob.Extension {
     @Override
     public List<ReportSection> sections(List<ReportSection> defaults) {
         List<EvalSection.Entry> entries = new ArrayList<>();
-        for (EvalResult r : results) entries.add(new EvalSection.Entry(r.label(), EvalJob.dirName(r.label()), Color.GRAY, r));
+        List<String> dirs = ReportModel.dirNames(results.stream().map(EvalResult::label).toList());
+        for (int i = 0; i < results.size(); i++) entries.add(new EvalSection.Entry(results.get(i).label(), dirs.get(i), Color.GRAY, results.get(i)));
         List<ReportSection> out = new ArrayList<>(defaults);
         int at = out.size();
         for (int i = 0; i < out.size(); i++) if (out.get(i).id().equals("files")) at = i;

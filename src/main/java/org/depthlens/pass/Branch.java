@@ -1,4 +1,4 @@
-package org.depthlens.analysis;
+package org.depthlens.pass;
 
 /**
  * A copy of the stream that skips blocks {@code [from, to)}: it starts as the main stream's

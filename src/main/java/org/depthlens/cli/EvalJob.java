@@ -1,14 +1,21 @@
-package org.depthlens.eval;
+package org.depthlens.cli;
 
+import org.depthlens.eval.EvalInputs;
+import org.depthlens.eval.EvalResult;
+import org.depthlens.eval.Evaluator;
+import org.depthlens.eval.TextEncoder;
+import org.depthlens.report.EvalCsv;
+import org.depthlens.report.EvalJson;
+import org.depthlens.report.EvalSection;
 import org.depthlens.BadInputException;
-import org.depthlens.analysis.AtomicDir;
-import org.depthlens.analysis.Branch;
-import org.depthlens.analysis.Progress;
-import org.depthlens.analysis.Provenance;
-import org.depthlens.analysis.ProvenanceBuilder;
-import org.depthlens.model.NormChoice;
+import org.depthlens.util.AtomicDir;
+import org.depthlens.pass.Branch;
+import org.depthlens.util.Progress;
+import org.depthlens.pass.Provenance;
+import org.depthlens.pass.ProvenanceBuilder;
 import org.depthlens.model.Model;
 import org.depthlens.report.Palette;
+import org.depthlens.report.ReportModel;
 import org.depthlens.report.ReportWriter;
 import org.depthlens.text.ModelTokenizer;
 import org.depthlens.weights.ConfigParser;
@@ -31,13 +38,6 @@ import java.util.Set;
  * built under a temporary name and renamed into place when complete (as {@code analyze} does).
  */
 public final class EvalJob {
-    /** A model folder, its label and the block normalisation asked for it. */
-    public record ModelSpec(Path dir, String label, NormChoice norm) {
-        public ModelSpec(Path dir, String label) {
-            this(dir, label, NormChoice.AUTO);
-        }
-    }
-
     /**
      * @param maxLength  0 for the default (max_position_embeddings capped at 2048)
      * @param reportsDir where a copy of report.html goes (the project's {@code reports/}), or null
@@ -49,22 +49,16 @@ public final class EvalJob {
     private EvalJob() {}
 
     public static Path run(Request r, Progress progress, PrintStream log) {
-        Set<String> labels = new HashSet<>();
-        Set<String> dirs = new HashSet<>();
-        for (ModelSpec m : r.models()) {
-            if (!labels.add(m.label())) throw new BadInputException("--label: two models share the label '" + m.label() + "'");
-            if (!dirs.add(dirName(m.label()).toLowerCase(Locale.ROOT))) {
-                throw new BadInputException("--label: two labels give the same folder name '" + dirName(m.label()) + "'");
-            }
-        }
+        ModelSpec.checkLabels(r.models());
         for (ModelSpec m : r.models()) checkOptions(m, r);
         EvalInputs inputs = EvalInputs.read(r.tasks(), r.docs());
+        List<String> dirs = ReportModel.dirNames(labels(r));
         List<EvalSection.Entry> entries = new ArrayList<>();
         try (AtomicDir out = AtomicDir.create(r.out(), r.force())) {
             for (int i = 0; i < r.models().size(); i++) {
                 ModelSpec spec = r.models().get(i);
                 EvalResult res = evaluate(spec, r, inputs, progress, log);
-                entries.add(new EvalSection.Entry(spec.label(), dirName(spec.label()), Palette.model(i), res));
+                entries.add(new EvalSection.Entry(spec.label(), dirs.get(i), Palette.model(i), res));
             }
             try {
                 for (EvalSection.Entry e : entries) write(e.result(), out.path().resolve(e.dirName()));
@@ -81,7 +75,7 @@ public final class EvalJob {
     /** Options that must fit every model, checked on its config.json before anything is computed. */
     private static void checkOptions(ModelSpec m, Request r) {
         ModelConfig c = ConfigParser.read(m.dir());
-        org.depthlens.analysis.PrunedRemoval.checkDepth(c, r.prune());
+        org.depthlens.pass.PrunedRemoval.checkDepth(c, r.prune());
         if (r.maxLength() > 0) Evaluator.checkMaxLength(c.file(), c.maxPositionEmbeddings(), r.maxLength());
     }
 
@@ -94,11 +88,7 @@ public final class EvalJob {
 
     static EvalResult evaluate(ModelSpec spec, Request r, EvalInputs inputs, Progress progress, PrintStream log) {
         try (Model model = Model.open(spec.dir(), spec.norm()); ModelTokenizer tok = ModelTokenizer.open(spec.dir())) {
-            Set<String> warned = java.util.concurrent.ConcurrentHashMap.newKeySet();
-            model.checkpoint().onNonFinite((tensor, count, message) -> {
-                if (!r.allowNan()) throw new BadInputException(message + "; use --allow-nan to evaluate anyway");
-                if (warned.add(tensor.file() + "/" + tensor.name())) log.println("depthlens: warning: " + message + " (going on: --allow-nan)");
-            });
+            model.checkpoint().onNonFinite(RunOptions.nonFinite(r.allowNan(), log));
             Progress labelled = (d, t, w) -> progress.update(d, t, spec.label() + ": " + w);
             Evaluator.Options o = new Evaluator.Options(r.maxLength(), r.removal(), r.prune(), null, null, r.memoryBudget());
             EvalResult res = new Evaluator(model, TextEncoder.of(tok), o, labelled).run(spec.label(), inputs.tasks(), inputs.docs());
@@ -116,7 +106,7 @@ public final class EvalJob {
     }
 
     /** The pruning analyze chose ({@code n} = 1..K in order) as branches. */
-    static List<Branch> branches(List<org.depthlens.analysis.PrunedRemoval> pruned) {
+    static List<Branch> branches(List<org.depthlens.pass.PrunedRemoval> pruned) {
         List<Branch> out = new ArrayList<>();
         for (var p : pruned) out.add(new Branch(p.start(), p.start() + p.n()));
         return out;
@@ -124,11 +114,5 @@ public final class EvalJob {
 
     private static List<String> labels(Request r) {
         return r.models().stream().map(ModelSpec::label).toList();
-    }
-
-    /** A portable folder name for a label: letters, digits, '.', '_' and '-' (as the analyze report names them). */
-    static String dirName(String label) {
-        String n = EvalSection.safe(label.strip());
-        return n.equalsIgnoreCase("compare") || n.equalsIgnoreCase("report.html") ? n + "-2" : n;
     }
 }

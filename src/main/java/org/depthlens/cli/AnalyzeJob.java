@@ -1,7 +1,14 @@
-package org.depthlens.analysis;
+package org.depthlens.cli;
 
+import org.depthlens.analysis.Analyzer;
+import org.depthlens.analysis.DataSource;
+import org.depthlens.analysis.ModelResult;
+import org.depthlens.analysis.Windows;
+import org.depthlens.pass.Provenance;
+import org.depthlens.pass.ProvenanceBuilder;
+import org.depthlens.util.AtomicDir;
+import org.depthlens.util.Progress;
 import org.depthlens.BadInputException;
-import org.depthlens.model.NormChoice;
 import org.depthlens.model.Model;
 import org.depthlens.report.ReportOptions;
 import org.depthlens.report.ReportOutput;
@@ -20,13 +27,6 @@ import java.util.Set;
 
 /** {@code depthlens analyze}: every model analysed on the same data, then one report, written atomically. */
 public final class AnalyzeJob {
-
-    /** A model folder, its label and the block normalisation asked for it. */
-    public record ModelSpec(Path dir, String label, NormChoice norm) {
-        public ModelSpec(Path dir, String label) {
-            this(dir, label, NormChoice.AUTO);
-        }
-    }
 
     /**
      * @param reportsDir where a copy of report.html goes (the project's {@code reports/}), or null
@@ -64,10 +64,7 @@ public final class AnalyzeJob {
 
     /** Runs the request with an extension (may be null); returns the finished output folder. */
     public static Path run(Request r, Progress progress, PrintStream log, Extension ext) {
-        Set<String> labels = new HashSet<>();
-        for (ModelSpec m : r.models()) {
-            if (!labels.add(m.label())) throw new BadInputException("--label: two models share the label '" + m.label() + "'");
-        }
+        ModelSpec.checkLabels(r.models());
         List<ModelResult> results = new ArrayList<>();
         try (AtomicDir out = AtomicDir.create(r.out(), r.force())) {
             for (ModelSpec spec : r.models()) {
@@ -94,7 +91,7 @@ public final class AnalyzeJob {
 
     static ModelResult analyse(ModelSpec spec, Request r, Progress progress, PrintStream log, Extension ext) {
         try (Model model = Model.open(spec.dir(), spec.norm())) {
-            model.checkpoint().onNonFinite(nonFinite(r.allowNan(), log));
+            model.checkpoint().onNonFinite(RunOptions.nonFinite(r.allowNan(), log));
             List<int[]> windows = r.data().windows(spec.dir(), r.window(), r.maxWindows());
             Windows.validate(windows, model.arch().vocab(), model.arch().maxPositions(), r.data().path().toString(), true);
             long tokens = windows.stream().mapToLong(w -> w.length).sum();
@@ -107,16 +104,5 @@ public final class AnalyzeJob {
             if (ext != null) ext.afterAnalysis(spec, model, o, labelled, log);
             return new ModelResult(spec.label(), model.arch().family(), model.arch().lns(), o.metrics(), o.pruned(), o.expertUsage(), prov);
         }
-    }
-
-    /** NaN/infinity in a weight: refuse (naming the tensor), or with --allow-nan warn once per tensor and go on. */
-    static Checkpoint.NonFiniteHandler nonFinite(boolean allow, PrintStream log) {
-        Set<String> warned = java.util.concurrent.ConcurrentHashMap.newKeySet();
-        return (tensor, count, message) -> {
-            if (!allow) throw new BadInputException(message + "; use --allow-nan to analyse anyway");
-            if (warned.add(tensor.file() + "/" + tensor.name())) {
-                log.println("depthlens: warning: " + message + " (going on: --allow-nan)");
-            }
-        };
     }
 }
