@@ -15,7 +15,8 @@ import java.util.Map;
  * cannot tell Pre-LN from LNS nor post from deeppost (same tensors); what was assumed is said in the note.
  *
  * @param normType a {@code NORM_TYPE} name (any case), or null
- * @param postNum  Mix-LN's {@code POST_NUM}, or null
+ * @param postNum  Mix-LN's {@code POST_NUM}, or null; forms without leading Post-LN blocks ignore it (one value may
+ *                 serve a run over several models)
  */
 public record NormChoice(String normType, Integer postNum, Architecture.LnsMode lns) {
     public static final NormChoice AUTO = new NormChoice(null, null, Architecture.LnsMode.AUTO);
@@ -75,9 +76,6 @@ public record NormChoice(String normType, Integer postNum, Architecture.LnsMode 
             } else if (type == NormType.POST) {
                 note = "the blocks hold Post-LN norms, which deeppost checkpoints hold too; assuming post (pass --norm-type deeppost if it was trained with NORM_TYPE=deeppost)";
             }
-        }
-        if (postNum != null && !type.usesPostNum()) {
-            throw new BadInputException(where + "--post-num applies to post_pre and scale_post_pre only, but the form is " + type.code() + " (" + source + ")");
         }
         int p = post == null ? 1 : post;
         NormForm form = new NormForm(type, p, type.blocks(c.numLayers(), p, factors), source, note == null ? null : where + note);
