@@ -62,7 +62,7 @@ public final class FoldLnsCommand extends CommonOptions implements Callable<Inte
             Architecture a = m.arch();
             if (!a.lns()) {
                 throw new BadInputException(model + ": the blocks are " + a.norm().describe() + " (" + a.norm().source()
-                        + "): no LayerNorm Scaling factors to fold (for an LNS checkpoint without a record of it use --lns on or --norm-type LNS)");
+                        + "): no LayerNorm Scaling factors to fold (config.json has no \"layernorm_scaling\"; for an LNS checkpoint without a record of it use --lns on or --norm-type LNS)");
             }
             Map<String, Double> factors = new LinkedHashMap<>();
             for (BlockSpec b : a.blocks()) {

@@ -3,7 +3,9 @@ package org.depthlens.cli;
 import org.depthlens.Fixtures;
 import org.depthlens.LnsCode;
 import org.depthlens.model.NormType;
+import org.depthlens.weights.DType;
 import org.depthlens.weights.SafetensorsFile;
+import org.depthlens.weights.SafetensorsWriter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -13,6 +15,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
@@ -138,5 +142,43 @@ class NormFormTraceTest {
         CliRunner.Result r = CliRunner.run("inspect", "--model", Fixtures.lnsCode("pre").resolve("model").toString(), "--norm-type", "mixln");
         assertEquals(2, r.exit(), r.err());
         assertTrue(r.err().contains("--norm-type 'mixln'") && r.err().contains("post_pre"), r.err());
+        String pre = Fixtures.lnsCode("pre").resolve("model").toString();
+        r = CliRunner.run("analyze", "-m", pre, "-m", pre, "-l", "a", "-l", "b", "--ids", Fixtures.lnsCode("pre").resolve("ids.json").toString(),
+                "--norm-type", "pre", "--norm-type", "post", "--norm-type", "LNS", "--out", tmp.resolve("out").toString());
+        assertEquals(2, r.exit(), r.err());
+        assertTrue(r.err().contains("--norm-type is given 3 times for 2 models"), r.err());
+        assertFalse(Files.exists(tmp.resolve("out")));
+    }
+
+    /**
+     * Bad norm information: an unknown config.json "norm_type", norm tensors that fit no NORM_TYPE (block 1 of the
+     * llama fixture made post-norm by renaming its input norm), and a --post-num the tensors contradict.
+     */
+    @Test
+    void normInformationTheFilesContradictIsRefused() {
+        Path unknown = BadModels.llama(tmp, "unknown-norm-type");
+        BadModels.editConfig(unknown, c -> c.put("norm_type", "mixln"));
+        Path mixed = BadModels.llama(tmp, "mixed-norms");
+        Map<String, long[]> shapes = BadModels.shapes(mixed);
+        Map<String, float[]> w = BadModels.weights(mixed);
+        Map<String, SafetensorsWriter.Tensor> tensors = new LinkedHashMap<>();
+        w.forEach((name, data) -> tensors.put(name.replace("layers.1.input_layernorm", "layers.1.post_feedforward_layernorm"),
+                SafetensorsWriter.Tensor.of(DType.F32, shapes.get(name), data)));
+        SafetensorsWriter.write(mixed.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
+        record Case(Path model, String[] options, String[] message) {
+        }
+        for (Case c : List.of(
+                new Case(unknown, new String[0], new String[] {"unknown-norm-type/config.json: norm_type 'mixln' is not a NORM_TYPE"}),
+                new Case(mixed, new String[0], new String[] {"mixed-norms: the blocks' norm tensors (pre 0, post 1, pre 2-3) match no NORM_TYPE"}),
+                new Case(Fixtures.lnsCode("mix_post_pre").resolve("model"), new String[] {"--post-num", "1"},
+                        new String[] {"--post-num 1 but the norm tensors say the first 2 blocks are Post-LN"}))) {
+            List<String> args = new ArrayList<>(List.of("inspect", "--model", c.model().toString()));
+            args.addAll(List.of(c.options()));
+            CliRunner.Result r = CliRunner.run(args.toArray(String[]::new));
+            assertEquals(3, r.exit(), r.err());
+            List<String> lines = r.err().lines().filter(l -> !l.isBlank()).toList();
+            assertEquals(1, lines.size(), r.err());
+            for (String m : c.message()) assertTrue(lines.get(0).contains(m), lines.get(0));
+        }
     }
 }
