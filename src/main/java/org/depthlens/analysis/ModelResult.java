@@ -25,9 +25,9 @@ public record ModelResult(String label, String family, boolean lns, Metrics metr
 
     /** Whether some block is post-norm: its output x[l+1] is a normalised vector, so the stream's scale does not grow. */
     public boolean hasPostNormBlocks() {
-        var t = provenance == null || provenance.normType() == null ? null : org.depthlens.model.NormType.parse(provenance.normType());
+        var t = provenance == null || provenance.normType() == null ? null : org.depthlens.model.family.NormType.parse(provenance.normType());
         if (t == null || metrics == null) return false;
         int postNum = provenance.postNum() == null ? 1 : provenance.postNum();
-        return t.blocks(metrics.blocks(), postNum, null).stream().anyMatch(b -> b.kind() == org.depthlens.model.BlockNorm.Kind.POST);
+        return t.blocks(metrics.blocks(), postNum, null).stream().anyMatch(b -> b instanceof org.depthlens.model.family.BlockForm.PostNorm);
     }
 }

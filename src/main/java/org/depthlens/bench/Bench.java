@@ -6,16 +6,16 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.depthlens.analysis.Analyzer;
 import org.depthlens.util.Progress;
 import org.depthlens.analysis.Windows;
-import org.depthlens.model.Architecture;
+import org.depthlens.model.family.Architecture;
 import org.depthlens.model.BlockForward;
-import org.depthlens.model.BlockSpec;
+import org.depthlens.model.family.BlockSpec;
 import org.depthlens.model.BlockWeights;
 import org.depthlens.model.Model;
 import org.depthlens.util.Par;
 import org.depthlens.model.Rope;
 import org.depthlens.model.Scratch;
-import org.depthlens.weights.ConfigParser;
-import org.depthlens.weights.SyntheticCheckpoint;
+import org.depthlens.model.SyntheticCheckpoint;
+import org.depthlens.model.family.Families;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -104,9 +104,9 @@ public final class Bench {
             SyntheticCheckpoint.Shape shape = SyntheticCheckpoint.SHAPES.get(shapeName);
             if (shape == null) throw new IllegalArgumentException("unknown shape " + shapeName);
             JsonNode cfg = JSON.valueToTree(shape.config());
-            arch = Architecture.of(ConfigParser.parse(Path.of(shapeName + "/config.json"), cfg), Architecture.LnsMode.AUTO);
-            if (!(arch.attention() instanceof org.depthlens.model.AttentionSpec.Gqa g)
-                    || !(arch.blocks().get(0).mlp() instanceof org.depthlens.model.MlpSpec.Dense d)) {
+            arch = Families.describe(Path.of(shapeName + "/config.json"), cfg, Architecture.LnsMode.AUTO);
+            if (!(arch.attention() instanceof org.depthlens.model.family.AttentionSpec.Gqa g)
+                    || !(arch.blocks().get(0).mlp() instanceof org.depthlens.model.family.MlpSpec.Dense d)) {
                 throw new IllegalArgumentException("the block benchmark runs dense GQA shapes, not " + shapeName);
             }
             this.seqLen = seqLen;
@@ -123,7 +123,7 @@ public final class Bench {
             BlockSpec spec = arch.blocks().get(0);
             weights = BlockWeights.of(spec, roles);
             x = Nd4j.randn(DataType.FLOAT, seqLen, h);
-            rope = arch.rope().tables(seqLen);
+            rope = new Rope(arch.rope()).tables(seqLen);
         }
 
         /** Weights uniform on [-1/sqrt(in), 1/sqrt(in)), as torch_block.py draws them. */
@@ -133,8 +133,8 @@ public final class Bench {
 
         /** Multiply-adds x2 of the projections and both attention products (full T x T, as computed). */
         public double flops() {
-            var g = (org.depthlens.model.AttentionSpec.Gqa) arch.attention();
-            var d = (org.depthlens.model.MlpSpec.Dense) arch.blocks().get(0).mlp();
+            var g = (org.depthlens.model.family.AttentionSpec.Gqa) arch.attention();
+            var d = (org.depthlens.model.family.MlpSpec.Dense) arch.blocks().get(0).mlp();
             double t = seqLen, hd = arch.hidden(), hh = g.headDim();
             double proj = 2 * t * hd * (g.heads() * hh + 2 * g.kvHeads() * hh) + 2 * t * g.heads() * hh * hd
                     + 3 * 2 * t * hd * d.intermediate();

@@ -4,8 +4,8 @@ import org.depthlens.BadInputException;
 import org.depthlens.analysis.DataSource;
 import org.depthlens.pass.PrunedRemoval;
 import org.depthlens.eval.EvalInputs;
-import org.depthlens.model.Architecture;
-import org.depthlens.weights.ConfigParser;
+import org.depthlens.model.family.Architecture;
+import org.depthlens.model.family.Families;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -132,7 +132,7 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         if (prune != null && prune < 0) throw usage("--prune must not be negative, got " + prune);
 
         if (prune != null) {
-            for (var m : named) PrunedRemoval.checkDepth(ConfigParser.read(m.dir()), prune); // before any output, as eval does
+            for (var m : named) PrunedRemoval.checkDepth(Families.read(m.dir(), Architecture.LnsMode.AUTO), prune); // before any output, as eval does
         }
         boolean defaultOut = out == null;
         if (defaultOut) out = RunOptions.defaultOut("", named);

@@ -1,6 +1,6 @@
 package org.depthlens.cli;
 
-import org.depthlens.model.Architecture;
+import org.depthlens.model.family.Architecture;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

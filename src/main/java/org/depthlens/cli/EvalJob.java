@@ -13,13 +13,13 @@ import org.depthlens.pass.Branch;
 import org.depthlens.util.Progress;
 import org.depthlens.pass.Provenance;
 import org.depthlens.pass.ProvenanceBuilder;
+import org.depthlens.model.family.Architecture;
 import org.depthlens.model.Model;
 import org.depthlens.report.Palette;
 import org.depthlens.report.ReportModel;
 import org.depthlens.report.ReportWriter;
 import org.depthlens.text.ModelTokenizer;
-import org.depthlens.weights.ConfigParser;
-import org.depthlens.weights.ModelConfig;
+import org.depthlens.model.family.Families;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -74,9 +74,9 @@ public final class EvalJob {
 
     /** Options that must fit every model, checked on its config.json before anything is computed. */
     private static void checkOptions(ModelSpec m, Request r) {
-        ModelConfig c = ConfigParser.read(m.dir());
-        org.depthlens.pass.PrunedRemoval.checkDepth(c, r.prune());
-        if (r.maxLength() > 0) Evaluator.checkMaxLength(c.file(), c.maxPositionEmbeddings(), r.maxLength());
+        Architecture a = Families.read(m.dir(), Architecture.LnsMode.AUTO);
+        org.depthlens.pass.PrunedRemoval.checkDepth(a, r.prune());
+        if (r.maxLength() > 0) Evaluator.checkMaxLength(a.configFile(), a.maxPositions(), r.maxLength());
     }
 
     /** eval.json and the CSV tables of one model into {@code dir}. */

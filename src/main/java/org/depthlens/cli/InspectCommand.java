@@ -2,8 +2,11 @@ package org.depthlens.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import org.depthlens.model.Architecture;
+import org.depthlens.model.family.Architecture;
 import org.depthlens.model.Model;
+import org.depthlens.model.family.AttentionSpec;
+import org.depthlens.model.family.MlpSpec;
+import org.depthlens.weights.RopeConfig;
 import org.depthlens.weights.DType;
 import org.depthlens.weights.TensorInfo;
 import picocli.CommandLine;
@@ -19,8 +22,9 @@ import java.util.concurrent.Callable;
 
 @Command(name = "inspect", sortOptions = false, mixinStandardHelpOptions = true,
         description = {"Describe a checkpoint without running it: family, blocks, widths, heads, parameters, dtypes,",
-                "rope, tied embeddings, shards, block normalisation (LNS, post, Mix-LN...) per block, and for MoE / latent-attention models the experts, top-k,",
-                "routing and MLA ranks. Reads only config.json and the safetensors headers.", ""},
+                "rope, tied embeddings, shards, LNS, and for MoE / latent-attention models the experts, top-k,",
+                "routing and MLA ranks. Reads only config.json and the weights' headers (safetensors JSON, or the",
+                "state-dict pickle of a pytorch_model.bin, read as data: it never runs code).", ""},
         footerHeading = "%nExample:%n", footer = "  depthlens inspect --model models/tiny-curse-24/lns")
 public final class InspectCommand extends CommonOptions implements Callable<Integer> {
     @CommandLine.Spec
@@ -57,33 +61,35 @@ public final class InspectCommand extends CommonOptions implements Callable<Inte
 
     static Map<String, Object> describe(Model m) {
         Architecture a = m.arch();
-        var c = m.config();
         Map<String, Object> info = new LinkedHashMap<>();
         info.put("model", m.dir().toString());
         info.put("family", a.family());
         info.put("blocks", a.layers());
         info.put("hidden_size", a.hidden());
-        info.put("intermediate_size", c.intermediateSize());
-        info.put("attention_heads", c.numHeads());
-        info.put("kv_heads", c.numKvHeads());
+        info.put("intermediate_size", a.blocks().stream().filter(b -> b.mlp() instanceof MlpSpec.Dense).findFirst()
+                .map(b -> (Object) ((MlpSpec.Dense) b.mlp()).intermediate()).orElse("none (every block is a mixture of experts)"));
+        info.put("attention_heads", a.attention().heads());
+        info.put("kv_heads", a.attention() instanceof AttentionSpec.Gqa g ? g.kvHeads() : a.attention().heads());
         info.put("head_dim", a.headDimForDisplay());
         info.put("vocab_size", a.vocab());
         info.put("max_position_embeddings", a.maxPositions());
-        info.put("rope", c.rope().type() + " (theta " + c.rope().theta() + (c.rope().factor() != null ? ", factor " + c.rope().factor() : "") + ")");
+        RopeConfig rope = a.rope().config();
+        info.put("rope", rope.type() + " (theta " + rope.theta() + (rope.factor() != null ? ", factor " + rope.factor() : "") + ")");
         info.put("tied_embeddings", a.tiedEmbeddings());
-        info.put("lns", a.lns() ? "on (1/sqrt(l+1)" + (c.layernormScaling() != null ? ", from config" : ", forced") + ")" : "off");
+        info.put("lns", a.lns() ? "on (1/sqrt(l+1), " + a.norm().source() + ")" : "off");
         info.put("norm_type", a.norm().describe() + ", " + (a.norm().detected() ? "detected from the norm tensors"
                 : "given by " + a.norm().source()));
-        info.put("block_norms", a.describeBlockNorms());
+        info.put("block_forms", a.describeBlockForms());
         long params = 0;
         Map<String, Long> dtypes = new TreeMap<>();
-        int mtp = 0;
+        Map<String, Integer> ignored = new LinkedHashMap<>();
         Map<String, Integer> fp8 = new TreeMap<>();
         int fp8Scaled = 0;
         for (TensorInfo t : m.checkpoint().tensors().values()) {
-            if (t.name().startsWith("model.layers." + a.layers() + ".")) {
-                mtp++;
-                continue; // DeepSeek-V3's multi-token-prediction block is not part of the model we run
+            Architecture.Extra extra = a.extra(t.name());
+            if (extra != null) {
+                ignored.merge(extra.why(), 1, Integer::sum); // every other tensor is read (Model.open checked)
+                continue;
             }
             if (t.name().endsWith("_scale_inv")) continue;
             params += t.numel();
@@ -96,17 +102,27 @@ public final class InspectCommand extends CommonOptions implements Callable<Inte
         info.put("parameters", String.format("%,d", params));
         info.put("dtypes", dtypes.toString());
         if (!fp8.isEmpty()) info.put("quantization", describeFp8(m, fp8, fp8Scaled));
+        info.put("weights_format", weightsFormat(m.checkpoint()));
         info.put("shards", m.checkpoint().files().size());
         info.put("weights_bytes", String.format("%,d", m.checkpoint().totalBytes()));
-        if (mtp > 0) info.put("ignored_tensors", mtp + " (model.layers." + a.layers() + ".*, multi-token prediction)");
+        if (!ignored.isEmpty()) {
+            StringBuilder sb = new StringBuilder();
+            ignored.forEach((why, n) -> sb.append(sb.length() == 0 ? "" : "; ").append(n).append(" (").append(why).append(')'));
+            info.put("ignored_tensors", sb.toString());
+        }
         // the description's own names for what is already listed above are skipped
-        java.util.Set<String> dup = java.util.Set.of("layers", "hidden", "vocab", "heads", "intermediate", "rms_norm_eps_", "layernorm_scaling");
+        java.util.Set<String> dup = java.util.Set.of("layers", "hidden", "vocab", "heads", "intermediate", "layernorm_scaling", "rope");
         a.describe().forEach((k, v) -> {
-            if (dup.contains(k)) return;
-            if (info.containsKey(k) && k.equals("rope")) return;
-            info.putIfAbsent(k, v);
+            if (!dup.contains(k)) info.putIfAbsent(k, v);
         });
         return info;
+    }
+
+    /** Which files were read; when a folder holds safetensors and pytorch_model.bin, says which won. */
+    static String weightsFormat(org.depthlens.weights.Checkpoint ck) {
+        String s = ck.format().equals("pytorch") ? "pytorch (torch.save zip, read without running its pickle)" : "safetensors";
+        if (!ck.shadowed().isEmpty()) s += "; also present but not read (safetensors win): " + String.join(", ", ck.shadowed());
+        return s;
     }
 
     /** "fp8 (F8_E4M3): 104 weights with weight_scale_inv in 128x128 blocks, dequantized to float32 on load". */

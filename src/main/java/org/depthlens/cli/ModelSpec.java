@@ -1,7 +1,7 @@
 package org.depthlens.cli;
 
 import org.depthlens.BadInputException;
-import org.depthlens.model.NormChoice;
+import org.depthlens.model.family.NormChoice;
 
 import java.nio.file.Path;
 import java.util.HashSet;

@@ -1,8 +1,8 @@
 package org.depthlens.cli;
 
-import org.depthlens.model.Architecture;
-import org.depthlens.model.NormChoice;
-import org.depthlens.model.NormType;
+import org.depthlens.model.family.Architecture;
+import org.depthlens.model.family.NormChoice;
+import org.depthlens.model.family.NormType;
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
 

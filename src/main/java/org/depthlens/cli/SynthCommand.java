@@ -2,7 +2,7 @@ package org.depthlens.cli;
 
 import org.depthlens.util.AtomicDir;
 import org.depthlens.weights.DType;
-import org.depthlens.weights.SyntheticCheckpoint;
+import org.depthlens.model.SyntheticCheckpoint;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

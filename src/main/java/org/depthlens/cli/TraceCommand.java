@@ -3,7 +3,7 @@ package org.depthlens.cli;
 import org.depthlens.BadInputException;
 import org.depthlens.util.AtomicDir;
 import org.depthlens.analysis.Windows;
-import org.depthlens.model.Architecture;
+import org.depthlens.model.family.Architecture;
 import org.depthlens.model.BlockForward;
 import org.depthlens.model.BlockTrace;
 import org.depthlens.model.Model;
@@ -58,8 +58,12 @@ public final class TraceCommand extends CommonOptions implements Callable<Intege
     @Option(names = "--force", description = "Replace an existing output file.")
     boolean force;
 
+    @Option(names = "--allow-nan", description = "Trace weights holding NaN or infinity (each such tensor is named in a warning); by default they are refused.")
+    boolean allowNan;
+
     @Override
     public Integer call() {
+        norm.validate(spec, 1);
         if (Files.exists(out) && !force) throw new BadInputException(out + ": output already exists (use --force to replace it)");
         try (AtomicDir dir = AtomicDir.forFile(out, force)) {
             try {
@@ -88,8 +92,8 @@ public final class TraceCommand extends CommonOptions implements Callable<Intege
         for (int i = 0; i < b; i++) System.arraycopy(seqs.get(i), 0, flat, i * t, t);
         for (int i = 0; i < flat.length; i++) flatLong[i] = flat[i];
         Map<String, SafetensorsWriter.Tensor> tensors = new LinkedHashMap<>();
-        norm.validate(spec, 1);
         try (Model m = Model.open(model, norm.choice(0, lns))) {
+            m.checkpoint().onNonFinite(RunOptions.nonFinite(allowNan, System.err));
             Architecture a = m.arch();
             Windows.validate(seqs, a.vocab(), Integer.MAX_VALUE, ids.toString(), false);
             long[] shape = {b, t, a.hidden()};

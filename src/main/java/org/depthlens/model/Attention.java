@@ -1,5 +1,6 @@
 package org.depthlens.model;
 
+import org.depthlens.model.family.AttentionSpec;
 import org.depthlens.util.Par;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;

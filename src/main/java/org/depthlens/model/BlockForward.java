@@ -1,5 +1,10 @@
 package org.depthlens.model;
 
+import org.depthlens.model.family.Architecture;
+import org.depthlens.model.family.AttentionSpec;
+import org.depthlens.model.family.BlockForm;
+import org.depthlens.model.family.BlockSpec;
+import org.depthlens.model.family.MlpSpec;
 import org.depthlens.util.Par;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -9,7 +14,7 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * One decoder block, the same for every family, in the normalisation form of its {@link BlockNorm}:
+ * One decoder block, the same for every family, in the normalisation form of its {@link BlockForm}:
  * <pre>
  *   pre:      x += r_a·attn(s·norm_in(x));   x += r_m·mlp(s·norm_post(x))        (s: LNS factor, r: learned scalars, else 1)
  *   post:     x = norm_post(α·x + attn(x));  x = norm_post_ff(α·x + mlp(x))      (α: 1, or 2√2 for deeppost)
@@ -41,21 +46,19 @@ public final class BlockForward {
      */
     record Step(float[] yNorm, double alpha, double beta, float[] outNorm, float[] nextNorm, double nextScale) {
         /** After attention: the residual sum and the MLP's input. */
-        static Step afterAttention(BlockNorm n, BlockWeights w) {
-            return switch (n.kind()) {
-                case PRE -> new Step(null, 1, n.learnedResidual() ? scalar(w, "res.attn") : 1, null, Ops.heap(w.get("norm.post")), n.scale());
-                case POST -> new Step(null, n.alpha(), 1, Ops.heap(w.get("norm.post")), null, 1);
-                case SANDWICH -> new Step(Ops.heap(w.get("norm.post")), 1, 1, null, Ops.heap(w.get("norm.pre_ff")), 1);
-            };
+        static Step afterAttention(BlockForm f, BlockWeights w) {
+            if (f instanceof BlockForm.PreNorm p) {
+                return new Step(null, 1, p.residualScalars() ? scalar(w, "res.attn") : 1, null, Ops.heap(w.get("norm.post")), p.scale());
+            }
+            if (f instanceof BlockForm.PostNorm p) return new Step(null, p.alpha(), 1, Ops.heap(w.get("norm.post")), null, 1);
+            return new Step(Ops.heap(w.get("norm.post")), 1, 1, null, Ops.heap(w.get("norm.pre_ff")), 1); // sandwich
         }
 
         /** After the MLP: the block's output. */
-        static Step afterMlp(BlockNorm n, BlockWeights w) {
-            return switch (n.kind()) {
-                case PRE -> new Step(null, 1, n.learnedResidual() ? scalar(w, "res.mlp") : 1, null, null, 1);
-                case POST -> new Step(null, n.alpha(), 1, Ops.heap(w.get("norm.post_ff")), null, 1);
-                case SANDWICH -> new Step(Ops.heap(w.get("norm.post_ff")), 1, 1, null, null, 1);
-            };
+        static Step afterMlp(BlockForm f, BlockWeights w) {
+            if (f instanceof BlockForm.PreNorm p) return new Step(null, 1, p.residualScalars() ? scalar(w, "res.mlp") : 1, null, null, 1);
+            if (f instanceof BlockForm.PostNorm p) return new Step(null, p.alpha(), 1, Ops.heap(w.get("norm.post_ff")), null, 1);
+            return new Step(Ops.heap(w.get("norm.post_ff")), 1, 1, null, null, 1); // sandwich
         }
 
         private static double scalar(BlockWeights w, String role) {
@@ -78,7 +81,7 @@ public final class BlockForward {
     public static List<INDArray> forwardAll(Architecture a, BlockWeights w, List<INDArray> xs, int batch, int seqLen,
                                             Rope.Tables rope, List<BlockTrace> traces) {
         BlockSpec b = w.spec();
-        BlockNorm form = b.norm();
+        BlockForm form = b.form();
         int h = a.hidden();
         int rows = batch * seqLen;
         Scratch s = Scratch.get();
@@ -104,9 +107,9 @@ public final class BlockForward {
                 INDArray hmc = moe ? Scratch.rows(hm, r0, nr) : s.get("block.hm", nr, h);
                 // attention on s·norm_in(x) (post blocks: on x itself)
                 INDArray hn = xc;
-                if (form.kind() != BlockNorm.Kind.POST) {
+                if (!(form instanceof BlockForm.PostNorm)) {
                     hn = s.get("block.hn", nr, h);
-                    Ops.rmsNorm(Ops.floats(xc), Ops.floats(hn), Ops.heap(w.get("norm.in")), a.eps(), form.scale(), (int) nr, h);
+                    Ops.rmsNorm(Ops.floats(xc), Ops.floats(hn), Ops.heap(w.get("norm.in")), a.eps(), b.normScale(), (int) nr, h);
                 }
                 INDArray attn;
                 if (a.attention() instanceof AttentionSpec.Gqa g) {
@@ -197,16 +200,19 @@ public final class BlockForward {
     }
 
     /**
-     * SwiGLU MLP with the weights of roles {@code <role>.gu} (gate and up stacked) and {@code <role>.down}:
-     * one gemm for gate and up, a Java pass for silu(gate) * up, one gemm for down. Returns [rows, H] in
-     * scratch memory, valid until the next call.
+     * SwiGLU MLP with the weights of roles {@code <role>.gu} (gate and up stacked) and {@code <role>.down},
+     * and their biases {@code <role>.gu.bias}, {@code <role>.down.bias} when the block has them: one gemm
+     * for gate and up, a Java pass for silu(gate) * up, one gemm for down. Returns [rows, H] in scratch
+     * memory, valid until the next call.
      */
     static INDArray dense(BlockWeights w, String role, INDArray h) {
         Scratch s = Scratch.get();
         INDArray wgu = w.get(role + ".gu"), wd = w.get(role + ".down");
+        INDArray bgu = w.get(role + ".gu.bias"), bd = w.get(role + ".down.bias");
         int rows = (int) h.rows(), inter = (int) (wgu.rows() / 2);
         INDArray gu = s.get("mlp.gu", rows, 2L * inter);
         Ops.gemm(h, wgu, gu);
+        if (bgu != null) gu.addiRowVector(bgu);
         INDArray act = s.get("mlp.act", rows, inter);
         FloatBuffer gf = Ops.floats(gu), af = Ops.floats(act);
         Par.rows(rows, Par.grain(rows, Math.max(1, 8192 / inter)), (r0, r1) -> {
@@ -219,6 +225,7 @@ public final class BlockForward {
         });
         INDArray out = s.get("mlp.out", rows, wd.rows());
         Ops.gemm(act, wd, out);
+        if (bd != null) out.addiRowVector(bd);
         return out;
     }
 }

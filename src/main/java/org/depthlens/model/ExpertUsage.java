@@ -1,5 +1,8 @@
 package org.depthlens.model;
 
+import org.depthlens.model.family.BlockSpec;
+import org.depthlens.model.family.MlpSpec;
+
 /** Counts how often each expert of one MoE block is chosen (one count per token and selected expert). */
 public final class ExpertUsage {
     private final long[] counts;

@@ -1,5 +1,6 @@
 package org.depthlens.model;
 
+import org.depthlens.model.family.Architecture;
 import org.depthlens.util.Par;
 import org.depthlens.weights.Checkpoint;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -27,10 +28,9 @@ public final class Head {
         this.arch = arch;
         this.checkpoint = checkpoint;
         this.norm = Nd4j.create(DataType.FLOAT, arch.hidden());
-        checkpoint.require("model.norm.weight", arch.hidden());
-        checkpoint.loadInto("model.norm.weight", norm);
-        this.headName = arch.tiedEmbeddings() || !checkpoint.has("lm_head.weight") && arch.tiedEmbeddings()
-                ? "model.embed_tokens.weight" : "lm_head.weight";
+        checkpoint.require(Architecture.FINAL_NORM, arch.hidden());
+        checkpoint.loadInto(Architecture.FINAL_NORM, norm);
+        this.headName = arch.headName();
         checkpoint.require(headName, arch.vocab(), arch.hidden());
     }
 

@@ -1,5 +1,6 @@
 package org.depthlens.model;
 
+import org.depthlens.model.family.AttentionSpec;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -19,27 +20,6 @@ final class Mla {
     static final double INNER_NORM_EPS = 1e-6;
 
     private Mla() {}
-
-    static void load(BlockWeights w, AttentionSpec.Mla m, String p, long hidden, WeightPool pool) {
-        long nH = m.heads();
-        long qOut = nH * m.qkDim();
-        if (m.qLoraRank() == null) {
-            w.put("attn.q", pool.load("attn.q", p + "q_proj.weight", qOut, hidden));
-        } else {
-            long r = m.qLoraRank();
-            w.put("attn.q_a", pool.load("attn.q_a", p + "q_a_proj.weight", r, hidden));
-            if (m.bias()) w.put("attn.q_a.bias", pool.load("attn.q_a.bias", p + "q_a_proj.bias", r));
-            w.put("attn.q_a_norm", pool.load("attn.q_a_norm", p + "q_a_layernorm.weight", r));
-            w.put("attn.q_b", pool.load("attn.q_b", p + "q_b_proj.weight", qOut, r));
-        }
-        long kvA = (long) m.kvLoraRank() + m.ropeDim();
-        w.put("attn.kv_a", pool.load("attn.kv_a", p + "kv_a_proj_with_mqa.weight", kvA, hidden));
-        if (m.bias()) w.put("attn.kv_a.bias", pool.load("attn.kv_a.bias", p + "kv_a_proj_with_mqa.bias", kvA));
-        w.put("attn.kv_a_norm", pool.load("attn.kv_a_norm", p + "kv_a_layernorm.weight", m.kvLoraRank()));
-        w.put("attn.kv_b", pool.load("attn.kv_b", p + "kv_b_proj.weight", nH * (m.nopeDim() + m.vDim()), m.kvLoraRank()));
-        w.put("attn.o", pool.load("attn.o", p + "o_proj.weight", hidden, nH * m.vDim()));
-        if (m.bias()) w.put("attn.o.bias", pool.load("attn.o.bias", p + "o_proj.bias", hidden));
-    }
 
     /** Self-attention on normed input {@code h} [B*T, H]; returns the o_proj output [B*T, H]. */
     static INDArray forward(AttentionSpec.Mla m, BlockWeights w, INDArray h, int batch, int seqLen, int window, Rope.Tables rope) {

@@ -1,18 +1,24 @@
 package org.depthlens.model;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import org.depthlens.BadInputException;
+import org.depthlens.model.family.Architecture;
+import org.depthlens.model.family.Families;
+import org.depthlens.model.family.NormChoice;
+import org.depthlens.model.family.TensorCheck;
 import org.depthlens.weights.Checkpoint;
-import org.depthlens.weights.ConfigParser;
-import org.depthlens.weights.ModelConfig;
+import org.depthlens.weights.ConfigReader;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.nio.file.Path;
+import java.util.Map;
 
 /**
- * A checkpoint opened for execution: config, architecture description and memory-mapped weights.
+ * A checkpoint opened for execution: its family's description of config.json, checked against every
+ * tensor of the memory-mapped weights ({@link TensorCheck}).
  * Nothing but the final norm (and small embeddings) is held; blocks are loaded one at a time.
  */
 public final class Model implements AutoCloseable {
@@ -20,16 +26,16 @@ public final class Model implements AutoCloseable {
     private static final long CACHED_EMBEDDING_BYTES = 256L << 20;
 
     private final Path dir;
-    private final ModelConfig config;
     private final Architecture arch;
+    private final Rope rope;
     private final Checkpoint checkpoint;
     private INDArray embedding;
     private Head head;
 
-    private Model(Path dir, ModelConfig config, Architecture arch, Checkpoint checkpoint) {
+    private Model(Path dir, Architecture arch, Rope rope, Checkpoint checkpoint) {
         this.dir = dir;
-        this.config = config;
         this.arch = arch;
+        this.rope = rope;
         this.checkpoint = checkpoint;
     }
 
@@ -38,21 +44,22 @@ public final class Model implements AutoCloseable {
     }
 
     /**
-     * Opens {@code dir} with the block normalisation {@code norm} asks for (or finds); what the files could not
-     * tell and was assumed goes to stderr as one "depthlens: note:" line.
+     * Opens {@code dir} with the block normalisation {@code norm} asks for (or the norm tensors show); what the
+     * files could not tell and was assumed goes to stderr as one "depthlens: note:" line.
      */
     public static Model open(Path dir, NormChoice norm) {
         Blas.configure(); // no-op when Main (or an earlier open) already chose
-        ModelConfig config = ConfigParser.read(dir);
+        JsonNode json = ConfigReader.readJson(dir);
+        Path configFile = dir.resolve("config.json");
+        int[] fp8 = new ConfigReader(configFile, json, Map.of()).fp8BlockSize();
         Checkpoint ck = Checkpoint.open(dir);
         try {
-            NormForm form = norm.resolve(config, ck.tensors(), fromTrainingCode(config, ck));
-            if (form.note() != null) System.err.println("depthlens: note: " + form.note());
-            Architecture arch = Architecture.of(config, form);
-            ck.setFp8BlockSize(config.fp8BlockSize()[0], config.fp8BlockSize()[1]);
-            ck.require("model.embed_tokens.weight", arch.vocab(), arch.hidden());
-            checkNoBlocksBeyondConfig(ck, config, arch);
-            return new Model(dir, config, arch, ck);
+            Architecture arch = Families.describe(configFile, json, norm, ck.tensors(), fromTrainingCode(json, ck));
+            if (arch.norm().note() != null) System.err.println("depthlens: note: " + arch.norm().note());
+            Rope rope = new Rope(arch.rope());
+            ck.setFp8BlockSize(fp8[0], fp8[1]);
+            TensorCheck.check(arch, ck);
+            return new Model(dir, arch, rope, ck);
         } catch (RuntimeException e) {
             ck.close();
             throw e;
@@ -60,46 +67,13 @@ public final class Model implements AutoCloseable {
     }
 
     /** The Curse-of-Depth code writes PyTorch .bin files and a 4.28-era {@code LLaMAForCausalLM} config. */
-    private static boolean fromTrainingCode(ModelConfig c, Checkpoint ck) {
-        return "LLaMAForCausalLM".equals(c.architecture())
+    private static boolean fromTrainingCode(JsonNode config, Checkpoint ck) {
+        return "LLaMAForCausalLM".equals(config.path("architectures").path(0).asText(null))
                 || ck.tensors().values().stream().anyMatch(t -> t.file().getFileName().toString().endsWith(".bin"));
-    }
-
-    /**
-     * Tensors of blocks the config does not have mean the config and weights disagree (a truncated
-     * config would silently analyse a shorter model). DeepSeek-V3's multi-token-prediction block,
-     * stored as block L, is the one exception.
-     */
-    private static void checkNoBlocksBeyondConfig(Checkpoint ck, ModelConfig config, Architecture arch) {
-        int allowed = arch.layers() + (arch.family().equals("deepseek_v3") ? 1 : 0);
-        int max = -1;
-        String example = null;
-        for (String name : ck.tensors().keySet()) {
-            if (!name.startsWith("model.layers.")) continue;
-            int dot = name.indexOf('.', "model.layers.".length());
-            if (dot < 0) continue;
-            try {
-                int block = Integer.parseInt(name.substring("model.layers.".length(), dot));
-                if (block >= allowed && block > max) {
-                    max = block;
-                    example = name;
-                }
-            } catch (NumberFormatException ignored) {
-                // not a block index
-            }
-        }
-        if (example != null) {
-            throw new BadInputException(config.file() + ": num_hidden_layers is " + arch.layers() + " but the weights hold block "
-                    + max + " (tensor '" + example + "'); config.json and the weights disagree");
-        }
     }
 
     public Path dir() {
         return dir;
-    }
-
-    public ModelConfig config() {
-        return config;
     }
 
     public Architecture arch() {
@@ -119,7 +93,7 @@ public final class Model implements AutoCloseable {
             }
         }
         INDArray out = Nd4j.create(DataType.FLOAT, ids.length, h);
-        String name = "model.embed_tokens.weight";
+        String name = Architecture.EMBEDDING;
         if ((long) arch.vocab() * h * 4 <= CACHED_EMBEDDING_BYTES) {
             if (embedding == null) embedding = checkpoint.load(name);
             for (int r = 0; r < ids.length; r++) out.putRow(r, embedding.getRow(ids[r]));
@@ -135,7 +109,7 @@ public final class Model implements AutoCloseable {
 
     /** Loads block j's weights into the pool's reused buffers. */
     public BlockWeights loadBlock(int j, WeightPool pool) {
-        return BlockWeights.load(arch, arch.blocks().get(j), pool);
+        return BlockWeights.load(arch, j, pool);
     }
 
     public WeightPool newPool() {
@@ -143,7 +117,7 @@ public final class Model implements AutoCloseable {
     }
 
     public Rope.Tables ropeTables(int seqLen) {
-        return arch.rope().tables(seqLen);
+        return rope.tables(seqLen);
     }
 
     public Head head() {

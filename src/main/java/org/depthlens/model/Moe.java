@@ -1,6 +1,6 @@
 package org.depthlens.model;
 
-import org.nd4j.linalg.api.buffer.DataType;
+import org.depthlens.model.family.MlpSpec;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
@@ -21,44 +21,12 @@ import java.util.List;
 final class Moe {
     private Moe() {}
 
-    static void load(BlockWeights w, MlpSpec.Moe m, String blockPrefix, long hidden, WeightPool pool) {
-        String p = blockPrefix + m.prefix() + ".";
-        w.put("moe.router", pool.load("moe.router", p + "gate.weight", m.experts(), hidden));
-        if (m.correctionBias()) {
-            // F32 in released checkpoints, BF16 in the fixture: any float dtype is read as float32
-            w.put("moe.bias", pool.load("moe.bias", p + "gate.e_score_correction_bias", m.experts()));
-        }
-        MlpSpec.SharedExpert s = m.shared();
-        if (s != null) {
-            BlockWeights.loadDense(w, "shared", p + s.name() + ".", s.intermediate(), hidden, pool);
-            if (s.gated()) w.put("shared.gate_weight", pool.load("shared.gate_weight", p + s.name() + "_gate.weight", 1, hidden));
-        }
-        // experts stay on disk, but a missing or misshapen one fails now rather than mid-pass
-        for (int e = 0; e < m.experts(); e++) {
-            String ep = expertPrefix(p, e);
-            pool.checkpoint().require(ep + m.gateName() + ".weight", m.intermediate(), hidden);
-            pool.checkpoint().require(ep + m.upName() + ".weight", m.intermediate(), hidden);
-            pool.checkpoint().require(ep + m.downName() + ".weight", hidden, m.intermediate());
-        }
-    }
-
-    private static String expertPrefix(String moePrefix, int e) {
-        return moePrefix + "experts." + e + ".";
-    }
-
     /**
-     * The MoE output for normed input {@code h} [N, H]: {@code sum_e w_e expert_e(x) + shared(x)}. The
-     * routed sum is accumulated in ascending expert order from zero, as HF's {@code index_add_} loop does.
-     */
-    static INDArray forward(MlpSpec.Moe m, BlockWeights w, INDArray h, ExpertUsage usage) {
-        return forwardAll(m, w, List.of(h), java.util.Collections.singletonList(usage)).get(0);
-    }
-
-    /**
-     * {@link #forward} for several inputs of one block at once (the streams of a block-major pass): every
-     * input is routed first, then each expert chosen by any of them is loaded once and applied to the rows
-     * of every input that chose it. Each output is the same as {@code forward} of its input alone.
-     * Returns new [N, H] arrays from {@link Scratch#state}.
+     * The MoE output {@code sum_e w_e expert_e(x) + shared(x)} for each normed input [N, H] of one block
+     * (the streams of a block-major pass): every input is routed first, then each expert chosen by any of
+     * them is loaded once and applied to the rows of every input that chose it, so each output is what that
+     * input alone would give. The routed sum is accumulated in ascending expert order from zero, as HF's
+     * {@code index_add_} loop does. Returns new [N, H] arrays from {@link Scratch#state}.
      *
      * @param usages one per input, each may be null
      */
@@ -108,14 +76,11 @@ final class Moe {
         }
 
         int hidden = (int) hs.get(0).columns();
-        String p = w.spec().prefix() + m.prefix() + ".";
-        WeightPool pool = w.pool();
         for (int e = 0; e < m.experts(); e++) {
             boolean chosen = false;
             for (int s = 0; s < states; s++) chosen |= start[s][e + 1] > start[s][e];
             if (!chosen) continue; // never loaded
-            BlockWeights.loadSwiGlu(w, "expert", expertPrefix(p, e), m.gateName(), m.upName(), m.downName(), m.intermediate(),
-                    hidden, pool);
+            w.loadExpert(e);
             for (int s = 0; s < states; s++) {
                 int from = start[s][e], count = start[s][e + 1] - from;
                 if (count == 0) continue;

@@ -2,6 +2,7 @@ package org.depthlens.model;
 
 import org.depthlens.util.Par;
 import org.depthlens.BadInputException;
+import org.depthlens.model.family.RopeSpec;
 import org.depthlens.weights.RopeConfig;
 
 import java.nio.FloatBuffer;
@@ -47,6 +48,11 @@ public final class Rope {
         }
         this.invFreq = inv;
         this.attentionScaling = scaling;
+    }
+
+    /** The table of a model's rope description. */
+    public Rope(RopeSpec s) {
+        this(s.config(), s.dim(), s.interleaved(), s.maxPositions());
     }
 
     public int dim() {
@@ -159,9 +165,8 @@ public final class Rope {
         return yarnMscale(factor, 1);
     }
 
-    /** YaRN's m(s, k) = 0.1 k ln(s) + 1 for s > 1. */
-    public static double yarnMscale(double scale, double k) {
-        return scale <= 1 ? 1.0 : 0.1 * k * Math.log(scale) + 1.0;
+    private static double yarnMscale(double scale, double k) {
+        return RopeSpec.yarnMscale(scale, k);
     }
 
     private static <T> T req(T v, String key) {

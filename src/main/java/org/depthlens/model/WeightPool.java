@@ -1,5 +1,6 @@
 package org.depthlens.model;
 
+import org.depthlens.model.family.Weight;
 import org.depthlens.weights.Checkpoint;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
@@ -11,94 +12,73 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Float32 buffers for one block's weights, reused from block to block: a role ("attn.q", "mlp.up",
- * "expert.gate"...) keeps its buffer while the shape stays the same, so streaming through L blocks
- * allocates one block's worth of memory, not L. Counts loads so tests can check each weight is
- * read once per pass.
+ * Float32 buffers for one block's weights, reused from block to block: a role ("attn.qkv", "mlp.gu",
+ * "expert.down"...) keeps its buffer while the shape stays the same, so streaming through L blocks
+ * allocates one block's worth of memory, not L.
  */
 public final class WeightPool {
+    /** Told of every tensor decoded through a pool (tests check each weight is read once per pass). */
+    public interface LoadListener {
+        void loaded(String tensor, long elements);
+    }
+
     private final Checkpoint checkpoint;
     private final Map<String, INDArray> buffers = new HashMap<>();
+    private LoadListener listener;
+    // TODO(issue 11): the pass planner's tests move to listen(); then these counters go
     private final Map<String, Integer> loadsByName = new HashMap<>();
     private long loads;
-    private long bytesLoaded;
 
     public WeightPool(Checkpoint checkpoint) {
         this.checkpoint = checkpoint;
     }
 
-    public Checkpoint checkpoint() {
-        return checkpoint;
-    }
-
-    /** Loads tensor {@code name} into the buffer of {@code role}, checking it has {@code shape}. */
-    public INDArray load(String role, String name, long... shape) {
-        checkpoint.require(name, shape);
-        INDArray buf = buffers.get(role);
-        if (buf == null || !Arrays.equals(buf.shape(), shape)) {
-            buf = allocate(shape);
-            buffers.put(role, buf);
-        }
-        checkpoint.loadInto(name, buf);
-        counted(name, buf.length());
-        return buf;
-    }
-
-    /** Loads a 0-dim (or one-element) tensor into a [1] buffer of {@code role}: e.g. a learned residual scalar. */
-    public INDArray loadScalar(String role, String name) {
-        var t = checkpoint.require(name);
-        if (t.numel() != 1 || t.rank() > 1) {
-            throw new org.depthlens.BadInputException(t.file() + ": tensor '" + name + "' has shape "
-                    + t.shapeString() + " but the block form reads a scalar (shape [])");
-        }
-        INDArray buf = buffers.computeIfAbsent(role, k -> allocate(new long[] {1}));
-        checkpoint.loadInto(name, buf);
-        counted(name, 1);
-        return buf;
+    /** Tells {@code l} of every load from now on (null: nobody). */
+    public void listen(LoadListener l) {
+        this.listener = l;
     }
 
     /**
-     * Loads tensors {@code names} one after another into one buffer of {@code role}, concatenated along
-     * their first dimension (each must have the shape in {@code shapes}, all alike after the first
-     * dimension): e.g. q, k and v projections as one [q+k+v, hidden] matrix, so that one gemm computes all three.
+     * Decodes the tensors of {@code w} one after another into the buffer of its role, concatenated along
+     * their first dimension (e.g. q, k and v projections as one [q+k+v, hidden] matrix).
      */
-    public INDArray loadStacked(String role, String[] names, long[][] shapes) {
-        long first = 0;
-        long[] rest = Arrays.copyOfRange(shapes[0], 1, shapes[0].length);
-        for (int i = 0; i < names.length; i++) {
-            checkpoint.require(names[i], shapes[i]);
-            if (!Arrays.equals(rest, Arrays.copyOfRange(shapes[i], 1, shapes[i].length))) {
-                throw new IllegalArgumentException("cannot stack " + Arrays.toString(shapes[i]) + " under " + Arrays.toString(shapes[0]));
-            }
-            first += shapes[i][0];
-        }
-        long[] shape = new long[shapes[0].length];
-        shape[0] = first;
-        System.arraycopy(rest, 0, shape, 1, rest.length);
-        INDArray buf = buffers.get(role);
+    public INDArray load(Weight w) {
+        long[] shape = w.shape();
+        INDArray buf = buffers.get(w.role());
         if (buf == null || !Arrays.equals(buf.shape(), shape)) {
             buf = allocate(shape);
-            buffers.put(role, buf);
+            buffers.put(w.role(), buf);
         }
-        long per = 1;
-        for (long d : rest) per *= d;
+        if (w.parts().size() == 1) {
+            Weight.Part p = w.parts().get(0);
+            checkpoint.require(p.name(), p.shape());
+            checkpoint.loadInto(p.name(), buf);
+            loaded(p.name(), buf.length());
+            return buf;
+        }
         long offset = 0;
-        for (int i = 0; i < names.length; i++) {
-            long n = shapes[i][0] * per;
-            checkpoint.loadInto(names[i], Scratch.view(buf.data(), buf.offset() + offset, n));
-            counted(names[i], n);
+        for (Weight.Part p : w.parts()) {
+            checkpoint.require(p.name(), p.shape());
+            long n = p.numel();
+            checkpoint.loadInto(p.name(), Scratch.view(buf.data(), buf.offset() + offset, n));
+            loaded(p.name(), n);
             offset += n;
         }
         return buf;
     }
 
-    private void counted(String name, long elements) {
+    private void loaded(String name, long elements) {
         loads++;
-        bytesLoaded += elements * 4;
         loadsByName.merge(name, 1, Integer::sum);
+        if (listener != null) listener.loaded(name, elements);
     }
 
-    /** How many times each tensor was loaded through this pool. */
+    /** Tensors decoded so far. */
+    public long loads() {
+        return loads;
+    }
+
+    /** How many times each tensor was decoded through this pool. */
     public Map<String, Integer> loadsByName() {
         return java.util.Collections.unmodifiableMap(loadsByName);
     }
@@ -110,26 +90,8 @@ public final class WeightPool {
         }
     }
 
-    /** Loads {@code name} if the checkpoint has it, else returns null. */
-    public INDArray loadOptional(String role, String name, long... shape) {
-        return checkpoint.has(name) ? load(role, name, shape) : null;
-    }
-
-    public long loads() {
-        return loads;
-    }
-
-    public long bytesLoaded() {
-        return bytesLoaded;
-    }
-
     /** Bytes currently held by the reused buffers. */
     public long residentBytes() {
         return buffers.values().stream().mapToLong(b -> b.length() * 4).sum();
-    }
-
-    /** Drops the buffers (the next load allocates again). */
-    public void clear() {
-        buffers.clear();
     }
 }

@@ -8,9 +8,11 @@ import org.nd4j.linalg.api.memory.enums.SpillPolicy;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Scratch memory for one block evaluation: every temporary of the forward pass lands in a workspace
- * that is reused cycle after cycle (no page faults on fresh off-heap memory, no garbage waiting for
- * GC); only the result is detached. Measured 1.6-1.8x faster per block in nd4j-notes.md.
+ * The workspace a block-major pass opens around each block: ND4J temporaries that do not already live
+ * in {@link Scratch} buffers (e.g. the router logits and the MLA projections) are allocated in it, and
+ * its memory is reused block after block instead of being page-faulted in and left for the GC (1.6-1.8x
+ * per block in nd4j-notes.md). Nothing is detached: stream states ({@link Scratch#state}) and weight
+ * buffers ({@link WeightPool}) are always allocated outside any workspace, so they outlive its close.
  */
 public final class Workspaces {
     private static final WorkspaceConfiguration CONFIG = WorkspaceConfiguration.builder()
@@ -22,7 +24,7 @@ public final class Workspaces {
 
     private Workspaces() {}
 
-    /** Opens the scratch workspace named {@code id}; arrays created inside are invalid after close unless detached. */
+    /** Opens the workspace named {@code id}; arrays created inside it are invalid after it closes. */
     public static MemoryWorkspace scratch(String id) {
         return Nd4j.getWorkspaceManager().getAndActivateWorkspace(CONFIG, id);
     }

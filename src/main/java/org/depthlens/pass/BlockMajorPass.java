@@ -1,13 +1,13 @@
 package org.depthlens.pass;
 
 import org.depthlens.util.Progress;
-import org.depthlens.model.Architecture;
+import org.depthlens.model.family.Architecture;
 import org.depthlens.model.BlockForward;
 import org.depthlens.model.BlockTrace;
 import org.depthlens.model.BlockWeights;
 import org.depthlens.model.ExpertUsage;
 import org.depthlens.model.Model;
-import org.depthlens.model.MlpSpec;
+import org.depthlens.model.family.MlpSpec;
 import org.depthlens.model.Rope;
 import org.depthlens.model.WeightPool;
 import org.nd4j.linalg.api.ndarray.INDArray;

@@ -20,7 +20,7 @@ public record Provenance(String modelPath, String configSha256, String weightsSh
 
     /** "Mix-LN (post_pre, POST_NUM=2)", "LNS", "Pre-LN (pre)"; null when not recorded. */
     public String normLabel() {
-        org.depthlens.model.NormType t = normType == null ? null : org.depthlens.model.NormType.parse(normType);
+        org.depthlens.model.family.NormType t = normType == null ? null : org.depthlens.model.family.NormType.parse(normType);
         return t == null ? normType : t.describe(postNum == null ? 1 : postNum);
     }
 }

@@ -1,7 +1,7 @@
 package org.depthlens.pass;
 
 import org.depthlens.model.Model;
-import org.depthlens.weights.SafetensorsFile;
+import org.depthlens.weights.WeightsFile;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -45,16 +45,19 @@ public final class ProvenanceBuilder {
     }
 
     /**
-     * SHA-256 over each safetensors file's name, header bytes and size, in file-name order: cheap even for
-     * hundreds of GB, and any re-save (new tensors, dtypes, offsets or sizes) changes it.
+     * SHA-256 over each weight file's name, fingerprint and size, in file-name order: cheap even for
+     * hundreds of GB, and any re-save (new tensors, dtypes, offsets or sizes) changes it. The fingerprint
+     * of a safetensors file is its header (length + JSON); of a PyTorch .bin its data.pkl (names, dtypes,
+     * shapes, strides, storage keys) followed by its zip central directory, which holds the CRC-32 torch
+     * computed over every storage's bytes, so changed values change the hash as well.
      */
     public static String weightsSha256(Model model) {
         MessageDigest md = digest();
-        List<SafetensorsFile> files = model.checkpoint().files().stream()
+        List<WeightsFile> files = model.checkpoint().files().stream()
                 .sorted(Comparator.comparing(f -> f.path().getFileName().toString())).toList();
-        for (SafetensorsFile f : files) {
+        for (WeightsFile f : files) {
             md.update(f.path().getFileName().toString().getBytes(StandardCharsets.UTF_8));
-            md.update(f.headerBytes());
+            md.update(f.fingerprint());
             md.update(ByteBuffer.allocate(8).putLong(f.fileSize()).array());
         }
         return HexFormat.of().formatHex(md.digest());

@@ -20,10 +20,10 @@ public record PrunedRemoval(int n, int start, double loss) {
     }
 
     /** A pruning depth the user asked for must fit the model: refused on its config.json before anything runs. */
-    public static void checkDepth(org.depthlens.weights.ModelConfig c, int prune) {
-        if (prune > c.numLayers()) {
-            throw new org.depthlens.BadInputException(c.file() + ": --prune " + prune + " is more than the model's " + c.numLayers()
-                    + " blocks (num_hidden_layers); give --prune " + c.numLayers() + " or less");
+    public static void checkDepth(org.depthlens.model.family.Architecture a, int prune) {
+        if (prune > a.layers()) {
+            throw new org.depthlens.BadInputException(a.configFile() + ": --prune " + prune + " is more than the model's " + a.layers()
+                    + " blocks (num_hidden_layers); give --prune " + a.layers() + " or less");
         }
     }
 }

@@ -26,8 +26,10 @@ import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /**
- * The safetensors weights of one HF model directory, single-file or sharded through
- * {@code model.safetensors.index.json}. Tensors are decoded to float32 on demand, into a new
+ * The weights of one HF model directory: safetensors, single-file or sharded through
+ * {@code model.safetensors.index.json}, or else PyTorch {@code pytorch_model.bin}, single-file or
+ * sharded through {@code pytorch_model.bin.index.json} (safetensors win when a folder holds both,
+ * as in transformers). Tensors are decoded to float32 on demand, into a new
  * array or into a caller's reused buffer; FP8 weights with a {@code weight_scale_inv} companion
  * are dequantized with their block scales (block size from the config, see {@link #setFp8BlockSize}).
  *
@@ -36,6 +38,8 @@ import java.util.stream.Stream;
  */
 public final class Checkpoint implements AutoCloseable {
     public static final String INDEX = "model.safetensors.index.json";
+    public static final String BIN = "pytorch_model.bin";
+    public static final String BIN_INDEX = "pytorch_model.bin.index.json";
     /** Default FP8 block size (DeepSeek-V3's {@code weight_block_size}). */
     public static final int DEFAULT_FP8_BLOCK = 128;
 
@@ -44,9 +48,11 @@ public final class Checkpoint implements AutoCloseable {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private final Path dir;
-    private final List<SafetensorsFile> files;
+    private final List<WeightsFile> files;
     private final Map<String, TensorInfo> tensors;
-    private final Map<Path, SafetensorsFile> byPath;
+    private final Map<Path, WeightsFile> byPath;
+    /** PyTorch files in the folder that were not read because safetensors were there too. */
+    private final List<String> shadowed;
     /** FP8 block size (quantization_config.weight_block_size), 128x128 in DeepSeek-V3. */
     private volatile int[] fp8Block = {DEFAULT_FP8_BLOCK, DEFAULT_FP8_BLOCK};
     /** Told about NaN/infinity in every float32 window decoded by the load methods; null: no check. */
@@ -62,44 +68,61 @@ public final class Checkpoint implements AutoCloseable {
         void found(TensorInfo tensor, long count, String message);
     }
 
-    private Checkpoint(Path dir, List<SafetensorsFile> files, Map<String, TensorInfo> tensors) {
+    private Checkpoint(Path dir, List<WeightsFile> files, Map<String, TensorInfo> tensors, List<String> shadowed) {
         this.dir = dir;
         this.files = files;
         this.tensors = tensors;
+        this.shadowed = shadowed;
         this.byPath = new LinkedHashMap<>();
-        for (SafetensorsFile f : files) byPath.put(f.path(), f);
+        for (WeightsFile f : files) byPath.put(f.path(), f);
     }
 
     /**
      * Opens every shard of {@code modelDir} (or the single file, if {@code modelDir} is a
-     * {@code .safetensors} file); duplicates across shards and shard names that leave the
-     * directory are refused.
+     * {@code .safetensors} or {@code .bin} file); duplicates across shards and shard names that leave
+     * the directory are refused. Safetensors are read when present (as transformers does); otherwise
+     * {@code pytorch_model.bin.index.json} and its shards, or {@code pytorch_model.bin}.
      */
     public static Checkpoint open(Path modelDir) {
         Path dir = modelDir.toAbsolutePath().normalize();
         List<Path> paths;
-        if (Files.isRegularFile(dir) && dir.getFileName().toString().endsWith(".safetensors")) {
+        JsonNode weightMap = null;
+        Path index = null;
+        List<String> shadowed = List.of();
+        String file = Files.isRegularFile(dir) ? dir.getFileName().toString() : "";
+        if (file.endsWith(".safetensors") || file.endsWith(".bin")) {
             paths = List.of(dir);
             dir = dir.getParent();
         } else {
             if (!Files.isDirectory(dir)) throw new SafetensorsException(Msg.f(modelDir) + ": model directory not found");
-            paths = null;
-        }
-        JsonNode weightMap = null;
-        if (paths == null) {
-            Path index = dir.resolve(INDEX);
-            if (Files.isRegularFile(index)) {
+            Path stIndex = dir.resolve(INDEX);
+            Path binIndex = dir.resolve(BIN_INDEX);
+            List<Path> st = Files.isRegularFile(stIndex) ? List.of() : listSafetensors(dir);
+            if (Files.isRegularFile(stIndex) || !st.isEmpty()) {
+                Path folder = dir;
+                shadowed = Stream.of(BIN_INDEX, BIN).filter(n -> Files.isRegularFile(folder.resolve(n))).toList();
+                if (st.isEmpty()) index = stIndex;
+                else paths = st;
+            } else if (Files.isRegularFile(binIndex)) {
+                index = binIndex;
+            } else if (Files.isRegularFile(dir.resolve(BIN))) {
+                st = List.of(dir.resolve(BIN));
+            } else {
+                throw new SafetensorsException(Msg.f(dir) + ": no *.safetensors or " + BIN + " weights (and no " + INDEX + " or "
+                        + BIN_INDEX + ")");
+            }
+            if (index != null) {
                 weightMap = readIndex(index);
                 paths = shardPaths(dir, index, weightMap);
             } else {
-                paths = listShards(dir);
+                paths = st;
             }
         }
-        List<SafetensorsFile> opened = new ArrayList<>();
+        List<WeightsFile> opened = new ArrayList<>();
         try {
             Map<String, TensorInfo> all = new TreeMap<>();
             for (Path p : paths) {
-                SafetensorsFile f = SafetensorsFile.open(p);
+                WeightsFile f = p.getFileName().toString().endsWith(".safetensors") ? SafetensorsFile.open(p) : TorchFile.open(p);
                 opened.add(f);
                 for (TensorInfo t : f.tensors().values()) {
                     TensorInfo prev = all.put(t.name(), t);
@@ -109,10 +132,10 @@ public final class Checkpoint implements AutoCloseable {
                     }
                 }
             }
-            if (weightMap != null) checkIndexMatches(dir.resolve(INDEX), weightMap, all);
-            return new Checkpoint(dir, Collections.unmodifiableList(opened), Collections.unmodifiableMap(all));
+            if (weightMap != null) checkIndexMatches(index, weightMap, all);
+            return new Checkpoint(dir, Collections.unmodifiableList(opened), Collections.unmodifiableMap(all), shadowed);
         } catch (RuntimeException | Error e) {
-            opened.forEach(SafetensorsFile::close);
+            opened.forEach(WeightsFile::close);
             throw e;
         }
     }
@@ -155,14 +178,13 @@ public final class Checkpoint implements AutoCloseable {
                 && name.indexOf('\\') < 0 && name.indexOf('\0') < 0 && !name.startsWith("~");
     }
 
-    private static List<Path> listShards(Path dir) {
+    /** The folder's {@code *.safetensors} files (without an index), sorted; may be empty. */
+    private static List<Path> listSafetensors(Path dir) {
         try (Stream<Path> s = Files.list(dir)) {
-            List<Path> out = s.filter(p -> {
+            return s.filter(p -> {
                 String n = p.getFileName().toString();
                 return n.endsWith(".safetensors") && !n.startsWith("consolidated") && !n.startsWith(".") && Files.isRegularFile(p);
             }).sorted().toList();
-            if (out.isEmpty()) throw new SafetensorsException(Msg.f(dir) + ": no *.safetensors weights (and no " + INDEX + ")");
-            return out;
         } catch (IOException e) {
             throw new SafetensorsException(Msg.f(dir) + ": cannot list directory (" + Msg.clean(e.getMessage()) + ")");
         }
@@ -230,8 +252,22 @@ public final class Checkpoint implements AutoCloseable {
         return dir;
     }
 
-    public List<SafetensorsFile> files() {
+    /** The weight files read, in file-name order. */
+    public List<WeightsFile> files() {
         return files;
+    }
+
+    /** "safetensors" or "pytorch": the format of the files read. */
+    public String format() {
+        return files.get(0).format();
+    }
+
+    /**
+     * PyTorch files ({@code pytorch_model.bin}, its index) present in the folder but not read because
+     * the folder also holds safetensors, which win; empty otherwise.
+     */
+    public List<String> shadowed() {
+        return shadowed;
     }
 
     /** All tensors by name, sorted. */
@@ -268,7 +304,7 @@ public final class Checkpoint implements AutoCloseable {
 
     /** Total bytes of all weight files. */
     public long totalBytes() {
-        return files.stream().mapToLong(SafetensorsFile::fileSize).sum();
+        return files.stream().mapToLong(WeightsFile::fileSize).sum();
     }
 
     /** A new float32 c-order array with the tensor's shape (scalars become shape [1]). */
@@ -290,7 +326,7 @@ public final class Checkpoint implements AutoCloseable {
      * @throws IllegalArgumentException if {@code dst} is not such an array
      */
     public void loadInto(String name, INDArray dst) {
-        loadInto(name, dst, SafetensorsFile.MAX_STEP_ELEMS);
+        loadInto(name, dst, WeightsFile.MAX_STEP_ELEMS);
     }
 
     /** {@link #loadInto(String, INDArray)} with at most {@code step} elements per window (tests use small steps). */
@@ -313,7 +349,7 @@ public final class Checkpoint implements AutoCloseable {
         if (row0 < 0 || rows < 0 || row0 > t.shape()[0] - rows) {
             throw new IllegalArgumentException("rows [" + row0 + ", " + row0 + "+" + rows + ") outside tensor " + Msg.q(name) + " " + t.shapeString());
         }
-        loadRange(t, row0 * cols, rows * cols, dst, SafetensorsFile.MAX_STEP_ELEMS, "rows of tensor " + Msg.q(name));
+        loadRange(t, row0 * cols, rows * cols, dst, WeightsFile.MAX_STEP_ELEMS, "rows of tensor " + Msg.q(name));
     }
 
     /** Elements {@code [from, from + n)} of {@code t}, dequantized, into {@code dst} through native windows. */
@@ -331,8 +367,8 @@ public final class Checkpoint implements AutoCloseable {
         try {
             long address = NativeMemory.address(dst);
             Scale scale = scaleFor(t);
-            SafetensorsFile f = byPath.get(t.file());
-            long win = Math.max(1, Math.min(step, SafetensorsFile.MAX_STEP_ELEMS));
+            WeightsFile f = byPath.get(t.file());
+            long win = Math.max(1, Math.min(step, WeightsFile.MAX_STEP_ELEMS));
             for (long done = 0; done < n; done += win) {
                 long m = Math.min(win, n - done);
                 long at = address + done * 4L;
@@ -479,6 +515,28 @@ public final class Checkpoint implements AutoCloseable {
      * reading the raw codes would give silently wrong numbers.
      */
     private Scale scaleFor(TensorInfo t) {
+        TensorInfo s = scaleInfo(t);
+        if (s == null) return null;
+        String scaleName = s.name();
+        String where = Msg.f(s.file()) + ": tensor " + Msg.q(scaleName);
+        if (s.numel() > Integer.MAX_VALUE - 8) throw new SafetensorsException(where + " is too large");
+        float[] scale = new float[(int) s.numel()];
+        byPath.get(s.file()).readF32(s, 0, s.numel(), FloatBuffer.wrap(scale));
+        return new Scale(scale, t.shape()[1], s.shape()[1], fp8Block[0], fp8Block[1]);
+    }
+
+    /**
+     * Checks from the headers alone that float tensor {@code name} can be decoded: a float dtype, and for
+     * FP8 a block-scale companion of the right shape. Lets a model refuse a checkpoint before computing.
+     */
+    public void checkDecodable(String name) {
+        TensorInfo t = require(name);
+        checkFloat(t);
+        scaleInfo(t);
+    }
+
+    /** The validated {@code weight_scale_inv} companion of an FP8 weight, or null for other dtypes. */
+    private TensorInfo scaleInfo(TensorInfo t) {
         if (t.dtype() != DType.F8_E4M3 && t.dtype() != DType.F8_E5M2) return null;
         String scaleName = t.name() + "_scale_inv";
         TensorInfo s = tensors.get(scaleName);
@@ -499,10 +557,7 @@ public final class Checkpoint implements AutoCloseable {
             throw new SafetensorsException(where + " has shape " + s.shapeString() + " but weight " + Msg.q(t.name()) + " "
                     + t.shapeString() + " in " + br + "x" + bc + " blocks needs [" + ceilDiv(rows, br) + ", " + ceilDiv(cols, bc) + "]");
         }
-        if (s.numel() > Integer.MAX_VALUE - 8) throw new SafetensorsException(where + " is too large");
-        float[] scale = new float[(int) s.numel()];
-        byPath.get(s.file()).readF32(s, 0, s.numel(), FloatBuffer.wrap(scale));
-        return new Scale(scale, cols, s.shape()[1], br, bc);
+        return s;
     }
 
     private static long ceilDiv(long a, long b) {
@@ -511,6 +566,6 @@ public final class Checkpoint implements AutoCloseable {
 
     @Override
     public void close() {
-        files.forEach(SafetensorsFile::close);
+        files.forEach(WeightsFile::close);
     }
 }

@@ -5,13 +5,13 @@ package org.depthlens.weights;
  * from untrusted headers: they are quoted with control characters escaped and long values cut, so
  * a message always stays one readable line.
  */
-final class Msg {
+public final class Msg {
     static final int MAX_QUOTED = 200;
 
     private Msg() {}
 
     /** {@code 'name'} with control characters escaped (\n, \u0000, ...) and at most 200 characters shown. */
-    static String q(String s) {
+    public static String q(String s) {
         return "'" + clean(s) + "'";
     }
 
@@ -46,7 +46,7 @@ final class Msg {
     }
 
     /** A file path for a message (paths may contain control characters too). */
-    static String f(java.nio.file.Path p) {
+    public static String f(java.nio.file.Path p) {
         return clean(String.valueOf(p), 2000);
     }
 }

@@ -42,38 +42,23 @@ import java.util.Map;
  * data buffer exactly (no overlap, gap or trailing byte). The header is parsed as a stream, so
  * parsing allocates a small multiple of the header's size, never anything a header field claims.
  */
-public final class SafetensorsFile implements AutoCloseable {
+public final class SafetensorsFile extends WeightsFile {
     /** The reference reader's header limit. */
     public static final long MAX_HEADER_BYTES = 100_000_000L;
     /** More dimensions than any real tensor has; bounds what a hostile header can make us allocate. */
     public static final int MAX_RANK = 1024;
-    static final long MAX_MAP_BYTES = 1L << 30;
-    /** Elements converted per step by {@link #readF32ToAddress}: a 1 GiB float32 window at most. */
-    static final long MAX_STEP_ELEMS = NativeMemory.MAX_WINDOW_BYTES / 4;
 
     /** Duplicate keys are detected by the parser below, to name them in the message. */
     private static final JsonFactory JSON = JsonFactory.builder().build();
 
-    /**
-     * Decode BF16 for {@link Checkpoint#loadInto} with ND4J's zero-copy view + assign (about 4x the
-     * Java loop). The Java loop stays the reference, and tests compare the two bit for bit.
-     * Turn off with {@code -Ddepthlens.weights.bf16FastPath=false}.
-     */
-    static volatile boolean bf16FastPath = !"false".equalsIgnoreCase(System.getProperty("depthlens.weights.bf16FastPath"));
-
-    private final Path path;
-    private final FileChannel channel;
     private final long headerLength;
-    private final long fileSize;
     private final Map<String, TensorInfo> tensors;
     private final Map<String, String> metadata;
 
     private SafetensorsFile(Path path, FileChannel channel, long headerLength, long fileSize,
                             Map<String, TensorInfo> tensors, Map<String, String> metadata) {
-        this.path = path;
-        this.channel = channel;
+        super(path, channel, fileSize);
         this.headerLength = headerLength;
-        this.fileSize = fileSize;
         this.tensors = tensors;
         this.metadata = metadata;
     }
@@ -289,19 +274,17 @@ public final class SafetensorsFile implements AutoCloseable {
         }
     }
 
-    public Path path() {
-        return path;
+    @Override
+    public String format() {
+        return "safetensors";
     }
 
     public long headerLength() {
         return headerLength;
     }
 
-    public long fileSize() {
-        return fileSize;
-    }
-
     /** Tensors in header order. */
+    @Override
     public Map<String, TensorInfo> tensors() {
         return tensors;
     }
@@ -321,84 +304,30 @@ public final class SafetensorsFile implements AutoCloseable {
         return b.array();
     }
 
-    /**
-     * Decodes elements {@code [from, from + count)} of a floating-point tensor into {@code dst}
-     * (starting at its current position, which advances). FP8 is returned unscaled. This is the
-     * plain Java decoder, the reference the faster paths are tested against.
-     *
-     * @throws SafetensorsException if the tensor is not a float type or the file cannot be read
-     * @throws IllegalArgumentException if the range is outside the tensor or {@code dst} has too little room
-     */
+    /** The header bytes: they name every tensor with its dtype, shape and byte range. */
+    @Override
+    public byte[] fingerprint() {
+        return headerBytes();
+    }
+
+    @Override
     public void readF32(TensorInfo t, long from, long count, FloatBuffer dst) {
         checkRange(t, from, count);
-        if (dst.remaining() < count) {
-            throw new IllegalArgumentException("destination has room for " + dst.remaining() + " floats, reading " + count
-                    + " of tensor " + Msg.q(t.name()));
-        }
-        long maxElems = MAX_MAP_BYTES / t.dtype().size();
-        long done = 0;
-        while (done < count) {
-            long n = Math.min(maxElems, count - done);
-            MappedByteBuffer mb = mapElements(t, from + done, n);
-            try {
-                decode(t.dtype(), mb.order(ByteOrder.LITTLE_ENDIAN), (int) n, dst);
-            } finally {
-                Unmapper.unmap(mb);
-            }
-            done += n;
-        }
+        checkRoom(t, count, dst);
+        readPacked(t.name(), t.dtype(), t.fileOffset() + from * t.dtype().size(), count, dst);
     }
 
-    /**
-     * Decodes elements {@code [from, from + count)} into native float32 memory at {@code address}
-     * (which must hold {@code count} floats and stay allocated until this returns), in steps of at
-     * most {@code maxStep} elements so no Java buffer exceeds its int index. BF16 goes through
-     * ND4J's vectorised cast unless {@link #bf16FastPath} is off. FP8 is returned unscaled.
-     */
+    @Override
     void readF32ToAddress(TensorInfo t, long from, long count, long address, long maxStep) {
         checkRange(t, from, count);
-        int es = t.dtype().size();
-        long step = Math.min(Math.min(maxStep, MAX_STEP_ELEMS), MAX_MAP_BYTES / es);
-        long done = 0;
-        while (done < count) {
-            long n = Math.min(step, count - done);
-            long dst = address + done * 4L;
-            MappedByteBuffer mb = mapElements(t, from + done, n);
-            try {
-                ByteBuffer src = mb.order(ByteOrder.LITTLE_ENDIAN);
-                // ND4J reads shorts; only hand it 2-byte aligned data (writers that order tensors
-                // by name can leave a BF16 tensor at an odd offset).
-                long srcOffset = t.fileOffset() + (from + done) * es;
-                if (t.dtype() == DType.BF16 && bf16FastPath && (srcOffset & 1) == 0) {
-                    NativeMemory.bf16ToF32(src, n, dst);
-                } else {
-                    FloatBuffer out = NativeMemory.window(dst, n * 4L).asFloatBuffer();
-                    decode(t.dtype(), src, (int) n, out);
-                }
-            } finally {
-                Reference.reachabilityFence(mb);
-                Unmapper.unmap(mb);
-            }
-            done += n;
-        }
-    }
-
-    private void checkRange(TensorInfo t, long from, long count) {
-        if (!t.dtype().isFloat()) {
-            throw new SafetensorsException(Msg.f(path) + ": tensor " + Msg.q(t.name()) + " has dtype " + t.dtype()
-                    + ", expected a float type");
-        }
-        if (!t.file().equals(path)) throw new IllegalArgumentException("tensor " + Msg.q(t.name()) + " is not in " + Msg.f(path));
-        if (from < 0 || count < 0 || from > t.numel() - count) {
-            throw new IllegalArgumentException("range [" + from + ", +" + count + ") outside tensor " + Msg.q(t.name())
-                    + " of " + t.numel() + " elements");
-        }
+        readPackedToAddress(t.name(), t.dtype(), t.fileOffset() + from * t.dtype().size(), count, address, maxStep);
     }
 
     /**
      * Reads a whole integer tensor (BOOL, U8..U64, I8..I64) as longs, e.g. token ids. U64 values
      * above Long.MAX_VALUE come back negative (two's complement), as Java has no unsigned long.
      */
+    @Override
     public long[] readLongs(TensorInfo t) {
         if (t.dtype().isFloat()) {
             throw new SafetensorsException(Msg.f(path) + ": tensor " + Msg.q(t.name()) + " is " + t.dtype() + ", not an integer type");
@@ -413,21 +342,12 @@ public final class SafetensorsFile implements AutoCloseable {
         long maxElems = MAX_MAP_BYTES / es;
         for (long done = 0; done < n; ) {
             int m = (int) Math.min(maxElems, n - done);
-            MappedByteBuffer mb = mapElements(t, done, m);
+            MappedByteBuffer mb = map(t.name(), t.fileOffset() + done * es, (long) m * es);
             try {
                 ByteBuffer b = mb.order(ByteOrder.LITTLE_ENDIAN);
                 int o = (int) done;
                 for (int i = 0; i < m; i++) {
-                    out[o + i] = switch (t.dtype()) {
-                        case I64, U64 -> b.getLong(i * 8);
-                        case I32 -> b.getInt(i * 4);
-                        case U32 -> b.getInt(i * 4) & 0xFFFFFFFFL;
-                        case I16 -> b.getShort(i * 2);
-                        case U16 -> b.getShort(i * 2) & 0xFFFF;
-                        case I8 -> b.get(i);
-                        case U8, BOOL -> b.get(i) & 0xFF;
-                        default -> throw new IllegalStateException(t.dtype().toString());
-                    };
+                    out[o + i] = longAt(t.dtype(), b, i * es);
                 }
             } finally {
                 Unmapper.unmap(mb);
@@ -435,68 +355,5 @@ public final class SafetensorsFile implements AutoCloseable {
             done += m;
         }
         return out;
-    }
-
-    /** Maps elements {@code [from, from + n)} of {@code t}; n * size must be at most {@link #MAX_MAP_BYTES}. */
-    private MappedByteBuffer mapElements(TensorInfo t, long from, long n) {
-        long es = t.dtype().size();
-        try {
-            return channel.map(FileChannel.MapMode.READ_ONLY, t.fileOffset() + from * es, n * es);
-        } catch (IOException | RuntimeException e) {
-            throw new SafetensorsException(Msg.f(path) + ": cannot map tensor " + Msg.q(t.name()) + " ("
-                    + Msg.clean(e.getMessage()) + ")");
-        }
-    }
-
-    private static void decode(DType dtype, ByteBuffer src, int n, FloatBuffer dst) {
-        switch (dtype) {
-            case F32 -> {
-                FloatBuffer fb = src.asFloatBuffer();
-                fb.limit(n);
-                dst.put(fb);
-            }
-            case BF16 -> {
-                final int chunk = 8192;
-                float[] tmp = new float[Math.min(chunk, n)];
-                for (int i = 0; i < n; i += chunk) {
-                    int m = Math.min(chunk, n - i);
-                    for (int k = 0; k < m; k++) tmp[k] = Float.intBitsToFloat((src.getShort((i + k) << 1) & 0xFFFF) << 16);
-                    dst.put(tmp, 0, m);
-                }
-            }
-            case F16 -> {
-                for (int i = 0; i < n; i++) dst.put(FloatDecoder.f16(src.getShort(i << 1)));
-            }
-            case F64 -> {
-                for (int i = 0; i < n; i++) dst.put((float) src.getDouble(i << 3));
-            }
-            case F8_E4M3 -> {
-                for (int i = 0; i < n; i++) dst.put(FloatDecoder.e4m3(src.get(i)));
-            }
-            case F8_E5M2 -> {
-                for (int i = 0; i < n; i++) dst.put(FloatDecoder.e5m2(src.get(i)));
-            }
-            default -> throw new IllegalStateException(dtype.toString());
-        }
-    }
-
-    private static void readFully(FileChannel ch, ByteBuffer b, long pos, Path file) throws IOException {
-        while (b.hasRemaining()) {
-            int r = ch.read(b, pos + b.position());
-            if (r < 0) throw new SafetensorsException(Msg.f(file) + ": unexpected end of file");
-        }
-    }
-
-    private static void closeQuietly(FileChannel ch) {
-        try {
-            ch.close();
-        } catch (IOException ignored) {
-            // nothing to recover
-        }
-    }
-
-    @Override
-    public void close() {
-        closeQuietly(channel);
     }
 }

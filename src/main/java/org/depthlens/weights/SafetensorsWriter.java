@@ -449,11 +449,6 @@ public final class SafetensorsWriter {
             return spec.dtype();
         }
 
-        /** Elements still expected. */
-        public long remainingElements() {
-            return remaining / spec.dtype().size();
-        }
-
         private void take(long bytes) {
             if (stream.current != this) throw new IllegalStateException("sink of tensor " + Msg.q(spec.name()) + " is closed");
             if (bytes > remaining) {

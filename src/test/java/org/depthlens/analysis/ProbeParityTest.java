@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.depthlens.Fixtures;
 import org.depthlens.MetricsAssert;
-import org.depthlens.model.Architecture;
+import org.depthlens.model.family.Architecture;
 import org.depthlens.model.Model;
 import org.depthlens.weights.SafetensorsFile;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -4,7 +4,7 @@ import org.depthlens.pass.Batch;
 import org.depthlens.util.Progress;
 import org.depthlens.Fixtures;
 import org.depthlens.TinyCurse;
-import org.depthlens.model.Architecture;
+import org.depthlens.model.family.Architecture;
 import org.depthlens.model.BlockForward;
 import org.depthlens.model.BlockTrace;
 import org.depthlens.model.BlockWeights;

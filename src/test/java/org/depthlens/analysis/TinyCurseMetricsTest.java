@@ -7,7 +7,7 @@ import org.depthlens.Fixtures;
 import org.depthlens.MetricsAssert;
 import org.depthlens.TinyCurse;
 import org.depthlens.cli.CliRunner;
-import org.depthlens.model.Architecture;
+import org.depthlens.model.family.Architecture;
 import org.depthlens.model.Model;
 import org.depthlens.report.MetricsJson;
 import org.junit.jupiter.api.Test;

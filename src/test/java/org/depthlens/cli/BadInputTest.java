@@ -3,7 +3,10 @@ package org.depthlens.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.depthlens.ExitCodes;
 import org.depthlens.Fixtures;
+import org.depthlens.weights.DType;
 import org.depthlens.weights.Raw;
+import org.depthlens.weights.SafetensorsWriter;
+import org.depthlens.weights.TorchZip;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -13,6 +16,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.List;
 
 import static org.depthlens.cli.BadModels.entry;
@@ -231,6 +236,47 @@ class BadInputTest {
         failsAnalyze(model, model.toString(), "missing tensor 'model.layers.1.self_attn.k_proj.weight'");
     }
 
+    /** model.safetensors with one more tensor {@code name} of {@code shape} (zeros). */
+    private void addTensor(String name, long... shape) {
+        Map<String, long[]> shapes = BadModels.shapes(model);
+        Map<String, float[]> w = BadModels.weights(model);
+        Map<String, SafetensorsWriter.Tensor> tensors = new LinkedHashMap<>();
+        w.forEach((n, data) -> tensors.put(n, SafetensorsWriter.Tensor.of(DType.F32, shapes.get(n), data)));
+        long numel = 1;
+        for (long d : shape) numel *= d;
+        tensors.put(name, SafetensorsWriter.Tensor.of(DType.F32, shape, new float[(int) numel]));
+        SafetensorsWriter.write(weights(), tensors, Map.of("format", "pt"));
+    }
+
+    /** A tensor no part of the description reads (here a bias config.json does not announce) is refused, not dropped. */
+    @Test
+    void unknownTensor() {
+        addTensor("model.layers.1.mlp.gate_proj.bias", 160);
+        failsAnalyze(model, weights().toString(), "tensor 'model.layers.1.mlp.gate_proj.bias'", "not part of the llama model");
+        assertError(Cli.run("trace", "-m", model.toString(), "--ids", ids.toString(), "-o", out.toString()), BAD,
+                weights().toString(), "tensor 'model.layers.1.mlp.gate_proj.bias'");
+        assertNothingLeft(out);
+        assertError(Cli.run("inspect", "-m", model.toString()), BAD, weights().toString(), "model.layers.1.mlp.gate_proj.bias");
+    }
+
+    /** Known harmless extras (old Llama checkpoints' rotary buffers) are accepted, and inspect names them. */
+    @Test
+    void rotaryBufferIsAKnownExtra() {
+        addTensor("model.layers.0.self_attn.rotary_emb.inv_freq", 8);
+        Cli.Result r = Cli.run("inspect", "-m", model.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("ignored_tensors") && r.out().contains("rotary"), r.out());
+    }
+
+    /** With tie_word_embeddings a stored lm_head.weight is ignored, as HF ties the head to the embedding. */
+    @Test
+    void storedHeadOfATiedModelIsAKnownExtra() {
+        BadModels.editConfig(model, c -> c.put("tie_word_embeddings", true));
+        Cli.Result r = Cli.run("inspect", "-m", model.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("ignored_tensors") && r.out().contains("tie_word_embeddings"), r.out());
+    }
+
     @Test
     void tensorWithWrongShapeForConfig() {
         BadModels.editConfig(model, c -> c.put("intermediate_size", 128));
@@ -347,6 +393,22 @@ class BadInputTest {
         assertTrue(warnings.get(0).contains("'model.layers.2.mlp.down_proj.weight'") && warnings.get(0).contains("--allow-nan"), warnings::toString);
         assertTrue(warnings.get(1).contains("'model.layers.3.self_attn.o_proj.weight'"), warnings::toString);
         assertTrue(Files.isRegularFile(out.resolve("llama/metrics.json")));
+    }
+
+    /** trace refuses NaN/infinite weights as analyze and eval do, and goes on with --allow-nan. */
+    @Test
+    void nanInWeightsRefusedByTrace() {
+        poison();
+        Path traceOut = tmp.resolve("trace.safetensors");
+        String line = assertError(Cli.run("trace", "-m", model.toString(), "--ids", ids.toString(), "-o", traceOut.toString()), BAD,
+                weights().toString(), "tensor 'model.layers.2.mlp.down_proj.weight'", "NaN at element 17", "--allow-nan");
+        assertFalse(line.contains("o_proj"), line);
+        assertNothingLeft(traceOut);
+        Cli.Result r = Cli.run("trace", "-m", model.toString(), "--ids", ids.toString(), "-o", traceOut.toString(), "--allow-nan");
+        assertEquals(0, r.code(), r::describe);
+        List<String> warnings = r.err().lines().filter(l -> l.startsWith("depthlens: warning:")).toList();
+        assertEquals(2, warnings.size(), r::describe);
+        assertTrue(Files.isRegularFile(traceOut));
     }
 
     // ---- text and token ids ----
@@ -666,5 +728,102 @@ class BadInputTest {
         assertError(Cli.run("trace", "-m", model.toString(), "--ids", ids.toString(), "-o", t.toString()), BAD,
                 ids.toString(), "different lengths");
         assertNothingLeft(t);
+    }
+
+    // ---- PyTorch .bin ----
+
+    /** The model with {@code resource} (src/test/resources/torchbin, made by torch) as its pytorch_model.bin instead of safetensors. */
+    private Path binModel(String resource) throws Exception {
+        Files.delete(weights());
+        return TorchZip.copyResource(resource, model.resolve("pytorch_model.bin"));
+    }
+
+    /** The hostile pickle would create {@code /tmp/depthlens-pickle-was-executed}; every command refuses it unrun. */
+    @Test
+    void pytorchPickleCallingOsSystem() throws Exception {
+        Path marker = Path.of("/tmp/depthlens-pickle-was-executed");
+        Files.deleteIfExists(marker);
+        Path bin = binModel("os_system.bin");
+        failsAnalyze(model, bin.toString(), "'posix.system'", "data.pkl", "refused");
+        assertError(Cli.run("inspect", "-m", model.toString()), BAD, bin.toString(), "'posix.system'");
+        Path t = tmp.resolve("t.safetensors");
+        assertError(Cli.run("trace", "-m", model.toString(), "--ids", ids.toString(), "-o", t.toString()), BAD, bin.toString(), "'posix.system'");
+        assertNothingLeft(t);
+        assertError(Cli.run("fold-lns", "-m", model.toString(), "--lns", "on", "-o", out.toString()), BAD, bin.toString(), "'posix.system'");
+        assertNothingLeft(out);
+        assertFalse(Files.exists(marker), "the pickle ran");
+    }
+
+    @Test
+    void pytorchPickleCallingEval() throws Exception {
+        Path bin = binModel("builtins_eval.bin");
+        failsAnalyze(model, bin.toString(), "'__builtin__.eval'", "refused");
+        assertFalse(Files.exists(Path.of("/tmp/depthlens-pickle-was-executed")), "the pickle ran");
+    }
+
+    @Test
+    void pytorchLegacyFormat() throws Exception {
+        Path bin = binModel("legacy.bin");
+        failsAnalyze(model, bin.toString(), "legacy torch.save format", "torch < 1.6");
+    }
+
+    @Test
+    void pytorchNotAZipArchive() throws Exception {
+        Files.delete(weights());
+        Path bin = BadModels.write(model.resolve("pytorch_model.bin"), "<!DOCTYPE html><html>");
+        failsAnalyze(model, bin.toString(), "not a torch.save zip archive", "0x3c21444f");
+        BadModels.write(bin, "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a\nsize 1284590\n");
+        failsAnalyze(model, bin.toString(), "a Git LFS pointer, not the weights");
+    }
+
+    @Test
+    void pytorchTrainingCheckpointNotAStateDict() throws Exception {
+        Path bin = binModel("nested.bin");
+        failsAnalyze(model, bin.toString(), "entry 'model' is a dict", "not a tensor");
+    }
+
+    @Test
+    void pytorchTruncated() throws Exception {
+        Path bin = binModel("views.bin");
+        byte[] b = Files.readAllBytes(bin);
+        Files.write(bin, java.util.Arrays.copyOf(b, b.length / 2));
+        failsAnalyze(model, bin.toString(), "no zip end record", "truncated");
+    }
+
+    @Test
+    void pytorchCompressedEntry() throws Exception {
+        Path bin = binModel("views.bin");
+        java.util.Map<String, byte[]> entries = TorchZip.read(bin);
+        try (java.util.zip.ZipOutputStream z = new java.util.zip.ZipOutputStream(Files.newOutputStream(bin))) {
+            for (var e : entries.entrySet()) {
+                z.putNextEntry(new java.util.zip.ZipEntry(e.getKey()));
+                z.write(e.getValue());
+                z.closeEntry();
+            }
+        }
+        failsAnalyze(model, bin.toString(), "zip entry 'views/data.pkl' is compressed", "re-save");
+    }
+
+    @Test
+    void pytorchStorageShorterThanItsTensors() throws Exception {
+        Path bin = binModel("views.bin");
+        java.util.LinkedHashMap<String, byte[]> entries = TorchZip.read(bin);
+        entries.put("views/data/0", java.util.Arrays.copyOf(entries.get("views/data/0"), 100));
+        TorchZip.write(bin, TorchZip.entries(entries), false);
+        failsAnalyze(model, bin.toString(), "tensor 'emb'", "storage 'views/data/0' holds 100 bytes but 32 x F32 needs 128");
+    }
+
+    @Test
+    void pytorchIndexNamesAbsentShard() throws Exception {
+        Files.delete(weights());
+        Path index = BadModels.write(model.resolve("pytorch_model.bin.index.json"),
+                "{\"weight_map\": {\"model.embed_tokens.weight\": \"pytorch_model-00002-of-00002.bin\"}}");
+        failsAnalyze(model, index.toString(), "names shard 'pytorch_model-00002-of-00002.bin', which is missing");
+    }
+
+    @Test
+    void noWeightsAtAll() throws Exception {
+        Files.delete(weights());
+        failsAnalyze(model, model.toString(), "no *.safetensors or pytorch_model.bin weights");
     }
 }

@@ -5,7 +5,7 @@ import org.depthlens.Fixtures;
 import org.depthlens.TinyCurse;
 import org.depthlens.analysis.Analyzer;
 import org.depthlens.util.Progress;
-import org.depthlens.model.Architecture;
+import org.depthlens.model.family.Architecture;
 import org.depthlens.model.Model;
 import org.depthlens.probe.Metrics;
 import org.depthlens.weights.DType;

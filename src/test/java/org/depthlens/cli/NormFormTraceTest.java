@@ -2,7 +2,7 @@ package org.depthlens.cli;
 
 import org.depthlens.Fixtures;
 import org.depthlens.LnsCode;
-import org.depthlens.model.NormType;
+import org.depthlens.model.family.NormType;
 import org.depthlens.weights.DType;
 import org.depthlens.weights.SafetensorsFile;
 import org.depthlens.weights.SafetensorsWriter;

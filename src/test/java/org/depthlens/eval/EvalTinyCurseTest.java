@@ -5,7 +5,7 @@ import org.depthlens.TinyCurse;
 import org.depthlens.analysis.Analyzer;
 import org.depthlens.pass.Branch;
 import org.depthlens.util.Progress;
-import org.depthlens.model.Architecture;
+import org.depthlens.model.family.Architecture;
 import org.depthlens.model.Model;
 import org.depthlens.text.ModelTokenizer;
 import org.junit.jupiter.api.Test;

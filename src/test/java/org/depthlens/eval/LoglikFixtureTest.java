@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.depthlens.Fixtures;
 import org.depthlens.pass.Branch;
 import org.depthlens.util.Progress;
-import org.depthlens.model.Architecture;
+import org.depthlens.model.family.Architecture;
 import org.depthlens.model.Model;
 import org.depthlens.weights.SafetensorsFile;
 import org.junit.jupiter.api.Test;
@@ -130,7 +130,7 @@ class LoglikFixtureTest {
             Scorer.Scores s = new Scorer(model, 1L << 30, Progress.NONE).score(requests, 32, branches, true, null);
             Scorer.Scores plain = new Scorer(model, 1L << 30, Progress.NONE).score(requests, 32, List.of(), true, null);
             assertEquals(1, s.batches());
-            boolean moe = model.arch().blocks().stream().anyMatch(b -> b.mlp() instanceof org.depthlens.model.MlpSpec.Moe);
+            boolean moe = model.arch().blocks().stream().anyMatch(b -> b.mlp() instanceof org.depthlens.model.family.MlpSpec.Moe);
             if (!moe) {
                 // (routed experts load on demand per stream, so only dense models load exactly once per block)
                 assertEquals(plain.weightLoads(), s.weightLoads(), "the branches ride on the main stream's single pass over the weights");

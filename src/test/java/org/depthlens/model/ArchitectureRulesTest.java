@@ -4,7 +4,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.depthlens.BadInputException;
 import org.depthlens.Fixtures;
-import org.depthlens.weights.ConfigParser;
+import org.depthlens.model.family.Architecture;
+import org.depthlens.model.family.AttentionSpec;
+import org.depthlens.model.family.BlockSpec;
+import org.depthlens.model.family.Families;
+import org.depthlens.model.family.MlpSpec;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -18,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The family rules of {@link Architecture#of} for the MoE and MLA families (architectures.md §3.3-3.9, §4, §8). */
+/** The family rules of {@link Families} for the MoE and MLA families (architectures.md §3.3-3.9, §4, §8). */
 class ArchitectureRulesTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -27,7 +31,7 @@ class ArchitectureRulesTest {
     }
 
     private static Architecture arch(ObjectNode config) {
-        return Architecture.of(ConfigParser.parse(Path.of("config.json"), config), Architecture.LnsMode.AUTO);
+        return Families.describe(Path.of("config.json"), config, Architecture.LnsMode.AUTO);
     }
 
     private static MlpSpec.Moe moe(Architecture a, int block) {
@@ -113,7 +117,7 @@ class ArchitectureRulesTest {
         assertEquals(32, mla.qLoraRank());
         double ms = 0.1 * Math.log(4) + 1;
         assertEquals(Math.pow(24, -0.5) * ms * ms, mla.scale(), 1e-12, "YaRN factor 4, mscale_all_dim 1");
-        assertEquals(1f, a.rope().attentionScaling(), "mscale == mscale_all_dim: cos/sin unscaled");
+        assertEquals(1f, new Rope(a.rope()).attentionScaling(), "mscale == mscale_all_dim: cos/sin unscaled");
 
         ObjectNode c = fixtureConfig("deepseek_v3");
         c.putNull("q_lora_rank");
@@ -182,5 +186,30 @@ class ArchitectureRulesTest {
         assertEquals("48 (sigmoid-gated)", q.get("shared_experts"));
         assertEquals("gqa", q.get("attention"));
         assertFalse(arch(fixtureConfig("qwen3_moe")).describe().containsKey("intermediate"), "no dense block");
+    }
+
+    /**
+     * Projection biases as HF's classes build them: Llama honours attention_bias (q/k/v/o) and mlp_bias
+     * (gate/up/down); Mistral and Mixtral build every projection without bias whatever the config says.
+     */
+    @Test
+    void biasesFollowTheFamilyClasses() throws IOException {
+        ObjectNode llama = fixtureConfig("llama");
+        llama.put("attention_bias", true);
+        llama.put("mlp_bias", true);
+        Architecture a = arch(llama);
+        AttentionSpec.Gqa g = (AttentionSpec.Gqa) a.attention();
+        assertTrue(g.qkvBias() && g.oBias());
+        assertTrue(((MlpSpec.Dense) a.blocks().get(0).mlp()).bias());
+        assertTrue(a.blockWeights(0).stream().anyMatch(w -> w.role().equals("mlp.down.bias")));
+        for (String f : List.of("mistral_sliding", "mixtral")) {
+            ObjectNode c = fixtureConfig(f);
+            c.put("attention_bias", true);
+            c.put("mlp_bias", true);
+            Architecture m = arch(c);
+            AttentionSpec.Gqa mg = (AttentionSpec.Gqa) m.attention();
+            assertFalse(mg.qkvBias() || mg.oBias(), f);
+            assertTrue(m.blockWeights(0).stream().noneMatch(w -> w.role().endsWith(".bias")), f);
+        }
     }
 }

@@ -1,5 +1,7 @@
 package org.depthlens.model;
 
+import org.depthlens.model.family.Architecture;
+
 import org.depthlens.Fixtures;
 import org.depthlens.TinyCurse;
 import org.junit.jupiter.api.Test;

@@ -1,5 +1,7 @@
 package org.depthlens.model;
 
+import org.depthlens.model.family.Architecture;
+
 import org.depthlens.Fixtures;
 import org.depthlens.weights.SafetensorsFile;
 import org.junit.jupiter.api.io.TempDir;
@@ -68,9 +70,14 @@ class ForwardParityTest {
      * null, gets each MoE block's expert counts.
      */
     static Map<String, float[]> forward(Path dir, String fixture, Map<Integer, long[]> usage) {
+        return forward(dir, Fixtures.hf(fixture).resolve("reference.safetensors"), usage);
+    }
+
+    /** {@link #forward(Path, String, Map)} on the input_ids of reference file {@code reference}. */
+    static Map<String, float[]> forward(Path dir, Path reference, Map<Integer, long[]> usage) {
         Map<String, float[]> out = new LinkedHashMap<>();
         try (Model m = Model.open(dir, Architecture.LnsMode.AUTO);
-             SafetensorsFile ref = SafetensorsFile.open(Fixtures.hf(fixture).resolve("reference.safetensors"))) {
+             SafetensorsFile ref = SafetensorsFile.open(reference)) {
             long[] shape = ref.tensors().get("input_ids").shape();
             int batch = (int) shape[0], seq = (int) shape[1];
             long[] ids = ref.readLongs(ref.tensors().get("input_ids"));

@@ -1,5 +1,9 @@
 package org.depthlens.model;
 
+import org.depthlens.model.family.Architecture;
+import org.depthlens.model.family.MlpSpec;
+import org.depthlens.model.family.BlockSpec;
+
 import org.depthlens.Fixtures;
 import org.depthlens.weights.SafetensorsFile;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,5 +1,7 @@
 package org.depthlens.model;
 
+import org.depthlens.model.family.MlpSpec;
+
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;

@@ -218,7 +218,7 @@ class DTypeDecodeTest {
                 .add("b", "BOOL", shape(2), Raw.u8(1, 0)).add("i8", "I8", shape(2), Raw.u8(0xFF, 0x7F))
                 .write(dir.resolve("model.safetensors"));
         try (Checkpoint ck = Checkpoint.open(dir)) {
-            SafetensorsFile f = ck.files().get(0);
+            WeightsFile f = ck.files().get(0);
             assertArrayEquals(new long[] {-1, 0, Long.MAX_VALUE}, f.readLongs(ck.require("ids")));
             assertArrayEquals(new long[] {0xFFFF, 1}, f.readLongs(ck.require("u")));
             assertArrayEquals(new long[] {1, 0}, f.readLongs(ck.require("b")));

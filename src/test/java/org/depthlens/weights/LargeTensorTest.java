@@ -57,7 +57,7 @@ class LargeTensorTest {
             TensorInfo t = ck.require("big");
             assertEquals(N, t.numel());
             assertEquals(2 * N, t.byteLength());
-            SafetensorsFile sf = ck.files().get(0);
+            WeightsFile sf = ck.files().get(0);
             for (int i = 0; i < at.length; i++) {
                 long from = Math.max(0, at[i] - 3);
                 int count = (int) Math.min(7, N - from);

@@ -61,7 +61,7 @@ class ShardedCheckpointTest {
             assertArrayEquals(new float[] {0.5f, -0.125f}, TestSupport.flat(ck.load("model.layers.0.self_attn.o_proj.weight")));
             assertArrayEquals(new float[] {0.5f, 1.5f, 2.5f, 3.5f, 4.5f, 5.5f}, TestSupport.flat(ck.load("lm_head.weight")));
             assertArrayEquals(new float[] {0.5f, 0.25f, 0.125f}, TestSupport.flat(ck.load("model.norm.weight")));
-            assertEquals("pt", ck.files().get(0).metadata().get("format"));
+            assertEquals("pt", ((SafetensorsFile) ck.files().get(0)).metadata().get("format"));
             long sum = 0;
             for (String s : new String[] {S1, S2, S3}) sum += Files.size(dir.resolve(s));
             assertEquals(sum, ck.totalBytes());

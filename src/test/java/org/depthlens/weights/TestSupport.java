@@ -23,7 +23,7 @@ final class TestSupport {
         List<Object[]> out = new ArrayList<>();
         TensorInfo t = ck.require(name);
         int n = (int) t.numel();
-        SafetensorsFile f = ck.files().stream().filter(x -> x.path().equals(t.file())).findFirst().orElseThrow();
+        WeightsFile f = ck.files().stream().filter(x -> x.path().equals(t.file())).findFirst().orElseThrow();
 
         boolean scaled = t.dtype().name().startsWith("F8") && ck.has(name + "_scale_inv");
         if (!scaled) { // SafetensorsFile returns FP8 unscaled, by contract

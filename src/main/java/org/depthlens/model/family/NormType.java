@@ -1,4 +1,4 @@
-package org.depthlens.model;
+package org.depthlens.model.family;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -25,6 +25,9 @@ public enum NormType {
     public static final int PRE_BLOCKS = 7;
     /** deeppost's residual factor, as the code writes it. */
     public static final double DEEPPOST_ALPHA = 2.8284271247461903;
+
+    private static final BlockForm PRE_LN = new BlockForm.PreNorm(1.0), POST_LN = new BlockForm.PostNorm(1.0),
+            SANDWICH_LN = new BlockForm.Sandwich();
 
     private final String code;
     private final String label;
@@ -65,19 +68,19 @@ public enum NormType {
      *
      * @param lns LNS factor per block (null: 1/sqrt(l+1)); only {@link #LNS} reads it
      */
-    public List<BlockNorm> blocks(int layers, int postNum, double[] lns) {
-        List<BlockNorm> out = new ArrayList<>();
+    public List<BlockForm> blocks(int layers, int postNum, double[] lns) {
+        List<BlockForm> out = new ArrayList<>();
         for (int l = 0; l < layers; l++) {
             out.add(switch (this) {
-                case PRE, SCALE_PRE -> BlockNorm.PRE_LN;
-                case LNS -> BlockNorm.pre(lns != null ? lns[l] : 1.0 / Math.sqrt(l + 1));
-                case POST -> BlockNorm.post(1.0);
-                case DEEPPOST -> BlockNorm.post(DEEPPOST_ALPHA);
-                case SANDWICH -> BlockNorm.sandwich();
-                case POST_PRE, SCALE_POST_PRE -> l < postNum ? BlockNorm.post(1.0) : BlockNorm.PRE_LN;
-                case PRE_POST -> l < PRE_BLOCKS ? BlockNorm.PRE_LN : BlockNorm.post(1.0);
-                case PRE_SANDWICH -> l < PRE_BLOCKS ? BlockNorm.PRE_LN : BlockNorm.sandwich();
-                case SCALE_RES_PRE_NORM -> BlockNorm.withResidualScalars();
+                case PRE, SCALE_PRE -> PRE_LN;
+                case LNS -> new BlockForm.PreNorm(lns != null ? lns[l] : 1.0 / Math.sqrt(l + 1));
+                case POST -> POST_LN;
+                case DEEPPOST -> new BlockForm.PostNorm(DEEPPOST_ALPHA);
+                case SANDWICH -> SANDWICH_LN;
+                case POST_PRE, SCALE_POST_PRE -> l < postNum ? POST_LN : PRE_LN;
+                case PRE_POST -> l < PRE_BLOCKS ? PRE_LN : POST_LN;
+                case PRE_SANDWICH -> l < PRE_BLOCKS ? PRE_LN : SANDWICH_LN;
+                case SCALE_RES_PRE_NORM -> new BlockForm.PreNorm(1.0, true);
             });
         }
         return List.copyOf(out);

@@ -1,18 +1,21 @@
-package org.depthlens.model;
+package org.depthlens.model.family;
 
 import org.depthlens.BadInputException;
-import org.depthlens.weights.ModelConfig;
+import org.depthlens.weights.ConfigReader;
 import org.depthlens.weights.TensorInfo;
 
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * What the user said about the block normalisation, and the rule that turns it into a {@link NormForm}:
  * {@code --norm-type} (with {@code --post-num}), else config.json's {@code "norm_type"} / {@code "post_num"},
- * else {@code --lns on} or {@code "layernorm_scaling"}, else the norm tensors each block holds. The files
- * cannot tell Pre-LN from LNS nor post from deeppost (same tensors); what was assumed is said in the note.
+ * else {@code --lns on} or {@code "layernorm_scaling"}, else the norm tensors each block holds (matched against
+ * the weights of each {@link BlockForm}). The files cannot tell Pre-LN from LNS nor post from deeppost (same
+ * tensors); what was assumed is said in the form's note.
  *
  * @param normType a {@code NORM_TYPE} name (any case), or null
  * @param postNum  Mix-LN's {@code POST_NUM}, or null; forms without leading Post-LN blocks ignore it (one value may
@@ -35,33 +38,34 @@ public record NormChoice(String normType, Integer postNum, Architecture.LnsMode 
      * of its form. {@code trainingCode}: the files look written by the Curse-of-Depth code (.bin weights or its
      * {@code LLaMAForCausalLM} config), where a Pre-LN guess deserves a note.
      */
-    public NormForm resolve(ModelConfig c, Map<String, TensorInfo> tensors, boolean trainingCode) {
-        String where = c.file().getParent() + ": ";
+    public NormForm resolve(ConfigReader c, Map<String, TensorInfo> tensors, boolean trainingCode) {
+        int layers = c.positiveInt("num_hidden_layers"), hidden = c.positiveInt("hidden_size");
+        String where = c.file().toAbsolutePath().getParent() + ": ";
         NormType type = null;
         String source = null;
-        double[] factors = null;
+        String fromConfig = configNormType(c);
         if (normType != null) {
             type = NormType.parse(normType);
             if (type == null) throw new BadInputException(where + "--norm-type '" + normType + "' is not a NORM_TYPE of the Curse-of-Depth code (" + NormType.names() + ")");
             source = NormForm.GIVEN_FLAG;
-        } else if (c.normType() != null) {
-            type = NormType.parse(c.normType());
-            if (type == null) throw new BadInputException(c.file() + ": norm_type '" + c.normType() + "' is not a NORM_TYPE of the Curse-of-Depth code (" + NormType.names() + ")");
+        } else if (fromConfig != null) {
+            type = NormType.parse(fromConfig);
+            if (type == null) throw c.error("norm_type '" + fromConfig + "' is not a NORM_TYPE of the Curse-of-Depth code (" + NormType.names() + ")");
             source = "config.json norm_type";
         } else if (lns == Architecture.LnsMode.ON) {
             type = NormType.LNS;
             source = "--lns on";
-        } else if (lns == Architecture.LnsMode.AUTO && c.layernormScaling() != null) {
+        } else if (lns == Architecture.LnsMode.AUTO && c.lnsFactors(layers) != null) {
             type = NormType.LNS;
             source = "config.json layernorm_scaling";
         }
-        if (type == NormType.LNS && c.layernormScaling() != null) factors = c.layernormScaling();
-        Integer post = postNum != null ? postNum : c.postNum();
+        double[] factors = type == NormType.LNS ? c.lnsFactors(layers) : null;
+        Integer post = postNum != null ? postNum : c.inFile("post_num") ? Integer.valueOf(c.nonNegativeInt("post_num")) : null;
         if (post != null && post < 0) throw new BadInputException(where + "--post-num must not be negative, got " + post);
         String note = null;
         if (type == null) {
-            if (tensors == null) return NormForm.preLn(c.numLayers(), "no weights to read (Pre-LN)");
-            Detected d = detect(where, c.numLayers(), tensors);
+            if (tensors == null) return NormForm.preLn(layers, "no weights to read (Pre-LN)");
+            Detected d = detect(where, layers, hidden, tensors);
             type = d.type;
             source = NormForm.DETECTED;
             if (d.postNum != null) {
@@ -78,26 +82,41 @@ public record NormChoice(String normType, Integer postNum, Architecture.LnsMode 
             }
         }
         int p = post == null ? 1 : post;
-        NormForm form = new NormForm(type, p, type.blocks(c.numLayers(), p, factors), source, note == null ? null : where + note);
-        if (tensors != null) check(where, form, tensors);
+        NormForm form = new NormForm(type, p, type.blocks(layers, p, factors), source, note == null ? null : where + note);
+        if (tensors != null) check(where, form, hidden, tensors);
         return form;
     }
 
-    /** Every block holds exactly the norm tensors its form reads. */
-    private static void check(String where, NormForm form, Map<String, TensorInfo> tensors) {
+    /** {@code "norm_type"}, or null. */
+    private static String configNormType(ConfigReader c) {
+        return c.inFile("norm_type") ? c.string("norm_type") : null;
+    }
+
+    /** Every norm tensor a block of any form may hold (the weights of one form of each kind). */
+    private static Set<String> normTensors(String prefix, int hidden) {
+        Set<String> all = new LinkedHashSet<>();
+        for (BlockForm f : BlockForm.ALL_KINDS) for (Weight w : f.weights(prefix, hidden)) all.add(w.parts().get(0).name());
+        return all;
+    }
+
+    private static List<String> names(BlockForm f, String prefix, int hidden) {
+        return f.weights(prefix, hidden).stream().map(w -> w.parts().get(0).name()).toList();
+    }
+
+    /** Every block holds exactly the norm tensors its form reads, said naming the block and the tensor. */
+    private static void check(String where, NormForm form, int hidden, Map<String, TensorInfo> tensors) {
         for (int l = 0; l < form.blocks().size(); l++) {
-            BlockNorm b = form.blocks().get(l);
+            BlockForm b = form.blocks().get(l);
             String prefix = "model.layers." + l + ".";
-            for (String role : b.roles()) {
-                String name = prefix + BlockNorm.TENSORS.get(role);
+            List<String> needed = names(b, prefix, hidden);
+            for (String name : needed) {
                 if (!tensors.containsKey(name)) {
                     throw new BadInputException(where + "NORM_TYPE " + form.type().code() + " (" + form.source() + ") needs tensor '" + name
-                            + "' in block " + l + " (a " + b.kind().name().toLowerCase(java.util.Locale.ROOT) + " block), which the weights do not hold");
+                            + "' in block " + l + " (a " + b.kind() + " block), which the weights do not hold");
                 }
             }
-            for (Map.Entry<String, String> e : BlockNorm.TENSORS.entrySet()) {
-                String name = prefix + e.getValue();
-                if (tensors.containsKey(name) && !b.roles().contains(e.getKey())) {
+            for (String name : normTensors(prefix, hidden)) {
+                if (tensors.containsKey(name) && !needed.contains(name)) {
                     throw new BadInputException(where + "block " + l + " holds '" + name + "', which NORM_TYPE " + form.type().code() + " ("
                             + form.source() + ") does not use; the weights were trained with another form");
                 }
@@ -108,10 +127,10 @@ public record NormChoice(String normType, Integer postNum, Architecture.LnsMode 
     private record Detected(NormType type, Integer postNum) {
     }
 
-    /** The {@code NORM_TYPE} whose per-block norm tensors are those of the files. */
-    private static Detected detect(String where, int layers, Map<String, TensorInfo> tensors) {
+    /** The {@code NORM_TYPE} whose per-block forms hold exactly the norm tensors of the files. */
+    private static Detected detect(String where, int layers, int hidden, Map<String, TensorInfo> tensors) {
         List<String> kinds = new ArrayList<>();
-        for (int l = 0; l < layers; l++) kinds.add(kindOf(where, l, tensors));
+        for (int l = 0; l < layers; l++) kinds.add(kindOf(where, l, hidden, tensors));
         int lead = 0;
         while (lead < layers && kinds.get(lead).equals(kinds.get(0))) lead++;
         String first = kinds.get(0), rest = lead < layers ? kinds.get(lead) : null;
@@ -139,21 +158,17 @@ public record NormChoice(String normType, Integer postNum, Architecture.LnsMode 
         throw new BadInputException(where + "the blocks' norm tensors (" + sb + ") match no NORM_TYPE of the Curse-of-Depth code; give --norm-type");
     }
 
-    /** "pre", "pre+r" (with residual scalars), "post" or "sandwich", from the norm tensors block l holds. */
-    private static String kindOf(String where, int l, Map<String, TensorInfo> tensors) {
+    /** The kind ("pre", "pre+r" with residual scalars, "post", "sandwich") whose norm tensors are exactly block l's. */
+    private static String kindOf(String where, int l, int hidden, Map<String, TensorInfo> tensors) {
         String p = "model.layers." + l + ".";
-        boolean in = tensors.containsKey(p + "input_layernorm.weight"), pa = tensors.containsKey(p + "post_attention_layernorm.weight"),
-                pff = tensors.containsKey(p + "pre_feedforward_layernorm.weight"), pf = tensors.containsKey(p + "post_feedforward_layernorm.weight"),
-                ra = tensors.containsKey(p + "raw_scaling_factor_attn"), rm = tensors.containsKey(p + "raw_scaling_factor_mlp");
-        if (!pa) throw new BadInputException(where + "block " + l + " has no tensor '" + p + "post_attention_layernorm.weight' (every block form has it)");
-        if (ra != rm) {
-            throw new BadInputException(where + "block " + l + " has no tensor '" + p + (ra ? "raw_scaling_factor_mlp" : "raw_scaling_factor_attn")
-                    + "' (scale_res_pre_norm blocks hold both residual scalars)");
+        Set<String> held = new LinkedHashSet<>();
+        for (String name : normTensors(p, hidden)) if (tensors.containsKey(name)) held.add(name);
+        for (BlockForm f : BlockForm.ALL_KINDS) {
+            if (held.equals(new LinkedHashSet<>(names(f, p, hidden)))) {
+                return f instanceof BlockForm.PreNorm pn && pn.residualScalars() ? "pre+r" : f.kind();
+            }
         }
-        if (in && !pff && !pf) return ra ? "pre+r" : "pre";
-        if (!ra && !in && pf && !pff) return "post";
-        if (!ra && in && pff && pf) return "sandwich";
-        String missing = !in ? "input_layernorm.weight" : !pff ? "pre_feedforward_layernorm.weight" : "post_feedforward_layernorm.weight";
-        throw new BadInputException(where + "block " + l + " has no tensor '" + p + missing + "': its norm tensors match no block form (pre, post, sandwich)");
+        throw new BadInputException(where + "block " + l + " holds the norm tensors " + held.stream().map(n -> n.substring(p.length())).toList()
+                + ", which match no block form of the Curse-of-Depth code (pre, post, sandwich, scale_res_pre_norm)");
     }
 }

@@ -1,4 +1,4 @@
-package org.depthlens.model;
+package org.depthlens.model.family;
 
 import java.util.List;
 
@@ -10,7 +10,7 @@ import java.util.List;
  *               "config.json layernorm_scaling" or "detected from the norm tensors"
  * @param note   what the files could not tell and was assumed (for stderr), or null
  */
-public record NormForm(NormType type, int postNum, List<BlockNorm> blocks, String source, String note) {
+public record NormForm(NormType type, int postNum, List<BlockForm> blocks, String source, String note) {
     public static final String GIVEN_FLAG = "--norm-type";
     public static final String DETECTED = "detected from the norm tensors";
 

@@ -1,8 +1,13 @@
-package org.depthlens.weights;
+package org.depthlens.model;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import org.depthlens.BadInputException;
+import org.depthlens.model.family.Architecture;
+import org.depthlens.model.family.Families;
+import org.depthlens.model.family.Weight;
+import org.depthlens.weights.DType;
+import org.depthlens.weights.SafetensorsWriter;
 import org.depthlens.util.Par;
 
 import java.io.IOException;
@@ -106,15 +111,16 @@ public final class SyntheticCheckpoint {
         if (dtype != DType.BF16 && dtype != DType.F32) throw new BadInputException("--dtype must be bf16 or f32, got " + dtype);
         Map<String, Object> config = new LinkedHashMap<>(shape.config());
         if (layers != null) config.put("num_hidden_layers", layers);
-        Map<String, long[]> tensors = tensors(config);
         Map<String, SafetensorsWriter.Tensor> data = new TreeMap<>();
         long bytes = 0;
-        for (Map.Entry<String, long[]> e : tensors.entrySet()) {
-            String name = e.getKey();
-            long[] s = e.getValue();
-            boolean ones = name.endsWith("norm.weight");
-            data.put(name, SafetensorsWriter.Tensor.streamed(dtype, s, sink -> fill(sink, name, numel(s), dtype, seed, ones)));
-            bytes += numel(s) * dtype.size();
+        for (Weight w : weights(config)) {
+            boolean ones = w.init() == Weight.Init.ONES;
+            for (Weight.Part part : w.parts()) {
+                String name = part.name();
+                long[] s = part.shape();
+                data.put(name, SafetensorsWriter.Tensor.streamed(dtype, s, sink -> fill(sink, name, numel(s), dtype, seed, ones)));
+                bytes += numel(s) * dtype.size();
+            }
         }
         try {
             Files.createDirectories(out);
@@ -132,50 +138,10 @@ public final class SyntheticCheckpoint {
         return bytes;
     }
 
-    /** Every tensor name and shape of a checkpoint with this config. */
-    static Map<String, long[]> tensors(Map<String, Object> c) {
-        String type = (String) c.get("model_type");
-        long h = num(c, "hidden_size"), inter = num(c, "intermediate_size"), vocab = num(c, "vocab_size");
-        long heads = num(c, "num_attention_heads"), kv = num(c, "num_key_value_heads");
-        long d = c.containsKey("head_dim") ? num(c, "head_dim") : h / heads;
-        int layers = (int) num(c, "num_hidden_layers");
-        Map<String, long[]> t = new LinkedHashMap<>();
-        t.put("model.embed_tokens.weight", new long[] {vocab, h});
-        for (int l = 0; l < layers; l++) {
-            String p = "model.layers." + l + ".";
-            t.put(p + "input_layernorm.weight", new long[] {h});
-            t.put(p + "post_attention_layernorm.weight", new long[] {h});
-            t.put(p + "self_attn.q_proj.weight", new long[] {heads * d, h});
-            t.put(p + "self_attn.k_proj.weight", new long[] {kv * d, h});
-            t.put(p + "self_attn.v_proj.weight", new long[] {kv * d, h});
-            t.put(p + "self_attn.o_proj.weight", new long[] {h, heads * d});
-            if (type.equals("qwen2")) {
-                t.put(p + "self_attn.q_proj.bias", new long[] {heads * d});
-                t.put(p + "self_attn.k_proj.bias", new long[] {kv * d});
-                t.put(p + "self_attn.v_proj.bias", new long[] {kv * d});
-            }
-            if (type.equals("mixtral")) {
-                long experts = num(c, "num_local_experts");
-                String m = p + "block_sparse_moe.";
-                t.put(m + "gate.weight", new long[] {experts, h});
-                for (int e = 0; e < experts; e++) {
-                    t.put(m + "experts." + e + ".w1.weight", new long[] {inter, h});
-                    t.put(m + "experts." + e + ".w3.weight", new long[] {inter, h});
-                    t.put(m + "experts." + e + ".w2.weight", new long[] {h, inter});
-                }
-            } else {
-                t.put(p + "mlp.gate_proj.weight", new long[] {inter, h});
-                t.put(p + "mlp.up_proj.weight", new long[] {inter, h});
-                t.put(p + "mlp.down_proj.weight", new long[] {h, inter});
-            }
-        }
-        t.put("model.norm.weight", new long[] {h});
-        if (!Boolean.TRUE.equals(c.get("tie_word_embeddings"))) t.put("lm_head.weight", new long[] {vocab, h});
-        return t;
-    }
-
-    private static long num(Map<String, Object> c, String key) {
-        return ((Number) c.get(key)).longValue();
+    /** Every weight of a checkpoint with this config, as its family's description lists them. */
+    static List<Weight> weights(Map<String, Object> c) {
+        return Families.describe(Path.of(c.get("model_type") + "/config.json"), new ObjectMapper().valueToTree(c),
+                Architecture.LnsMode.AUTO).allWeights();
     }
 
     private static long numel(long[] s) {

@@ -1,0 +1,155 @@
+package org.depthlens.model.family;
+
+import org.depthlens.weights.ConfigReader;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.IntFunction;
+
+/** What the family descriptions share: head counts, the model-wide keys, layer_types, MoE checks. */
+final class Common {
+    private Common() {}
+
+    /** Defaults as a map from alternating keys and values. */
+    static Map<String, Object> defaults(Object... kv) {
+        Map<String, Object> out = new HashMap<>();
+        for (int i = 0; i < kv.length; i += 2) out.put((String) kv[i], kv[i + 1]);
+        return Map.copyOf(out);
+    }
+
+    /** Transformers before 4.31 saved Llama's rotary inverse frequencies as a buffer in every block. */
+    static final Architecture.Extra ROTARY_BUFFER = new Architecture.Extra("model\\.layers\\.\\d+\\.self_attn\\.rotary_emb\\.inv_freq",
+            "rotary inverse frequencies saved as a buffer by transformers < 4.31 (recomputed from config.json, as HF does)");
+
+    /** With tie_word_embeddings HF makes the LM head the embedding after loading, whatever the file stored. */
+    static final Architecture.Extra TIED_HEAD = new Architecture.Extra("lm_head\\.weight",
+            "tie_word_embeddings: the LM head is the embedding, as in HF, which replaces a stored copy");
+
+    /** Query heads, key/value heads and head_dim (explicit, else hidden_size / heads). */
+    record Heads(int heads, int kvHeads, int headDim) {
+    }
+
+    static Heads heads(ConfigReader c) {
+        int heads = c.positiveInt("num_attention_heads");
+        int kvHeads = kvHeads(c, heads);
+        int headDim;
+        if (c.has("head_dim")) {
+            headDim = c.positiveInt("head_dim");
+        } else {
+            int hidden = c.positiveInt("hidden_size");
+            if (hidden % heads != 0) {
+                throw c.error("num_attention_heads " + heads + " does not divide hidden_size " + hidden + " and no head_dim is given");
+            }
+            headDim = hidden / heads;
+        }
+        return new Heads(heads, kvHeads, headDim);
+    }
+
+    static int kvHeads(ConfigReader c, int heads) {
+        int kvHeads = c.has("num_key_value_heads") ? c.positiveInt("num_key_value_heads") : heads;
+        if (heads % kvHeads != 0) throw c.error("num_key_value_heads " + kvHeads + " does not divide num_attention_heads " + heads);
+        return kvHeads;
+    }
+
+    /** A family's window for block i when config.json has no {@code layer_types}; {@code w} is sliding_window, not null. */
+    interface WindowRule {
+        int window(int block, int w);
+    }
+
+    /** No sliding windows unless layer_types asks for them. */
+    static final WindowRule FULL = (i, w) -> 0;
+
+    /**
+     * The architecture from the keys every family reads (sizes, rope, tying, LNS, layer_types /
+     * sliding_window) and the family's attention, window rule and feed-forward per block.
+     */
+    static Architecture assemble(String family, ConfigReader c, NormForm norm, AttentionSpec attention,
+                                 int ropeDim, boolean interleaved, WindowRule windows, IntFunction<MlpSpec> mlp,
+                                 List<Architecture.Extra> extras) {
+        int hidden = c.positiveInt("hidden_size");
+        int layers = c.positiveInt("num_hidden_layers");
+        int vocab = c.positiveInt("vocab_size");
+        double eps = c.positiveDouble("rms_norm_eps");
+        int maxPositions = c.positiveInt("max_position_embeddings");
+        RopeSpec rope = new RopeSpec(c.rope(), ropeDim, interleaved, maxPositions);
+        boolean tied = c.bool("tie_word_embeddings", false);
+        if (norm.blocks().size() != layers) throw new IllegalArgumentException(norm.blocks().size() + " block forms for " + layers + " blocks");
+        List<String> layerTypes = c.stringList("layer_types", layers);
+        Integer w = c.optionalPositiveInt("sliding_window");
+        List<BlockSpec> blocks = new ArrayList<>();
+        for (int i = 0; i < layers; i++) {
+            int window = layerTypes != null ? layerTypeWindow(c, layerTypes, i, w) : w == null ? 0 : windows.window(i, w);
+            BlockSpec b = new BlockSpec(i, window, norm.blocks().get(i), mlp.apply(i));
+            if (b.mlp() instanceof MlpSpec.Moe m) checkMoe(c, m);
+            blocks.add(b);
+        }
+        List<Architecture.Extra> all = new ArrayList<>(extras);
+        if (tied) all.add(TIED_HEAD);
+        return new Architecture(family, c.file(), new Architecture.Dims(hidden, layers, eps, maxPositions),
+                new Architecture.Tokens(vocab, tied), attention, rope, blocks, norm, all);
+    }
+
+    /** An explicit layer_types list ("full_attention" / "sliding_attention") overrides every family rule. */
+    private static int layerTypeWindow(ConfigReader c, List<String> types, int i, Integer w) {
+        String t = types.get(i);
+        if (t.equals("sliding_attention")) {
+            if (w == null) throw c.error("layer_types asks for sliding attention but sliding_window is null");
+            return w;
+        }
+        if (!t.equals("full_attention")) {
+            throw c.error("layer_types[" + i + "] = '" + t + "' is not full_attention or sliding_attention");
+        }
+        return 0;
+    }
+
+    /** Refuses routing parameters HF would crash on or that would route to masked experts. */
+    private static void checkMoe(ConfigReader c, MlpSpec.Moe m) {
+        if (m.topK() < 1 || m.topK() > m.experts()) {
+            throw c.error("num_experts_per_tok " + m.topK() + " must be between 1 and the " + m.experts() + " experts");
+        }
+        if (m.selection() == MlpSpec.Selection.TOPK) return;
+        if (m.nGroup() < 1 || m.experts() % m.nGroup() != 0) {
+            throw c.error("n_group " + m.nGroup() + " does not divide the " + m.experts() + " routed experts");
+        }
+        int groupSize = m.experts() / m.nGroup();
+        if (m.topkGroup() < 1 || m.topkGroup() > m.nGroup()) {
+            throw c.error("topk_group " + m.topkGroup() + " must be between 1 and n_group " + m.nGroup());
+        }
+        if (m.topK() > m.topkGroup() * groupSize) {
+            throw c.error("num_experts_per_tok " + m.topK() + " exceeds the " + m.topkGroup() * groupSize
+                    + " experts of the topk_group kept groups");
+        }
+        if (m.selection() == MlpSpec.Selection.GROUP_TOP2_SUM && groupSize < 2) {
+            throw c.error("groups of " + groupSize + " expert cannot be scored by their top-2 sum");
+        }
+    }
+
+    /** Qwen2-MoE and Qwen3-MoE: a mixture of experts unless mlp_only_layers or decoder_sparse_step say dense. */
+    static IntFunction<MlpSpec> qwenMoe(ConfigReader c, boolean sharedExpert) {
+        // v5 saves Qwen3-MoE's count as num_local_experts: the file's key wins over the class default
+        int experts = c.inFile("num_experts") || !c.inFile("num_local_experts")
+                ? c.nonNegativeInt("num_experts") : c.nonNegativeInt("num_local_experts");
+        int intermediate = c.positiveInt("intermediate_size");
+        int topK = experts > 0 ? c.positiveInt("num_experts_per_tok") : 0;
+        int expertIntermediate = experts > 0 ? c.positiveInt("moe_intermediate_size") : 0;
+        int sharedIntermediate = sharedExpert ? c.nonNegativeInt("shared_expert_intermediate_size") : 0;
+        boolean norm = c.bool("norm_topk_prob", false);
+        int step = c.has("decoder_sparse_step") ? c.positiveInt("decoder_sparse_step") : 1;
+        List<Integer> mlpOnly = c.intList("mlp_only_layers");
+        MlpSpec.SharedExpert shared = sharedIntermediate > 0 ? new MlpSpec.SharedExpert("shared_expert", sharedIntermediate, true) : null;
+        return i -> {
+            boolean sparse = !mlpOnly.contains(i) && experts > 0 && (i + 1) % step == 0;
+            if (!sparse) return new MlpSpec.Dense(intermediate);
+            return new MlpSpec.Moe("mlp", experts, topK, expertIntermediate, "gate_proj", "up_proj", "down_proj",
+                    MlpSpec.Scoring.SOFTMAX, MlpSpec.Selection.TOPK, 1, 1, norm, 1.0, false, shared);
+        };
+    }
+
+    /** max_window_layers, 0 when absent. */
+    static int maxWindowLayers(ConfigReader c) {
+        Integer m = c.optionalInt("max_window_layers");
+        return m == null ? 0 : m;
+    }
+}

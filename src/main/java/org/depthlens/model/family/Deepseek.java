@@ -1,0 +1,52 @@
+package org.depthlens.model.family;
+
+import org.depthlens.weights.ConfigReader;
+import org.depthlens.weights.RopeConfig;
+
+import java.util.List;
+import java.util.function.IntFunction;
+
+/** What DeepSeek-V2 and V3 share: latent attention, and dense blocks below first_k_dense_replace, experts above. */
+final class Deepseek {
+    private Deepseek() {}
+
+    /** Multi-head latent attention; its softmax scale carries YaRN's correction (mscale_all_dim) squared. */
+    static AttentionSpec.Mla attention(ConfigReader c) {
+        int heads = c.positiveInt("num_attention_heads");
+        Common.kvHeads(c, heads); // read by HF, unused by MLA; refused when inconsistent
+        int nope = c.nonNegativeInt("qk_nope_head_dim"), rope = c.positiveInt("qk_rope_head_dim");
+        double scale = Math.pow(nope + rope, -0.5);
+        RopeConfig r = c.rope();
+        if (!r.type().equals("default") && r.mscaleAllDim() != null && r.mscaleAllDim() != 0 && r.factor() != null && r.factor() > 1) {
+            double m = RopeSpec.yarnMscale(r.factor(), r.mscaleAllDim());
+            scale *= m * m;
+        }
+        return new AttentionSpec.Mla(heads, c.optionalPositiveInt("q_lora_rank"), c.positiveInt("kv_lora_rank"), nope, rope,
+                c.positiveInt("v_head_dim"), c.bool("attention_bias", false), scale);
+    }
+
+    /** Routing as the family states it; experts, sizes and shared experts as both versions read them. */
+    interface Routing {
+        MlpSpec.Moe moe(int experts, int topK, int intermediate, MlpSpec.SharedExpert shared);
+    }
+
+    /** Dense SwiGLU blocks below first_k_dense_replace, mixtures of n_routed_experts (plus n_shared_experts ungated) above. */
+    static IntFunction<MlpSpec> mlp(ConfigReader c, Routing routing) {
+        int intermediate = c.positiveInt("intermediate_size");
+        int experts = c.positiveInt("n_routed_experts");
+        int topK = c.positiveInt("num_experts_per_tok");
+        int expertIntermediate = c.positiveInt("moe_intermediate_size");
+        int nShared = c.has("n_shared_experts") ? c.nonNegativeInt("n_shared_experts") : 0; // null: no shared experts
+        int firstMoe = c.nonNegativeInt("first_k_dense_replace");
+        MlpSpec.SharedExpert shared = nShared > 0 ? new MlpSpec.SharedExpert("shared_experts", expertIntermediate * nShared, false) : null;
+        MlpSpec.Moe moe = routing.moe(experts, topK, expertIntermediate, shared);
+        MlpSpec.Dense dense = new MlpSpec.Dense(intermediate);
+        return i -> i < firstMoe ? dense : moe;
+    }
+
+    static Architecture assemble(String family, ConfigReader c, NormForm norm, boolean interleaved,
+                                 IntFunction<MlpSpec> mlp, List<Architecture.Extra> extras) {
+        AttentionSpec.Mla a = attention(c);
+        return Common.assemble(family, c, norm, a, a.ropeDim(), interleaved, Common.FULL, mlp, extras);
+    }
+}

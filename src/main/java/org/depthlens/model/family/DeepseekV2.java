@@ -1,0 +1,44 @@
+package org.depthlens.model.family;
+
+import org.depthlens.weights.ConfigReader;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * DeepSeek-V2 (and V2-Lite): latent attention with interleaved rope pairs; mixture-of-experts blocks
+ * from {@code first_k_dense_replace} on, routed by softmax and {@code topk_method} greedy (plain top-k)
+ * or group_limited_greedy (groups scored by their best expert), times {@code routed_scaling_factor},
+ * plus ungated shared experts.
+ */
+final class DeepseekV2 implements Family {
+    @Override
+    public String modelType() {
+        return "deepseek_v2";
+    }
+
+    @Override
+    public Map<String, Object> defaults() {
+        return Common.defaults("vocab_size", 102400, "hidden_size", 2048, "intermediate_size", 10944, "num_hidden_layers", 27,
+                "num_attention_heads", 16, "num_key_value_heads", 16, "rms_norm_eps", 1e-6, "rope_theta", 1e4,
+                "max_position_embeddings", 2048, "kv_lora_rank", 512, "qk_nope_head_dim", 128, "qk_rope_head_dim", 64,
+                "v_head_dim", 128, "n_routed_experts", 64, "n_shared_experts", 2, "num_experts_per_tok", 6,
+                "moe_intermediate_size", 1408, "first_k_dense_replace", 1, "topk_method", "greedy", "n_group", 1,
+                "topk_group", 1, "routed_scaling_factor", 1.0);
+    }
+
+    @Override
+    public Architecture describe(ConfigReader c, NormForm norm) {
+        String method = c.string("topk_method");
+        int nGroup = c.positiveInt("n_group"), topkGroup = c.positiveInt("topk_group");
+        double scaling = c.positiveDouble("routed_scaling_factor");
+        MlpSpec.Selection selection = switch (String.valueOf(method)) {
+            case "greedy" -> MlpSpec.Selection.TOPK;
+            case "group_limited_greedy" -> MlpSpec.Selection.GROUP_MAX;
+            default -> throw c.error("deepseek_v2 topk_method '" + method + "' is not supported (greedy, group_limited_greedy)");
+        };
+        return Deepseek.assemble(modelType(), c, norm, true, Deepseek.mlp(c, (experts, topK, inter, shared) ->
+                new MlpSpec.Moe("mlp", experts, topK, inter, "gate_proj", "up_proj", "down_proj", MlpSpec.Scoring.SOFTMAX,
+                        selection, nGroup, topkGroup, false, scaling, false, shared)), List.of());
+    }
+}

@@ -1,0 +1,27 @@
+package org.depthlens.model.family;
+
+import org.depthlens.weights.ConfigReader;
+
+import java.util.Map;
+
+/**
+ * Everything depthlens knows about one HF {@code model_type}, in one place: the config keys it reads
+ * and HF's code defaults for the ones a file leaves out, and how they become an {@link Architecture}
+ * (attention kind and biases, MLP or mixture of experts with its routing, rope, sliding windows, block
+ * forms) whose weight lists are what the loader reads, what {@code synth} writes and what every
+ * checkpoint tensor is checked against; plus the tensors the family's checkpoints may hold that the
+ * model does not use.
+ *
+ * <p>Adding a family: write one such class (most are a few lines on top of {@link Common}), add it to
+ * {@link Families#ALL}, and add a fixture test against HF's own activations.
+ */
+public interface Family {
+    /** config.json's {@code model_type}. */
+    String modelType();
+
+    /** HF's code defaults of the keys this family reads (shared/docs/architectures.md §3). */
+    Map<String, Object> defaults();
+
+    /** The architecture of one config.json of this family, its blocks in the forms of {@code norm} ({@link NormChoice#resolve}). */
+    Architecture describe(ConfigReader config, NormForm norm);
+}

@@ -1,0 +1,72 @@
+package org.depthlens.model.family;
+
+import org.depthlens.BadInputException;
+import org.depthlens.weights.Checkpoint;
+import org.depthlens.weights.Msg;
+import org.depthlens.weights.TensorInfo;
+
+import java.util.HashSet;
+import java.util.Set;
+
+/**
+ * Every tensor of a checkpoint is read by the model its config describes, or is one of the family's
+ * known harmless extras, or the checkpoint is refused: a weight the description does not know (a new
+ * projection, a bias the config does not announce) would otherwise be silently left out of every number.
+ * Runs on the headers alone, before anything is computed.
+ */
+public final class TensorCheck {
+    private static final String BLOCKS = "model.layers.";
+
+    private TensorCheck() {}
+
+    /**
+     * Refuses, in this order: tensors of blocks beyond num_hidden_layers; a missing, misshapen or undecodable
+     * (non-float, FP8 without block scales) tensor of the description; a tensor nobody reads. Each as one line naming the tensor and the file.
+     */
+    public static void check(Architecture a, Checkpoint ck) {
+        checkNoBlocksBeyondConfig(a, ck);
+        Set<String> used = new HashSet<>();
+        for (Weight w : a.allWeights()) {
+            for (Weight.Part p : w.parts()) {
+                ck.require(p.name(), p.shape());
+                ck.checkDecodable(p.name());
+                used.add(p.name());
+            }
+        }
+        for (TensorInfo t : ck.tensors().values()) {
+            String name = t.name();
+            if (used.contains(name) || a.extra(name) != null) continue;
+            // an FP8 weight's block scales are read with it
+            if (name.endsWith("_scale_inv") && used.contains(name.substring(0, name.length() - "_scale_inv".length()))) continue;
+            throw new BadInputException(Msg.f(t.file()) + ": tensor " + Msg.q(name) + " is not part of the " + a.family()
+                    + " model that config.json describes; depthlens would silently leave it out, so it refuses the checkpoint");
+        }
+    }
+
+    /**
+     * Blocks the config does not have mean the config and weights disagree (a truncated config would
+     * silently analyse a shorter model); said as such rather than as an unknown tensor.
+     */
+    private static void checkNoBlocksBeyondConfig(Architecture a, Checkpoint ck) {
+        int max = -1;
+        String example = null;
+        for (String name : ck.tensors().keySet()) {
+            if (!name.startsWith(BLOCKS) || a.extra(name) != null) continue;
+            int dot = name.indexOf('.', BLOCKS.length());
+            if (dot < 0) continue;
+            try {
+                int block = Integer.parseInt(name.substring(BLOCKS.length(), dot));
+                if (block >= a.layers() && block > max) {
+                    max = block;
+                    example = name;
+                }
+            } catch (NumberFormatException ignored) {
+                // not a block index
+            }
+        }
+        if (example != null) {
+            throw new BadInputException(a.configFile() + ": num_hidden_layers is " + a.layers() + " but the weights hold block "
+                    + max + " (tensor '" + example + "'); config.json and the weights disagree");
+        }
+    }
+}
