@@ -110,7 +110,7 @@ class NormFormTraceTest {
                         "model.layers.2.post_feedforward_layernorm.weight"),
                 new Case("pre", new String[] {"--lns", "off", "--norm-type", "scale_res_pre_norm"}, "block 0",
                         "model.layers.0.raw_scaling_factor_attn"),
-                new Case("sandwich", new String[] {"--lns", "on"}, "block 0", "model.layers.0.pre_feedforward_layernorm.weight"))) {
+                new Case("sandwich", new String[] {"--lns", "on"}, "block 0", "model.layers.0.post_feedforward_layernorm.weight"))) {
             Path out = tmp.resolve(c.fixture() + ".safetensors");
             List<String> args = new ArrayList<>(List.of("trace", "--model", Fixtures.lnsCode(c.fixture()).resolve("model").toString(),
                     "--ids", Fixtures.lnsCode(c.fixture()).resolve("ids.json").toString(), "--out", out.toString()));
