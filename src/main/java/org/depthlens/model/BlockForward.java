@@ -80,6 +80,18 @@ public final class BlockForward {
      */
     public static List<INDArray> forwardAll(Architecture a, BlockWeights w, List<INDArray> xs, int batch, int seqLen,
                                             Rope.Tables rope, List<BlockTrace> traces) {
+        return forwardAll(a, w, xs, null, batch, seqLen, rope, traces);
+    }
+
+    /**
+     * {@link #forwardAll} where state k's {@code zeroed.get(k)} sublayer (null: none) has its output replaced
+     * by zero and everything else runs as usual (the sublayer removal branches). A zeroed sublayer is not
+     * computed; a zeroed MoE layer routes nothing.
+     *
+     * @param zeroed one per state, or null for none at all
+     */
+    public static List<INDArray> forwardAll(Architecture a, BlockWeights w, List<INDArray> xs, List<Sublayer> zeroed,
+                                            int batch, int seqLen, Rope.Tables rope, List<BlockTrace> traces) {
         BlockSpec b = w.spec();
         BlockForm form = b.form();
         int h = a.hidden();
@@ -94,6 +106,7 @@ public final class BlockForward {
             if (x.isView() || x.ordering() != 'c') x = x.dup('c');
             BlockTrace trace = traces.get(k);
             boolean keep = trace != null && trace.keepOutputs;
+            Sublayer zero = zeroed == null ? null : zeroed.get(k);
             INDArray x1 = s.state(rows, h);
             INDArray hm = moe ? s.state(rows, h) : null;
             if (keep) {
@@ -112,7 +125,9 @@ public final class BlockForward {
                     Ops.rmsNorm(Ops.floats(xc), Ops.floats(hn), Ops.heap(w.get("norm.in")), a.eps(), b.normScale(), (int) nr, h);
                 }
                 INDArray attn;
-                if (a.attention() instanceof AttentionSpec.Gqa g) {
+                if (zero == Sublayer.ATTENTION) {
+                    attn = s.get("block.attn", nr, h).assign(0);
+                } else if (a.attention() instanceof AttentionSpec.Gqa g) {
                     attn = s.get("block.attn", nr, h);
                     Attention.gqa(g, w, hn, attn, n, seqLen, b.slidingWindow(), rope, a.eps());
                 } else {
@@ -121,7 +136,7 @@ public final class BlockForward {
                 if (keep) Scratch.rows(trace.attnOut, r0, nr).assign(attn);
                 step(xc, attn, x1c, hmc, attnStep, a.eps(), h); // x1 = residual step; hm = the MLP's input
                 if (!moe) {
-                    INDArray mlp = dense(w, "mlp", hmc);
+                    INDArray mlp = zero == Sublayer.MLP ? s.get("mlp.out", nr, h).assign(0) : dense(w, "mlp", hmc);
                     if (keep) Scratch.rows(trace.mlpOut, r0, nr).assign(mlp);
                     step(x1c, mlp, x1c, null, mlpStep, a.eps(), h);
                 }
@@ -130,16 +145,30 @@ public final class BlockForward {
             if (moe) normed.add(hm);
         }
         if (moe) {
+            // the states whose MoE layer runs; a zeroed one adds nothing
+            List<Integer> run = new ArrayList<>();
+            List<INDArray> in = new ArrayList<>();
             List<ExpertUsage> usage = new ArrayList<>();
-            for (BlockTrace t : traces) usage.add(t == null ? null : t.expertUsage);
-            List<INDArray> mlps = Moe.forwardAll((MlpSpec.Moe) b.mlp(), w, normed, usage);
             for (int k = 0; k < outs.size(); k++) {
-                BlockTrace trace = traces.get(k);
-                if (trace != null && trace.keepOutputs) trace.mlpOut = mlps.get(k);
-                step(outs.get(k), mlps.get(k), outs.get(k), null, mlpStep, a.eps(), h);
-                if (trace == null || !trace.keepOutputs) s.recycle(mlps.get(k));
-                s.recycle(normed.get(k));
+                if (zeroed != null && zeroed.get(k) == Sublayer.MLP) continue;
+                run.add(k);
+                in.add(normed.get(k));
+                usage.add(traces.get(k) == null ? null : traces.get(k).expertUsage);
             }
+            List<INDArray> mlps = in.isEmpty() ? List.of() : Moe.forwardAll((MlpSpec.Moe) b.mlp(), w, in, usage);
+            for (int i = 0; i < run.size(); i++) {
+                int k = run.get(i);
+                BlockTrace trace = traces.get(k);
+                if (trace != null && trace.keepOutputs) trace.mlpOut = mlps.get(i);
+                step(outs.get(k), mlps.get(i), outs.get(k), null, mlpStep, a.eps(), h);
+                if (trace == null || !trace.keepOutputs) s.recycle(mlps.get(i));
+            }
+            if (!mlpStep.plainAdd() && run.size() < outs.size()) {
+                // a zeroed MoE layer adds nothing, but a post-norm block still normalises the sum
+                INDArray none = s.get("mlp.zero", rows, h).assign(0);
+                for (int k = 0; k < outs.size(); k++) if (!run.contains(k)) step(outs.get(k), none, outs.get(k), null, mlpStep, a.eps(), h);
+            }
+            for (INDArray hmk : normed) s.recycle(hmk);
         }
         return outs;
     }
