@@ -33,11 +33,6 @@ public final class AnalyzeJob {
      */
     public record Request(List<ModelSpec> models, DataSource data, int window, int maxWindows,
                           int prune, Path out, boolean force, Path reportsDir, long memoryBudget, boolean allowNan) {
-        /** A request that refuses weights holding NaN or infinity. */
-        public Request(List<ModelSpec> models, DataSource data, int window, int maxWindows,
-                       int prune, Path out, boolean force, Path reportsDir, long memoryBudget) {
-            this(models, data, window, maxWindows, prune, out, force, reportsDir, memoryBudget, false);
-        }
     }
 
     /**
