@@ -142,6 +142,7 @@ public record Architecture(String family, Path configFile, Dims dims, Tokens tok
             d.put("kv_heads", Integer.toString(g.kvHeads()));
             d.put("head_dim", Integer.toString(g.headDim()));
             d.put("qkv_bias", Boolean.toString(g.qkvBias()));
+            d.put("o_bias", Boolean.toString(g.oBias()));
             d.put("qk_norm", Boolean.toString(g.qkNorm()));
         } else {
             AttentionSpec.Mla m = (AttentionSpec.Mla) attention;
@@ -170,7 +171,9 @@ public record Architecture(String family, Path configFile, Dims dims, Tokens tok
         }
         d.put("mlp", moe.isEmpty() ? "dense" : dense.isEmpty() ? "moe" : "moe in blocks " + ranges(moe) + ", dense in " + ranges(dense));
         if (!dense.isEmpty()) {
-            d.put("intermediate", Integer.toString(((MlpSpec.Dense) blocks.get(dense.get(0)).mlp()).intermediate()));
+            MlpSpec.Dense first0 = (MlpSpec.Dense) blocks.get(dense.get(0)).mlp();
+            d.put("intermediate", Integer.toString(first0.intermediate()));
+            d.put("mlp_bias", Boolean.toString(first0.bias()));
         }
         if (first != null) {
             d.put("experts", Integer.toString(first.experts()));
