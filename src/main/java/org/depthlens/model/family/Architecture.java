@@ -171,9 +171,9 @@ public record Architecture(String family, Path configFile, Dims dims, Tokens tok
         }
         d.put("mlp", moe.isEmpty() ? "dense" : dense.isEmpty() ? "moe" : "moe in blocks " + ranges(moe) + ", dense in " + ranges(dense));
         if (!dense.isEmpty()) {
-            MlpSpec.Dense first0 = (MlpSpec.Dense) blocks.get(dense.get(0)).mlp();
-            d.put("intermediate", Integer.toString(first0.intermediate()));
-            d.put("mlp_bias", Boolean.toString(first0.bias()));
+            MlpSpec.Dense denseMlp = (MlpSpec.Dense) blocks.get(dense.get(0)).mlp();
+            d.put("intermediate", Integer.toString(denseMlp.intermediate()));
+            d.put("mlp_bias", Boolean.toString(denseMlp.bias()));
         }
         if (first != null) {
             d.put("experts", Integer.toString(first.experts()));
