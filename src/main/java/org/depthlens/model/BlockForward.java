@@ -42,6 +42,18 @@ public final class BlockForward {
      */
     public static List<INDArray> forwardAll(Architecture a, BlockWeights w, List<INDArray> xs, int batch, int seqLen,
                                             Rope.Tables rope, List<BlockTrace> traces) {
+        return forwardAll(a, w, xs, null, batch, seqLen, rope, traces);
+    }
+
+    /**
+     * {@link #forwardAll} where state k's {@code zeroed.get(k)} sublayer (null: none) has its output replaced
+     * by zero and everything else runs as usual (the sublayer removal branches). A zeroed sublayer is not
+     * computed; a zeroed MoE layer routes nothing.
+     *
+     * @param zeroed one per state, or null for none at all
+     */
+    public static List<INDArray> forwardAll(Architecture a, BlockWeights w, List<INDArray> xs, List<Sublayer> zeroed,
+                                            int batch, int seqLen, Rope.Tables rope, List<BlockTrace> traces) {
         BlockSpec b = w.spec();
         int h = a.hidden();
         int rows = batch * seqLen;
@@ -54,6 +66,7 @@ public final class BlockForward {
             if (x.isView() || x.ordering() != 'c') x = x.dup('c');
             BlockTrace trace = traces.get(k);
             boolean keep = trace != null && trace.keepOutputs;
+            Sublayer zero = zeroed == null ? null : zeroed.get(k);
             INDArray x1 = s.state(rows, h);
             INDArray hm = moe ? s.state(rows, h) : null;
             if (keep) {
@@ -68,7 +81,9 @@ public final class BlockForward {
                 INDArray hn = s.get("block.hn", nr, h);
                 Ops.rmsNorm(Ops.floats(xc), Ops.floats(hn), Ops.heap(w.get("norm.in")), a.eps(), b.normScale(), (int) nr, h);
                 INDArray attn;
-                if (a.attention() instanceof AttentionSpec.Gqa g) {
+                if (zero == Sublayer.ATTENTION) {
+                    attn = s.get("block.attn", nr, h).assign(0);
+                } else if (a.attention() instanceof AttentionSpec.Gqa g) {
                     attn = s.get("block.attn", nr, h);
                     Attention.gqa(g, w, hn, attn, n, seqLen, b.slidingWindow(), rope, a.eps());
                 } else {
@@ -78,7 +93,7 @@ public final class BlockForward {
                 // x1 = x + attn; hm = s * norm_post(x1)
                 residualNorm(xc, attn, x1c, hmc, Ops.heap(w.get("norm.post")), a.eps(), b.normScale(), h);
                 if (!moe) {
-                    INDArray mlp = dense(w, "mlp", hmc);
+                    INDArray mlp = zero == Sublayer.MLP ? s.get("mlp.out", nr, h).assign(0) : dense(w, "mlp", hmc);
                     if (keep) Scratch.rows(trace.mlpOut, r0, nr).assign(mlp);
                     addInto(x1c, mlp);
                 }
@@ -87,16 +102,25 @@ public final class BlockForward {
             if (moe) normed.add(hm);
         }
         if (moe) {
+            // the states whose MoE layer runs; a zeroed one adds nothing
+            List<Integer> run = new ArrayList<>();
+            List<INDArray> in = new ArrayList<>();
             List<ExpertUsage> usage = new ArrayList<>();
-            for (BlockTrace t : traces) usage.add(t == null ? null : t.expertUsage);
-            List<INDArray> mlps = Moe.forwardAll((MlpSpec.Moe) b.mlp(), w, normed, usage);
             for (int k = 0; k < outs.size(); k++) {
-                BlockTrace trace = traces.get(k);
-                if (trace != null && trace.keepOutputs) trace.mlpOut = mlps.get(k);
-                addInto(outs.get(k), mlps.get(k));
-                if (trace == null || !trace.keepOutputs) s.recycle(mlps.get(k));
-                s.recycle(normed.get(k));
+                if (zeroed != null && zeroed.get(k) == Sublayer.MLP) continue;
+                run.add(k);
+                in.add(normed.get(k));
+                usage.add(traces.get(k) == null ? null : traces.get(k).expertUsage);
             }
+            List<INDArray> mlps = in.isEmpty() ? List.of() : Moe.forwardAll((MlpSpec.Moe) b.mlp(), w, in, usage);
+            for (int i = 0; i < run.size(); i++) {
+                int k = run.get(i);
+                BlockTrace trace = traces.get(k);
+                if (trace != null && trace.keepOutputs) trace.mlpOut = mlps.get(i);
+                addInto(outs.get(k), mlps.get(i));
+                if (trace == null || !trace.keepOutputs) s.recycle(mlps.get(i));
+            }
+            for (INDArray hmk : normed) s.recycle(hmk);
         }
         return outs;
     }

@@ -85,18 +85,44 @@ public final class Head {
     /**
      * Per-row next-token log-probabilities of each state: {@code out[s][r] = log p(targets[r] | row r of
      * state s)}, in double, NaN where {@code targets[r] < 0}. Callers sum rows into spans (a continuation,
-     * a document window). The head is read in vocabulary chunks, each decoded once for every state, so
-     * 152k-vocabulary heads never materialise [rows, V] logits: per chunk and state a gemm into scratch
-     * memory, then one row-parallel pass keeps a running max and sum of exponentials per row (in double).
-     * Pass only the rows that are scored: the cost is rows x V x H per state.
+     * a document window). Pass only the rows that are scored: the cost is rows x V x H per state.
      */
     public double[][] logProbs(List<INDArray> states, int[] targets) {
+        return read(states, targets, -1).logProb();
+    }
+
+    /**
+     * What the head reads from each state, per row: {@code logProb[s][r]} as in {@link #logProbs};
+     * {@code kl[s][r] = KL(p_ref || p_s)} in nats against state {@code reference} (null without one);
+     * {@code argmax[s][r]}, the most likely id (the lowest on ties).
+     */
+    public record Readings(double[][] logProb, double[][] kl, int[][] argmax) {
+    }
+
+    /**
+     * One streaming pass over the head for all states: the head is read in vocabulary chunks, each
+     * decoded once for every state, so 152k-vocabulary heads never materialise [rows, V] logits. Per chunk
+     * and state a gemm into scratch memory, then one row-parallel pass keeps a running max and sum of
+     * exponentials per row (in double), the target's logit and the running argmax.
+     *
+     * <p>With a {@code reference} state (the logit lens: x[L] against every depth), KL(p_ref || p_s) comes
+     * out of the same pass: with z the logits and lse their log-sum-exp,
+     * {@code KL = sum_v p_ref(v) (z_ref(v) - z_s(v)) - lse_ref + lse_s}; the first term is kept as
+     * {@code C = sum_v exp(z_ref(v) - m_ref) (z_ref(v) - z_s(v))}, rescaled like the sum of exponentials
+     * whenever the reference's running max m_ref grows, and divided by the reference's sum at the end.
+     * The reference's chunk of logits is computed first and kept while the other states use it. For the
+     * reference itself C = 0 and the KL is exactly 0.
+     *
+     * @param reference index of the reference state in {@code states}, or -1 for no KL
+     */
+    public Readings read(List<INDArray> states, int[] targets, int reference) {
         int k = states.size();
         int h = arch.hidden();
         int rows = targets.length;
         for (int t : targets) {
             if (t >= arch.vocab()) throw new IllegalArgumentException("target id " + t + " outside the vocabulary of " + arch.vocab());
         }
+        if (reference >= k) throw new IllegalArgumentException("reference state " + reference + " of " + k);
         INDArray[] normed = new INDArray[k];
         for (int s = 0; s < k; s++) {
             if (states.get(s).rows() != rows) {
@@ -104,47 +130,105 @@ public final class Head {
             }
             normed[s] = normed(states.get(s));
         }
+        boolean withKl = reference >= 0;
         double[][] max = new double[k][rows];
         double[][] sum = new double[k][rows];
         double[][] target = new double[k][rows];
+        double[][] cross = withKl ? new double[k][rows] : null;
+        float[][] best = new float[k][rows];
+        int[][] argmax = new int[k][rows];
         for (double[] m : max) java.util.Arrays.fill(m, Double.NEGATIVE_INFINITY);
+        for (float[] b : best) java.util.Arrays.fill(b, Float.NEGATIVE_INFINITY);
+        // the reference's running max before the current chunk: C of every state is rescaled with it
+        double[] refMaxBefore = withKl ? new double[rows] : null;
         int chunk = chunkRows(rows);
         Scratch scratch = Scratch.get();
         for (int v0 = 0; v0 < arch.vocab(); v0 += chunk) {
             int n = Math.min(chunk, arch.vocab() - v0);
             INDArray buf = scratch.get("head.rows", n, h);
             checkpoint.loadRows(headName, v0, n, buf);
+            FloatBuffer refLogits = null, refWeights = null;
+            if (withKl) {
+                INDArray rl = scratch.get("head.refLogits", rows, n), rw = scratch.get("head.refWeights", rows, n);
+                Ops.gemm(normed[reference], buf, rl);
+                refLogits = Ops.floats(rl);
+                refWeights = Ops.floats(rw);
+                System.arraycopy(max[reference], 0, refMaxBefore, 0, rows);
+                scanChunk(refLogits, refWeights, v0, n, targets, max[reference], sum[reference], target[reference],
+                        best[reference], argmax[reference]);
+            }
             INDArray logits = scratch.get("head.logits", rows, n);
             FloatBuffer lf = Ops.floats(logits);
-            int base = v0;
             for (int s = 0; s < k; s++) {
+                if (s == reference) continue;
                 Ops.gemm(normed[s], buf, logits);
-                double[] mx = max[s], sm = sum[s], tg = target[s];
-                Par.rows(rows, Par.grain(rows, 4), (r0, r1) -> {
-                    float[] row = new float[n], tmp = new float[n];
-                    for (int r = r0; r < r1; r++) {
-                        lf.get(r * n, row);
-                        int tgt = targets[r];
-                        if (tgt >= base && tgt < base + n) tg[r] = row[tgt - base];
-                        float m = Ops.max(row, 0, n);
-                        Ops.exp(row, row, 0, n, 1f, m, tmp);
-                        double cs = Ops.sum(row, 0, n);
-                        if (m > mx[r]) {
-                            sm[r] = sm[r] * Math.exp(mx[r] - m) + cs;
-                            mx[r] = m;
-                        } else {
-                            sm[r] += cs * Math.exp(m - mx[r]);
-                        }
-                    }
-                });
+                scanChunk(lf, null, v0, n, targets, max[s], sum[s], target[s], best[s], argmax[s]);
+                if (withKl) crossChunk(lf, refLogits, refWeights, n, refMaxBefore, max[reference], cross[s]);
             }
         }
-        double[][] out = new double[k][rows];
+        double[][] logProb = new double[k][rows];
+        double[][] kl = withKl ? new double[k][rows] : null;
         for (int s = 0; s < k; s++) {
             for (int r = 0; r < rows; r++) {
-                out[s][r] = targets[r] < 0 ? Double.NaN : target[s][r] - max[s][r] - Math.log(sum[s][r]);
+                double lse = max[s][r] + Math.log(sum[s][r]);
+                logProb[s][r] = targets[r] < 0 ? Double.NaN : target[s][r] - lse;
+                if (withKl) {
+                    double lseRef = max[reference][r] + Math.log(sum[reference][r]);
+                    kl[s][r] = s == reference ? 0 : cross[s][r] / sum[reference][r] - lseRef + lse;
+                }
             }
         }
-        return out;
+        return new Readings(logProb, kl, argmax);
+    }
+
+    /**
+     * Folds one chunk of logits (rows x n, ids v0..v0+n-1) into the running max, sum of exponentials, target
+     * logit and argmax of each row; {@code weightsOut}, when given, receives exp(z - new running max).
+     */
+    private static void scanChunk(FloatBuffer lf, FloatBuffer weightsOut, int v0, int n, int[] targets,
+                                  double[] mx, double[] sm, double[] tg, float[] best, int[] arg) {
+        int rows = targets.length;
+        Par.rows(rows, Par.grain(rows, 4), (r0, r1) -> {
+            float[] row = new float[n], tmp = new float[n];
+            for (int r = r0; r < r1; r++) {
+                lf.get(r * n, row);
+                int tgt = targets[r];
+                if (tgt >= v0 && tgt < v0 + n) tg[r] = row[tgt - v0];
+                int at = 0;
+                for (int i = 1; i < n; i++) if (row[i] > row[at]) at = i;
+                float m = row[at];
+                if (m > best[r]) {
+                    best[r] = m;
+                    arg[r] = v0 + at;
+                }
+                double newMax = Math.max(mx[r], m);
+                float shift = (float) newMax;
+                Ops.exp(row, row, 0, n, 1f, shift, tmp);
+                double cs = Ops.sum(row, 0, n);
+                sm[r] = (mx[r] == Double.NEGATIVE_INFINITY ? 0 : sm[r] * Math.exp(mx[r] - newMax)) + cs;
+                mx[r] = newMax;
+                if (weightsOut != null) weightsOut.put(r * n, row);
+            }
+        });
+    }
+
+    /**
+     * {@code C = C exp(mBefore - mNow) + sum_v w(v) (z_ref(v) - z(v))} per row, with w = exp(z_ref - mNow)
+     * from the reference's scan of the same chunk.
+     */
+    private static void crossChunk(FloatBuffer lf, FloatBuffer refLogits, FloatBuffer refWeights, int n, double[] mBefore,
+                                   double[] mNow, double[] cross) {
+        int rows = mNow.length;
+        Par.rows(rows, Par.grain(rows, 4), (r0, r1) -> {
+            float[] z = new float[n], zr = new float[n], w = new float[n];
+            for (int r = r0; r < r1; r++) {
+                lf.get(r * n, z);
+                refLogits.get(r * n, zr);
+                refWeights.get(r * n, w);
+                double c = 0;
+                for (int i = 0; i < n; i++) c += (double) w[i] * ((double) zr[i] - z[i]);
+                cross[r] = (mBefore[r] == Double.NEGATIVE_INFINITY ? 0 : cross[r] * Math.exp(mBefore[r] - mNow[r])) + c;
+            }
+        });
     }
 }

@@ -15,8 +15,40 @@ package org.depthlens.probe;
  * @param updateRatio      mean over tokens of |x[l+1]-x[l]|/|x[l]|, length L
  * @param loss             mean next-token NLL (natural log)
  * @param lossWithoutLayer loss with block l replaced by the identity, length L (null if not computed)
+ * @param logitLens        loss, KL to the final distribution and top-1 agreement of every depth 0..L (null if off)
+ * @param jacobianDeviation |D - V| / |V| of block l's central difference along the centred input, length L (null if off)
+ * @param lossWithoutAttention loss with only block l's attention output replaced by zero, length L (null if off)
+ * @param lossWithoutMlp   loss with only block l's MLP output replaced by zero, length L (null if off)
  */
 public record Metrics(int blocks, double[][] angularAll, double[][] angularLast, double[] blockInfluence,
                       double[] variance, double[] tokenVariance, double[] rms, double[] updateRatio,
-                      double loss, double[] lossWithoutLayer) {
+                      double loss, double[] lossWithoutLayer, LogitLens logitLens, double[] jacobianDeviation,
+                      double[] lossWithoutAttention, double[] lossWithoutMlp) {
+    /** The paper's probes only (the probes of issue 14 switched off). */
+    public Metrics(int blocks, double[][] angularAll, double[][] angularLast, double[] blockInfluence, double[] variance,
+                   double[] tokenVariance, double[] rms, double[] updateRatio, double loss, double[] lossWithoutLayer) {
+        this(blocks, angularAll, angularLast, blockInfluence, variance, tokenVariance, rms, updateRatio, loss, lossWithoutLayer,
+                null, null, null, null);
+    }
+
+    /** This with the probes of issue 14 replaced (any may be null). */
+    public Metrics withProbes(LogitLens lens, double[] jacobian, double[] withoutAttention, double[] withoutMlp) {
+        return new Metrics(blocks, angularAll, angularLast, blockInfluence, variance, tokenVariance, rms, updateRatio, loss,
+                lossWithoutLayer, lens, jacobian, withoutAttention, withoutMlp);
+    }
+
+    /**
+     * The logit lens: p_l = softmax(head(norm(x[l]))) with the final norm recomputed on x[l] itself.
+     *
+     * @param loss          mean next-token NLL of p_l over positions 0..T-2 of every window, length L+1
+     * @param kl            mean over all positions of KL(p_L || p_l) in nats, length L+1
+     * @param top1Agreement fraction of all positions where argmax p_l = argmax p_L, length L+1
+     */
+    public record LogitLens(double[] loss, double[] kl, double[] top1Agreement) {
+        /** The first depth whose top-1 agreement exceeds 0.5, or -1. */
+        public int firstDepthAgreeing() {
+            for (int l = 0; l < top1Agreement.length; l++) if (top1Agreement[l] > 0.5) return l;
+            return -1;
+        }
+    }
 }

@@ -25,7 +25,10 @@ import java.nio.file.Path;
  *   <li>{@code per_block.csv}: one row per depth l = 0..L. {@code variance, token_variance, rms}
  *       describe the stream x[l]; {@code block_influence, update_ratio, loss_without_layer,
  *       loss_drop} describe block l, whose input is x[l] (empty at l = L).
- *       {@code loss_drop = loss_without_layer - loss}.</li>
+ *       {@code loss_drop = loss_without_layer - loss}. Then the probes of issue 14, empty when
+ *       switched off: {@code logit_lens_loss, logit_lens_kl, logit_lens_top1_agreement} (depth l,
+ *       every row) and {@code jacobian_deviation, loss_without_attention, loss_without_mlp} (block l,
+ *       empty at l = L).</li>
  *   <li>{@code angular_all.csv}, {@code angular_last.csv}: column {@code l} then one column per
  *       n = 1..L named {@code n=<n>}; cell (l, n) is the angular distance between x[l] and x[l+n].</li>
  * </ul>
@@ -46,7 +49,8 @@ public final class MetricsCsv {
     }
 
     /** The per-depth table (columns {@code depth, variance, token_variance, rms, block_influence,
-     * update_ratio, loss_without_layer, loss_drop}). */
+     * update_ratio, loss_without_layer, loss_drop, logit_lens_loss, logit_lens_kl,
+     * logit_lens_top1_agreement, jacobian_deviation, loss_without_attention, loss_without_mlp}). */
     public static Table perBlock(ModelResult r) {
         Metrics m = r.metrics();
         int L = m.blocks();
@@ -58,6 +62,13 @@ public final class MetricsCsv {
         DoubleColumn update = DoubleColumn.create("update_ratio");
         DoubleColumn without = DoubleColumn.create("loss_without_layer");
         DoubleColumn drop = DoubleColumn.create("loss_drop");
+        DoubleColumn lensLoss = DoubleColumn.create("logit_lens_loss");
+        DoubleColumn lensKl = DoubleColumn.create("logit_lens_kl");
+        DoubleColumn lensTop1 = DoubleColumn.create("logit_lens_top1_agreement");
+        DoubleColumn jacobian = DoubleColumn.create("jacobian_deviation");
+        DoubleColumn noAttn = DoubleColumn.create("loss_without_attention");
+        DoubleColumn noMlp = DoubleColumn.create("loss_without_mlp");
+        Metrics.LogitLens lens = m.logitLens();
         double[] lossDrop = ReportModel.lossDrop(m);
         for (int l = 0; l <= L; l++) {
             depth.append(l);
@@ -69,8 +80,15 @@ public final class MetricsCsv {
             appendOrMissing(update, block ? m.updateRatio()[l] : null);
             appendOrMissing(without, block && m.lossWithoutLayer() != null ? m.lossWithoutLayer()[l] : null);
             appendOrMissing(drop, block && lossDrop != null ? lossDrop[l] : null);
+            appendOrMissing(lensLoss, lens != null ? lens.loss()[l] : null);
+            appendOrMissing(lensKl, lens != null ? lens.kl()[l] : null);
+            appendOrMissing(lensTop1, lens != null ? lens.top1Agreement()[l] : null);
+            appendOrMissing(jacobian, block && m.jacobianDeviation() != null ? m.jacobianDeviation()[l] : null);
+            appendOrMissing(noAttn, block && m.lossWithoutAttention() != null ? m.lossWithoutAttention()[l] : null);
+            appendOrMissing(noMlp, block && m.lossWithoutMlp() != null ? m.lossWithoutMlp()[l] : null);
         }
-        return Table.create("per_block", depth, variance, tokenVariance, rms, bi, update, without, drop);
+        return Table.create("per_block", depth, variance, tokenVariance, rms, bi, update, without, drop, lensLoss, lensKl,
+                lensTop1, jacobian, noAttn, noMlp);
     }
 
     /** An angular-distance triangle as a table: column {@code l}, then {@code n=1 .. n=L}. */

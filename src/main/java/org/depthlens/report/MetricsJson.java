@@ -29,21 +29,24 @@ import java.util.List;
  * <p>Format: a pretty-printed object (2-space indent, {@code "\n"} line ends, trailing newline)
  * with the top-level keys, in this order: {@code label, family, lns, blocks, angular_all,
  * angular_last, block_influence, variance, token_variance, rms, update_ratio, loss,
- * loss_without_layer, pruned_removal, expert_usage, provenance}. Triangles are ragged lists
+ * loss_without_layer, logit_lens, jacobian_deviation, loss_without_attention, loss_without_mlp,
+ * pruned_removal, expert_usage, provenance}. {@code logit_lens} is an object
+ * {@code {loss, kl, top1_agreement}} of lists over depth 0..L. Triangles are ragged lists
  * ({@code angular_all[l]} has {@code L-l} entries, entry {@code n-1} is the distance from x[l] to
  * x[l+n]). Doubles are written in the shortest decimal form that parses back to the same double,
  * so {@code read(write(r))} reproduces every finite value bit for bit.
  *
  * <p>JSON has no NaN or infinity: a non-finite double is written as {@code null} and read back as
  * NaN (so +-Infinity does not survive; the value was not a usable number anyway). Fields that are
- * absent in the record ({@code loss_without_layer}, {@code pruned_removal}, {@code provenance},
+ * absent in the record ({@code loss_without_layer}, a probe family switched off, {@code pruned_removal}, {@code provenance},
  * {@code expert_usage} of a dense model, the usage of a dense block) are written as {@code null}.
  */
 public final class MetricsJson {
     /** Top-level keys in file order. */
     public static final List<String> KEYS = List.of("label", "family", "lns", "blocks", "angular_all",
             "angular_last", "block_influence", "variance", "token_variance", "rms", "update_ratio", "loss",
-            "loss_without_layer", "pruned_removal", "expert_usage", "provenance");
+            "loss_without_layer", "logit_lens", "jacobian_deviation", "loss_without_attention", "loss_without_mlp",
+            "pruned_removal", "expert_usage", "provenance");
 
     private static final JsonFactory FACTORY = JsonFactory.builder()
             .enable(StreamWriteFeature.USE_FAST_DOUBLE_WRITER) // Schubfach: shortest round-trip repr
@@ -86,6 +89,25 @@ public final class MetricsJson {
             writeDouble(g, m.loss());
             g.writeFieldName("loss_without_layer");
             writeArray(g, m.lossWithoutLayer());
+            g.writeFieldName("logit_lens");
+            if (m.logitLens() == null) {
+                g.writeNull();
+            } else {
+                g.writeStartObject();
+                g.writeFieldName("loss");
+                writeArray(g, m.logitLens().loss());
+                g.writeFieldName("kl");
+                writeArray(g, m.logitLens().kl());
+                g.writeFieldName("top1_agreement");
+                writeArray(g, m.logitLens().top1Agreement());
+                g.writeEndObject();
+            }
+            g.writeFieldName("jacobian_deviation");
+            writeArray(g, m.jacobianDeviation());
+            g.writeFieldName("loss_without_attention");
+            writeArray(g, m.lossWithoutAttention());
+            g.writeFieldName("loss_without_mlp");
+            writeArray(g, m.lossWithoutMlp());
             g.writeFieldName("pruned_removal");
             if (r.prunedRemoval() == null) {
                 g.writeNull();
@@ -208,6 +230,17 @@ public final class MetricsJson {
                 rd.doubles(root, "update_ratio", false),
                 rd.number(root.get("loss"), "loss"),
                 rd.doubles(root, "loss_without_layer", true));
+        // the probes of issue 14: absent in files written before them, null when switched off
+        Metrics.LogitLens lens = null;
+        JsonNode ll = root.get("logit_lens");
+        if (ll != null && !ll.isNull()) {
+            rd.require(ll.isObject(), "logit_lens", "an object");
+            lens = new Metrics.LogitLens(rd.doubles(rd.present(ll, "loss"), "logit_lens.loss"),
+                    rd.doubles(rd.present(ll, "kl"), "logit_lens.kl"),
+                    rd.doubles(rd.present(ll, "top1_agreement"), "logit_lens.top1_agreement"));
+        }
+        m = m.withProbes(lens, rd.optionalDoubles(root, "jacobian_deviation"), rd.optionalDoubles(root, "loss_without_attention"),
+                rd.optionalDoubles(root, "loss_without_mlp"));
         List<PrunedRemoval> pruned = null;
         JsonNode pr = rd.present(root, "pruned_removal");
         if (!pr.isNull()) {
@@ -333,6 +366,11 @@ public final class MetricsJson {
                 return null;
             }
             return doubles(n, key);
+        }
+
+        double[] optionalDoubles(JsonNode obj, String key) {
+            JsonNode n = obj.get(key);
+            return n == null || n.isNull() ? null : doubles(n, key);
         }
 
         double[] doubles(JsonNode n, String key) {

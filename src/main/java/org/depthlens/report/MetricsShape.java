@@ -31,6 +31,21 @@ final class MetricsShape {
         if (m.lossWithoutLayer() != null) {
             length(who, "loss_without_layer", m.lossWithoutLayer(), L);
         }
+        if (m.logitLens() != null) {
+            length(who, "logit_lens.loss", m.logitLens().loss(), L + 1);
+            length(who, "logit_lens.kl", m.logitLens().kl(), L + 1);
+            length(who, "logit_lens.top1_agreement", m.logitLens().top1Agreement(), L + 1);
+        }
+        for (String k : new String[] {"jacobian_deviation", "loss_without_attention", "loss_without_mlp"}) {
+            double[] a = switch (k) {
+                case "jacobian_deviation" -> m.jacobianDeviation();
+                case "loss_without_attention" -> m.lossWithoutAttention();
+                default -> m.lossWithoutMlp();
+            };
+            if (a != null) {
+                length(who, k, a, L);
+            }
+        }
         if (r.prunedRemoval() != null) {
             for (PrunedRemoval p : r.prunedRemoval()) {
                 if (p == null || p.n() < 1 || p.start() < 0 || p.start() + p.n() > L) {

@@ -50,6 +50,11 @@ public final class Palette {
         return viridis(0.72 - 0.68 * t);
     }
 
+    /** The colour mixed halfway with white: the second series of a model (MLP next to attention). */
+    public static Color lighter(Color c) {
+        return new Color((c.getRed() + 255) / 2, (c.getGreen() + 255) / 2, (c.getBlue() + 255) / 2);
+    }
+
     /** CSS hex form, e.g. {@code #0072b2}. */
     public static String hex(Color c) {
         return String.format(java.util.Locale.ROOT, "#%02x%02x%02x", c.getRed(), c.getGreen(), c.getBlue());

@@ -73,6 +73,7 @@ final class ReportCharts {
                                 + "off scale are printed in the chart.");
             }
         }
+        writeProbes(ctx, dir, m);
         if (m.result().expertUsage() != null) {
             int experts = m.result().expertUsage().stream().filter(a -> a != null).mapToInt(a -> a.length)
                     .max().orElse(0);
@@ -80,6 +81,37 @@ final class ReportCharts {
                     "Expert usage",
                     "Share of each MoE block's routed token slots that went to each expert (count / block total; "
                             + "uniform routing = 1/" + experts + "). Dense blocks are blank.");
+        }
+    }
+
+    static final String LENS = "The logit lens: p_l = softmax(head(norm(x[l]))), the final norm recomputed on x[l]. "
+            + "Solid: mean next-token loss of p_l (equal to the model's loss at l = L); dashed: mean KL(p_L || p_l) "
+            + "over all positions (0 at l = L), both in nats.";
+    static final String TOP1 = "Fraction of all positions where the most likely token at depth l is the one at x[L] "
+            + "(1 at l = L).";
+    static final String JACOBIAN = "|D - V|_F / |V|_F per block, D the central difference (eps = 1e-2) of block l's "
+            + "map along V = x[l] minus its mean over the window's tokens, averaged over windows: 0 = the block is the "
+            + "identity around its input.";
+    static final String SUBLAYER = "loss_without_attention[l] - loss and loss_without_mlp[l] - loss (nats/token): "
+            + "the loss increase when only that sublayer's output of block l is replaced by zero.";
+
+    /** The charts of the probes beyond the paper, for the families that ran. */
+    private static void writeProbes(ReportContext ctx, Path dir, ReportModel m) throws IOException {
+        Metrics x = m.metrics();
+        List<ReportModel> one = List.of(m);
+        List<Color> c = List.of(m.color());
+        if (x.logitLens() != null) {
+            ctx.writeChart(dir, "logit_lens", ProbeCharts.logitLens(one, c, m.label() + ": logit lens"), "Logit lens by depth",
+                    LENS);
+            ctx.writeChart(dir, "top1_agreement", ProbeCharts.top1(one, c, m.label() + ": top-1 agreement with the last depth"),
+                    "Top-1 agreement by depth", TOP1);
+        }
+        if (x.jacobianDeviation() != null) {
+            ctx.writeChart(dir, "jacobian_deviation", ProbeCharts.jacobian(one, c, m.label() + ": Jacobian deviation"),
+                    "Jacobian deviation by block", JACOBIAN);
+        }
+        if (x.lossWithoutAttention() != null && x.lossWithoutMlp() != null) {
+            ctx.writeChart(dir, "sublayer_removal", ProbeCharts.sublayerRemoval(m), "Attention vs MLP removal", SUBLAYER);
         }
     }
 
@@ -113,6 +145,16 @@ final class ReportCharts {
                         "The same values with the y axis fitted to all but the dominant blocks; off-scale values "
                                 + "are printed in the chart.");
             }
+        }
+        if (ms.stream().anyMatch(m -> m.metrics().logitLens() != null)) {
+            ctx.writeChart(dir, "logit_lens", ProbeCharts.logitLens(ms, colours, "Logit lens by depth"), "Logit lens by depth",
+                    LENS + " " + all);
+            ctx.writeChart(dir, "top1_agreement", ProbeCharts.top1(ms, colours, "Top-1 agreement with the last depth"),
+                    "Top-1 agreement by depth", TOP1 + " " + all);
+        }
+        if (ms.stream().anyMatch(m -> m.metrics().jacobianDeviation() != null)) {
+            ctx.writeChart(dir, "jacobian_deviation", ProbeCharts.jacobian(ms, colours, "Jacobian deviation by block"),
+                    "Jacobian deviation by block", JACOBIAN + " " + all);
         }
         for (Trajectory t : ctx.trajectories()) {
             List<ReportModel> tm = t.models();

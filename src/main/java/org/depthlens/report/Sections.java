@@ -38,6 +38,19 @@ public final class Sections {
                 + "every window; perplexity = exp(loss)."},
         {"loss_without_layer[l]", "The loss with block l replaced by the identity (its input passes through "
                 + "unchanged); the performance drop of removing block l is loss_without_layer[l] - loss."},
+        {"logit_lens.loss[l]", "The logit lens: the mean next-token loss when the prediction is read off depth l, "
+                + "p_l = softmax(head(norm(x[l]))) with the final norm recomputed on x[l]; equals loss at l = L."},
+        {"logit_lens.kl[l]", "Mean over all positions of KL(p_L || p_l) in nats: how far the prediction read at depth "
+                + "l is from the final one (0 at l = L)."},
+        {"logit_lens.top1_agreement[l]", "Fraction of all positions where the most likely token at depth l is the "
+                + "final one; the key numbers give the first depth where it exceeds 0.5 (where the prediction forms)."},
+        {"jacobian_deviation[l]", "|D - V| / |V| with D the central difference (eps = 1e-2) of block l's map along "
+                + "V = x[l] minus its mean over the window's tokens: how strongly the block's update responds to its "
+                + "input; 0 = the block acts as the identity around its input."},
+        {"loss_without_attention[l]", "The loss with only block l's attention output replaced by zero, everything "
+                + "else intact."},
+        {"loss_without_mlp[l]", "The loss with only block l's MLP (or MoE) output replaced by zero; zeroing both "
+                + "sublayers is loss_without_layer[l]."},
         {"pruned_removal", "Contiguous pruning (Gromov et al.): for each n, the start l minimising "
                 + "angular_last[l][n-1], and the loss with blocks l..l+n-1 all replaced by the identity."},
         {"expert_usage", "For each MoE block, how many routed token slots each expert received (the charts "
@@ -212,6 +225,9 @@ public final class Sections {
             rows.add(List.of("Variance growth x[L] / x[1]", Fmt.num(x.variance()[L] / x.variance()[1])));
             rows.add(List.of("RMS of x[L]", Fmt.num(x.rms()[L])));
             rows.add(List.of("Mean block influence", Fmt.num(KeyNumbers.mean(x.blockInfluence()))));
+            if (x.logitLens() != null) {
+                rows.add(List.of("Depth where top-1 agreement first exceeds 0.5", ProbeCharts.firstAgreeing(x)));
+            }
             out.raw("<div class=\"cols\">\n<div>\n<h4>Key numbers</h4>\n");
             out.table(List.of("Quantity", "Value"), rows, new boolean[] {false, true});
             out.raw("</div>\n<div>\n<h4>Most and least important blocks</h4>\n");
@@ -261,6 +277,14 @@ public final class Sections {
                 ctx.figure(out, ctx.chart(m, c));
             }
             out.gridEnd();
+            if (ctx.chart(m, "logit_lens") != null || ctx.chart(m, "jacobian_deviation") != null
+                    || ctx.chart(m, "sublayer_removal") != null) {
+                out.raw("<h4>Where the prediction forms, how far blocks are from the identity</h4>\n").gridStart();
+                for (String c : List.of("logit_lens", "top1_agreement", "jacobian_deviation", "sublayer_removal")) {
+                    ctx.figure(out, ctx.chart(m, c));
+                }
+                out.gridEnd();
+            }
             if (ctx.chart(m, "expert_usage") != null) {
                 out.raw("<h4>Expert usage</h4>\n").gridStart();
                 ctx.figure(out, ctx.chart(m, "expert_usage"));
@@ -304,6 +328,9 @@ public final class Sections {
             Map<String, String> t = new LinkedHashMap<>();
             t.put("cmp-differences", "Differences");
             t.put("cmp-overlays", "Overlays");
+            if (ctx.models().stream().anyMatch(m -> m.metrics().logitLens() != null || m.metrics().jacobianDeviation() != null)) {
+                t.put("cmp-probes", "Logit lens, Jacobian, sublayers");
+            }
             t.put("cmp-heatmaps", "Heatmaps side by side");
             for (Trajectory tr : ctx.trajectories()) {
                 t.put("cmp-" + tr.prefix().replace('_', '-'), "Trajectory " + (tr.index() + 1));
@@ -338,6 +365,13 @@ public final class Sections {
                     m -> m.lossDrop() == null ? Double.NaN : KeyNumbers.mean(m.lossDrop())));
             rows.add(blockRow("Most important block (loss increase)", ms, m -> m.lossDrop(), true));
             rows.add(blockRow("Least important block (loss increase)", ms, m -> m.lossDrop(), false));
+            if (ms.stream().anyMatch(m -> m.metrics().logitLens() != null)) {
+                List<String> row = new ArrayList<>();
+                row.add("Depth where top-1 agreement first exceeds 0.5");
+                for (ReportModel m : ms) row.add(ProbeCharts.firstAgreeing(m.metrics()));
+                for (int i = 1; i < ms.size(); i++) row.add("");
+                rows.add(row);
+            }
             rows.add(blockRow("Highest block influence", ms, m -> m.metrics().blockInfluence(), true));
             rows.add(blockRow("Lowest block influence", ms, m -> m.metrics().blockInfluence(), false));
             boolean[] numeric = new boolean[header.size()];
@@ -355,6 +389,23 @@ public final class Sections {
                 ctx.figure(out, ctx.compareChart(c));
             }
             out.gridEnd();
+
+            if (ctx.compareChart("logit_lens") != null || ctx.compareChart("jacobian_deviation") != null) {
+                out.h3("cmp-probes", "Logit lens, Jacobian deviation, sublayer removal");
+                out.gridStart();
+                for (String c : List.of("logit_lens", "top1_agreement", "jacobian_deviation")) {
+                    ctx.figure(out, ctx.compareChart(c));
+                }
+                out.gridEnd();
+            }
+            if (ms.stream().anyMatch(m -> ctx.chart(m, "sublayer_removal") != null)) {
+                out.note("Attention vs MLP removal, one chart per model, side by side.");
+                out.gridStart();
+                for (ReportModel m : ms) {
+                    ctx.figure(out, ctx.chart(m, "sublayer_removal"));
+                }
+                out.gridEnd();
+            }
 
             out.h3("cmp-heatmaps", "Heatmaps side by side");
             out.note("Angular distance on the last token, raw, with one colour scale for all models (0 to "

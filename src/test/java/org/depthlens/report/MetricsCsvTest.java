@@ -23,12 +23,13 @@ class MetricsCsvTest {
             Metrics m = r.metrics();
             int L = m.blocks();
             List<String> lines = Files.readAllLines(d.resolve("per_block.csv"));
-            assertEquals("depth,variance,token_variance,rms,block_influence,update_ratio,loss_without_layer,loss_drop",
-                    lines.get(0));
+            assertEquals("depth,variance,token_variance,rms,block_influence,update_ratio,loss_without_layer,loss_drop,"
+                    + "logit_lens_loss,logit_lens_kl,logit_lens_top1_agreement,jacobian_deviation,loss_without_attention,"
+                    + "loss_without_mlp", lines.get(0));
             assertEquals(L + 2, lines.size());
             for (int l = 0; l <= L; l++) {
                 String[] c = lines.get(l + 1).split(",", -1);
-                assertEquals(8, c.length, lines.get(l + 1));
+                assertEquals(14, c.length, lines.get(l + 1));
                 assertEquals(Integer.toString(l), c[0]);
                 assertExact(m.variance()[l], c[1]);
                 assertExact(m.tokenVariance()[l], c[2]);
@@ -39,11 +40,29 @@ class MetricsCsvTest {
                     assertExact(m.lossWithoutLayer()[l], c[6]);
                     assertExact(m.lossWithoutLayer()[l] - m.loss(), c[7]);
                 } else {
-                    for (int k = 4; k < 8; k++) {
+                    for (int k : new int[] {4, 5, 6, 7, 11, 12, 13}) {
                         assertEquals("", c[k], "block columns are empty at depth L");
                     }
                 }
+                Metrics.LogitLens lens = m.logitLens();
+                assertCell(lens == null ? null : lens.loss()[l], c[8]);
+                assertCell(lens == null ? null : lens.kl()[l], c[9]);
+                assertCell(lens == null ? null : lens.top1Agreement()[l], c[10]);
+                if (l < L) {
+                    assertCell(m.jacobianDeviation() == null ? null : m.jacobianDeviation()[l], c[11]);
+                    assertCell(m.lossWithoutAttention() == null ? null : m.lossWithoutAttention()[l], c[12]);
+                    assertCell(m.lossWithoutMlp() == null ? null : m.lossWithoutMlp()[l], c[13]);
+                }
             }
+        }
+    }
+
+    /** A probe that ran is written exactly; one that was switched off leaves its column empty. */
+    private static void assertCell(Double want, String cell) {
+        if (want == null) {
+            assertEquals("", cell);
+        } else {
+            assertExact(want, cell);
         }
     }
 
@@ -84,7 +103,7 @@ class MetricsCsvTest {
         ModelResult r = new ModelResult("x", "f", false, m, null, null, null);
         String csv = MetricsCsv.toCsv(MetricsCsv.perBlock(r));
         assertEquals(csv, MetricsCsv.toCsv(MetricsCsv.perBlock(r)));
-        assertTrue(csv.contains("\n0,1.0,0.1,0.1,0.5,0.5,,\n"), csv);
+        assertTrue(csv.contains("\n0,1.0,0.1,0.1,0.5,0.5,,,,,,,,\n"), csv);
         assertTrue(!csv.contains("\r"));
     }
 

@@ -22,7 +22,7 @@ import java.util.List;
  * shared/checkpoints/tiny-curse-24/reference_metrics.json, at the final step and at step 141.
  * Provenance hashes are real SHA-256 of the files named; the contiguous-pruning entry is the one
  * the reference fixes exactly (n = 1: the argmin of angular_last[l][0], whose loss is
- * loss_without_layer[start]).
+ * loss_without_layer[start]). The final pair also carries the probes beyond the paper ({@link #withProbes}).
  */
 final class ReferenceData {
     static final String DIR = "checkpoints/tiny-curse-24";
@@ -82,7 +82,24 @@ final class ReferenceData {
                 sha256(ckpt.resolve("model.safetensors")), shared().resolve(DIR).resolve("validation.txt").toString(),
                 sha256(shared().resolve(DIR).resolve("validation.txt")), windows,
                 (long) windows * n.get("window_tokens").longValue(), "0.1.0", "2025-06-01T12:00:00Z");
+        if (!early) m = withProbes(m, name);
         return new ModelResult(dir, "llama", name.equals("lns"), m, pruned, null, p);
+    }
+
+    /**
+     * The probes beyond the paper for the final pair, from tools/probe_reference.py's committed output (its
+     * own 4 windows of 128 tokens: report test data, not a consistency claim with the other metrics).
+     */
+    static Metrics withProbes(Metrics m, String name) {
+        try (var in = ReferenceData.class.getResourceAsStream("/probe_reference.json")) {
+            JsonNode r = new ObjectMapper().readTree(in).get(name);
+            JsonNode lens = r.get("logit_lens");
+            return m.withProbes(new Metrics.LogitLens(doubles(lens.get("loss")), doubles(lens.get("kl")),
+                    doubles(lens.get("top1_agreement"))), doubles(r.get("jacobian_deviation")),
+                    doubles(r.get("loss_without_attention")), doubles(r.get("loss_without_mlp")));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     static Metrics metrics(JsonNode n) {

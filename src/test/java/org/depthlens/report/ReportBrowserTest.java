@@ -83,9 +83,16 @@ class ReportBrowserTest {
     void everyChartLoadsAndNothingIsRequested(@TempDir Path profile) throws Exception {
         ReportOutput out = SharedReport.get();
         JsonNode r = check(out.reportHtml(), "report-check.html", "", profile);
-        int expected = out.charts().size() + 4; // + the side-by-side heatmaps
+        int expected = out.charts().size() + 4 + 2; // + the side-by-side heatmaps and sublayer charts
         assertEquals(expected, r.get("images").intValue(), r.toString());
         assertEquals(expected, r.get("loaded").intValue(), "images that did not load: " + r.get("broken"));
+        // the probes beyond the paper, for the final Pre-LN / LNS pair and in the comparison, shown and decoded
+        List<String> shown = new ArrayList<>();
+        r.get("charts").forEach(c -> shown.add(c.asText()));
+        for (String c : List.of("logit_lens", "top1_agreement", "jacobian_deviation", "sublayer_removal")) {
+            assertEquals(c.equals("sublayer_removal") ? 4 : 3, shown.stream().filter(c::equals).count(),
+                    c + " (pre_ln, lns" + (c.equals("sublayer_removal") ? ", twice each" : ", compare") + "): " + shown);
+        }
         for (JsonNode w : r.get("widths")) {
             assertTrue(w.asText().startsWith((Charts.WIDTH * ChartFiles.SCALE) + "x"), w.asText());
         }
@@ -98,7 +105,7 @@ class ReportBrowserTest {
         ReportOutput out = SharedReport.get();
         JsonNode r = check(out.reportHtml(), "report-bad.html",
                 "<img src=\"http://example.invalid/x.png\"><img src=\"missing.png\">", profile);
-        assertEquals(out.charts().size() + 6, r.get("images").intValue());
+        assertEquals(out.charts().size() + 8, r.get("images").intValue());
         assertEquals(2, r.get("broken").size(), r.toString());
         String all = r.get("resources").toString() + r.get("violations").toString();
         assertTrue(all.contains("http://example.invalid/x.png"), all);

@@ -41,8 +41,11 @@ class ReportWriterTest {
     static final List<String> MODEL_CHARTS = List.of("variance", "variance_log", "rms", "rms_log", "angular_all",
             "angular_all_rownorm", "angular_last", "angular_last_rownorm", "block_influence", "block_influence_log",
             "update_ratio", "update_ratio_log", "loss_drop", "loss_drop_zoom");
+    /** The probes beyond the paper: only the final pair of {@link ReferenceData} carries them. */
+    static final List<String> PROBE_CHARTS = List.of("logit_lens", "top1_agreement", "jacobian_deviation", "sublayer_removal");
     static final List<String> COMPARE_CHARTS = List.of("variance_log", "variance", "rms_log", "block_influence_log",
-            "update_ratio_log", "loss_drop", "loss_drop_zoom", "trajectory_1_variance_log",
+            "update_ratio_log", "loss_drop", "loss_drop_zoom", "logit_lens", "top1_agreement", "jacobian_deviation",
+            "trajectory_1_variance_log",
             "trajectory_1_block_influence_log", "trajectory_1_loss_drop", "trajectory_2_variance_log",
             "trajectory_2_block_influence_log", "trajectory_2_loss_drop");
 
@@ -63,7 +66,9 @@ class ReportWriterTest {
                 assertTrue(Files.isRegularFile(d.resolve(f)), d.resolve(f).toString());
             }
             Set<String> expected = new TreeSet<>();
-            for (String c : MODEL_CHARTS) {
+            List<String> charts = new ArrayList<>(MODEL_CHARTS);
+            if (!e.getKey().contains("step")) charts.addAll(PROBE_CHARTS);
+            for (String c : charts) {
                 expected.add(c + ".png");
                 expected.add(c + ".svg");
             }
@@ -76,7 +81,7 @@ class ReportWriterTest {
         }
         assertEquals(root.resolve("compare"), out.compareDir());
         assertEquals(expected, listing(out.compareDir()));
-        assertEquals(4 * MODEL_CHARTS.size() + COMPARE_CHARTS.size(), out.charts().size());
+        assertEquals(4 * MODEL_CHARTS.size() + 2 * PROBE_CHARTS.size() + COMPARE_CHARTS.size(), out.charts().size());
     }
 
     @Test
@@ -127,8 +132,8 @@ class ReportWriterTest {
             assertNotNull(ImageIO.read(new ByteArrayInputStream(Base64.getDecoder().decode(src.substring(22)))));
             n++;
         }
-        // the side-by-side view shows each model's angular_last heatmap a second time
-        assertEquals(SharedReport.get().charts().size() + 4, n);
+        // the side-by-side views show each model's angular_last heatmap and the pair's sublayer charts a second time
+        assertEquals(SharedReport.get().charts().size() + 4 + 2, n);
     }
 
     @Test
@@ -223,7 +228,7 @@ class ReportWriterTest {
         try (Stream<Path> s = Files.walk(dir.resolve("a"))) {
             files = s.filter(Files::isRegularFile).sorted().toList();
         }
-        assertEquals(1 + 4 + 2 * MODEL_CHARTS.size(), files.size());
+        assertEquals(1 + 4 + 2 * (MODEL_CHARTS.size() + PROBE_CHARTS.size()), files.size());
         for (Path f : files) {
             Path other = dir.resolve("b").resolve(dir.resolve("a").relativize(f));
             assertArrayEquals(Files.readAllBytes(f), Files.readAllBytes(other), f.toString());

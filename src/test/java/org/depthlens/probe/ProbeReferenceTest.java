@@ -1,0 +1,78 @@
+package org.depthlens.probe;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.depthlens.Fixtures;
+import org.depthlens.TinyCurse;
+import org.depthlens.model.family.Architecture;
+import org.depthlens.model.Model;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The kernels of the new probes against tools/probe_reference.py (float64 NumPy, committed output). */
+class ProbeReferenceTest {
+    static JsonNode reference() throws IOException {
+        try (InputStream in = ProbeReferenceTest.class.getResourceAsStream("/probe_reference.json")) {
+            return new ObjectMapper().readTree(in);
+        }
+    }
+
+    @ParameterizedTest(name = "tiny-curse-24/{0}")
+    @ValueSource(strings = {"pre_ln", "lns"})
+    void kernelsMatchReference(String dir) throws IOException {
+        JsonNode ref = reference();
+        JsonNode want = ref.get(dir);
+        try (Model m = Model.open(Fixtures.tinyCurse().resolve(dir), Architecture.LnsMode.AUTO)) {
+            Metrics got = ProbeKernelsDriver.run(m, TinyCurse.windows(ref.get("windows").asInt(), ref.get("window_tokens").asInt()));
+            List<String> bad = new ArrayList<>();
+            StringBuilder report = new StringBuilder(dir + ", worst relative error:");
+            JsonNode lens = want.get("logit_lens");
+            report.append(check(lens.get("loss"), got.logitLens().loss(), 1e-4, 0, "logit_lens.loss", bad));
+            report.append(check(lens.get("kl"), got.logitLens().kl(), 1e-4, 1e-9, "logit_lens.kl", bad));
+            report.append(top1(want, got.logitLens().top1Agreement(), bad));
+            report.append(check(want.get("loss_without_attention"), got.lossWithoutAttention(), 1e-4, 0, "loss_without_attention", bad));
+            report.append(check(want.get("loss_without_mlp"), got.lossWithoutMlp(), 1e-4, 0, "loss_without_mlp", bad));
+            report.append(check(want.get("loss_without_layer"), got.lossWithoutLayer(), 1e-4, 0, "loss_without_layer", bad));
+            report.append(check(want.get("jacobian_deviation"), got.jacobianDeviation(), 1e-2, 2e-3, "jacobian_deviation", bad));
+            System.out.println(report);
+            assertTrue(bad.isEmpty(), dir + ": " + String.join("; ", bad));
+        }
+    }
+
+    /**
+     * top1_agreement: within 1e-4 relative, up to the positions whose two largest logits are within 1e-5
+     * relative at depth l or at depth L (the reference counts them; float32 may order those either way).
+     */
+    static String top1(JsonNode want, double[] got, List<String> bad) {
+        JsonNode amb = want.get("diagnostics").get("top1_ambiguous_positions_per_depth");
+        double positions = want.get("diagnostics").get("positions").asDouble();
+        JsonNode ref = want.get("logit_lens").get("top1_agreement");
+        int last = ref.size() - 1;
+        double worst = 0;
+        for (int l = 0; l <= last; l++) {
+            double slack = (amb.get(l).asInt() + (l == last ? 0 : amb.get(last).asInt())) / positions;
+            double w = ref.get(l).asDouble(), err = Math.abs(got[l] - w);
+            worst = Math.max(worst, err / w);
+            if (!(err <= slack + 1e-4 * w)) bad.add("top1_agreement[" + l + "] " + got[l] + " vs " + w);
+        }
+        return String.format(" top1_agreement %.1e", worst);
+    }
+
+    /** |got - want| <= rel |want| + abs for every entry; returns the worst relative error as text. */
+    static String check(JsonNode want, double[] got, double rel, double abs, String name, List<String> bad) {
+        double worst = 0;
+        for (int i = 0; i < want.size(); i++) {
+            double w = want.get(i).asDouble(), err = Math.abs(got[i] - w), bound = rel * Math.abs(w) + abs;
+            if (w != 0) worst = Math.max(worst, err / Math.abs(w));
+            if (!(err <= bound)) bad.add(name + "[" + i + "] " + got[i] + " vs " + w);
+        }
+        return String.format(" %s %.1e", name, worst);
+    }
+}
