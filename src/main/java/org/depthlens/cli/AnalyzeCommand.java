@@ -35,6 +35,8 @@ import java.util.concurrent.Callable;
                 "  depthlens analyze -m step1000 -m step2000 -m step4000 --text val.txt   (a trajectory over training)",
                 "  depthlens analyze --config sample-configs/tiny-curse-pair.json",
                 "  depthlens analyze -m run/pre_ln -m run/lns --text val.txt --docs val.txt --tasks sample-configs/tasks/tech-cloze.jsonl",
+                "  depthlens analyze -m ck/pre -m ck/lns -m ck/post -m ck/mix --norm-type pre --norm-type LNS --norm-type auto \\",
+                "      --norm-type auto --text val.txt   (Curse-of-Depth code checkpoints; post and Mix-LN are told by their norm tensors)",
                 "",
                 "Output (OUT is built in a temporary sibling folder and renamed into place when complete):",
                 "  OUT/<label>/metrics.json   every metric, pruned_removal, expert_usage, provenance (hashes, versions)",
@@ -72,6 +74,9 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
     @Option(names = "--lns", paramLabel = "MODE", defaultValue = "auto",
             description = "LayerNorm Scaling: auto (config's \"layernorm_scaling\"), on (force 1/sqrt(l+1)), off (force Pre-LN). Default: ${DEFAULT-VALUE}.")
     Architecture.LnsMode lns;
+
+    @CommandLine.Mixin
+    NormOptions norm = new NormOptions();
 
     /** Null: not given, so the default applies (and is cut to a small model's block count without complaint). */
     @Option(names = "--prune", paramLabel = "K",
@@ -121,7 +126,7 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         }
         if (text != null && ids != null) throw usage("give --text or --ids, not both");
         if (text == null && ids == null) throw usage("give the data to evaluate on: --text FILE or --ids FILE");
-        List<ModelSpec> named = RunOptions.labelled(spec, models, labels);
+        List<ModelSpec> named = norm.apply(spec, RunOptions.labelled(spec, models, labels), lns);
         if (window < 2) throw usage("--window must be at least 2, got " + window);
         if (maxWindows != null && maxWindows < 1) throw usage("--max-windows must be positive, got " + maxWindows);
         if (prune != null && prune < 0) throw usage("--prune must not be negative, got " + prune);
@@ -132,7 +137,7 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         boolean defaultOut = out == null;
         if (defaultOut) out = RunOptions.defaultOut("", named);
         DataSource data = text != null ? DataSource.text(text) : DataSource.ids(ids);
-        var request = new AnalyzeJob.Request(named, data, window, maxWindows == null ? Integer.MAX_VALUE : maxWindows, lns,
+        var request = new AnalyzeJob.Request(named, data, window, maxWindows == null ? Integer.MAX_VALUE : maxWindows,
                 prune == null ? DEFAULT_PRUNE : prune,
                 out, force, defaultOut ? RunOptions.reportsDir() : null, Runtime.getRuntime().maxMemory() / 2, allowNan);
         if (bundled) System.err.println("No --model given: analysing the bundled Pre-LN/LNS pair on the project's docs/.");

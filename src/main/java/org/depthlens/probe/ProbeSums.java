@@ -5,18 +5,18 @@ import org.depthlens.model.Sublayer;
 import java.util.Arrays;
 
 /**
- * Mergeable partial sums of every probe metric (shared/docs/metrics.md), accumulated in double.
- * Windows processed in any grouping — batches, threads, machines — {@link #merge} into the same
- * numbers; {@link #finish} turns them into {@link Metrics}. Variances are kept as (count, sum,
- * centred sum of squares) and merged with Chan's formula, so a large mean cannot cancel them out.
+ * Mergeable, serialisable partial sums of the probe metrics (shared/docs/metrics.md), accumulated in double.
+ * Windows processed in any grouping — batches, threads, machines — {@link #merge} into the same numbers up
+ * to the last bits of the sums; {@link #finish} turns them into {@link Metrics} together with what the pass
+ * planner measures per sequence (angular_last, the losses). Variances are kept as (count, sum, centred sum
+ * of squares) and merged with Chan's formula, so a large mean cannot cancel them out.
  */
-public final class ProbeSums {
+public final class ProbeSums implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
     final int layers;
     final int hidden;
     /** angular sums over all tokens, [l][n-1]. */
     final double[][] angAll;
-    /** angular sums over last tokens, [l][n-1]. */
-    final double[][] angLast;
     /** sum of cos(x[l], x[l+1]) over tokens. */
     final double[] cosNext;
     final double[] tokenVar;
@@ -27,11 +27,6 @@ public final class ProbeSums {
     final double[] elemSum;
     final double[] elemM2;
     long tokens;
-    long sequences;
-    double nll;
-    long nllCount;
-    final double[] nllWithout;
-    final long[] nllWithoutCount;
     /** logit lens per depth 0..L: NLL sum and count, KL sum, agreeing positions and positions. */
     final double[] lensNll;
     final long[] lensNllCount;
@@ -49,7 +44,6 @@ public final class ProbeSums {
         this.layers = layers;
         this.hidden = hidden;
         angAll = triangle(layers);
-        angLast = triangle(layers);
         cosNext = new double[layers];
         tokenVar = new double[layers + 1];
         rmsSum = new double[layers + 1];
@@ -57,8 +51,6 @@ public final class ProbeSums {
         elemCount = new double[layers + 1];
         elemSum = new double[layers + 1];
         elemM2 = new double[layers + 1];
-        nllWithout = new double[layers];
-        nllWithoutCount = new long[layers];
         lensNll = new double[layers + 1];
         lensNllCount = new long[layers + 1];
         lensKl = new double[layers + 1];
@@ -78,18 +70,6 @@ public final class ProbeSums {
 
     public int layers() {
         return layers;
-    }
-
-    /** Adds the next-token NLL of the full model. */
-    public void addLoss(double sum, long count) {
-        nll += sum;
-        nllCount += count;
-    }
-
-    /** Adds the next-token NLL with block {@code l} removed. */
-    public void addLossWithout(int l, double sum, long count) {
-        nllWithout[l] += sum;
-        nllWithoutCount[l] += count;
     }
 
     /** Adds the logit lens of depth {@code d}: NLL over the scored positions, KL and top-1 agreement over all positions. */
@@ -119,12 +99,9 @@ public final class ProbeSums {
         for (int l = 0; l < layers; l++) {
             for (int n = 0; n < angAll[l].length; n++) {
                 angAll[l][n] += o.angAll[l][n];
-                angLast[l][n] += o.angLast[l][n];
             }
             cosNext[l] += o.cosNext[l];
             updateRatio[l] += o.updateRatio[l];
-            nllWithout[l] += o.nllWithout[l];
-            nllWithoutCount[l] += o.nllWithoutCount[l];
         }
         for (int d = 0; d <= layers; d++) {
             tokenVar[d] += o.tokenVar[d];
@@ -154,39 +131,29 @@ public final class ProbeSums {
             addInto(nllWithoutSubCount[k], o.nllWithoutSubCount[k]);
         }
         tokens += o.tokens;
-        sequences += o.sequences;
-        nll += o.nll;
-        nllCount += o.nllCount;
         return this;
     }
 
-    /** The metrics these sums stand for; {@code lossWithoutLayer} is null when no removal sweep ran. */
-    public Metrics finish() {
+    /**
+     * The metrics these sums stand for, with angular_last and the losses, which the pass planner measures per
+     * sequence ({@code lossWithoutLayer} null when no removal sweep ran).
+     */
+    public Metrics finish(double[][] angularLast, double loss, double[] lossWithoutLayer) {
         double[][] all = new double[layers][];
-        double[][] last = new double[layers][];
-        for (int l = 0; l < layers; l++) {
-            all[l] = div(angAll[l], tokens);
-            last[l] = div(angLast[l], sequences);
-        }
+        for (int l = 0; l < layers; l++) all[l] = div(angAll[l], tokens);
         double[] bi = new double[layers];
         for (int l = 0; l < layers; l++) bi[l] = 1 - cosNext[l] / tokens;
         double[] var = new double[layers + 1];
         for (int d = 0; d <= layers; d++) var[d] = elemM2[d] / elemCount[d];
-        boolean removal = Arrays.stream(nllWithoutCount).allMatch(c -> c > 0) && layers > 0;
-        double[] without = null;
-        if (removal) {
-            without = new double[layers];
-            for (int l = 0; l < layers; l++) without[l] = nllWithout[l] / nllWithoutCount[l];
-        }
         Metrics.LogitLens lens = null;
         if (all(lensPositions)) {
-            double[] loss = new double[layers + 1], kl = new double[layers + 1], agree = new double[layers + 1];
+            double[] lensLoss = new double[layers + 1], kl = new double[layers + 1], agree = new double[layers + 1];
             for (int d = 0; d <= layers; d++) {
-                loss[d] = lensNll[d] / lensNllCount[d];
+                lensLoss[d] = lensNll[d] / lensNllCount[d];
                 kl[d] = lensKl[d] / lensPositions[d];
                 agree[d] = (double) lensAgree[d] / lensPositions[d];
             }
-            lens = new Metrics.LogitLens(loss, kl, agree);
+            lens = new Metrics.LogitLens(lensLoss, kl, agree);
         }
         double[] jac = null;
         if (all(jacobianWindows)) {
@@ -199,8 +166,8 @@ public final class ProbeSums {
             withoutSub[k] = new double[layers];
             for (int l = 0; l < layers; l++) withoutSub[k][l] = nllWithoutSub[k][l] / nllWithoutSubCount[k][l];
         }
-        return new Metrics(layers, all, last, bi, var, div(tokenVar, tokens), div(rmsSum, tokens), div(updateRatio, tokens),
-                nll / nllCount, without, lens, jac, withoutSub[Sublayer.ATTENTION.ordinal()], withoutSub[Sublayer.MLP.ordinal()]);
+        return new Metrics(layers, all, angularLast, bi, var, div(tokenVar, tokens), div(rmsSum, tokens), div(updateRatio, tokens),
+                loss, lossWithoutLayer, lens, jac, withoutSub[Sublayer.ATTENTION.ordinal()], withoutSub[Sublayer.MLP.ordinal()]);
     }
 
     /** Every entry counted (a probe that did not run leaves zeros). */

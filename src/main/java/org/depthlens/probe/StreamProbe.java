@@ -4,15 +4,13 @@ import org.depthlens.util.Par;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Watches the residual stream of one batch of equal-length sequences flow block by block and
+ * Watches the residual stream of one batch of equal-length sequences (every row is a token) flow block by block and
  * accumulates {@link ProbeSums}. It keeps each depth's state (float32, on heap) because the angular
  * distance compares every pair of depths; dot products and norms are taken in double.
  */
 public final class StreamProbe {
     private final int layers;
     private final int hidden;
-    private final int batch;
-    private final int seqLen;
     private final int rows;
     private final float[][] states;
     private final double[][] norms;
@@ -21,14 +19,11 @@ public final class StreamProbe {
     public StreamProbe(int layers, int hidden, int batch, int seqLen) {
         this.layers = layers;
         this.hidden = hidden;
-        this.batch = batch;
-        this.seqLen = seqLen;
         this.rows = batch * seqLen;
         this.states = new float[layers + 1][];
         this.norms = new double[layers + 1][];
         this.sums = new ProbeSums(layers, hidden);
         sums.tokens = rows;
-        sums.sequences = batch;
     }
 
     /**
@@ -105,14 +100,14 @@ public final class StreamProbe {
     }
 
     /**
-     * Angular distance between x[m] and every earlier depth (all tokens and last tokens), cos(x[m-1], x[m])
+     * Angular distance between x[m] and every earlier depth over all tokens, cos(x[m-1], x[m])
      * and the update ratio of block m-1, in one parallel pass over row chunks: each chunk reads its rows of
      * x[m] once and compares them with the same rows of every earlier depth.
      */
     private void angularAndUpdate(int m) {
         int chunks = Par.chunkCount(rows, GRAIN);
-        // per chunk and earlier depth l: [all, last, cos sum]; plus the update ratio of block m-1
-        double[][][] part = new double[chunks][m][3];
+        // per chunk and earlier depth l: [all, cos sum]; plus the update ratio of block m-1
+        double[][][] part = new double[chunks][m][2];
         double[] upd = new double[chunks];
         float[] b = states[m];
         double[] nb = norms[m];
@@ -120,18 +115,15 @@ public final class StreamProbe {
             for (int l = 0; l < m; l++) {
                 float[] a = states[l];
                 double[] na = norms[l];
-                double all = 0, last = 0, cosSum = 0;
+                double all = 0, cosSum = 0;
                 for (int r = r0; r < r1; r++) {
                     double cos = na[r] == 0 || nb[r] == 0 ? 1.0 : dot(a, b, r * hidden, hidden) / (na[r] * nb[r]);
                     cos = Math.max(-1.0, Math.min(1.0, cos));
-                    double ang = Math.acos(cos) / Math.PI;
-                    all += ang;
-                    if (r % seqLen == seqLen - 1) last += ang;
+                    all += Math.acos(cos) / Math.PI;
                     cosSum += cos;
                 }
                 part[c][l][0] = all;
-                part[c][l][1] = last;
-                part[c][l][2] = cosSum;
+                part[c][l][1] = cosSum;
             }
             float[] a = states[m - 1];
             double[] na = norms[m - 1];
@@ -154,14 +146,12 @@ public final class StreamProbe {
             upd[c] = total;
         });
         for (int l = 0; l < m; l++) {
-            double all = 0, last = 0, cosSum = 0;
+            double all = 0, cosSum = 0;
             for (int c = 0; c < chunks; c++) {
                 all += part[c][l][0];
-                last += part[c][l][1];
-                cosSum += part[c][l][2];
+                cosSum += part[c][l][1];
             }
             sums.angAll[l][m - l - 1] = all;
-            sums.angLast[l][m - l - 1] = last;
             if (m == l + 1) sums.cosNext[l] = cosSum;
         }
         double total = 0;
@@ -183,12 +173,8 @@ public final class StreamProbe {
         return (s0 + s1) + (s2 + s3);
     }
 
-    /** The partial sums of this batch (losses are added by the caller). */
+    /** The partial sums of this batch. */
     public ProbeSums sums() {
         return sums;
-    }
-
-    public int batch() {
-        return batch;
     }
 }

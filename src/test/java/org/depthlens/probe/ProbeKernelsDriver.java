@@ -34,7 +34,9 @@ public final class ProbeKernelsDriver {
         StreamProbe probe = new StreamProbe(layers, a.hidden(), b, t);
         List<INDArray> depths = new ArrayList<>();
         depths.add(m.embed(batch.ids()));
+        LastTokenAngles angles = new LastTokenAngles(layers, batch.lastRows());
         probe.observe(0, depths.get(0));
+        angles.observe(0, depths.get(0));
         ProbeSums sums = probe.sums();
         for (int j = 0; j < layers; j++) {
             INDArray x = depths.get(j);
@@ -44,14 +46,15 @@ public final class ProbeKernelsDriver {
             sums.addJacobian(j, JacobianProbe.deviationSum(pm[0], pm[1], out.get(1), out.get(2), b, t), b);
             depths.add(out.get(0));
             probe.observe(j + 1, out.get(0));
+            angles.observe(j + 1, out.get(0));
         }
         int[] targets = batch.nextTokenTargets();
         Head.Readings lens = m.head().read(depths, targets, layers);
         LogitLensProbe.add(lens, 0, layers, targets, sums);
-        sums.addLoss(-sum(lens.logProb()[layers]), count(targets));
+        double loss = -sum(lens.logProb()[layers]) / count(targets);
+        double[] without = new double[layers];
         for (int l = 0; l < layers; l++) {
-            sums.addLossWithout(l, -sum(m.head().logProbs(List.of(rest(m, blocks, rope, batch, depths.get(l), l + 1)), targets)[0]),
-                    count(targets));
+            without[l] = -sum(m.head().logProbs(List.of(rest(m, blocks, rope, batch, depths.get(l), l + 1)), targets)[0]) / count(targets);
             for (Sublayer s : Sublayer.values()) {
                 INDArray y = BlockForward.forwardAll(a, blocks.get(l), List.of(depths.get(l)), Collections.singletonList(s), b, t,
                         rope, Collections.singletonList(null)).get(0);
@@ -59,7 +62,7 @@ public final class ProbeKernelsDriver {
                 sums.addLossWithout(s, l, -sum(m.head().logProbs(List.of(y), targets)[0]), count(targets));
             }
         }
-        return sums.finish();
+        return sums.finish(LastTokenAngles.mean(layers, angles.perSequence()), loss, without);
     }
 
     private static INDArray rest(Model m, List<BlockWeights> blocks, Rope.Tables rope, Batch batch, INDArray y, int from) {
