@@ -45,6 +45,8 @@ class NormFormEvalFoldTest {
         int[] compared = {0};
         sameNumbers(st.get("perplexity"), bin.get("perplexity"), "perplexity", compared);
         assertTrue(compared[0] > 24, "the removal entries were compared too: " + compared[0]);
+        String html = Files.readString(out.resolve("report.html"));
+        assertTrue(html.contains("Block normalisation") && html.contains(">LNS<"), "the report labels each model with its form");
     }
 
     /** Every numeric leaf within 1e-6 relative (same bf16 weights, two file formats). */
