@@ -167,6 +167,7 @@ public record Architecture(String family, Path configFile, Dims dims, Tokens tok
             d.put("kv_heads", Integer.toString(g.kvHeads()));
             d.put("head_dim", Integer.toString(g.headDim()));
             d.put("qkv_bias", Boolean.toString(g.qkvBias()));
+            d.put("o_bias", Boolean.toString(g.oBias()));
             d.put("qk_norm", Boolean.toString(g.qkNorm()));
         } else {
             AttentionSpec.Mla m = (AttentionSpec.Mla) attention;
@@ -195,7 +196,9 @@ public record Architecture(String family, Path configFile, Dims dims, Tokens tok
         }
         d.put("mlp", moe.isEmpty() ? "dense" : dense.isEmpty() ? "moe" : "moe in blocks " + ranges(moe) + ", dense in " + ranges(dense));
         if (!dense.isEmpty()) {
-            d.put("intermediate", Integer.toString(((MlpSpec.Dense) blocks.get(dense.get(0)).mlp()).intermediate()));
+            MlpSpec.Dense denseMlp = (MlpSpec.Dense) blocks.get(dense.get(0)).mlp();
+            d.put("intermediate", Integer.toString(denseMlp.intermediate()));
+            d.put("mlp_bias", Boolean.toString(denseMlp.bias()));
         }
         if (first != null) {
             d.put("experts", Integer.toString(first.experts()));
