@@ -47,12 +47,12 @@ final class SparkJobs {
         List<ModelResult> out = new ArrayList<>();
         for (ModelSpec spec : r.models()) {
             out.add(null);
-            try (Model model = Model.open(spec.dir(), r.lns())) {
+            try (Model model = Model.open(spec.dir(), spec.norm())) {
                 List<int[]> windows = r.data().windows(spec.dir(), r.window(), r.maxWindows());
                 Windows.validate(windows, model.arch().vocab(), model.arch().maxPositions(), r.data().path().toString(), true);
                 long tokens = windows.stream().mapToLong(w -> w.length).sum();
-                log.printf("%s: %s, %d blocks%s, %d windows (%d tokens)%n", spec.label(), model.arch().family(),
-                        model.arch().layers(), model.arch().lns() ? ", LNS" : "", windows.size(), tokens);
+                log.printf("%s: %s, %d blocks, %s, %d windows (%d tokens)%n", spec.label(), model.arch().family(),
+                        model.arch().layers(), model.arch().norm().describe(), windows.size(), tokens);
                 Provenance prov = ProvenanceBuilder.of(model, r.data().path().toString(), r.data().bytes(), windows.size(), tokens);
                 planned.add(new Planned(spec, model.arch().family(), model.arch().lns(), Analyzer.sequences(windows), prov));
             } catch (BadInputException e) {
@@ -61,7 +61,7 @@ final class SparkJobs {
                 continue;
             }
             Planned p = planned.get(planned.size() - 1);
-            jobs.add(new SparkPasses.Job(spec.dir().toString(), spec.label(), r.lns(), r.allowNan(), p.seqs(), requests,
+            jobs.add(new SparkPasses.Job(spec.dir().toString(), spec.label(), spec.norm(), r.allowNan(), p.seqs(), requests,
                     r.memoryBudget()));
         }
         List<SparkPasses.Result> results;
@@ -87,34 +87,35 @@ final class SparkJobs {
         return out;
     }
 
-    /** An evaluation planned on the driver. */
-    private record PlannedEval(ModelSpec spec, Evaluator.Prepared prepared, Provenance provenance) {
+    /** An evaluation planned on the driver (its evaluator keeps the model's architecture for the results). */
+    private record PlannedEval(ModelSpec spec, Evaluator evaluator, Evaluator.Prepared prepared, Provenance provenance,
+                               String describe) {
     }
 
     /** Each model's evaluation, as {@link EvalJob} computes it in one process; null for a model skipped with keepGoing. */
     static List<EvalResult> eval(EvalJob.Request r, EvalInputs inputs, SparkOptions o, boolean keepGoing, PrintStream log) {
         long t0 = System.nanoTime();
         Evaluator.Options options = new Evaluator.Options(r.maxLength(), r.removal(), r.prune(), null, null, r.memoryBudget());
-        Eval requests = new Eval(r.removal(), r.prune());
+        Eval requests = new Eval(r.maxLength(), r.removal(), r.prune(), r.memoryBudget());
         List<PlannedEval> planned = new ArrayList<>();
         List<SparkPasses.Job> jobs = new ArrayList<>();
         List<EvalResult> out = new ArrayList<>();
         for (ModelSpec spec : r.models()) {
             out.add(null);
             PlannedEval pe;
-            try (Model model = Model.open(spec.dir(), r.lns()); ModelTokenizer tok = ModelTokenizer.open(spec.dir())) {
-                Evaluator.Prepared p = new Evaluator(model, TextEncoder.of(tok), options, Progress.NONE).prepare(inputs.tasks(),
-                        inputs.docs());
+            try (Model model = Model.open(spec.dir(), spec.norm()); ModelTokenizer tok = ModelTokenizer.open(spec.dir())) {
+                Evaluator ev = new Evaluator(model, TextEncoder.of(tok), options, Progress.NONE);
+                Evaluator.Prepared p = ev.prepare(inputs.tasks(), inputs.docs());
                 long tokens = p.sequences().stream().mapToLong(Sequence::length).sum();
-                pe = new PlannedEval(spec, p, ProvenanceBuilder.of(model, inputs.dataPath(), inputs.fingerprint(),
-                        p.sequences().size(), tokens));
+                pe = new PlannedEval(spec, ev, p, ProvenanceBuilder.of(model, inputs.dataPath(), inputs.fingerprint(),
+                        p.sequences().size(), tokens), model.arch().norm().describe());
             } catch (BadInputException e) {
                 skipOrThrow(spec, e.getMessage(), keepGoing, log);
                 planned.add(null);
                 continue;
             }
             planned.add(pe);
-            jobs.add(new SparkPasses.Job(spec.dir().toString(), spec.label(), r.lns(), r.allowNan(), pe.prepared().sequences(),
+            jobs.add(new SparkPasses.Job(spec.dir().toString(), spec.label(), spec.norm(), r.allowNan(), pe.prepared().sequences(),
                     requests, r.memoryBudget()));
         }
         List<SparkPasses.Result> results;
@@ -133,9 +134,9 @@ final class SparkJobs {
                 skipOrThrow(p.spec(), res.badInput(), keepGoing, log);
                 continue;
             }
-            EvalResult e = Evaluator.finish(p.spec().label(), p.prepared(), res.outcome(), seconds);
-            log.printf(Locale.ROOT, "%s: %s, %d blocks%s: %d sequences (%d tokens), %d passes%n", p.spec().label(), e.family(),
-                    e.blocks(), e.lns() ? ", LNS" : "", e.settings().requests(), e.settings().inputTokens(), e.settings().passes());
+            EvalResult e = p.evaluator().result(p.spec().label(), p.prepared(), res.outcome(), seconds);
+            log.printf(Locale.ROOT, "%s: %s, %d blocks, %s: %d sequences (%d tokens), %d passes%n", p.spec().label(), e.family(),
+                    e.blocks(), p.describe(), e.settings().requests(), e.settings().inputTokens(), e.settings().passes());
             out.set(i, e.with(inputs.describe(), p.provenance().withExecution(execution)));
         }
         log.println(execution);
@@ -148,10 +149,11 @@ final class SparkJobs {
     }
 
     /** eval's planner request (the pruning chosen on the evaluation's own sequences), rebuilt on every executor. */
-    private record Eval(boolean removal, int prune) implements SparkPasses.Requests {
+    private record Eval(int maxLength, boolean removal, int prune, long budget) implements SparkPasses.Requests {
         @Override
         public Passes.Request of(Model model) {
-            return Evaluator.request(model.arch().layers(), new Evaluator.Options(0, removal, prune, null, null, 0));
+            return new Evaluator(model, null, new Evaluator.Options(maxLength, removal, prune, null, null, budget), Progress.NONE)
+                    .request();
         }
     }
 

@@ -68,35 +68,28 @@ public final class Evaluator {
     }
 
     /**
-     * An evaluation ready for the planner: its sequences and request, and what {@link #finish} needs to turn the
-     * planner's outcome into results (which request is which choice or document window).
+     * An evaluation's sequences for the pass planner, and where each task choice and each document's rolling
+     * windows sit among them.
+     *
+     * @param choices   request index of {@code [task][item][choice]}
+     * @param docFirst  {@code [docs file][document]}: the index of its first window
+     * @param docWindows {@code [docs file][document]}: its number of windows
+     * @param docCounts {@code [docs file]}: tokens, words and bytes
      */
-    public record Prepared(List<Sequence> sequences, Passes.Request request, String family, boolean lns, int layers,
-                           int maxLength, int prefix, List<McTask> tasks, List<Documents> docs, int[][][] choiceIdx,
-                           int[][] docFirst, int[][] docWindows, long[][] docCounts, List<Branch> single, int k,
-                           boolean removal, String chosenOn) {
+    public record Prepared(List<McTask> tasks, List<Documents> docs, int maxLength, int prefixToken, List<Sequence> sequences,
+                           int[][][] choices, int[][] docFirst, int[][] docWindows, long[][] docCounts) {
     }
 
-    /** Scores every task choice and document window with the planner, here; then {@link #finish}. */
+    /** Runs the evaluation here: {@link #prepare}, the planner's passes, {@link #result}. */
     public EvalResult run(String label, List<McTask> tasks, List<Documents> docs) {
         long t0 = System.nanoTime();
         Prepared p = prepare(tasks, docs);
-        Passes.Outcome o = new Passes(model, options.memoryBudgetBytes(), progress).run(p.sequences(), p.request());
-        return finish(label, p, o, (System.nanoTime() - t0) / 1e9);
+        Passes.Outcome o = new Passes(model, options.memoryBudgetBytes(), progress).run(p.sequences(), request());
+        return result(label, p, o, (System.nanoTime() - t0) / 1e9);
     }
 
-    /** What {@code eval} asks of the planner for a model of {@code layers} blocks. */
-    public static Passes.Request request(int layers, Options options) {
-        List<Branch> single = new ArrayList<>();
-        if (options.removal()) for (int l = 0; l < layers; l++) single.add(Branch.without(l));
-        int k = Math.min(options.prune(), layers);
-        List<Branch.Skip> given = k > 0 && options.pruning() != null ? List.copyOf(options.pruning()) : null;
-        return new Passes.Request(single, true, false, k, given, List.of());
-    }
-
-    /** Encodes every task choice and every document's rolling windows into the planner's sequences. */
+    /** Encodes every choice of every task item and every rolling window of every document (bad input refused here). */
     public Prepared prepare(List<McTask> tasks, List<Documents> docs) {
-        int layers = model.arch().layers();
         int maxLength = maxLength(model, options.maxLength());
         List<LoglikRequest> requests = new ArrayList<>();
 
@@ -146,28 +139,37 @@ public final class Evaluator {
             if (docCounts[d][0] == 0) throw new BadInputException(docs.get(d).path() + ": the documents encode to no tokens");
         }
         if (requests.isEmpty()) throw new BadInputException("nothing to evaluate: give --tasks or --docs");
-
-        Passes.Request request = request(layers, options);
         List<Sequence> seqs = requests.stream().map(r -> r.sequence(maxLength)).toList();
-        return new Prepared(seqs, request, model.arch().family(), model.arch().lns(), layers, maxLength, prefix, tasks, docs,
-                choiceIdx, docFirst, docWindows, docCounts, request.branches(), request.prune(), options.removal(),
-                request.pruning() != null ? options.pruningSource()
-                        : "angular_last on the last token of the " + seqs.size() + " scored sequences of this evaluation");
+        return new Prepared(List.copyOf(tasks), List.copyOf(docs), maxLength, prefix, seqs, choiceIdx, docFirst, docWindows, docCounts);
     }
 
-    /** The results of {@code p} from the planner's outcome {@code o} (computed here or on Spark) and the wall time. */
-    public static EvalResult finish(String label, Prepared p, Passes.Outcome o, double seconds) {
+    /** What the evaluation asks of the planner: the removal sweep, and the pruning (given, or chosen by angular_last). */
+    public Passes.Request request() {
+        int k = Math.min(options.prune(), model.arch().layers());
+        List<Branch.Skip> given = k > 0 && options.pruning() != null ? List.copyOf(options.pruning()) : null;
+        return new Passes.Request(single(), true, false, k, given, List.of());
+    }
+
+    private List<Branch> single() {
+        List<Branch> single = new ArrayList<>();
+        if (options.removal()) for (int l = 0; l < model.arch().layers(); l++) single.add(Branch.without(l));
+        return single;
+    }
+
+    /** Accuracies and perplexities from the planner's outcome on {@code p}'s sequences. */
+    public EvalResult result(String label, Prepared p, Passes.Outcome o, double seconds) {
+        int layers = model.arch().layers();
         List<McTask> tasks = p.tasks();
         List<Documents> docs = p.docs();
-        int[][][] choiceIdx = p.choiceIdx();
-        int[][] docFirst = p.docFirst();
-        int[][] docWindows = p.docWindows();
+        int[][][] choiceIdx = p.choices();
+        int[][] docFirst = p.docFirst(), docWindows = p.docWindows();
         long[][] docCounts = p.docCounts();
-        List<Branch> single = p.single();
-        int k = p.k();
+        List<Branch> single = single();
+        int k = Math.min(options.prune(), layers);
         Map<Branch, double[]> byBranch = o.loglik();
         List<Branch.Skip> pruning = k > 0 ? o.pruning() : null;
-        String chosenOn = p.chosenOn();
+        String chosenOn = k > 0 && options.pruning() != null ? options.pruningSource()
+                : "angular_last on the last token of the " + p.sequences().size() + " scored sequences of this evaluation";
         double[] full = o.main();
 
         List<TaskResult> taskResults = new ArrayList<>();
@@ -203,9 +205,9 @@ public final class Evaluator {
             docResults.add(new DocsResult(docs.get(d).name(), docs.get(d).texts().size(), c[0], c[1], c[2], fullLl,
                     DocsResult.metrics(fullLl, c[0], c[1], c[2]), removal, pr));
         }
-        EvalResult.Settings settings = new EvalResult.Settings(p.maxLength(), p.removal() ? "single" : "none", k,
-                k > 0 ? chosenOn : null, p.prefix(), p.sequences().size(), o.inputTokens(), o.passes(), seconds);
-        return new EvalResult(label, p.family(), p.lns(), p.layers(), settings, taskResults, docResults, List.of(), null);
+        EvalResult.Settings settings = new EvalResult.Settings(p.maxLength(), options.removal() ? "single" : "none", k,
+                k > 0 ? chosenOn : null, p.prefixToken(), p.sequences().size(), o.inputTokens(), o.passes(), seconds);
+        return new EvalResult(label, model.arch().family(), model.arch().lns(), layers, settings, taskResults, docResults, List.of(), null);
     }
 
     private static double[][] gatherChoices(double[] ll, int[][] idx) {

@@ -1,7 +1,7 @@
 package org.depthlens.spark;
 
 import org.depthlens.BadInputException;
-import org.depthlens.model.family.Architecture;
+import org.depthlens.model.family.NormChoice;
 import org.depthlens.model.Model;
 import org.depthlens.pass.Branch;
 import org.depthlens.pass.PassPart;
@@ -39,7 +39,7 @@ public final class SparkPasses {
      *
      * @param budget the memory budget of one pass: the single process's, so groups (and numbers) match it
      */
-    public record Job(String dir, String label, Architecture.LnsMode lns, boolean allowNan, List<Sequence> sequences,
+    public record Job(String dir, String label, NormChoice norm, boolean allowNan, List<Sequence> sequences,
                       Requests requests, long budget) implements Serializable {
     }
 
@@ -48,7 +48,7 @@ public final class SparkPasses {
     }
 
     /** One task: a group of one model's sequences through one stage's plan. */
-    private record Task(int job, String dir, Architecture.LnsMode lns, boolean allowNan, int stage, int[] members,
+    private record Task(int job, String dir, NormChoice norm, boolean allowNan, int stage, int[] members,
                         List<Sequence> sequences, Requests requests, List<Branch> branches, long budget) implements Serializable {
     }
 
@@ -63,7 +63,7 @@ public final class SparkPasses {
         List<Task> tasks = new ArrayList<>();
         for (int j = 0; j < n; j++) {
             Job job = jobs.get(j);
-            try (Model model = Model.open(java.nio.file.Path.of(job.dir()), job.lns())) {
+            try (Model model = Model.open(java.nio.file.Path.of(job.dir()), job.norm())) {
                 requests[j] = job.requests().of(model);
                 first[j] = requests[j].firstStage();
                 layers[j] = model.arch().layers();
@@ -86,7 +86,7 @@ public final class SparkPasses {
             second[j] = requests[j].pruningStage(totals[j]);
             if (second[j] == null) continue;
             // the second stage groups as the planner would for its own (smaller) plan
-            try (Model model = Model.open(java.nio.file.Path.of(job.dir()), job.lns())) {
+            try (Model model = Model.open(java.nio.file.Path.of(job.dir()), job.norm())) {
                 Passes planner = new Passes(model, job.budget(), Progress.NONE);
                 for (int[] g : split(planner.groups(job.sequences(), second[j]), windowsPerTask)) {
                     pruning.add(task(j, job, 2, g, second[j].branches()));
@@ -111,7 +111,7 @@ public final class SparkPasses {
     private static Task task(int j, Job job, int stage, int[] members, List<Branch> branches) {
         List<Sequence> seqs = new ArrayList<>(members.length);
         for (int m : members) seqs.add(job.sequences().get(m));
-        return new Task(j, job.dir(), job.lns(), job.allowNan(), stage, members, seqs, job.requests(), branches, job.budget());
+        return new Task(j, job.dir(), job.norm(), job.allowNan(), stage, members, seqs, job.requests(), branches, job.budget());
     }
 
     /** The groups, each cut into consecutive pieces of at most {@code max} sequences (0: as they are). */
@@ -144,7 +144,7 @@ public final class SparkPasses {
         @Override
         public PassPart run(Task t) {
             ExecutorEnv.checkModel(t.dir());
-            try (Model model = Model.open(java.nio.file.Path.of(t.dir()), t.lns())) {
+            try (Model model = Model.open(java.nio.file.Path.of(t.dir()), t.norm())) {
                 Set<String> warned = java.util.concurrent.ConcurrentHashMap.newKeySet();
                 model.checkpoint().onNonFinite((tensor, count, message) -> {
                     if (!t.allowNan()) throw new BadInputException(message + "; use --allow-nan to analyse anyway");
