@@ -30,8 +30,8 @@ import java.util.Set;
  * <p>The steps are public so that a distributed driver can run them apart: {@link #groups} plans a stage,
  * {@link #run(List, int[], Plan)} runs one group into a {@link PassPart}, {@link #merge} merges parts in a
  * fixed order, {@link Request#pruningStage} plans the second stage from the first one's totals, and
- * {@link #outcome} puts both stages together. {@link #run(List, Request)} does all of it here. Parts, totals
- * and branches are serialisable; plans and requests hold live probes, so each worker builds its own from
+ * {@link #outcome} puts both stages together. {@link #run(List, Request)} does all of it here. Parts and
+ * branches are serialisable; plans and requests hold live probes, so each worker builds its own from
  * the same options (e.g. {@code Analyzer.request}) and only parts travel.
  */
 public final class Passes {
