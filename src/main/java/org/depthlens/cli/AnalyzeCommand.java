@@ -51,7 +51,7 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = {"-m", "--model"}, paramLabel = "DIR", description = "HF model folder (config.json + *.safetensors). Repeat to compare models.")
+    @Option(names = {"-m", "--model"}, paramLabel = "DIR", description = "HF model folder (config.json + *.safetensors or pytorch_model.bin). Repeat to compare models.")
     List<Path> models = new ArrayList<>();
 
     @Option(names = {"-l", "--label"}, paramLabel = "NAME", description = "Label of the n-th --model (default: its folder name).")

@@ -49,7 +49,7 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
     CommandLine.Model.CommandSpec spec;
 
     @Option(names = {"-m", "--model"}, paramLabel = "DIR",
-            description = "HF model folder (config.json + *.safetensors + tokenizer.json). Repeat to compare models. Required "
+            description = "HF model folder (config.json + *.safetensors or pytorch_model.bin + tokenizer.json). Repeat to compare models. Required "
                     + "(here or in --config).")
     List<Path> models = new ArrayList<>();
 
