@@ -36,19 +36,22 @@ public final class ProbeKernelsDriver {
         depths.add(m.embed(batch.ids()));
         probe.observe(0, depths.get(0));
         ProbeSums sums = probe.sums();
+        JacobianSums jac = new JacobianSums(layers);
+        LensSums lensSums = new LensSums(layers);
         for (int j = 0; j < layers; j++) {
             INDArray x = depths.get(j);
             INDArray[] pm = JacobianProbe.perturb(x, b, t);
             List<INDArray> out = BlockForward.forwardAll(a, blocks.get(j), List.of(x, pm[0], pm[1]), b, t, rope,
                     Arrays.asList(null, null, null));
-            sums.addJacobian(j, JacobianProbe.deviationSum(pm[0], pm[1], out.get(1), out.get(2), b, t), b);
+            jac.add(j, JacobianProbe.deviationSum(pm[0], pm[1], out.get(1), out.get(2), b, t), b);
             depths.add(out.get(0));
             probe.observe(j + 1, out.get(0));
         }
         int[] targets = batch.nextTokenTargets();
         Head.Readings lens = m.head().read(depths, targets, layers);
-        LogitLensProbe.add(lens, 0, layers, targets, sums);
+        lensSums.add(lens, 0, targets);
         sums.addLoss(-sum(lens.logProb()[layers]), count(targets));
+        double[][] withoutSub = new double[2][layers];
         for (int l = 0; l < layers; l++) {
             sums.addLossWithout(l, -sum(m.head().logProbs(List.of(rest(m, blocks, rope, batch, depths.get(l), l + 1)), targets)[0]),
                     count(targets));
@@ -56,10 +59,11 @@ public final class ProbeKernelsDriver {
                 INDArray y = BlockForward.forwardAll(a, blocks.get(l), List.of(depths.get(l)), Collections.singletonList(s), b, t,
                         rope, Collections.singletonList(null)).get(0);
                 y = rest(m, blocks, rope, batch, y, l + 1);
-                sums.addLossWithout(s, l, -sum(m.head().logProbs(List.of(y), targets)[0]), count(targets));
+                withoutSub[s.ordinal()][l] = -sum(m.head().logProbs(List.of(y), targets)[0]) / count(targets);
             }
         }
-        return sums.finish();
+        return sums.finish().withProbes(lensSums.finish(), jac.finish(), withoutSub[Sublayer.ATTENTION.ordinal()],
+                withoutSub[Sublayer.MLP.ordinal()]);
     }
 
     private static INDArray rest(Model m, List<BlockWeights> blocks, Rope.Tables rope, Batch batch, INDArray y, int from) {
