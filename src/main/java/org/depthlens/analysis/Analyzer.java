@@ -1,28 +1,26 @@
 package org.depthlens.analysis;
 
-import org.depthlens.pass.Batch;
-import org.depthlens.pass.BlockMajorPass;
-import org.depthlens.pass.Branch;
-import org.depthlens.pass.PrunedRemoval;
-import org.depthlens.util.Progress;
-import org.depthlens.model.Head;
 import org.depthlens.model.Model;
 import org.depthlens.model.WeightPool;
+import org.depthlens.pass.Batch;
+import org.depthlens.pass.Branch;
+import org.depthlens.pass.PassProbe;
+import org.depthlens.pass.Passes;
+import org.depthlens.pass.PrunedRemoval;
+import org.depthlens.pass.Sequence;
 import org.depthlens.probe.Metrics;
 import org.depthlens.probe.ProbeSums;
 import org.depthlens.probe.StreamProbe;
+import org.depthlens.util.Progress;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
- * The probe analysis of one model: a first pass over the weights computes every probe metric and
- * the full single-block removal sweep; once angular_last is known, a second pass measures the
- * contiguous pruning Gromov et al. choose. Windows are grouped into passes whose stream states fit
- * the memory budget; groups merge as partial sums.
+ * The probe analysis of one model, through the pass planner ({@link Passes}): the first stage computes every
+ * probe metric and the full single-block removal sweep in one pass over the weights per group of windows;
+ * once angular_last is known, a second stage measures the contiguous pruning Gromov et al. choose.
  */
 public final class Analyzer {
     /** Options of one analysis. */
@@ -38,135 +36,96 @@ public final class Analyzer {
 
     private final Model model;
     private final Options options;
-    private final Progress progress;
-    /** Weight loads per pass, for tests and benchmarks. */
-    private final List<Long> loadsPerPass = new ArrayList<>();
-    /** Loads of each tensor in each pass (tests check every block tensor is read exactly once per pass). */
-    private final List<Map<String, Integer>> loadsByNamePerPass = new ArrayList<>();
+    private final Passes passes;
 
     public Analyzer(Model model, Options options, Progress progress) {
+        this(model, model.newPool(), options, progress);
+    }
+
+    /** With the weight pool the passes load blocks into (tests count its loads). */
+    public Analyzer(Model model, WeightPool pool, Options options, Progress progress) {
         this.model = model;
         this.options = options;
-        this.progress = progress;
-    }
-
-    public List<Long> loadsPerPass() {
-        return loadsPerPass;
-    }
-
-    /** For each pass so far (probe passes, then pruning passes), how many times each tensor was loaded. */
-    public List<Map<String, Integer>> loadsByNamePerPass() {
-        return loadsByNamePerPass;
+        this.passes = new Passes(model, pool, options.memoryBudgetBytes(), progress);
     }
 
     public Outcome run(List<int[]> windows) {
         if (windows.isEmpty()) throw new IllegalArgumentException("no windows to analyse");
-        int layers = model.arch().layers();
-        List<List<int[]>> groups = groups(windows);
+        List<Sequence> seqs = sequences(windows);
+        return outcome(seqs, passes.run(seqs, request(model, options)), options.removalSweep());
+    }
+
+    /** Every window scores each position's next token; its last position predicts nothing. */
+    public static List<Sequence> sequences(List<int[]> windows) {
+        return windows.stream().map(Sequence::window).toList();
+    }
+
+    /** What {@code analyze} asks of the planner: the removal sweep, angular_last, the probe sums, the pruning. */
+    public static Passes.Request request(Model model, Options options) {
         List<Branch> removal = new ArrayList<>();
-        if (options.removalSweep()) for (int l = 0; l < layers; l++) removal.add(Branch.without(l));
-
-        ProbeSums total = null;
-        List<long[]> usage = null;
-        WeightPool pool = model.newPool();
-        long passes = groups.size() * (options.prune() > 0 ? 2L : 1L);
-        int passNo = 0;
-        for (List<int[]> g : groups) {
-            Batch batch = Batch.of(g);
-            StreamProbe probe = new StreamProbe(layers, model.arch().hidden(), batch.batch(), batch.seqLen());
-            long before = pool.loads();
-            Map<String, Integer> namesBefore = Map.copyOf(pool.loadsByName());
-            int p = ++passNo;
-            BlockMajorPass.Result r = new BlockMajorPass(model, pool).run(batch, removal, probe::observe,
-                    (d, t, w) -> progress.update(d, t, "pass " + p + "/" + passes + ", " + w));
-            loadsPerPass.add(pool.loads() - before);
-            loadsByNamePerPass.add(difference(pool.loadsByName(), namesBefore));
-            ProbeSums sums = probe.sums();
-            List<INDArray> states = new ArrayList<>();
-            states.add(r.main());
-            for (Branch b : removal) states.add(r.branches().get(b));
-            double[][] nll = model.head().nll(states, batch.nextTokenTargets());
-            sums.addLoss(nll[0][0], (long) nll[0][1]);
-            for (int l = 0; l < removal.size(); l++) sums.addLossWithout(l, nll[l + 1][0], (long) nll[l + 1][1]);
-            total = total == null ? sums : total.merge(sums);
-            usage = addUsage(usage, r.expertUsage());
-        }
-        Metrics metrics = total.finish();
-        List<PrunedRemoval> pruned = options.prune() > 0 ? prune(metrics, groups, pool, passNo, passes) : List.of();
-        return new Outcome(metrics, pruned, usage, total.tokens(), windows.size());
+        if (options.removalSweep()) for (int l = 0; l < model.arch().layers(); l++) removal.add(Branch.without(l));
+        return new Passes.Request(removal, true, true, Math.min(options.prune(), model.arch().layers()), null,
+                List.of(new Probe(model.arch().layers(), model.arch().hidden())));
     }
 
-    /** For n = 1..K the start minimising angular_last[l][n-1] (lowest l on ties), and the loss without [l, l+n). */
-    private List<PrunedRemoval> prune(Metrics m, List<List<int[]>> groups, WeightPool pool, int passNo, long passes) {
-        List<Branch> chosen = PrunedRemoval.choose(m.angularLast(), options.prune()); // element n-1: n blocks
-        List<Branch> branches = List.copyOf(new java.util.LinkedHashSet<>(chosen));
-        Map<Branch, double[]> nll = new LinkedHashMap<>();
-        for (List<int[]> g : groups) {
-            Batch batch = Batch.of(g);
-            int p = ++passNo;
-            long before = pool.loads();
-            Map<String, Integer> namesBefore = Map.copyOf(pool.loadsByName());
-            BlockMajorPass.Result r = new BlockMajorPass(model, pool).run(batch, branches, null,
-                    (d, t, w) -> progress.update(d, t, "pass " + p + "/" + passes + " (pruning), " + w));
-            loadsPerPass.add(pool.loads() - before);
-            loadsByNamePerPass.add(difference(pool.loadsByName(), namesBefore));
-            List<INDArray> states = new ArrayList<>();
-            for (Branch b : branches) states.add(r.branches().get(b));
-            double[][] s = model.head().nll(states, batch.nextTokenTargets());
-            for (int i = 0; i < branches.size(); i++) {
-                nll.computeIfAbsent(branches.get(i), x -> new double[2]);
-                nll.get(branches.get(i))[0] += s[i][0];
-                nll.get(branches.get(i))[1] += s[i][1];
-            }
+    /** The metrics and pruning of a run of {@link #request} on {@code seqs}. */
+    public static Outcome outcome(List<Sequence> seqs, Passes.Outcome o, boolean removalSweep) {
+        long count = 0;
+        for (Sequence s : seqs) count += s.targets().length;
+        ProbeSums sums = (ProbeSums) o.probes().get(Probe.NAME);
+        int layers = sums.layers();
+        double[] without = null;
+        if (removalSweep) {
+            without = new double[layers];
+            for (int l = 0; l < layers; l++) without[l] = -Passes.sum(o.loglik().get(Branch.without(l))) / count;
         }
-        List<PrunedRemoval> out = new ArrayList<>();
-        for (int n = 1; n <= chosen.size(); n++) {
-            Branch b = chosen.get(n - 1);
-            out.add(new PrunedRemoval(n, b.from(), nll.get(b)[0] / nll.get(b)[1]));
-        }
-        return out;
+        Metrics metrics = sums.finish(o.angularLast(), -Passes.sum(o.main()) / count, without);
+        List<PrunedRemoval> pruned = new ArrayList<>();
+        for (Branch.Skip b : o.pruning()) pruned.add(new PrunedRemoval(b.n(), b.from(), -Passes.sum(o.loglik().get(b)) / count));
+        return new Outcome(metrics, pruned, o.expertUsage(), sums.tokens(), seqs.size());
     }
 
-    private static Map<String, Integer> difference(Map<String, Integer> after, Map<String, Integer> before) {
-        Map<String, Integer> d = new java.util.TreeMap<>();
-        after.forEach((k, v) -> {
-            int n = v - before.getOrDefault(k, 0);
-            if (n > 0) d.put(k, n);
-        });
-        return d;
-    }
+    /** The probe sums of docs/metrics.md over every token ({@link StreamProbe}), as a pass probe. */
+    static final class Probe implements PassProbe<ProbeSums> {
+        static final String NAME = "probe_sums";
+        private final int layers;
+        private final int hidden;
 
-    private static List<long[]> addUsage(List<long[]> acc, List<long[]> add) {
-        if (add == null) return acc;
-        if (acc == null) return new ArrayList<>(add);
-        for (int i = 0; i < acc.size(); i++) {
-            if (acc.get(i) == null) continue;
-            for (int e = 0; e < acc.get(i).length; e++) acc.get(i)[e] += add.get(i)[e];
+        Probe(int layers, int hidden) {
+            this.layers = layers;
+            this.hidden = hidden;
         }
-        return acc;
-    }
 
-    /**
-     * Groups windows of equal length into passes whose states fit the budget: per token, one hidden
-     * vector per removal branch and per observed depth, plus working room.
-     */
-    List<List<int[]>> groups(List<int[]> windows) {
-        int layers = model.arch().layers();
-        long perToken = 4L * model.arch().hidden() * (2L * (layers + 1) + 8);
-        long maxTokens = Math.max(1, options.memoryBudgetBytes() / perToken);
-        Map<Integer, List<int[]>> byLen = new LinkedHashMap<>();
-        for (int[] w : windows) byLen.computeIfAbsent(w.length, x -> new ArrayList<>()).add(w);
-        List<List<int[]>> out = new ArrayList<>();
-        for (List<int[]> same : byLen.values()) {
-            int len = same.get(0).length;
-            int perGroup = (int) Math.max(1, maxTokens / len);
-            for (int i = 0; i < same.size(); i += perGroup) out.add(same.subList(i, Math.min(same.size(), i + perGroup)));
+        @Override
+        public String name() {
+            return NAME;
         }
-        return out;
-    }
 
-    /** Head of the model, for callers that score their own states. */
-    public Head head() {
-        return model.head();
+        /** Every depth's state of the batch, kept for the pairwise angles. */
+        @Override
+        public long floatsPerToken() {
+            return (long) hidden * (layers + 1);
+        }
+
+        @Override
+        public Observer<ProbeSums> observe(Batch batch) {
+            StreamProbe p = new StreamProbe(layers, hidden, batch.batch(), batch.seqLen());
+            return new Observer<>() {
+                @Override
+                public void state(int depth, INDArray x) {
+                    p.observe(depth, x);
+                }
+
+                @Override
+                public ProbeSums result() {
+                    return p.sums();
+                }
+            };
+        }
+
+        @Override
+        public ProbeSums merge(ProbeSums earlier, ProbeSums later) {
+            return earlier.merge(later);
+        }
     }
 }

@@ -263,7 +263,7 @@ public final class Bench {
         ObjectNode a = result.putObject("analyze");
         List<int[]> ws;
         List<Double> secs = new ArrayList<>();
-        List<Long> loads = null;
+        long loads = 0;
         double loss = Double.NaN;
         int layers;
         try (Model m = Model.open(modelDir, Architecture.LnsMode.AUTO)) {
@@ -273,13 +273,14 @@ public final class Bench {
             for (int r = 0; r < repeats; r++) {
                 double load = loadAverage();
                 long t0 = System.nanoTime();
-                Analyzer an = new Analyzer(m, new Analyzer.Options(true, prune, Runtime.getRuntime().maxMemory() / 2), Progress.NONE);
+                org.depthlens.model.WeightPool pool = m.newPool();
+                Analyzer an = new Analyzer(m, pool, new Analyzer.Options(true, prune, Runtime.getRuntime().maxMemory() / 2), Progress.NONE);
                 Analyzer.Outcome o = an.run(ws);
                 double s = (System.nanoTime() - t0) / 1e9;
                 secs.add(s);
-                loads = an.loadsPerPass();
+                loads = pool.loads();
                 loss = o.metrics().loss();
-                log.printf(Locale.ROOT, "analyze %s: %d windows x %d tokens, %d blocks, removal sweep%s: %.1f s (load %.2f), loss %.6f, weight loads per pass %s%n",
+                log.printf(Locale.ROOT, "analyze %s: %d windows x %d tokens, %d blocks, removal sweep%s: %.1f s (load %.2f), loss %.6f, %d weight loads%n",
                         modelDir.getFileName(), windows, window, layers, prune > 0 ? " + pruning " + prune : "", s, load, loss, loads);
             }
         }
@@ -290,7 +291,7 @@ public final class Bench {
         a.put("prune", prune);
         a.put("seconds_median", median(secs));
         a.putPOJO("seconds", secs);
-        a.putPOJO("weight_loads_per_pass", loads);
+        a.put("weight_loads", loads);
         a.put("loss", loss);
     }
 

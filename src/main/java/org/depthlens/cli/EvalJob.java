@@ -106,9 +106,9 @@ public final class EvalJob {
     }
 
     /** The pruning analyze chose ({@code n} = 1..K in order) as branches. */
-    static List<Branch> branches(List<org.depthlens.pass.PrunedRemoval> pruned) {
-        List<Branch> out = new ArrayList<>();
-        for (var p : pruned) out.add(new Branch(p.start(), p.start() + p.n()));
+    static List<Branch.Skip> branches(List<org.depthlens.pass.PrunedRemoval> pruned) {
+        List<Branch.Skip> out = new ArrayList<>();
+        for (var p : pruned) out.add(Branch.skip(p.start(), p.start() + p.n()));
         return out;
     }
 

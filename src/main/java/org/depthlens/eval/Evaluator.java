@@ -2,12 +2,13 @@ package org.depthlens.eval;
 
 import org.depthlens.BadInputException;
 import org.depthlens.pass.Branch;
+import org.depthlens.pass.Passes;
+import org.depthlens.pass.Sequence;
 import org.depthlens.util.Progress;
 import org.depthlens.model.Model;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 
@@ -16,11 +17,11 @@ import java.util.Map;
  * removal and of contiguous pruning.
  *
  * <p>All requests (every choice of every task item, every rolling window of every document) are scored
- * together: each batch is one pass over the weights carrying the main stream and one branch per removed
- * block (and per pruning when its blocks are already known), each branch born from the shared prefix.
- * When {@code eval --prune K} must choose the pruned blocks itself, the first pass also measures
- * angular_last on the last token of every scored sequence and a second pass scores the K prunings
- * (the probe pass / pruning pass split of {@code analyze}).
+ * together through the pass planner ({@link Passes}), as {@code analyze} scores its windows: each batch is
+ * one pass over the weights carrying the main stream and one branch per removed block (and per pruning when
+ * its blocks are already known), each branch born from the shared prefix. When {@code eval --prune K} must
+ * choose the pruned blocks itself, the first stage also measures angular_last on the last token of every
+ * scored sequence and the planner chooses and scores the prunings by the same rule as {@code analyze}.
  */
 public final class Evaluator {
     /** Context the default max length is capped at (lm-eval's default max_length). */
@@ -34,7 +35,7 @@ public final class Evaluator {
      *                     or null to choose them by angular_last on the evaluation's own sequences
      * @param pruningSource where the given pruning was chosen (recorded in eval.json)
      */
-    public record Options(int maxLength, boolean removal, int prune, List<Branch> pruning, String pruningSource,
+    public record Options(int maxLength, boolean removal, int prune, List<Branch.Skip> pruning, String pruningSource,
                           long memoryBudgetBytes) {
     }
 
@@ -122,45 +123,29 @@ public final class Evaluator {
         List<Branch> single = new ArrayList<>();
         if (options.removal()) for (int l = 0; l < layers; l++) single.add(Branch.without(l));
         int k = Math.min(options.prune(), layers);
-        boolean choose = k > 0 && options.pruning() == null;
-        List<Branch> pruning = k > 0 && !choose ? List.copyOf(options.pruning()) : null;
-        List<Branch> first = new ArrayList<>(single);
-        if (pruning != null) first.addAll(pruning);
-
-        int passesTotal = choose ? 2 : 1;
-        Scorer scorer = new Scorer(model, options.memoryBudgetBytes(), (d, t, w) -> progress.update(d, t,
-                (passesTotal > 1 ? "pass 1/2, " : "") + w));
-        LastTokenAngular angular = choose ? new LastTokenAngular(layers) : null;
-        Scorer.Scores s1 = scorer.score(requests, maxLength, first, true, angular);
-        Map<Branch, double[]> byBranch = new java.util.HashMap<>(s1.branches());
-        int passes = s1.batches();
-        String chosenOn = options.pruningSource();
-        if (choose) {
-            pruning = new ArrayList<>(org.depthlens.pass.PrunedRemoval.choose(angular.finish(), k));
-            List<Branch> missing = new ArrayList<>(new LinkedHashSet<>(pruning));
-            missing.removeAll(byBranch.keySet()); // n = 1 is usually one of the single removals
-            if (!missing.isEmpty()) {
-                Scorer second = new Scorer(model, options.memoryBudgetBytes(), (d, t, w) -> progress.update(d, t, "pass 2/2 (pruning), " + w));
-                Scorer.Scores s2 = second.score(requests, maxLength, missing, false, null);
-                byBranch.putAll(s2.branches());
-                passes += s2.batches();
-            }
-            chosenOn = "angular_last on the last token of the " + angular.sequences() + " scored sequences of this evaluation";
-        }
+        List<Branch.Skip> given = k > 0 && options.pruning() != null ? List.copyOf(options.pruning()) : null;
+        Passes.Request request = new Passes.Request(single, true, false, k, given, List.of());
+        List<Sequence> seqs = requests.stream().map(r -> r.sequence(maxLength)).toList();
+        Passes.Outcome o = new Passes(model, options.memoryBudgetBytes(), progress).run(seqs, request);
+        Map<Branch, double[]> byBranch = o.loglik();
+        List<Branch.Skip> pruning = k > 0 ? o.pruning() : null;
+        String chosenOn = given != null ? options.pruningSource()
+                : "angular_last on the last token of the " + seqs.size() + " scored sequences of this evaluation";
+        double[] full = o.main();
 
         List<TaskResult> taskResults = new ArrayList<>();
         for (int t = 0; t < tasks.size(); t++) {
             McTask task = tasks.get(t);
             int[][] idx = choiceIdx[t];
-            double[][] ll = gatherChoices(s1.full(), idx);
+            double[][] ll = gatherChoices(full, idx);
             List<List<String>> choices = task.items().stream().map(McTask.Item::choices).toList();
             int[] gold = task.items().stream().mapToInt(McTask.Item::gold).toArray();
             List<Map<String, Double>> removal = new ArrayList<>();
             for (Branch b : single) removal.add(McScoring.score(gatherChoices(byBranch.get(b), idx), choices, gold));
             List<FileScores.Pruned> pr = new ArrayList<>();
             if (pruning != null) {
-                for (Branch b : pruning) {
-                    pr.add(new FileScores.Pruned(b.to() - b.from(), b.from(), McScoring.score(gatherChoices(byBranch.get(b), idx), choices, gold)));
+                for (Branch.Skip b : pruning) {
+                    pr.add(new FileScores.Pruned(b.n(), b.from(), McScoring.score(gatherChoices(byBranch.get(b), idx), choices, gold)));
                 }
             }
             taskResults.add(new TaskResult(task.name(), task.items().size(), McScoring.score(ll, choices, gold), ll, removal, pr));
@@ -168,21 +153,21 @@ public final class Evaluator {
         List<DocsResult> docResults = new ArrayList<>();
         for (int d = 0; d < docs.size(); d++) {
             long[] c = docCounts[d];
-            double full = sumDocs(s1.full(), docFirst[d], docWindows[d]);
+            double fullLl = sumDocs(full, docFirst[d], docWindows[d]);
             List<Map<String, Double>> removal = new ArrayList<>();
             for (Branch b : single) removal.add(DocsResult.metrics(sumDocs(byBranch.get(b), docFirst[d], docWindows[d]), c[0], c[1], c[2]));
             List<FileScores.Pruned> pr = new ArrayList<>();
             if (pruning != null) {
-                for (Branch b : pruning) {
-                    pr.add(new FileScores.Pruned(b.to() - b.from(), b.from(),
+                for (Branch.Skip b : pruning) {
+                    pr.add(new FileScores.Pruned(b.n(), b.from(),
                             DocsResult.metrics(sumDocs(byBranch.get(b), docFirst[d], docWindows[d]), c[0], c[1], c[2])));
                 }
             }
-            docResults.add(new DocsResult(docs.get(d).name(), docs.get(d).texts().size(), c[0], c[1], c[2], full,
-                    DocsResult.metrics(full, c[0], c[1], c[2]), removal, pr));
+            docResults.add(new DocsResult(docs.get(d).name(), docs.get(d).texts().size(), c[0], c[1], c[2], fullLl,
+                    DocsResult.metrics(fullLl, c[0], c[1], c[2]), removal, pr));
         }
         EvalResult.Settings settings = new EvalResult.Settings(maxLength, options.removal() ? "single" : "none", k,
-                k > 0 ? chosenOn : null, prefix, requests.size(), s1.inputTokens(), passes, (System.nanoTime() - t0) / 1e9);
+                k > 0 ? chosenOn : null, prefix, requests.size(), o.inputTokens(), o.passes(), (System.nanoTime() - t0) / 1e9);
         return new EvalResult(label, model.arch().family(), model.arch().lns(), layers, settings, taskResults, docResults, List.of(), null);
     }
 

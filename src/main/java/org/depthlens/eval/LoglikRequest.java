@@ -31,6 +31,12 @@ public record LoglikRequest(int[] context, int[] continuation) {
         return in;
     }
 
+    /** The planner's sequence: the input, its last |continuation| rows scored against the continuation. */
+    public org.depthlens.pass.Sequence sequence(int maxLength) {
+        int[] in = input(maxLength);
+        return new org.depthlens.pass.Sequence(in, in.length - continuation.length, continuation.clone());
+    }
+
     /** Tokens read by the model for {@code maxLength}. */
     public int inputLength(int maxLength) {
         return Math.min(maxLength, context.length + continuation.length - 1);

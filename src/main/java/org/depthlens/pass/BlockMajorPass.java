@@ -9,26 +9,25 @@ import org.depthlens.model.ExpertUsage;
 import org.depthlens.model.Model;
 import org.depthlens.model.family.MlpSpec;
 import org.depthlens.model.Rope;
-import org.depthlens.model.WeightPool;
-import org.nd4j.linalg.api.ndarray.INDArray;
-
 import org.depthlens.model.Scratch;
+import org.depthlens.model.WeightPool;
 import org.depthlens.model.Workspaces;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.IdentityHashMap;
-import java.util.Set;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BiConsumer;
+import java.util.Set;
 
 /**
- * One pass over the weights: block j is loaded once and every live stream advances through it —
- * the main stream (observed as x[j] -> x[j+1]) and each removal {@link Branch}, which is born from
- * the main stream's x[from] (the shared prefix is never recomputed) and skips to block {@code to}.
- * Peak memory is one block's weights plus one state per live branch.
+ * One pass over the weights for one batch: block j is loaded once and every live stream advances through
+ * it — the main stream (observed as x[j] -> x[j+1]) and each {@link Branch}, which is born from the main
+ * stream's x[fork] (the shared prefix is never recomputed) and then does at each block what its
+ * {@link Branch#step} says. Peak memory is one block's weights plus one state per live stream.
  */
 public final class BlockMajorPass {
     private final Model model;
@@ -39,21 +38,25 @@ public final class BlockMajorPass {
         this.pool = pool;
     }
 
-    /** What a pass returns: the final (pre-norm) state of the main stream and of each branch, and expert usage. */
+    /**
+     * What a pass returns: the final (pre-norm) state of the main stream and of each branch (the caller owns
+     * them), and the main stream's expert choices per block (null for a dense model, null entries for dense blocks).
+     */
     public record Result(INDArray main, Map<Branch, INDArray> branches, List<long[]> expertUsage) {
     }
 
-    /**
-     * Runs the batch through all blocks.
-     *
-     * @param observer sees (depth, state) for depth 0..L of the main stream; may be null
-     */
-    public Result run(Batch batch, List<Branch> branchSpecs, BiConsumer<Integer, INDArray> observer, Progress progress) {
+    /** Runs the batch through all blocks; {@code observers} see the main stream. */
+    public Result run(Batch batch, List<? extends Branch> branchSpecs, List<? extends StreamObserver> observers, Progress progress) {
         Architecture a = model.arch();
         int layers = a.layers();
+        for (Branch br : branchSpecs) {
+            if (br.fork() >= layers || br instanceof Branch.Skip s && s.to() > layers) {
+                throw new IllegalArgumentException("branch " + br + " outside the model's " + layers + " blocks");
+            }
+        }
         Rope.Tables rope = model.ropeTables(batch.seqLen());
         INDArray x = model.embed(batch.ids());
-        if (observer != null) observer.accept(0, x);
+        for (StreamObserver o : observers) o.state(0, x);
         Map<Branch, INDArray> live = new LinkedHashMap<>();
         List<long[]> usage = new ArrayList<>();
         boolean anyMoe = a.blocks().stream().anyMatch(b -> b.mlp() instanceof MlpSpec.Moe);
@@ -61,34 +64,39 @@ public final class BlockMajorPass {
         long done = 0;
         for (int j = 0; j < layers; j++) {
             for (Branch br : branchSpecs) {
-                if (br.from() == j) live.put(br, x);
+                if (br.fork() == j) live.put(br, x);
             }
             BlockWeights w = model.loadBlock(j, pool);
-            ExpertUsage eu = a.blocks().get(j).mlp() instanceof MlpSpec.Moe m ? new ExpertUsage(m.experts()) : null;
-            // every stream that goes through block j: the main one, then the branches that resumed by now
+            ExpertUsage eu = ExpertUsage.forBlock(a.blocks().get(j));
+            // every stream that runs block j whole: the main one, then the live branches whose step is RUN
             List<INDArray> inputs = new ArrayList<>();
             List<BlockTrace> traces = new ArrayList<>();
             List<Branch> advancing = new ArrayList<>();
             inputs.add(x);
             traces.add(eu == null ? null : new BlockTrace(false, eu));
             for (Map.Entry<Branch, INDArray> e : live.entrySet()) {
-                if (e.getKey().to() <= j) {
+                Branch.Step step = e.getKey().step(j);
+                if (step == Branch.Step.RUN) {
                     advancing.add(e.getKey());
                     inputs.add(e.getValue());
                     traces.add(null);
+                } else if (step != Branch.Step.SKIP) {
+                    throw new UnsupportedOperationException("branch " + e.getKey() + ": the block forward cannot zero one half of a block yet");
                 }
             }
             List<INDArray> outputs = advance(a, w, inputs, batch, rope, traces);
             if (anyMoe) usage.add(eu == null ? null : eu.counts());
             for (int i = 0; i < advancing.size(); i++) live.put(advancing.get(i), outputs.get(i + 1));
             done += inputs.size();
+            INDArray in = x;
             x = outputs.get(0);
-            if (observer != null) observer.accept(j + 1, x);
+            if (!observers.isEmpty()) {
+                StreamObserver.BlockEvaluator eval = y -> advance(a, w, List.of(y), batch, rope, Collections.singletonList(null)).get(0);
+                for (StreamObserver o : observers) o.block(j, in, x, eval);
+                for (StreamObserver o : observers) o.state(j + 1, x);
+            }
             release(inputs, x, live);
             progress.update(done, work, "block " + (j + 1) + "/" + layers);
-        }
-        for (Branch br : branchSpecs) {
-            if (!live.containsKey(br)) throw new IllegalArgumentException("branch " + br + " outside 0.." + layers);
         }
         return new Result(x, live, anyMoe ? usage : null);
     }
@@ -103,19 +111,21 @@ public final class BlockMajorPass {
 
     /** Recycles replaced states right away (off-heap memory is otherwise only reclaimed by a GC that rarely runs). */
     private static void release(List<INDArray> replaced, INDArray main, Map<Branch, INDArray> live) {
-        Set<INDArray> held = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        Set<INDArray> held = Collections.newSetFromMap(new IdentityHashMap<>());
         held.add(main);
         held.addAll(live.values());
-        Set<INDArray> done = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        Set<INDArray> done = Collections.newSetFromMap(new IdentityHashMap<>());
         for (INDArray r : replaced) {
             if (!held.contains(r) && done.add(r)) Scratch.get().recycle(r);
         }
     }
 
-    /** Block evaluations the branches cost: each runs blocks to..L-1. */
-    static long branchWork(List<Branch> branches, int layers) {
+    /** Block evaluations the branches cost: each runs the blocks after its fork that it does not skip. */
+    static long branchWork(List<? extends Branch> branches, int layers) {
         long w = 0;
-        for (Branch b : branches) w += Math.max(0, layers - b.to());
+        for (Branch b : branches) {
+            for (int j = b.fork(); j < layers; j++) if (b.step(j) != Branch.Step.SKIP) w++;
+        }
         return w;
     }
 }

@@ -1,20 +1,26 @@
 package org.depthlens.pass;
 
+import org.depthlens.BadInputException;
+
+import java.util.ArrayList;
+import java.util.List;
+
 /** Contiguous pruning (Gromov et al.): blocks [start, start+n) removed, chosen by argmin angular_last[l][n-1]. */
 public record PrunedRemoval(int n, int start, double loss) {
     /**
-     * Gromov et al.'s choice: for n = 1..min(k, L) the blocks [l, l+n) whose start l minimises
-     * angular_last[l][n-1] (the lowest l on ties). Element n-1 is the choice for n; choices may repeat.
+     * The one rule for the blocks to prune, for {@code analyze} and {@code eval} alike: for n = 1..min(k, L) the
+     * blocks [l, l+n) whose start l minimises angular_last[l][n-1] (the lowest l on ties). Element n-1 is the
+     * choice for n; choices may repeat.
      */
-    public static java.util.List<Branch> choose(double[][] angularLast, int k) {
+    public static List<Branch.Skip> choose(double[][] angularLast, int k) {
         int blocks = angularLast.length;
-        java.util.List<Branch> out = new java.util.ArrayList<>();
+        List<Branch.Skip> out = new ArrayList<>();
         for (int n = 1; n <= Math.min(k, blocks); n++) {
             int best = 0;
             for (int l = 1; l + n <= blocks; l++) {
                 if (angularLast[l][n - 1] < angularLast[best][n - 1]) best = l;
             }
-            out.add(new Branch(best, best + n));
+            out.add(Branch.skip(best, best + n));
         }
         return out;
     }

@@ -28,7 +28,6 @@ public final class StreamProbe {
         this.norms = new double[layers + 1][];
         this.sums = new ProbeSums(layers, hidden);
         sums.tokens = rows;
-        sums.sequences = batch;
     }
 
     /**
@@ -105,14 +104,14 @@ public final class StreamProbe {
     }
 
     /**
-     * Angular distance between x[m] and every earlier depth (all tokens and last tokens), cos(x[m-1], x[m])
+     * Angular distance between x[m] and every earlier depth over all tokens, cos(x[m-1], x[m])
      * and the update ratio of block m-1, in one parallel pass over row chunks: each chunk reads its rows of
      * x[m] once and compares them with the same rows of every earlier depth.
      */
     private void angularAndUpdate(int m) {
         int chunks = Par.chunkCount(rows, GRAIN);
-        // per chunk and earlier depth l: [all, last, cos sum]; plus the update ratio of block m-1
-        double[][][] part = new double[chunks][m][3];
+        // per chunk and earlier depth l: [all, cos sum]; plus the update ratio of block m-1
+        double[][][] part = new double[chunks][m][2];
         double[] upd = new double[chunks];
         float[] b = states[m];
         double[] nb = norms[m];
@@ -120,18 +119,15 @@ public final class StreamProbe {
             for (int l = 0; l < m; l++) {
                 float[] a = states[l];
                 double[] na = norms[l];
-                double all = 0, last = 0, cosSum = 0;
+                double all = 0, cosSum = 0;
                 for (int r = r0; r < r1; r++) {
                     double cos = na[r] == 0 || nb[r] == 0 ? 1.0 : dot(a, b, r * hidden, hidden) / (na[r] * nb[r]);
                     cos = Math.max(-1.0, Math.min(1.0, cos));
-                    double ang = Math.acos(cos) / Math.PI;
-                    all += ang;
-                    if (r % seqLen == seqLen - 1) last += ang;
+                    all += Math.acos(cos) / Math.PI;
                     cosSum += cos;
                 }
                 part[c][l][0] = all;
-                part[c][l][1] = last;
-                part[c][l][2] = cosSum;
+                part[c][l][1] = cosSum;
             }
             float[] a = states[m - 1];
             double[] na = norms[m - 1];
@@ -154,14 +150,12 @@ public final class StreamProbe {
             upd[c] = total;
         });
         for (int l = 0; l < m; l++) {
-            double all = 0, last = 0, cosSum = 0;
+            double all = 0, cosSum = 0;
             for (int c = 0; c < chunks; c++) {
                 all += part[c][l][0];
-                last += part[c][l][1];
-                cosSum += part[c][l][2];
+                cosSum += part[c][l][1];
             }
             sums.angAll[l][m - l - 1] = all;
-            sums.angLast[l][m - l - 1] = last;
             if (m == l + 1) sums.cosNext[l] = cosSum;
         }
         double total = 0;
@@ -183,7 +177,7 @@ public final class StreamProbe {
         return (s0 + s1) + (s2 + s3);
     }
 
-    /** The partial sums of this batch (losses are added by the caller). */
+    /** The partial sums of this batch. */
     public ProbeSums sums() {
         return sums;
     }

@@ -36,7 +36,7 @@ class EvalTinyCurseTest {
             int layers = m.arch().layers();
             List<Branch> br = new ArrayList<>();
             for (int l = 0; l < layers; l++) br.add(Branch.without(l));
-            Scorer.Scores s = new Scorer(m, 1L << 30, Progress.NONE).score(requests, 256, br, true, null);
+            Scorer.Scores s = new Scorer(m, 1L << 30, Progress.NONE).score(requests, 256, br, true);
             long count = 3 * 95;
             double worst = rel(-Arrays.stream(s.full()).sum() / count, o.metrics().loss());
             for (int l = 0; l < layers; l++) {

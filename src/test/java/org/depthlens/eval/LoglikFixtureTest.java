@@ -127,8 +127,8 @@ class LoglikFixtureTest {
             int layers = model.arch().layers();
             List<Branch> branches = new ArrayList<>();
             for (int l = 0; l < layers; l++) branches.add(Branch.without(l));
-            Scorer.Scores s = new Scorer(model, 1L << 30, Progress.NONE).score(requests, 32, branches, true, null);
-            Scorer.Scores plain = new Scorer(model, 1L << 30, Progress.NONE).score(requests, 32, List.of(), true, null);
+            Scorer.Scores s = new Scorer(model, 1L << 30, Progress.NONE).score(requests, 32, branches, true);
+            Scorer.Scores plain = new Scorer(model, 1L << 30, Progress.NONE).score(requests, 32, List.of(), true);
             assertEquals(1, s.batches());
             boolean moe = model.arch().blocks().stream().anyMatch(b -> b.mlp() instanceof org.depthlens.model.family.MlpSpec.Moe);
             if (!moe) {
@@ -155,14 +155,14 @@ class LoglikFixtureTest {
         for (int k = 1; k < 30; k += 4) requests.add(new LoglikRequest(java.util.Arrays.copyOfRange(seq, 0, k),
                 java.util.Arrays.copyOfRange(seq, k, Math.min(seq.length, k + 3))));
         try (Model model = Model.open(Fixtures.hf("llama").resolve("model"), Architecture.LnsMode.AUTO)) {
-            List<Branch> br = List.of(Branch.without(1), new Branch(1, 3));
-            Scorer.Scores one = new Scorer(model, 1L << 30, Progress.NONE).score(requests, 32, br, true, null);
-            Scorer.Scores many = new Scorer(model, 1, Progress.NONE).score(requests, 32, br, true, null);
+            List<Branch> br = List.of(Branch.without(1), Branch.skip(1, 3));
+            Scorer.Scores one = new Scorer(model, 1L << 30, Progress.NONE).score(requests, 32, br, true);
+            Scorer.Scores many = new Scorer(model, 1, Progress.NONE).score(requests, 32, br, true);
             assertTrue(one.batches() < many.batches(), one.batches() + " batches");
             assertEquals(requests.size(), many.batches());
             // batches hold lengths in (t/2, t], longest first
             int[][] inputs = requests.stream().map(q -> q.input(32)).toArray(int[][]::new);
-            for (int[] members : new Scorer(model, 1L << 30, Progress.NONE).batches(inputs, 3)) {
+            for (int[] members : new Scorer(model, 1L << 30, Progress.NONE).batches(requests, 32, br)) {
                 int t = inputs[members[0]].length;
                 for (int m : members) assertTrue(inputs[m].length <= t && 2 * inputs[m].length > t);
             }
