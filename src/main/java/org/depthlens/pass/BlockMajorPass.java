@@ -10,6 +10,7 @@ import org.depthlens.model.Model;
 import org.depthlens.model.family.MlpSpec;
 import org.depthlens.model.Rope;
 import org.depthlens.model.Scratch;
+import org.depthlens.model.Sublayer;
 import org.depthlens.model.WeightPool;
 import org.depthlens.model.Workspaces;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
@@ -71,27 +72,31 @@ public final class BlockMajorPass {
             // every stream that runs block j whole: the main one, then the live branches whose step is RUN
             List<INDArray> inputs = new ArrayList<>();
             List<BlockTrace> traces = new ArrayList<>();
+            List<Set<Sublayer>> zeroed = new ArrayList<>();
             List<Branch> advancing = new ArrayList<>();
             inputs.add(x);
             traces.add(eu == null ? null : new BlockTrace(false, eu));
+            zeroed.add(null);
             for (Map.Entry<Branch, INDArray> e : live.entrySet()) {
                 Branch.Step step = e.getKey().step(j);
-                if (step == Branch.Step.RUN) {
-                    advancing.add(e.getKey());
-                    inputs.add(e.getValue());
-                    traces.add(null);
-                } else if (step != Branch.Step.SKIP) {
-                    throw new UnsupportedOperationException("branch " + e.getKey() + ": the block forward cannot zero one half of a block yet");
-                }
+                if (step == Branch.Step.SKIP) continue;
+                advancing.add(e.getKey());
+                inputs.add(e.getValue());
+                traces.add(null);
+                zeroed.add(switch (step) {
+                    case NO_ATTENTION -> Set.of(Sublayer.ATTENTION);
+                    case NO_MLP -> Set.of(Sublayer.MLP);
+                    default -> null;
+                });
             }
-            List<INDArray> outputs = advance(a, w, inputs, batch, rope, traces);
+            List<INDArray> outputs = advance(a, w, inputs, zeroed, batch, rope, traces);
             if (anyMoe) usage.add(eu == null ? null : eu.counts());
             for (int i = 0; i < advancing.size(); i++) live.put(advancing.get(i), outputs.get(i + 1));
             done += inputs.size();
             INDArray in = x;
             x = outputs.get(0);
             if (!observers.isEmpty()) {
-                StreamObserver.BlockEvaluator eval = y -> advance(a, w, List.of(y), batch, rope, Collections.singletonList(null)).get(0);
+                StreamObserver.BlockEvaluator eval = ys -> advance(a, w, ys, null, batch, rope, Collections.nCopies(ys.size(), null));
                 for (StreamObserver o : observers) o.block(j, in, x, eval);
                 for (StreamObserver o : observers) o.state(j + 1, x);
             }
@@ -101,11 +106,11 @@ public final class BlockMajorPass {
         return new Result(x, live, anyMoe ? usage : null);
     }
 
-    private static List<INDArray> advance(Architecture a, BlockWeights w, List<INDArray> xs, Batch batch, Rope.Tables rope,
-                                          List<BlockTrace> traces) {
+    private static List<INDArray> advance(Architecture a, BlockWeights w, List<INDArray> xs, List<Set<Sublayer>> zeroed, Batch batch,
+                                          Rope.Tables rope, List<BlockTrace> traces) {
         try (MemoryWorkspace ws = Workspaces.scratch("depthlens-block")) {
             // the outputs are Scratch states, allocated outside the workspace
-            return BlockForward.forwardAll(a, w, xs, batch.batch(), batch.seqLen(), rope, traces);
+            return BlockForward.forwardAll(a, w, xs, zeroed, batch.batch(), batch.seqLen(), rope, traces);
         }
     }
 
