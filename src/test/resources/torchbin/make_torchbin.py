@@ -4,7 +4,7 @@ compare against, in a form depthlens never produced (JSON written here from torc
 
 Run with a real torch (Debian's python3-torch 1.13: /usr/bin/python3 make_torchbin.py) from this
 folder. It also records what torch.load reads from every ../shared/fixtures/lns_code checkpoint
-(written by torch 2.x) into lns_code_expected.json. The tests never run Python.
+(written by the torch that made those fixtures) into lns_code_expected.json. The tests never run Python.
 """
 import collections
 import json
@@ -109,7 +109,7 @@ def main():
     torch.save({"model": collections.OrderedDict(w=torch.ones(2)), "step": 3}, os.path.join(out, "nested.bin"))
 
     # what torch.load reads from the lns_code fixtures and the bundled LNS checkpoint saved like the
-    # paper's code saves (written by another torch, 2.x)
+    # paper's code saves (written by another torch than this script's)
     fx = {}
     root = os.path.join(SHARED, "fixtures/lns_code")
     dirs = [(name, os.path.join(root, name, "model")) for name in sorted(os.listdir(root))]

@@ -1,6 +1,7 @@
 package org.depthlens.analysis;
 
 import org.depthlens.model.Model;
+import org.depthlens.model.Sublayer;
 import org.depthlens.model.WeightPool;
 import org.depthlens.pass.Batch;
 import org.depthlens.pass.Branch;
@@ -30,10 +31,6 @@ public final class Analyzer {
         /** The paper's probes only. */
         public Options(boolean removalSweep, int prune, long memoryBudgetBytes) {
             this(removalSweep, prune, memoryBudgetBytes, DepthProbes.NONE);
-        }
-
-        public static Options defaults() {
-            return new Options(true, 4, Runtime.getRuntime().maxMemory() / 2, DepthProbes.DEFAULT);
         }
     }
 
@@ -86,8 +83,8 @@ public final class Analyzer {
         int layers = model.arch().layers(), hidden = model.arch().hidden();
         DepthProbes d = options.probes();
         if (d.sublayerRemoval()) {
-            for (int l = 0; l < layers; l++) removal.add(new Branch.Sublayer(l, Branch.Step.NO_ATTENTION));
-            for (int l = 0; l < layers; l++) removal.add(new Branch.Sublayer(l, Branch.Step.NO_MLP));
+            for (int l = 0; l < layers; l++) removal.add(Branch.without(l, Sublayer.ATTENTION));
+            for (int l = 0; l < layers; l++) removal.add(Branch.without(l, Sublayer.MLP));
         }
         List<PassProbe<?>> probes = new ArrayList<>();
         probes.add(new Probe(layers, hidden));
@@ -108,8 +105,8 @@ public final class Analyzer {
         LensSums lens = (LensSums) o.probes().get(LogitLensPass.NAME);
         JacobianSums jac = (JacobianSums) o.probes().get(JacobianPass.NAME);
         metrics = metrics.withProbes(lens == null ? null : lens.finish(), jac == null ? null : jac.finish(),
-                d.sublayerRemoval() ? losses(o, count, layers, l -> new Branch.Sublayer(l, Branch.Step.NO_ATTENTION)) : null,
-                d.sublayerRemoval() ? losses(o, count, layers, l -> new Branch.Sublayer(l, Branch.Step.NO_MLP)) : null);
+                d.sublayerRemoval() ? losses(o, count, layers, l -> Branch.without(l, Sublayer.ATTENTION)) : null,
+                d.sublayerRemoval() ? losses(o, count, layers, l -> Branch.without(l, Sublayer.MLP)) : null);
         List<PrunedRemoval> pruned = new ArrayList<>();
         for (Branch.Skip b : o.pruning()) pruned.add(new PrunedRemoval(b.n(), b.from(), -Passes.sum(o.loglik().get(b)) / count));
         return new Outcome(metrics, pruned, o.expertUsage(), sums.tokens(), seqs.size());

@@ -41,12 +41,6 @@ public final class AnalyzeJob {
             this(models, data, window, maxWindows, lns, prune, out, force, reportsDir, memoryBudget, allowNan,
                     Analyzer.DepthProbes.DEFAULT);
         }
-
-        /** A request that refuses weights holding NaN or infinity. */
-        public Request(List<ModelSpec> models, DataSource data, int window, int maxWindows, Architecture.LnsMode lns,
-                       int prune, Path out, boolean force, Path reportsDir, long memoryBudget) {
-            this(models, data, window, maxWindows, lns, prune, out, force, reportsDir, memoryBudget, false);
-        }
     }
 
     /**

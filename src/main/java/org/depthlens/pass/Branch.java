@@ -1,5 +1,7 @@
 package org.depthlens.pass;
 
+import org.depthlens.model.Sublayer;
+
 import java.io.Serializable;
 
 /**
@@ -8,7 +10,7 @@ import java.io.Serializable;
  * block as {@link #step} says. Branches are values (equal descriptions are one branch) and serialisable, so
  * a distributed run can name them in its tasks and results.
  */
-public sealed interface Branch extends Serializable permits Branch.Skip, Branch.Sublayer {
+public sealed interface Branch extends Serializable permits Branch.Skip, Branch.ZeroSublayer {
 
     /** What a branch does at one block. */
     enum Step {
@@ -50,11 +52,11 @@ public sealed interface Branch extends Serializable permits Branch.Skip, Branch.
         }
     }
 
-    /** Block {@code block} with one half zeroed ({@link Step#NO_ATTENTION} or {@link Step#NO_MLP}), the rest run. */
-    record Sublayer(int block, Step zeroed) implements Branch {
-        public Sublayer {
+    /** Block {@code block} with the output of one sublayer replaced by zero, every other block run. */
+    record ZeroSublayer(int block, Sublayer sublayer) implements Branch {
+        public ZeroSublayer {
             if (block < 0) throw new IllegalArgumentException("block " + block);
-            if (zeroed != Step.NO_ATTENTION && zeroed != Step.NO_MLP) throw new IllegalArgumentException("not a sublayer: " + zeroed);
+            java.util.Objects.requireNonNull(sublayer);
         }
 
         @Override
@@ -64,13 +66,18 @@ public sealed interface Branch extends Serializable permits Branch.Skip, Branch.
 
         @Override
         public Step step(int b) {
-            return b == block ? zeroed : Step.RUN;
+            return b != block ? Step.RUN : sublayer == Sublayer.ATTENTION ? Step.NO_ATTENTION : Step.NO_MLP;
         }
     }
 
     /** Blocks [from, to) removed. */
     static Skip skip(int from, int to) {
         return new Skip(from, to);
+    }
+
+    /** Block {@code block} with {@code sublayer}'s output zeroed (the sublayer removal sweep). */
+    static ZeroSublayer without(int block, Sublayer sublayer) {
+        return new ZeroSublayer(block, sublayer);
     }
 
     /** Block {@code block} removed (the single-block removal sweep). */

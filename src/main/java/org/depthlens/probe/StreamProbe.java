@@ -4,15 +4,13 @@ import org.depthlens.util.Par;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Watches the residual stream of one batch of equal-length sequences flow block by block and
+ * Watches the residual stream of one batch of equal-length sequences (every row is a token) flow block by block and
  * accumulates {@link ProbeSums}. It keeps each depth's state (float32, on heap) because the angular
  * distance compares every pair of depths; dot products and norms are taken in double.
  */
 public final class StreamProbe {
     private final int layers;
     private final int hidden;
-    private final int batch;
-    private final int seqLen;
     private final int rows;
     private final float[][] states;
     private final double[][] norms;
@@ -21,8 +19,6 @@ public final class StreamProbe {
     public StreamProbe(int layers, int hidden, int batch, int seqLen) {
         this.layers = layers;
         this.hidden = hidden;
-        this.batch = batch;
-        this.seqLen = seqLen;
         this.rows = batch * seqLen;
         this.states = new float[layers + 1][];
         this.norms = new double[layers + 1][];
@@ -180,9 +176,5 @@ public final class StreamProbe {
     /** The partial sums of this batch. */
     public ProbeSums sums() {
         return sums;
-    }
-
-    public int batch() {
-        return batch;
     }
 }

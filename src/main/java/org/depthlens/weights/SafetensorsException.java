@@ -2,7 +2,7 @@ package org.depthlens.weights;
 
 import org.depthlens.BadInputException;
 
-/** The loader's only error type: a malformed, truncated or inconsistent safetensors file or index. */
+/** The loader's only error type: a malformed, truncated, inconsistent or hostile weights file (safetensors or PyTorch .bin) or index. */
 public class SafetensorsException extends BadInputException {
     public SafetensorsException(String message) {
         super(message);

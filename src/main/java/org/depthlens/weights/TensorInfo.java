@@ -6,7 +6,9 @@ import java.util.Arrays;
 /**
  * One tensor's header entry: dtype, shape and its byte range inside the file's data buffer
  * ({@code begin}/{@code end} relative to the buffer, end exclusive), plus the file's absolute
- * offset of that buffer so a reader can seek directly.
+ * offset of that buffer so a reader can seek directly. For a PyTorch .bin tensor the buffer is its
+ * storage and the range is the span its view touches (views may share a storage, and a strided
+ * view's span holds more than its elements).
  */
 public record TensorInfo(String name, DType dtype, long[] shape, long begin, long end, Path file, long dataStart) {
 

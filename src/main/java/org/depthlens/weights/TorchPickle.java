@@ -233,6 +233,10 @@ final class TorchPickle {
             case "torch._utils._rebuild_parameter_with_state" -> Global.REBUILD_PARAMETER_WITH_STATE;
             default -> module.equals("torch") && STORAGES.containsKey(name) ? Global.STORAGE_TYPE : null;
         };
+        if (kind == null && module.equals("torch") && name.endsWith("Storage")) {
+            throw error("holds storage type " + Msg.q(full) + ", which depthlens does not read (float32, float16, bfloat16,"
+                    + " float64, float8, integer and bool storages are read)");
+        }
         if (kind == null) {
             throw error("refers to the Python global " + Msg.q(full) + ", which a PyTorch state dict never holds; refused"
                     + " before anything was built or run (only OrderedDict, torch tensors and storages are read)");

@@ -26,8 +26,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * PyTorch .bin files written by a real torch (src/test/resources/torchbin/make_torchbin.py, torch
- * 1.13; the lns_code fixtures by torch 2.x), against what that script read back with torch itself
- * and wrote as JSON: names, dtypes, shapes and every value, bit for bit, through every decoding path.
+ * 1.13; the shared lns_code checkpoints by the torch that made those fixtures), against what that
+ * script read back with torch itself and wrote as JSON: names, dtypes, shapes and values, bit for
+ * bit, through every decoding path.
  */
 class TorchFileTest {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -76,6 +77,124 @@ class TorchFileTest {
         checkViews(p);
         try (Checkpoint ck = Checkpoint.open(p)) {
             assertTrue(ck.require("emb").fileOffset() > (1L << 32));
+        }
+    }
+
+    /**
+     * A transposed BF16 view of a 2 GiB storage (its span is larger than one 1 GiB mapping, so the
+     * gather's window must move) and a contiguous view starting past 2 GiB, in a sparse archive; the
+     * pickle is written here the way torch.save writes one (protocol 2, _rebuild_tensor_v2). Values
+     * poked into the storage are read back where offset + r * stride[0] + c * stride[1] puts them.
+     */
+    @Test
+    void stridedViewOfAStorageLargerThanOneMapping() throws Exception {
+        long n = 32768;
+        long numel = n * n + 2048; // t covers elements [1024, n * n + 1024), tail the 1024 after
+        byte[] pkl = new Pickle().stateDict(
+                new Object[] {"t", "BFloat16Storage", "0", numel, 1024L, new long[] {n, n}, new long[] {1, n}},
+                new Object[] {"tail", "BFloat16Storage", "0", numel, n * n + 1024, new long[] {1024}, new long[] {1}});
+        Path p = tmp.resolve("strided.bin");
+        TorchZip.write(p, List.of(TorchZip.Entry.of("arch/data.pkl", pkl), new TorchZip.Entry("arch/data/0", null, numel * 2),
+                TorchZip.Entry.of("arch/version", "3\n".getBytes())), false);
+        long start;
+        try (Checkpoint ck = Checkpoint.open(p)) {
+            start = ck.require("t").dataStart();
+        }
+        // (row, col) of t and the bf16 bits poked at storage element 1024 + row + col * n
+        long[][] at = {{0, 0}, {0, 16383}, {0, 16384}, {0, 32767}, {5, 7}, {32767, 32767}, {32767, 0}};
+        try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(p.toFile(), "rw")) {
+            for (int i = 0; i < at.length; i++) {
+                raf.seek(start + 2 * (1024 + at[i][0] + at[i][1] * n));
+                int bits = 0x3F80 + i + 1;
+                raf.write(new byte[] {(byte) bits, (byte) (bits >> 8)});
+            }
+            raf.seek(start + 2 * (n * n + 2047)); // last element of tail
+            raf.write(new byte[] {(byte) 0x40, (byte) 0x40}); // bf16 0x4040 = 3.0
+        }
+        try (Checkpoint ck = Checkpoint.open(p)) {
+            assertFalse(((TorchFile) ck.files().get(0)).isContiguous(ck.require("t")));
+            org.nd4j.linalg.api.ndarray.INDArray row = org.nd4j.linalg.factory.Nd4j.create(org.nd4j.linalg.api.buffer.DataType.FLOAT, 1, n);
+            for (long r : new long[] {0, 5, 32767}) {
+                ck.loadRows("t", r, 1, row);
+                float[] got = TestSupport.flat(row);
+                for (int c = 0; c < n; c++) {
+                    float want = 0;
+                    for (int i = 0; i < at.length; i++) if (at[i][0] == r && at[i][1] == c) want = FloatDecoder.bf16(0x3F80 + i + 1);
+                    assertEquals(want, got[c], 0f, "t[" + r + "][" + c + "]");
+                }
+            }
+            float[] tail = TestSupport.flat(ck.load("tail"));
+            assertEquals(3f, tail[1023], 0f);
+            assertEquals(0f, tail[0], 0f);
+        }
+    }
+
+    /** Writes state-dict pickles the way torch.save does (protocol 2), for files torch cannot make small. */
+    static final class Pickle {
+        private final java.io.ByteArrayOutputStream o = new java.io.ByteArrayOutputStream();
+
+        /** Each tensor: {name, storage type, storage key, storage numel, offset, shape, stride}. */
+        byte[] stateDict(Object[]... tensors) {
+            o.write(0x80);
+            o.write(2);
+            global("collections", "OrderedDict");
+            o.write(')');
+            o.write('R');
+            o.write('(');
+            for (Object[] t : tensors) {
+                str((String) t[0]);
+                global("torch._utils", "_rebuild_tensor_v2");
+                o.write('(');
+                o.write('(');
+                str("storage");
+                global("torch", (String) t[1]);
+                str((String) t[2]);
+                str("cpu");
+                integer((Long) t[3]);
+                o.write('t');
+                o.write('Q');
+                integer((Long) t[4]);
+                tuple((long[]) t[5]);
+                tuple((long[]) t[6]);
+                o.write(0x89);
+                global("collections", "OrderedDict");
+                o.write(')');
+                o.write('R');
+                o.write('t');
+                o.write('R');
+            }
+            o.write('u');
+            o.write('.');
+            return o.toByteArray();
+        }
+
+        private void global(String module, String name) {
+            o.write('c');
+            o.writeBytes((module + "\n" + name + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        }
+
+        private void str(String s) {
+            byte[] b = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            o.write('X');
+            o.writeBytes(java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(b.length).array());
+            o.writeBytes(b);
+        }
+
+        private void integer(long v) { // BININT when it fits, else LONG1 of 8 bytes, as pickle does
+            if (v >= Integer.MIN_VALUE && v <= Integer.MAX_VALUE) {
+                o.write('J');
+                o.writeBytes(java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt((int) v).array());
+            } else {
+                o.write(0x8a);
+                o.write(8);
+                o.writeBytes(java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(v).array());
+            }
+        }
+
+        private void tuple(long[] v) {
+            o.write('(');
+            for (long x : v) integer(x);
+            o.write('t');
         }
     }
 
@@ -168,6 +287,31 @@ class TorchFileTest {
         assertTrue(checked > 600, "tensors checked: " + checked);
     }
 
+    /**
+     * The bundled LNS checkpoint saved the way the paper's code saves (.bin, by another torch than 1.13) holds the same
+     * bf16 weights as its safetensors twin: every tensor of the twin, read by the safetensors reader,
+     * equals the .bin's bit for bit; the .bin adds only the 24 rotary inv_freq buffers.
+     */
+    @Test
+    void lnsCodeCheckpointEqualsItsSafetensorsTwin() {
+        Path shared = Fixtures.shared().resolve("checkpoints");
+        try (Checkpoint bin = Checkpoint.open(shared.resolve("tiny-curse-24-lns-code/lns"));
+             Checkpoint st = Checkpoint.open(shared.resolve("tiny-curse-24/lns"))) {
+            assertEquals("pytorch", bin.format());
+            assertEquals("safetensors", st.format());
+            TreeSet<String> extra = new TreeSet<>(bin.tensors().keySet());
+            extra.removeAll(st.tensors().keySet());
+            assertEquals(24, extra.size(), extra.toString());
+            assertTrue(extra.stream().allMatch(n -> n.endsWith(".self_attn.rotary_emb.inv_freq")), extra.toString());
+            for (TensorInfo t : st.tensors().values()) {
+                TensorInfo b = bin.require(t.name());
+                assertEquals(t.dtype(), b.dtype(), t.name());
+                assertArrayEquals(t.shape(), b.shape(), t.name());
+                TestSupport.assertBits(TestSupport.flat(st.load(t.name())), TestSupport.flat(bin.load(t.name())), t.name(), false);
+            }
+        }
+    }
+
     @Test
     void safetensorsWinWhenBothArePresent() throws Exception {
         Path dir = tmp.resolve("both");
@@ -217,6 +361,13 @@ class TorchFileTest {
         e = assertThrows(SafetensorsException.class, () -> TorchFile.open(nested));
         TestSupport.assertOneLine(e, nested, "model");
         assertTrue(e.getMessage().contains("not a tensor"), e.getMessage());
+
+        byte[] complex = new Pickle().stateDict(new Object[] {"c", "ComplexFloatStorage", "0", 2L, 0L, new long[] {2}, new long[] {1}});
+        Path cf = tmp.resolve("complex.bin");
+        TorchZip.write(cf, List.of(TorchZip.Entry.of("a/data.pkl", complex), TorchZip.Entry.of("a/data/0", new byte[16])), false);
+        e = assertThrows(SafetensorsException.class, () -> TorchFile.open(cf));
+        TestSupport.assertOneLine(e, cf, null);
+        assertTrue(e.getMessage().contains("storage type 'torch.ComplexFloatStorage', which depthlens does not read"), e.getMessage());
 
         Path text = tmp.resolve("text.bin");
         Files.writeString(text, "hello, not a checkpoint");
