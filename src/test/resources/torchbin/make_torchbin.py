@@ -96,6 +96,16 @@ def main():
                 assert raw[first:first + v.element_size()] == v.detach().reshape(-1)[:1].contiguous().numpy().tobytes() \
                     if v.dtype != torch.bfloat16 else True, k
     json.dump({"torch": torch.__version__, "tensors": described}, open(os.path.join(out, "views.json"), "w"), indent=1)
+    # a module's own state_dict(): an OrderedDict whose _metadata (module versions) torch pickles as BUILD state;
+    # BatchNorm adds an int64 0-dim num_batches_tracked
+    torch.manual_seed(3)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.LayerNorm(4, elementwise_affine=True))
+    net(torch.randn(5, 3))  # training step: running stats and num_batches_tracked move
+    msd = net.state_dict()
+    assert hasattr(msd, "_metadata")
+    torch.save(msd, os.path.join(out, "module.bin"))
+    json.dump({"torch": torch.__version__, "tensors": {k: describe(v) for k, v in msd.items()}},
+              open(os.path.join(out, "module.json"), "w"), indent=1)
     # the same state dict through pickle protocol 4 (torch.save(pickle_protocol=4): FRAME, MEMOIZE, SHORT_BINUNICODE, ...)
     torch.save(sd, os.path.join(out, "views_protocol4.bin"), pickle_protocol=4)
     # a plain dict, as transformers' shards hold

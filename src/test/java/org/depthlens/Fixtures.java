@@ -25,6 +25,16 @@ public final class Fixtures {
         return shared().resolve("fixtures/hf").resolve(name);
     }
 
+    /** A checkpoint as the Curse-of-Depth training code saves it (.bin, no record of its NORM_TYPE), with references. */
+    public static Path lnsCode(String name) {
+        return shared().resolve("fixtures/lns_code").resolve(name);
+    }
+
+    /** The trained tiny-curse-24 LNS model saved the way the Curse-of-Depth code saves it. */
+    public static Path tinyCurseLnsCode() {
+        return shared().resolve("checkpoints/tiny-curse-24-lns-code/lns");
+    }
+
     public static Path tinyCurse() {
         return shared().resolve("checkpoints/tiny-curse-24");
     }

@@ -274,11 +274,13 @@ public final class Bench {
                 double load = loadAverage();
                 long t0 = System.nanoTime();
                 org.depthlens.model.WeightPool pool = m.newPool();
+                long[] loaded = {0};
+                pool.listen((tensor, elements) -> loaded[0]++);
                 Analyzer an = new Analyzer(m, pool, new Analyzer.Options(true, prune, Runtime.getRuntime().maxMemory() / 2), Progress.NONE);
                 Analyzer.Outcome o = an.run(ws);
                 double s = (System.nanoTime() - t0) / 1e9;
                 secs.add(s);
-                loads = pool.loads();
+                loads = loaded[0];
                 loss = o.metrics().loss();
                 log.printf(Locale.ROOT, "analyze %s: %d windows x %d tokens, %d blocks, removal sweep%s: %.1f s (load %.2f), loss %.6f, %d weight loads%n",
                         modelDir.getFileName(), windows, window, layers, prune > 0 ? " + pruning " + prune : "", s, load, loss, loads);

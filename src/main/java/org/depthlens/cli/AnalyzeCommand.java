@@ -41,6 +41,8 @@ import java.util.concurrent.Callable;
                 "  depthlens analyze -m run/pre_ln -m run/lns --ids val_ids.json --sublayer-removal   (attention vs MLP per block)",
                 "  depthlens analyze -m ~/ckpt/llama-2-13b --text wiki.txt --no-logit-lens --no-jacobian   (the paper's probes only)",
                 "  depthlens analyze -m run/pre_ln -m run/lns --text val.txt --docs val.txt --tasks sample-configs/tasks/tech-cloze.jsonl",
+                "  depthlens analyze -m ck/pre -m ck/lns -m ck/post -m ck/mix --norm-type pre --norm-type LNS --norm-type auto \\",
+                "      --norm-type auto --text val.txt   (Curse-of-Depth code checkpoints; post and Mix-LN are told by their norm tensors)",
                 "",
                 "Output (OUT is built in a temporary sibling folder and renamed into place when complete):",
                 "  OUT/<label>/metrics.json   every metric, pruned_removal, expert_usage, provenance (hashes, versions)",
@@ -55,7 +57,7 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = {"-m", "--model"}, paramLabel = "DIR", description = "HF model folder (config.json + *.safetensors). Repeat to compare models.")
+    @Option(names = {"-m", "--model"}, paramLabel = "DIR", description = "HF model folder (config.json + *.safetensors or pytorch_model.bin). Repeat to compare models.")
     List<Path> models = new ArrayList<>();
 
     @Option(names = {"-l", "--label"}, paramLabel = "NAME", description = "Label of the n-th --model (default: its folder name).")
@@ -78,6 +80,9 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
     @Option(names = "--lns", paramLabel = "MODE", defaultValue = "auto",
             description = "LayerNorm Scaling: auto (config's \"layernorm_scaling\"), on (force 1/sqrt(l+1)), off (force Pre-LN). Default: ${DEFAULT-VALUE}.")
     Architecture.LnsMode lns;
+
+    @CommandLine.Mixin
+    NormOptions norm = new NormOptions();
 
     /** Null: not given, so the default applies (and is cut to a small model's block count without complaint). */
     @Option(names = "--prune", paramLabel = "K",
@@ -142,7 +147,7 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         }
         if (text != null && ids != null) throw usage("give --text or --ids, not both");
         if (text == null && ids == null) throw usage("give the data to evaluate on: --text FILE or --ids FILE");
-        List<ModelSpec> named = RunOptions.labelled(spec, models, labels);
+        List<ModelSpec> named = norm.apply(spec, RunOptions.labelled(spec, models, labels), lns);
         if (window < 2) throw usage("--window must be at least 2, got " + window);
         if (maxWindows != null && maxWindows < 1) throw usage("--max-windows must be positive, got " + maxWindows);
         if (prune != null && prune < 0) throw usage("--prune must not be negative, got " + prune);
@@ -153,7 +158,7 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         boolean defaultOut = out == null;
         if (defaultOut) out = RunOptions.defaultOut("", named);
         DataSource data = text != null ? DataSource.text(text) : DataSource.ids(ids);
-        var request = new AnalyzeJob.Request(named, data, window, maxWindows == null ? Integer.MAX_VALUE : maxWindows, lns,
+        var request = new AnalyzeJob.Request(named, data, window, maxWindows == null ? Integer.MAX_VALUE : maxWindows,
                 prune == null ? DEFAULT_PRUNE : prune,
                 out, force, defaultOut ? RunOptions.reportsDir() : null, Runtime.getRuntime().maxMemory() / 2, allowNan,
                 new Analyzer.DepthProbes(logitLens, jacobian, sublayerRemoval == null ? bundled : sublayerRemoval));

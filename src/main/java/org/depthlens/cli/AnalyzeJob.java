@@ -9,7 +9,6 @@ import org.depthlens.pass.ProvenanceBuilder;
 import org.depthlens.util.AtomicDir;
 import org.depthlens.util.Progress;
 import org.depthlens.BadInputException;
-import org.depthlens.model.family.Architecture;
 import org.depthlens.model.Model;
 import org.depthlens.report.ReportOptions;
 import org.depthlens.report.ReportOutput;
@@ -32,15 +31,9 @@ public final class AnalyzeJob {
     /**
      * @param reportsDir where a copy of report.html goes (the project's {@code reports/}), or null
      */
-    public record Request(List<ModelSpec> models, DataSource data, int window, int maxWindows, Architecture.LnsMode lns,
+    public record Request(List<ModelSpec> models, DataSource data, int window, int maxWindows,
                           int prune, Path out, boolean force, Path reportsDir, long memoryBudget, boolean allowNan,
                           Analyzer.DepthProbes probes) {
-        /** A request with the default probes beyond the paper. */
-        public Request(List<ModelSpec> models, DataSource data, int window, int maxWindows, Architecture.LnsMode lns,
-                       int prune, Path out, boolean force, Path reportsDir, long memoryBudget, boolean allowNan) {
-            this(models, data, window, maxWindows, lns, prune, out, force, reportsDir, memoryBudget, allowNan,
-                    Analyzer.DepthProbes.DEFAULT);
-        }
     }
 
     /**
@@ -93,13 +86,13 @@ public final class AnalyzeJob {
     }
 
     static ModelResult analyse(ModelSpec spec, Request r, Progress progress, PrintStream log, Extension ext) {
-        try (Model model = Model.open(spec.dir(), r.lns())) {
+        try (Model model = Model.open(spec.dir(), spec.norm())) {
             model.checkpoint().onNonFinite(RunOptions.nonFinite(r.allowNan(), log));
             List<int[]> windows = r.data().windows(spec.dir(), r.window(), r.maxWindows());
             Windows.validate(windows, model.arch().vocab(), model.arch().maxPositions(), r.data().path().toString(), true);
             long tokens = windows.stream().mapToLong(w -> w.length).sum();
-            log.printf("%s: %s, %d blocks%s, %d windows (%d tokens)%n", spec.label(), model.arch().family(), model.arch().layers(),
-                    model.arch().lns() ? ", LNS" : "", windows.size(), tokens);
+            log.printf("%s: %s, %d blocks, %s, %d windows (%d tokens)%n", spec.label(), model.arch().family(), model.arch().layers(),
+                    model.arch().norm().describe(), windows.size(), tokens);
             Analyzer.Options options = new Analyzer.Options(true, r.prune(), r.memoryBudget(), r.probes());
             Progress labelled = (d, t, w) -> progress.update(d, t, spec.label() + ": " + w);
             Analyzer.Outcome o = new Analyzer(model, options, labelled).run(windows);

@@ -49,7 +49,7 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
     CommandLine.Model.CommandSpec spec;
 
     @Option(names = {"-m", "--model"}, paramLabel = "DIR",
-            description = "HF model folder (config.json + *.safetensors + tokenizer.json). Repeat to compare models. Required "
+            description = "HF model folder (config.json + *.safetensors or pytorch_model.bin + tokenizer.json). Repeat to compare models. Required "
                     + "(here or in --config).")
     List<Path> models = new ArrayList<>();
 
@@ -82,6 +82,9 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
             description = "LayerNorm Scaling: auto (config's \"layernorm_scaling\"), on, off. Default: ${DEFAULT-VALUE}.")
     Architecture.LnsMode lns;
 
+    @CommandLine.Mixin
+    NormOptions norm = new NormOptions();
+
     @Option(names = {"-o", "--out"}, paramLabel = "DIR",
             description = "Output folder (default: analyses/<yyyyMMdd-HHmmss>-eval-<labels>, report.html also copied to reports/).")
     Path out;
@@ -101,13 +104,13 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
         if (config != null) RunConfig.apply(config, spec);
         if (models.isEmpty()) throw usage("Missing required option: '--model=DIR'");
         if (tasks.isEmpty() && docs.isEmpty()) throw usage("give what to evaluate on: --tasks FILE... and/or --docs FILE");
-        List<ModelSpec> named = RunOptions.labelled(spec, models, labels);
+        List<ModelSpec> named = norm.apply(spec, RunOptions.labelled(spec, models, labels), lns);
         if (prune < 0) throw usage("--prune must not be negative, got " + prune);
         if (maxLength != null && maxLength < 1) throw usage("--max-length must be positive, got " + maxLength);
         boolean defaultOut = out == null;
         if (defaultOut) out = RunOptions.defaultOut("eval-", named);
         var request = new EvalJob.Request(named, RunOptions.abs(tasks), RunOptions.abs(docs), removal == Removal.single, prune,
-                maxLength == null ? 0 : maxLength, lns, out, force, defaultOut ? RunOptions.reportsDir() : null,
+                maxLength == null ? 0 : maxLength, out, force, defaultOut ? RunOptions.reportsDir() : null,
                 Runtime.getRuntime().maxMemory() / 2, allowNan);
         Path done = EvalJob.run(request, new ConsoleProgress(System.err), System.err);
         spec.commandLine().getOut().println("Wrote " + done + "/report.html");

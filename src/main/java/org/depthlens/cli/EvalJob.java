@@ -43,7 +43,7 @@ public final class EvalJob {
      * @param reportsDir where a copy of report.html goes (the project's {@code reports/}), or null
      */
     public record Request(List<ModelSpec> models, List<Path> tasks, List<Path> docs, boolean removal, int prune, int maxLength,
-                          Architecture.LnsMode lns, Path out, boolean force, Path reportsDir, long memoryBudget, boolean allowNan) {
+                          Path out, boolean force, Path reportsDir, long memoryBudget, boolean allowNan) {
     }
 
     private EvalJob() {}
@@ -87,13 +87,13 @@ public final class EvalJob {
     }
 
     static EvalResult evaluate(ModelSpec spec, Request r, EvalInputs inputs, Progress progress, PrintStream log) {
-        try (Model model = Model.open(spec.dir(), r.lns()); ModelTokenizer tok = ModelTokenizer.open(spec.dir())) {
+        try (Model model = Model.open(spec.dir(), spec.norm()); ModelTokenizer tok = ModelTokenizer.open(spec.dir())) {
             model.checkpoint().onNonFinite(RunOptions.nonFinite(r.allowNan(), log));
             Progress labelled = (d, t, w) -> progress.update(d, t, spec.label() + ": " + w);
             Evaluator.Options o = new Evaluator.Options(r.maxLength(), r.removal(), r.prune(), null, null, r.memoryBudget());
             EvalResult res = new Evaluator(model, TextEncoder.of(tok), o, labelled).run(spec.label(), inputs.tasks(), inputs.docs());
-            log.printf(Locale.ROOT, "%s: %s, %d blocks%s: %d sequences (%d tokens), %d passes, %.1f s%n", spec.label(),
-                    model.arch().family(), model.arch().layers(), model.arch().lns() ? ", LNS" : "", res.settings().requests(),
+            log.printf(Locale.ROOT, "%s: %s, %d blocks, %s: %d sequences (%d tokens), %d passes, %.1f s%n", spec.label(),
+                    model.arch().family(), model.arch().layers(), model.arch().norm().describe(), res.settings().requests(),
                     res.settings().inputTokens(), res.settings().passes(), res.settings().seconds());
             return withProvenance(res, model, inputs);
         }

@@ -48,16 +48,21 @@ public final class FoldLnsCommand extends CommonOptions implements Callable<Inte
             description = "auto (the config's layernorm_scaling) or on (force 1/sqrt(l+1) for checkpoints that carry no flag).")
     Architecture.LnsMode lns;
 
+    @CommandLine.Mixin
+    NormOptions norm = new NormOptions();
+
     @Option(names = "--force", description = "Replace an existing output folder.")
     boolean force;
 
     @Override
     public Integer call() throws IOException {
         if (lns == Architecture.LnsMode.OFF) throw new CommandLine.ParameterException(spec.commandLine(), "--lns off has nothing to fold");
-        try (Model m = Model.open(model, lns); AtomicDir dir = AtomicDir.create(out, force)) {
+        norm.validate(spec, 1);
+        try (Model m = Model.open(model, norm.choice(0, lns)); AtomicDir dir = AtomicDir.create(out, force)) {
             Architecture a = m.arch();
             if (!a.lns()) {
-                throw new BadInputException(model + "/config.json: no \"layernorm_scaling\"; nothing to fold (use --lns on for an LNS checkpoint without the flag)");
+                throw new BadInputException(model + ": the blocks are " + a.norm().describe() + " (" + a.norm().source()
+                        + "): no LayerNorm Scaling factors to fold (config.json has no \"layernorm_scaling\"; for an LNS checkpoint without a record of it use --lns on or --norm-type LNS)");
             }
             Map<String, Double> factors = new LinkedHashMap<>();
             for (BlockSpec b : a.blocks()) {
@@ -100,6 +105,8 @@ public final class FoldLnsCommand extends CommonOptions implements Callable<Inte
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode c = (ObjectNode) json.readTree(src.toFile());
         c.remove("layernorm_scaling");
+        c.remove("norm_type"); // the folded model is plain Pre-LN
+        c.remove("post_num");
         c.remove("quantization_config");
         if (c.has("torch_dtype")) c.put("torch_dtype", "float32");
         if (c.has("dtype")) c.put("dtype", "float32");

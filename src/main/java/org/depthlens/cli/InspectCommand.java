@@ -36,12 +36,16 @@ public final class InspectCommand extends CommonOptions implements Callable<Inte
     @Option(names = "--lns", paramLabel = "MODE", defaultValue = "auto", description = "auto, on or off (as for analyze).")
     Architecture.LnsMode lns;
 
+    @CommandLine.Mixin
+    NormOptions norm = new NormOptions();
+
     @Option(names = "--json", description = "Print JSON instead of a table.")
     boolean json;
 
     @Override
     public Integer call() throws Exception {
-        try (Model m = Model.open(model, lns)) {
+        norm.validate(spec, 1);
+        try (Model m = Model.open(model, norm.choice(0, lns))) {
             Map<String, Object> info = describe(m);
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
@@ -72,8 +76,10 @@ public final class InspectCommand extends CommonOptions implements Callable<Inte
         RopeConfig rope = a.rope().config();
         info.put("rope", rope.type() + " (theta " + rope.theta() + (rope.factor() != null ? ", factor " + rope.factor() : "") + ")");
         info.put("tied_embeddings", a.tiedEmbeddings());
-        info.put("lns", a.lns() ? "on (1/sqrt(l+1)" + (a.lnsSource() == Architecture.LnsSource.CONFIG ? ", from config" : ", forced") + ")"
-                : "off (Pre-LN)");
+        info.put("lns", a.lns() ? "on (1/sqrt(l+1), " + a.norm().source() + ")" : "off");
+        info.put("norm_type", a.norm().describe() + ", " + (a.norm().detected() ? "detected from the norm tensors"
+                : "given by " + a.norm().source()));
+        info.put("block_forms", a.describeBlockForms());
         long params = 0;
         Map<String, Long> dtypes = new TreeMap<>();
         Map<String, Integer> ignored = new LinkedHashMap<>();

@@ -18,9 +18,10 @@ import java.io.UncheckedIOException;
         description = {
                 "Which layers of this model actually do anything?",
                 "",
-                "Reads HuggingFace checkpoints (config.json + safetensors) of Llama, Mistral, Mixtral, Qwen2/3,",
-                "Qwen2/3-MoE and DeepSeek V2/V3, runs them in float32 and measures, block by block, how much each",
-                "block changes the residual stream and what removing it costs (the Curse of Depth probes).",
+                "Reads HuggingFace checkpoints (config.json + safetensors or PyTorch .bin) of Llama, Mistral,",
+                "Mixtral, Qwen2/3, Qwen2/3-MoE and DeepSeek V2/V3, runs them in float32 and measures, block by",
+                "block, how much each block changes the residual stream and what removing it costs (the Curse of",
+                "Depth probes).",
                 ""},
         subcommands = {AnalyzeCommand.class, EvalCommand.class, InspectCommand.class, TokenizeCommand.class, TraceCommand.class,
                 FoldLnsCommand.class, SynthCommand.class, BenchCommand.class, CommandLine.HelpCommand.class},

@@ -101,6 +101,7 @@ final class RunConfig {
             Class<?> element = aux.length > 0 ? aux[0] : String.class;
             if (element == Path.class) return paths(key);
             if (element == String.class) return strings(key);
+            if (element == Integer.class) return integers(key);
         } else if (type == Path.class) {
             return path(key);
         } else if (type == String.class) {
@@ -173,6 +174,19 @@ final class RunConfig {
         JsonNode v = root.get(key);
         if (!v.isIntegralNumber() || !v.canConvertToInt()) throw new BadInputException(file + ": '" + key + "' must be an integer, got " + v);
         return v.asInt();
+    }
+
+    /** An integer or a list of integers. */
+    List<Integer> integers(String key) {
+        JsonNode v = root.get(key);
+        List<Integer> out = new ArrayList<>();
+        for (JsonNode e : v.isArray() ? v : List.of(v)) {
+            if (!e.isIntegralNumber() || !e.canConvertToInt()) {
+                throw new BadInputException(file + ": '" + key + "' must be an integer or a list of integers, got " + v);
+            }
+            out.add(e.asInt());
+        }
+        return out;
     }
 
     boolean bool(String key) {

@@ -49,6 +49,9 @@ public final class TraceCommand extends CommonOptions implements Callable<Intege
     @Option(names = "--lns", paramLabel = "MODE", defaultValue = "auto", description = "auto, on or off (as for analyze).")
     Architecture.LnsMode lns;
 
+    @CommandLine.Mixin
+    NormOptions norm = new NormOptions();
+
     @Option(names = "--modules", description = "Also write attn_out.l and mlp_out.l (each block's module outputs before the residual add).")
     boolean modules;
 
@@ -60,6 +63,7 @@ public final class TraceCommand extends CommonOptions implements Callable<Intege
 
     @Override
     public Integer call() {
+        norm.validate(spec, 1);
         if (Files.exists(out) && !force) throw new BadInputException(out + ": output already exists (use --force to replace it)");
         try (AtomicDir dir = AtomicDir.forFile(out, force)) {
             try {
@@ -88,7 +92,7 @@ public final class TraceCommand extends CommonOptions implements Callable<Intege
         for (int i = 0; i < b; i++) System.arraycopy(seqs.get(i), 0, flat, i * t, t);
         for (int i = 0; i < flat.length; i++) flatLong[i] = flat[i];
         Map<String, SafetensorsWriter.Tensor> tensors = new LinkedHashMap<>();
-        try (Model m = Model.open(model, lns)) {
+        try (Model m = Model.open(model, norm.choice(0, lns))) {
             m.checkpoint().onNonFinite(RunOptions.nonFinite(allowNan, System.err));
             Architecture a = m.arch();
             Windows.validate(seqs, a.vocab(), Integer.MAX_VALUE, ids.toString(), false);

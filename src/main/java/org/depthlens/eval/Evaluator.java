@@ -67,9 +67,29 @@ public final class Evaluator {
         }
     }
 
+    /**
+     * An evaluation's sequences for the pass planner, and where each task choice and each document's rolling
+     * windows sit among them.
+     *
+     * @param choices   request index of {@code [task][item][choice]}
+     * @param docFirst  {@code [docs file][document]}: the index of its first window
+     * @param docWindows {@code [docs file][document]}: its number of windows
+     * @param docCounts {@code [docs file]}: tokens, words and bytes
+     */
+    public record Prepared(List<McTask> tasks, List<Documents> docs, int maxLength, int prefixToken, List<Sequence> sequences,
+                           int[][][] choices, int[][] docFirst, int[][] docWindows, long[][] docCounts) {
+    }
+
+    /** Runs the evaluation here: {@link #prepare}, the planner's passes, {@link #result}. */
     public EvalResult run(String label, List<McTask> tasks, List<Documents> docs) {
         long t0 = System.nanoTime();
-        int layers = model.arch().layers();
+        Prepared p = prepare(tasks, docs);
+        Passes.Outcome o = new Passes(model, options.memoryBudgetBytes(), progress).run(p.sequences(), request());
+        return result(label, p, o, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** Encodes every choice of every task item and every rolling window of every document (bad input refused here). */
+    public Prepared prepare(List<McTask> tasks, List<Documents> docs) {
         int maxLength = maxLength(model, options.maxLength());
         List<LoglikRequest> requests = new ArrayList<>();
 
@@ -119,18 +139,37 @@ public final class Evaluator {
             if (docCounts[d][0] == 0) throw new BadInputException(docs.get(d).path() + ": the documents encode to no tokens");
         }
         if (requests.isEmpty()) throw new BadInputException("nothing to evaluate: give --tasks or --docs");
-
-        List<Branch> single = new ArrayList<>();
-        if (options.removal()) for (int l = 0; l < layers; l++) single.add(Branch.without(l));
-        int k = Math.min(options.prune(), layers);
-        List<Branch.Skip> given = k > 0 && options.pruning() != null ? List.copyOf(options.pruning()) : null;
-        Passes.Request request = new Passes.Request(single, true, false, k, given, List.of());
         List<Sequence> seqs = requests.stream().map(r -> r.sequence(maxLength)).toList();
-        Passes.Outcome o = new Passes(model, options.memoryBudgetBytes(), progress).run(seqs, request);
+        return new Prepared(List.copyOf(tasks), List.copyOf(docs), maxLength, prefix, seqs, choiceIdx, docFirst, docWindows, docCounts);
+    }
+
+    /** What the evaluation asks of the planner: the removal sweep, and the pruning (given, or chosen by angular_last). */
+    public Passes.Request request() {
+        int k = Math.min(options.prune(), model.arch().layers());
+        List<Branch.Skip> given = k > 0 && options.pruning() != null ? List.copyOf(options.pruning()) : null;
+        return new Passes.Request(single(), true, false, k, given, List.of());
+    }
+
+    private List<Branch> single() {
+        List<Branch> single = new ArrayList<>();
+        if (options.removal()) for (int l = 0; l < model.arch().layers(); l++) single.add(Branch.without(l));
+        return single;
+    }
+
+    /** Accuracies and perplexities from the planner's outcome on {@code p}'s sequences. */
+    public EvalResult result(String label, Prepared p, Passes.Outcome o, double seconds) {
+        int layers = model.arch().layers();
+        List<McTask> tasks = p.tasks();
+        List<Documents> docs = p.docs();
+        int[][][] choiceIdx = p.choices();
+        int[][] docFirst = p.docFirst(), docWindows = p.docWindows();
+        long[][] docCounts = p.docCounts();
+        List<Branch> single = single();
+        int k = Math.min(options.prune(), layers);
         Map<Branch, double[]> byBranch = o.loglik();
         List<Branch.Skip> pruning = k > 0 ? o.pruning() : null;
-        String chosenOn = given != null ? options.pruningSource()
-                : "angular_last on the last token of the " + seqs.size() + " scored sequences of this evaluation";
+        String chosenOn = k > 0 && options.pruning() != null ? options.pruningSource()
+                : "angular_last on the last token of the " + p.sequences().size() + " scored sequences of this evaluation";
         double[] full = o.main();
 
         List<TaskResult> taskResults = new ArrayList<>();
@@ -166,8 +205,8 @@ public final class Evaluator {
             docResults.add(new DocsResult(docs.get(d).name(), docs.get(d).texts().size(), c[0], c[1], c[2], fullLl,
                     DocsResult.metrics(fullLl, c[0], c[1], c[2]), removal, pr));
         }
-        EvalResult.Settings settings = new EvalResult.Settings(maxLength, options.removal() ? "single" : "none", k,
-                k > 0 ? chosenOn : null, prefix, requests.size(), o.inputTokens(), o.passes(), (System.nanoTime() - t0) / 1e9);
+        EvalResult.Settings settings = new EvalResult.Settings(p.maxLength(), options.removal() ? "single" : "none", k,
+                k > 0 ? chosenOn : null, p.prefixToken(), p.sequences().size(), o.inputTokens(), o.passes(), seconds);
         return new EvalResult(label, model.arch().family(), model.arch().lns(), layers, settings, taskResults, docResults, List.of(), null);
     }
 

@@ -37,11 +37,6 @@ public record LoglikRequest(int[] context, int[] continuation) {
         return new org.depthlens.pass.Sequence(in, in.length - continuation.length, continuation.clone());
     }
 
-    /** Tokens read by the model for {@code maxLength}. */
-    public int inputLength(int maxLength) {
-        return Math.min(maxLength, context.length + continuation.length - 1);
-    }
-
     @Override
     public boolean equals(Object o) {
         return o instanceof LoglikRequest r && Arrays.equals(context, r.context) && Arrays.equals(continuation, r.continuation);

@@ -21,14 +21,17 @@ public final class Scorer {
      * Summed log-likelihood of each request: {@code full[i]} for the full model (null when not asked for),
      * {@code branches.get(b)[i]} for the model with branch b.
      */
-    public record Scores(double[] full, Map<Branch, double[]> branches, int batches, long inputTokens, long weightLoads) {
+    public record Scores(double[] full, Map<Branch, double[]> branches, int batches, long inputTokens) {
     }
 
-    private final WeightPool pool;
     private final Passes passes;
 
     public Scorer(Model model, long memoryBudgetBytes, Progress progress) {
-        this.pool = model.newPool();
+        this(model, model.newPool(), memoryBudgetBytes, progress);
+    }
+
+    /** With the weight pool the passes load blocks into (tests listen to its loads). */
+    public Scorer(Model model, WeightPool pool, long memoryBudgetBytes, Progress progress) {
         this.passes = new Passes(model, pool, memoryBudgetBytes, progress);
     }
 
@@ -40,9 +43,8 @@ public final class Scorer {
     /** Scores every request under the full model (if {@code scoreFull}) and each branch, in one stage. */
     public Scores score(List<LoglikRequest> requests, int maxLength, List<? extends Branch> branches, boolean scoreFull) {
         List<Sequence> seqs = sequences(requests, maxLength);
-        long loadsBefore = pool.loads();
         Passes.Outcome o = passes.run(seqs, new Passes.Request(List.copyOf(branches), scoreFull, false, 0, null, List.of()));
-        return new Scores(o.main(), o.loglik(), o.passes(), o.inputTokens(), pool.loads() - loadsBefore);
+        return new Scores(o.main(), o.loglik(), o.passes(), o.inputTokens());
     }
 
     /** The planner's batches of these requests (indices), for a stage scoring the full model and {@code branches}. */

@@ -2,6 +2,7 @@ package org.depthlens.model;
 
 import org.depthlens.model.family.Architecture;
 import org.depthlens.model.family.AttentionSpec;
+import org.depthlens.model.family.BlockForm;
 import org.depthlens.model.family.BlockSpec;
 import org.depthlens.model.family.MlpSpec;
 import org.depthlens.util.Par;
@@ -14,8 +15,14 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * One Pre-LN decoder block, the same for every family:
- * {@code x += attn(s * norm_in(x)); x += mlp(s * norm_post(x))} with s the LNS factor (1 for Pre-LN).
+ * One decoder block, the same for every family, in the normalisation form of its {@link BlockForm}:
+ * <pre>
+ *   pre:      x += r_a·attn(s·norm_in(x));   x += r_m·mlp(s·norm_post(x))        (s: LNS factor, r: learned scalars, else 1)
+ *   post:     x = norm_post(α·x + attn(x));  x = norm_post_ff(α·x + mlp(x))      (α: 1, or 2√2 for deeppost)
+ *   sandwich: x += norm_post(attn(norm_in(x))); x += norm_post_ff(mlp(norm_pre_ff(x)))
+ * </pre>
+ * Each half is "module input, module, {@link Step residual step}"; a step is one fused row-parallel pass
+ * (norm of the module output, residual add, norm of the sum, and the next module's input norm).
  *
  * <p>The projections are gemms into {@link Scratch} memory; the elementwise work between them (norms,
  * residual adds, SwiGLU) is fused into row-parallel Java passes. A large batch is processed in chunks of
@@ -31,6 +38,37 @@ public final class BlockForward {
     public static INDArray forward(Architecture a, BlockWeights w, INDArray x, int batch, int seqLen, Rope.Tables rope,
                                    BlockTrace trace) {
         return forwardAll(a, w, List.of(x), batch, seqLen, rope, Collections.singletonList(trace)).get(0);
+    }
+
+    /**
+     * The residual step after a module: {@code out = outNorm(alpha·x + beta·yNorm(y))} (absent norms are the
+     * identity), and when {@code next} is given also the next module's input {@code next = nextScale·nextNorm(out)}
+     * (no nextNorm: a copy of out).
+     */
+    record Step(float[] yNorm, double alpha, double beta, float[] outNorm, float[] nextNorm, double nextScale) {
+        /** After attention: the residual sum and the MLP's input. */
+        static Step afterAttention(BlockForm f, BlockWeights w) {
+            if (f instanceof BlockForm.PreNorm p) {
+                return new Step(null, 1, p.residualScalars() ? scalar(w, "res.attn") : 1, null, Ops.heap(w.get("norm.post")), p.scale());
+            }
+            if (f instanceof BlockForm.PostNorm p) return new Step(null, p.alpha(), 1, Ops.heap(w.get("norm.post")), null, 1);
+            return new Step(Ops.heap(w.get("norm.post")), 1, 1, null, Ops.heap(w.get("norm.pre_ff")), 1); // sandwich
+        }
+
+        /** After the MLP: the block's output. */
+        static Step afterMlp(BlockForm f, BlockWeights w) {
+            if (f instanceof BlockForm.PreNorm p) return new Step(null, 1, p.residualScalars() ? scalar(w, "res.mlp") : 1, null, null, 1);
+            if (f instanceof BlockForm.PostNorm p) return new Step(null, p.alpha(), 1, Ops.heap(w.get("norm.post_ff")), null, 1);
+            return new Step(Ops.heap(w.get("norm.post_ff")), 1, 1, null, null, 1); // sandwich
+        }
+
+        private static double scalar(BlockWeights w, String role) {
+            return w.get(role).getFloat(0);
+        }
+
+        boolean plainAdd() {
+            return yNorm == null && alpha == 1 && beta == 1 && outNorm == null;
+        }
     }
 
     /**
@@ -56,11 +94,13 @@ public final class BlockForward {
     public static List<INDArray> forwardAll(Architecture a, BlockWeights w, List<INDArray> xs, List<Set<Sublayer>> zeroed,
                                             int batch, int seqLen, Rope.Tables rope, List<BlockTrace> traces) {
         BlockSpec b = w.spec();
+        BlockForm form = b.form();
         int h = a.hidden();
         int rows = batch * seqLen;
         Scratch s = Scratch.get();
         boolean moe = b.mlp() instanceof MlpSpec.Moe;
         int perChunk = seqsPerChunk(a, b, batch, seqLen);
+        Step attnStep = Step.afterAttention(form, w), mlpStep = Step.afterMlp(form, w);
         List<INDArray> outs = new ArrayList<>(), normed = new ArrayList<>();
         for (int k = 0; k < xs.size(); k++) {
             INDArray x = xs.get(k);
@@ -79,8 +119,12 @@ public final class BlockForward {
                 long r0 = (long) s0 * seqLen, nr = (long) n * seqLen;
                 INDArray xc = Scratch.rows(x, r0, nr), x1c = Scratch.rows(x1, r0, nr);
                 INDArray hmc = moe ? Scratch.rows(hm, r0, nr) : s.get("block.hm", nr, h);
-                INDArray hn = s.get("block.hn", nr, h);
-                Ops.rmsNorm(Ops.floats(xc), Ops.floats(hn), Ops.heap(w.get("norm.in")), a.eps(), b.normScale(), (int) nr, h);
+                // attention on s·norm_in(x) (post blocks: on x itself)
+                INDArray hn = xc;
+                if (!(form instanceof BlockForm.PostNorm)) {
+                    hn = s.get("block.hn", nr, h);
+                    Ops.rmsNorm(Ops.floats(xc), Ops.floats(hn), Ops.heap(w.get("norm.in")), a.eps(), b.normScale(), (int) nr, h);
+                }
                 INDArray attn;
                 if (zero.contains(Sublayer.ATTENTION)) {
                     attn = s.get("block.attn", nr, h).assign(0);
@@ -91,12 +135,11 @@ public final class BlockForward {
                     attn = Mla.forward((AttentionSpec.Mla) a.attention(), w, hn, n, seqLen, b.slidingWindow(), rope);
                 }
                 if (keep) Scratch.rows(trace.attnOut, r0, nr).assign(attn);
-                // x1 = x + attn; hm = s * norm_post(x1)
-                residualNorm(xc, attn, x1c, hmc, Ops.heap(w.get("norm.post")), a.eps(), b.normScale(), h);
+                step(xc, attn, x1c, hmc, attnStep, a.eps(), h); // x1 = residual step; hm = the MLP's input
                 if (!moe) {
                     INDArray mlp = zero.contains(Sublayer.MLP) ? s.get("mlp.out", nr, h).assign(0) : dense(w, "mlp", hmc);
                     if (keep) Scratch.rows(trace.mlpOut, r0, nr).assign(mlp);
-                    addInto(x1c, mlp);
+                    step(x1c, mlp, x1c, null, mlpStep, a.eps(), h);
                 }
             }
             outs.add(x1);
@@ -118,8 +161,13 @@ public final class BlockForward {
                 int k = run.get(i);
                 BlockTrace trace = traces.get(k);
                 if (trace != null && trace.keepOutputs) trace.mlpOut = mlps.get(i);
-                addInto(outs.get(k), mlps.get(i));
+                step(outs.get(k), mlps.get(i), outs.get(k), null, mlpStep, a.eps(), h);
                 if (trace == null || !trace.keepOutputs) s.recycle(mlps.get(i));
+            }
+            if (!mlpStep.plainAdd() && run.size() < outs.size()) {
+                // a zeroed MoE layer adds nothing, but a post-norm block still normalises the sum
+                INDArray none = s.get("mlp.zero", rows, h).assign(0);
+                for (int k = 0; k < outs.size(); k++) if (!run.contains(k)) step(outs.get(k), none, outs.get(k), null, mlpStep, a.eps(), h);
             }
             for (INDArray hmk : normed) s.recycle(hmk);
         }
@@ -135,20 +183,33 @@ public final class BlockForward {
         return (int) Math.max(1, Math.min(batch, rows / seqLen));
     }
 
-    /** {@code x1 = x + attn} and {@code hm = scale * norm(x1)} in one row-parallel pass. */
-    private static void residualNorm(INDArray x, INDArray attn, INDArray x1, INDArray hm, float[] w, double eps, double scale,
-                                     int h) {
-        FloatBuffer xf = Ops.floats(x), af = Ops.floats(attn), x1f = Ops.floats(x1), hf = Ops.floats(hm);
+    /** One {@link Step} over all rows in one row-parallel pass; {@code out} may be {@code x}, {@code next} may be null. */
+    static void step(INDArray x, INDArray y, INDArray out, INDArray next, Step st, double eps, int h) {
+        if (next == null && st.plainAdd() && out == x) {
+            addInto(x, y);
+            return;
+        }
+        FloatBuffer xf = Ops.floats(x), yf = Ops.floats(y), of = Ops.floats(out), nf = next == null ? null : Ops.floats(next);
+        float alpha = (float) st.alpha(), beta = (float) st.beta();
         int rows = (int) x.rows();
         Par.rows(rows, Par.grain(rows, Math.max(1, 16384 / h)), (r0, r1) -> {
-            float[] xr = new float[h], ar = new float[h];
+            float[] xr = new float[h], yr = new float[h];
             for (int r = r0; r < r1; r++) {
                 xf.get(r * h, xr);
-                af.get(r * h, ar);
-                for (int i = 0; i < h; i++) xr[i] += ar[i];
-                x1f.put(r * h, xr);
-                Ops.rmsNormRow(xr, 0, ar, 0, w, eps, scale, h);
-                hf.put(r * h, ar);
+                yf.get(r * h, yr);
+                if (st.yNorm() != null) Ops.rmsNormRow(yr, 0, yr, 0, st.yNorm(), eps, 1.0, h);
+                if (alpha == 1f && beta == 1f) {
+                    for (int i = 0; i < h; i++) xr[i] += yr[i];
+                } else {
+                    for (int i = 0; i < h; i++) xr[i] = alpha * xr[i] + beta * yr[i];
+                }
+                if (st.outNorm() != null) Ops.rmsNormRow(xr, 0, xr, 0, st.outNorm(), eps, 1.0, h);
+                of.put(r * h, xr);
+                if (nf != null) {
+                    if (st.nextNorm() != null) Ops.rmsNormRow(xr, 0, yr, 0, st.nextNorm(), eps, st.nextScale(), h);
+                    else System.arraycopy(xr, 0, yr, 0, h);
+                    nf.put(r * h, yr);
+                }
             }
         });
     }

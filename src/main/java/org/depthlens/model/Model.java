@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.depthlens.BadInputException;
 import org.depthlens.model.family.Architecture;
 import org.depthlens.model.family.Families;
+import org.depthlens.model.family.NormChoice;
 import org.depthlens.model.family.TensorCheck;
 import org.depthlens.weights.Checkpoint;
 import org.depthlens.weights.ConfigReader;
@@ -39,14 +40,23 @@ public final class Model implements AutoCloseable {
     }
 
     public static Model open(Path dir, Architecture.LnsMode lns) {
+        return open(dir, NormChoice.of(lns));
+    }
+
+    /**
+     * Opens {@code dir} with the block normalisation {@code norm} asks for (or the norm tensors show); what the
+     * files could not tell and was assumed goes to stderr as one "depthlens: note:" line.
+     */
+    public static Model open(Path dir, NormChoice norm) {
         Blas.configure(); // no-op when Main (or an earlier open) already chose
         JsonNode json = ConfigReader.readJson(dir);
         Path configFile = dir.resolve("config.json");
-        Architecture arch = Families.describe(configFile, json, lns);
         int[] fp8 = new ConfigReader(configFile, json, Map.of()).fp8BlockSize();
-        Rope rope = new Rope(arch.rope());
         Checkpoint ck = Checkpoint.open(dir);
         try {
+            Architecture arch = Families.describe(configFile, json, norm, ck.tensors(), fromTrainingCode(json, ck));
+            if (arch.norm().note() != null) System.err.println("depthlens: note: " + arch.norm().note());
+            Rope rope = new Rope(arch.rope());
             ck.setFp8BlockSize(fp8[0], fp8[1]);
             TensorCheck.check(arch, ck);
             return new Model(dir, arch, rope, ck);
@@ -54,6 +64,12 @@ public final class Model implements AutoCloseable {
             ck.close();
             throw e;
         }
+    }
+
+    /** The Curse-of-Depth code writes PyTorch .bin files and a 4.28-era {@code LLaMAForCausalLM} config. */
+    private static boolean fromTrainingCode(JsonNode config, Checkpoint ck) {
+        return "LLaMAForCausalLM".equals(config.path("architectures").path(0).asText(null))
+                || ck.tensors().values().stream().anyMatch(t -> t.file().getFileName().toString().endsWith(".bin"));
     }
 
     public Path dir() {

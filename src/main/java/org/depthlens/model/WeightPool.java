@@ -25,9 +25,6 @@ public final class WeightPool {
     private final Checkpoint checkpoint;
     private final Map<String, INDArray> buffers = new HashMap<>();
     private LoadListener listener;
-    // TODO(issue 11): the pass planner's tests move to listen(); then these counters go
-    private final Map<String, Integer> loadsByName = new HashMap<>();
-    private long loads;
 
     public WeightPool(Checkpoint checkpoint) {
         this.checkpoint = checkpoint;
@@ -68,19 +65,7 @@ public final class WeightPool {
     }
 
     private void loaded(String name, long elements) {
-        loads++;
-        loadsByName.merge(name, 1, Integer::sum);
         if (listener != null) listener.loaded(name, elements);
-    }
-
-    /** Tensors decoded so far. */
-    public long loads() {
-        return loads;
-    }
-
-    /** How many times each tensor was decoded through this pool. */
-    public Map<String, Integer> loadsByName() {
-        return java.util.Collections.unmodifiableMap(loadsByName);
     }
 
     /** A new buffer, never inside a workspace (experts are loaded while a block's scratch workspace is open). */

@@ -7,8 +7,8 @@ import java.util.Map;
 /**
  * What one group of sequences measured in one pass over the weights: small, serialisable, and merged with
  * the other groups' parts by {@link Passes#merge} in a fixed order. Everything a later decision depends on
- * (log-likelihoods, the angles that choose the pruned blocks) is kept per sequence, so the merged numbers
- * do not depend on how the sequences were grouped.
+ * (log-likelihoods, the angles that choose the pruned blocks) is kept per sequence, so merging sums them
+ * in sequence order however the sequences were grouped.
  *
  * @param members       the run's index of each sequence of the group
  * @param loglik        {@code [i][s]}: summed log-likelihood of the scored rows of sequence {@code members[i]} in

@@ -38,8 +38,10 @@ public final class ProvenanceBuilder {
     }
 
     public static Provenance of(Model model, String dataPath, byte[] data, int windows, long tokens) {
+        var norm = model.arch().norm();
         return new Provenance(model.dir().toString(), sha256(model.dir().resolve("config.json")), weightsSha256(model),
-                dataPath, sha256(data), windows, tokens, toolVersion(), Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
+                dataPath, sha256(data), windows, tokens, toolVersion(), Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(),
+                norm.type().code(), norm.type().usesPostNum() ? norm.postNum() : null, norm.source());
     }
 
     /**

@@ -7,8 +7,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * depths (l, l+n), arccos(clamp(cos(x[l][t], x[l+n][t]), -1, 1)) / pi at the sequence's last real row t.
  * This is the one computation of angular_last: the analysis reports its mean and both {@code analyze --prune}
  * and {@code eval --prune} choose the pruned blocks from it. Keeping the values per sequence (not summed per
- * batch) lets the mean be summed in sequence order, so it does not depend on how sequences were grouped
- * into batches, threads or machines. Only the last rows are kept (L+1 rows of H floats per sequence).
+ * batch) lets the mean be summed in sequence order, whatever way sequences were grouped into batches,
+ * threads or machines. Only the last rows are kept (L+1 rows of H floats per sequence).
  */
 public final class LastTokenAngles {
     private final int layers;

@@ -155,7 +155,10 @@ public final class EvalJson {
             Provenance p = pv == null || pv.isNull() ? null : new Provenance(pv.get("model_path").asText(),
                     pv.get("config_sha256").asText(), pv.get("weights_sha256").asText(), pv.get("data_path").asText(),
                     pv.get("data_sha256").asText(), pv.get("windows").asInt(), pv.get("tokens").asLong(),
-                    pv.get("tool_version").asText(), pv.get("date").asText());
+                    pv.get("tool_version").asText(), pv.get("date").asText(),
+                    pv.path("norm_type").isTextual() ? pv.get("norm_type").asText() : null,
+                    pv.path("post_num").isIntegralNumber() ? pv.get("post_num").asInt() : null,
+                    pv.path("norm_source").isTextual() ? pv.get("norm_source").asText() : null);
             return new EvalResult(root.get("label").asText(), root.get("family").asText(), root.get("lns").asBoolean(),
                     root.get("blocks").asInt(), s, tasks, docs, inputs, p);
         } catch (NullPointerException e) {

@@ -33,6 +33,12 @@ import java.util.function.Function;
  */
 public final class EvalSection implements ReportSection {
     /** One model: its label, output directory name (under the report folder), colour and result. */
+    /** "LNS", "Mix-LN (post_pre, POST_NUM=2)": from the provenance, else by the LNS flag. */
+    static String normLabel(EvalResult r) {
+        String l = r.provenance() == null ? null : r.provenance().normLabel();
+        return l != null ? l : r.lns() ? "LNS" : "Pre-LN";
+    }
+
     public record Entry(String label, String dirName, Color color, EvalResult result) {
     }
 
@@ -107,6 +113,7 @@ public final class EvalSection implements ReportSection {
         header.add("Quantity");
         for (Entry e : es) header.add(e.label());
         List<List<String>> rows = new ArrayList<>();
+        rows.add(row("Block normalisation", es, e -> normLabel(e.result())));
         for (String f : docsFiles()) {
             rows.add(row(f + ": documents / tokens", es, e -> docs(e, f) == null ? "-" : docs(e, f).documents() + " / " + docs(e, f).tokens()));
             for (String m : DocsResult.METRICS) {

@@ -288,7 +288,10 @@ public final class MetricsJson {
                     rd.integer(pv, "windows", "provenance"),
                     rd.longInt(pv, "tokens", "provenance"),
                     rd.string(pv, "tool_version", "provenance"),
-                    rd.string(pv, "date", "provenance"));
+                    rd.string(pv, "date", "provenance"),
+                    pv.path("norm_type").isTextual() ? pv.get("norm_type").asText() : null,
+                    pv.path("post_num").canConvertToInt() && pv.path("post_num").isIntegralNumber() ? pv.get("post_num").asInt() : null,
+                    pv.path("norm_source").isTextual() ? pv.get("norm_source").asText() : null);
         }
         JsonNode lns = rd.present(root, "lns");
         rd.require(lns.isBoolean(), "lns", "true or false");
@@ -409,6 +412,9 @@ public final class MetricsJson {
         g.writeNumberField("tokens", p.tokens());
         g.writeStringField("tool_version", p.toolVersion());
         g.writeStringField("date", p.date());
+        if (p.normType() != null) g.writeStringField("norm_type", p.normType());
+        if (p.postNum() != null) g.writeNumberField("post_num", p.postNum());
+        if (p.normSource() != null) g.writeStringField("norm_source", p.normSource());
         g.writeEndObject();
     }
 }

@@ -23,8 +23,4 @@ public record ReportOptions(String title, List<ReportSection> sections, List<Lis
     public ReportOptions withSections(List<ReportSection> s) {
         return new ReportOptions(title, s == null ? null : List.copyOf(s), trajectories);
     }
-
-    public ReportOptions withTrajectories(List<List<String>> t) {
-        return new ReportOptions(title, sections, t == null ? null : t.stream().map(List::copyOf).toList());
-    }
 }

@@ -67,7 +67,7 @@ public final class Sections {
 
     // ------------------------------------------------------------------ models
 
-    /** The list of models with their colour, family, LNS flag, depth and loss. */
+    /** The list of models with their colour, family, block normalisation, depth and loss. */
     public static final class Models implements ReportSection {
         @Override
         public String id() {
@@ -81,14 +81,14 @@ public final class Sections {
 
         @Override
         public void render(ReportContext ctx, Html out) {
-            out.raw("<table>\n<thead><tr><th>Model</th><th>Family</th><th>LNS</th><th class=\"num\">Blocks L</th>"
+            out.raw("<table>\n<thead><tr><th>Model</th><th>Family</th><th>Block normalisation</th><th class=\"num\">Blocks L</th>"
                     + "<th class=\"num\">Loss (nats/token)</th><th class=\"num\">Perplexity</th>"
                     + "<th class=\"num\">Windows</th><th class=\"num\">Tokens</th><th>Directory</th></tr></thead>\n"
                     + "<tbody>\n");
             for (ReportModel m : ctx.models()) {
                 Provenance p = m.result().provenance();
                 out.raw("<tr><td><a href=\"#").text(m.anchor()).raw("\">").swatch(m).raw("</a></td><td>")
-                        .text(nz(m.result().family())).raw("</td><td>").text(m.result().lns() ? "yes" : "no")
+                        .text(nz(m.result().family())).raw("</td><td>").text(m.result().normLabel())
                         .raw("</td><td class=\"num\">").text(Integer.toString(m.blocks()))
                         .raw("</td><td class=\"num\">").text(Fmt.num(m.metrics().loss()))
                         .raw("</td><td class=\"num\">").text(Fmt.num(KeyNumbers.perplexity(m.metrics().loss())))
@@ -133,6 +133,8 @@ public final class Sections {
             rows.put("Tokens", p -> Long.toString(p.tokens()));
             rows.put("Tool version", Provenance::toolVersion);
             rows.put("Date", Provenance::date);
+            rows.put("Block normalisation", p -> p.normLabel() == null ? "not recorded" : p.normLabel());
+            rows.put("Normalisation chosen by", p -> p.normSource() == null ? "not recorded" : p.normSource());
             out.raw("<div class=\"scroll\"><table class=\"prov\">\n<thead><tr><th></th>");
             for (ReportModel m : ms) {
                 out.raw("<th>").swatch(m).raw("</th>");
@@ -210,8 +212,10 @@ public final class Sections {
             int L = x.blocks();
             out.raw("<div class=\"model\" style=\"border-left-color:" + Palette.hex(m.color()) + "\">\n");
             out.raw("<h3 id=\"").text(m.anchor()).raw("\">").swatch(m).raw("</h3>\n");
+            Provenance prov = m.result().provenance();
             out.p((nz(m.result().family())) + ", " + L + " blocks, " + (m.result().lns()
-                    ? "LayerNorm Scaling (pre-norm outputs of block l scaled by 1/sqrt(l+1))" : "no LayerNorm Scaling")
+                    ? "LayerNorm Scaling (pre-norm outputs of block l scaled by 1/sqrt(l+1))" : "block normalisation " + m.result().normLabel())
+                    + (prov != null && prov.normSource() != null ? " (" + prov.normSource() + ")" : "")
                     + ". Full-precision numbers: " + m.dirName() + "/metrics.json and the CSV files next to it.");
 
             List<List<String>> rows = new ArrayList<>();
@@ -354,6 +358,10 @@ public final class Sections {
                 header.add("\u0394 " + ms.get(i).label());
             }
             List<List<String>> rows = new ArrayList<>();
+            List<String> forms = new ArrayList<>(List.of("Block normalisation"));
+            for (ReportModel m : ms) forms.add(m.result().normLabel());
+            for (int i = 1; i < ms.size(); i++) forms.add("");
+            rows.add(forms);
             rows.add(numRow("Loss (nats/token)", ms, m -> m.metrics().loss()));
             rows.add(numRow("Perplexity", ms, m -> KeyNumbers.perplexity(m.metrics().loss())));
             rows.add(numRow("Variance of x[L]", ms, m -> m.metrics().variance()[m.blocks()]));
@@ -381,6 +389,13 @@ public final class Sections {
             out.raw("<div class=\"scroll diff\">");
             out.table(header, rows, numeric);
             out.raw("</div>\n");
+            List<String> post = ms.stream().filter(m -> m.result().hasPostNormBlocks()).map(ReportModel::label).toList();
+            if (!post.isEmpty() && post.size() < ms.size()) {
+                out.note("Post-norm blocks (" + String.join(", ", post) + ") output a normalised stream: their x[l] is norm(...), "
+                        + "so the variance and RMS of the stream do not grow with depth there by construction. Compare their "
+                        + "angular distances, block influence and removal losses with the pre-norm models; compare variances "
+                        + "only between models of the same form.");
+            }
 
             out.h3("cmp-overlays", "Overlays");
             out.gridStart();

@@ -44,7 +44,7 @@ public record Trajectory(int index, List<ReportModel> models) {
     }
 
     /**
-     * Guesses trajectories: models with the same family, LNS flag, block count and config.json hash
+     * Guesses trajectories: models with the same family, block normalisation, block count and config.json hash
      * but different weights are checkpoints of one run (a config hash is required, so models without
      * provenance are never grouped). Input order is kept within and across groups.
      */
@@ -55,7 +55,8 @@ public record Trajectory(int index, List<ReportModel> models) {
             if (p == null || p.configSha256() == null || p.configSha256().isBlank()) {
                 continue;
             }
-            List<Object> key = List.of(String.valueOf(m.result().family()), m.result().lns(), m.blocks(),
+            // the Curse-of-Depth code writes the same config.json for every NORM_TYPE: the form tells its runs apart
+            List<Object> key = List.of(String.valueOf(m.result().family()), m.result().normLabel(), m.blocks(),
                     p.configSha256());
             groups.computeIfAbsent(key, k -> new ArrayList<>()).add(m);
         }

@@ -107,6 +107,9 @@ public final class Checkpoint implements AutoCloseable {
                 index = binIndex;
             } else if (Files.isRegularFile(dir.resolve(BIN))) {
                 st = List.of(dir.resolve(BIN));
+            } else if (hasBinShards(dir)) {
+                throw new SafetensorsException(Msg.f(dir) + ": pytorch_model-*.bin shards without " + BIN_INDEX
+                        + ", which says which tensor each shard holds (transformers needs it too)");
             } else {
                 throw new SafetensorsException(Msg.f(dir) + ": no *.safetensors or " + BIN + " weights (and no " + INDEX + " or "
                         + BIN_INDEX + ")");
@@ -176,6 +179,17 @@ public final class Checkpoint implements AutoCloseable {
     static boolean isPlainFileName(String name) {
         return !name.isEmpty() && !name.equals(".") && !name.contains("..") && name.indexOf('/') < 0
                 && name.indexOf('\\') < 0 && name.indexOf('\0') < 0 && !name.startsWith("~");
+    }
+
+    private static boolean hasBinShards(Path dir) {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.anyMatch(p -> {
+                String n = p.getFileName().toString();
+                return n.startsWith("pytorch_model-") && n.endsWith(".bin");
+            });
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** The folder's {@code *.safetensors} files (without an index), sorted; may be empty. */

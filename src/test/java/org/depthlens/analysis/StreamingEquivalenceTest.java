@@ -31,7 +31,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -241,16 +240,11 @@ class StreamingEquivalenceTest {
     /** Runs {@code pass}, recording which tensors the pool loaded meanwhile and how often. */
     private static PassPart counted(WeightPool pool, List<Map<String, Integer>> byName, List<Long> total,
                                     java.util.function.Supplier<PassPart> pass) {
-        Map<String, Integer> before = Map.copyOf(pool.loadsByName());
-        long loads = pool.loads();
+        org.depthlens.LoadCounts loads = org.depthlens.LoadCounts.on(pool);
         PassPart part = pass.get();
-        Map<String, Integer> d = new TreeMap<>();
-        pool.loadsByName().forEach((k, v) -> {
-            int n = v - before.getOrDefault(k, 0);
-            if (n > 0) d.put(k, n);
-        });
-        byName.add(d);
-        total.add(pool.loads() - loads);
+        pool.listen(null);
+        byName.add(loads.byName());
+        total.add(loads.total());
         return part;
     }
 }

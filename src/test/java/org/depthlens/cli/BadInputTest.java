@@ -825,5 +825,7 @@ class BadInputTest {
     void noWeightsAtAll() throws Exception {
         Files.delete(weights());
         failsAnalyze(model, model.toString(), "no *.safetensors or pytorch_model.bin weights");
+        TorchZip.copyResource("views.bin", model.resolve("pytorch_model-00001-of-00002.bin"));
+        failsAnalyze(model, model.toString(), "pytorch_model-*.bin shards without pytorch_model.bin.index.json");
     }
 }

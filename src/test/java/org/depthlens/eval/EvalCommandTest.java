@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** {@code depthlens eval} and {@code analyze --tasks/--docs} end to end on the tiny-curse-24 pair (small inputs). */
 class EvalCommandTest {
     static final List<String> PROVENANCE = List.of("model_path", "config_sha256", "weights_sha256", "data_path", "data_sha256",
-            "windows", "tokens", "tool_version", "date");
+            "windows", "tokens", "tool_version", "date", "norm_type", "norm_source"); // post_num only for Mix-LN forms
 
     @TempDir
     Path tmp;

@@ -7,6 +7,7 @@ import org.depthlens.pass.Branch;
 import org.depthlens.util.Progress;
 import org.depthlens.model.family.Architecture;
 import org.depthlens.model.Model;
+import org.depthlens.model.WeightPool;
 import org.depthlens.weights.SafetensorsFile;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -127,13 +128,15 @@ class LoglikFixtureTest {
             int layers = model.arch().layers();
             List<Branch> branches = new ArrayList<>();
             for (int l = 0; l < layers; l++) branches.add(Branch.without(l));
-            Scorer.Scores s = new Scorer(model, 1L << 30, Progress.NONE).score(requests, 32, branches, true);
-            Scorer.Scores plain = new Scorer(model, 1L << 30, Progress.NONE).score(requests, 32, List.of(), true);
+            WeightPool pool = model.newPool(), plainPool = model.newPool();
+            org.depthlens.LoadCounts loads = org.depthlens.LoadCounts.on(pool), plainLoads = org.depthlens.LoadCounts.on(plainPool);
+            Scorer.Scores s = new Scorer(model, pool, 1L << 30, Progress.NONE).score(requests, 32, branches, true);
+            Scorer.Scores plain = new Scorer(model, plainPool, 1L << 30, Progress.NONE).score(requests, 32, List.of(), true);
             assertEquals(1, s.batches());
             boolean moe = model.arch().blocks().stream().anyMatch(b -> b.mlp() instanceof org.depthlens.model.family.MlpSpec.Moe);
             if (!moe) {
                 // (routed experts load on demand per stream, so only dense models load exactly once per block)
-                assertEquals(plain.weightLoads(), s.weightLoads(), "the branches ride on the main stream's single pass over the weights");
+                assertEquals(plainLoads.byName(), loads.byName(), "the branches ride on the main stream's single pass over the weights");
             }
             assertEquals(plain.full()[0], s.full()[0], 1e-12 * Math.abs(plain.full()[0]));
             double worst = rel(-(s.full()[0] + s.full()[1]) / count, metrics.get("loss").asDouble());

@@ -62,6 +62,7 @@ class MoeParityTest {
             Architecture a = m.arch();
             INDArray x = m.embed(ids);
             WeightPool pool = m.newPool();
+            org.depthlens.LoadCounts loads = org.depthlens.LoadCounts.on(pool);
             Rope.Tables rope = m.ropeTables(seq);
             StringBuilder report = new StringBuilder(fixture + " expert usage:");
             long expertBufferGrowth = 0;
@@ -70,9 +71,9 @@ class MoeParityTest {
                 BlockSpec b = a.blocks().get(j);
                 ExpertUsage usage = ExpertUsage.forBlock(b);
                 BlockWeights w = m.loadBlock(j, pool);
-                long loadsBefore = pool.loads(), residentBefore = pool.residentBytes();
+                long loadsBefore = loads.total(), residentBefore = pool.residentBytes();
                 x = BlockForward.forward(a, w, x, batch, seq, rope, new BlockTrace(false, usage));
-                long expertLoads = pool.loads() - loadsBefore;
+                long expertLoads = loads.total() - loadsBefore;
                 expertBufferGrowth += pool.residentBytes() - residentBefore;
                 if (!(b.mlp() instanceof MlpSpec.Moe moe)) {
                     assertEquals(0, expertLoads, "dense block " + j + " loads nothing during its forward");

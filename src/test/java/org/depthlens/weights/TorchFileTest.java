@@ -53,6 +53,30 @@ class TorchFileTest {
         for (String file : List.of("views.bin", "views_protocol4.bin", "views_dict.bin")) checkViews(resource(file, file));
     }
 
+    /** A module's own state_dict(): torch pickles its _metadata as BUILD state, which is read past; BatchNorm's int64 0-dim counter. */
+    @Test
+    void moduleStateDictWithMetadata() throws Exception {
+        JsonNode expected = json("module.json").get("tensors");
+        try (Checkpoint ck = Checkpoint.open(resource("module.bin", "module.bin"))) {
+            assertEquals(names(expected), new TreeSet<>(ck.tensors().keySet()));
+            for (Iterator<Map.Entry<String, JsonNode>> it = expected.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                TensorInfo t = ck.require(e.getKey());
+                assertEquals(e.getValue().get("dtype").asText(), t.dtype().name(), e.getKey());
+                assertArrayEquals(longs(e.getValue().get("shape")), t.shape(), e.getKey());
+                JsonNode values = e.getValue().get("values");
+                if (t.dtype().isFloat()) {
+                    float[] v = new float[values.size()];
+                    for (int i = 0; i < v.length; i++) v[i] = (float) values.get(i).asDouble();
+                    TestSupport.assertAllPaths(ck, e.getKey(), v, false);
+                } else {
+                    assertArrayEquals(longs(values), ck.files().get(0).readLongs(t), e.getKey());
+                }
+            }
+            assertEquals(1, ck.files().get(0).readLongs(ck.require("1.num_batches_tracked"))[0]);
+        }
+    }
+
     /** Every zip field in its zip64 form, though the file is small. */
     @Test
     void zip64FieldsEverywhere() throws Exception {

@@ -65,7 +65,7 @@ class TorchFuzzTest {
     @Test
     void mutatedCheckpointsAreReadCorrectlyOrRejectedCleanly() throws Exception {
         List<Base> corpus = new ArrayList<>();
-        for (String n : List.of("views.bin", "views_protocol4.bin", "views_dict.bin", "nested.bin", "os_system.bin")) {
+        for (String n : List.of("views.bin", "views_protocol4.bin", "views_dict.bin", "module.bin", "nested.bin", "os_system.bin")) {
             LinkedHashMap<String, byte[]> e = TorchZip.read(TorchZip.copyResource(n, dir.resolve("src-" + n)));
             String pkl = e.keySet().stream().filter(k -> k.endsWith("/data.pkl")).findFirst().orElseThrow();
             corpus.add(new Base(n, e, pkl));

@@ -15,11 +15,11 @@ import java.util.regex.Pattern;
  * to be harmless extras. The executor reads only this.
  *
  * @param configFile the config.json it was read from (for error messages)
- * @param lnsSource  where the LNS factors of the block forms come from
+ * @param norm       the block normalisation (NORM_TYPE, each block's form) and how it was chosen
  * @param extras     tensors a checkpoint of this family may hold that the model does not use
  */
 public record Architecture(String family, Path configFile, Dims dims, Tokens tokens, AttentionSpec attention, RopeSpec rope,
-                           List<BlockSpec> blocks, LnsSource lnsSource, List<Extra> extras) {
+                           List<BlockSpec> blocks, NormForm norm, List<Extra> extras) {
 
     /** @param eps rms_norm_eps of every norm but MLA's inner ones */
     public record Dims(int hidden, int layers, double eps, int maxPositions) {
@@ -49,9 +49,6 @@ public record Architecture(String family, Path configFile, Dims dims, Tokens tok
         /** Force Pre-LN. */
         OFF
     }
-
-    /** Where the LNS factors came from. */
-    public enum LnsSource { NONE, CONFIG, FORCED }
 
     public Architecture {
         blocks = List.copyOf(blocks);
@@ -84,7 +81,34 @@ public record Architecture(String family, Path configFile, Dims dims, Tokens tok
 
     /** True when the blocks scale their norms (LayerNorm Scaling). */
     public boolean lns() {
-        return lnsSource != LnsSource.NONE;
+        return norm.lns();
+    }
+
+    /** "pre 0-23", "post 0-1, pre 2-5", "post (alpha 2.83) 0-5": the form of each block, in runs. */
+    public String describeBlockForms() {
+        StringBuilder sb = new StringBuilder();
+        for (int l = 0; l < blocks.size(); ) {
+            BlockForm f = blocks.get(l).form();
+            int e = l;
+            while (e + 1 < blocks.size() && sameKind(blocks.get(e + 1).form(), f)) e++;
+            String k = f.kind() + (f instanceof BlockForm.PostNorm p && p.alpha() != 1.0 ? " (alpha " + p.alpha() + ")" : "")
+                    + (f instanceof BlockForm.PreNorm p && p.residualScalars() ? " (learned residual scalars)" : "");
+            sb.append(sb.length() == 0 ? "" : ", ").append(k).append(' ').append(l).append(e > l ? "-" + e : "");
+            l = e + 1;
+        }
+        if (lns()) sb.append(", pre-norm outputs scaled by ").append(defaultLns() ? "1/sqrt(l+1)" : "the config's factors");
+        return sb.toString();
+    }
+
+    /** Same form but for the LNS factor (which differs per block). */
+    private static boolean sameKind(BlockForm a, BlockForm b) {
+        if (a instanceof BlockForm.PreNorm x && b instanceof BlockForm.PreNorm y) return x.residualScalars() == y.residualScalars();
+        return a.equals(b);
+    }
+
+    private boolean defaultLns() {
+        for (BlockSpec b : blocks) if (Math.abs(b.normScale() - 1.0 / Math.sqrt(b.index() + 1)) > 1e-12) return false;
+        return true;
     }
 
     public static final String EMBEDDING = "model.embed_tokens.weight";
@@ -136,12 +160,14 @@ public record Architecture(String family, Path configFile, Dims dims, Tokens tok
         d.put("rms_norm_eps", Double.toString(eps()));
         d.put("tied_embeddings", Boolean.toString(tiedEmbeddings()));
         d.put("layernorm_scaling", Boolean.toString(lns()));
+        d.put("norm_type", norm.describe());
         if (attention instanceof AttentionSpec.Gqa g) {
             d.put("attention", g.kvHeads() == g.heads() ? "mha" : "gqa");
             d.put("heads", Integer.toString(g.heads()));
             d.put("kv_heads", Integer.toString(g.kvHeads()));
             d.put("head_dim", Integer.toString(g.headDim()));
             d.put("qkv_bias", Boolean.toString(g.qkvBias()));
+            d.put("o_bias", Boolean.toString(g.oBias()));
             d.put("qk_norm", Boolean.toString(g.qkNorm()));
         } else {
             AttentionSpec.Mla m = (AttentionSpec.Mla) attention;
@@ -170,7 +196,9 @@ public record Architecture(String family, Path configFile, Dims dims, Tokens tok
         }
         d.put("mlp", moe.isEmpty() ? "dense" : dense.isEmpty() ? "moe" : "moe in blocks " + ranges(moe) + ", dense in " + ranges(dense));
         if (!dense.isEmpty()) {
-            d.put("intermediate", Integer.toString(((MlpSpec.Dense) blocks.get(dense.get(0)).mlp()).intermediate()));
+            MlpSpec.Dense denseMlp = (MlpSpec.Dense) blocks.get(dense.get(0)).mlp();
+            d.put("intermediate", Integer.toString(denseMlp.intermediate()));
+            d.put("mlp_bias", Boolean.toString(denseMlp.bias()));
         }
         if (first != null) {
             d.put("experts", Integer.toString(first.experts()));

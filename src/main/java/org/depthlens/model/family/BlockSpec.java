@@ -15,9 +15,9 @@ public record BlockSpec(int index, int slidingWindow, BlockForm form, MlpSpec ml
         return "model.layers." + index + ".";
     }
 
-    /** The LayerNorm Scaling factor of a pre-norm block (1 for Pre-LN). */
+    /** The LayerNorm Scaling factor of a pre-norm block (1 for Pre-LN and for the other forms). */
     public double normScale() {
-        return ((BlockForm.PreNorm) form).scale();
+        return form instanceof BlockForm.PreNorm p ? p.scale() : 1.0;
     }
 
     /** Every weight this block owns, routed experts included (marked {@link Weight#onDemand()}). */

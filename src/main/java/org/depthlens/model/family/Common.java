@@ -65,7 +65,7 @@ final class Common {
      * The architecture from the keys every family reads (sizes, rope, tying, LNS, layer_types /
      * sliding_window) and the family's attention, window rule and feed-forward per block.
      */
-    static Architecture assemble(String family, ConfigReader c, Architecture.LnsMode lnsMode, AttentionSpec attention,
+    static Architecture assemble(String family, ConfigReader c, NormForm norm, AttentionSpec attention,
                                  int ropeDim, boolean interleaved, WindowRule windows, IntFunction<MlpSpec> mlp,
                                  List<Architecture.Extra> extras) {
         int hidden = c.positiveInt("hidden_size");
@@ -75,27 +75,20 @@ final class Common {
         int maxPositions = c.positiveInt("max_position_embeddings");
         RopeSpec rope = new RopeSpec(c.rope(), ropeDim, interleaved, maxPositions);
         boolean tied = c.bool("tie_word_embeddings", false);
-        double[] fromConfig = c.lnsFactors(layers);
-        double[] lns = switch (lnsMode) {
-            case AUTO -> fromConfig;
-            case ON -> fromConfig != null ? fromConfig : ConfigReader.defaultLns(layers);
-            case OFF -> null;
-        };
-        Architecture.LnsSource source = lns == null ? Architecture.LnsSource.NONE
-                : fromConfig != null ? Architecture.LnsSource.CONFIG : Architecture.LnsSource.FORCED;
+        if (norm.blocks().size() != layers) throw new IllegalArgumentException(norm.blocks().size() + " block forms for " + layers + " blocks");
         List<String> layerTypes = c.stringList("layer_types", layers);
         Integer w = c.optionalPositiveInt("sliding_window");
         List<BlockSpec> blocks = new ArrayList<>();
         for (int i = 0; i < layers; i++) {
             int window = layerTypes != null ? layerTypeWindow(c, layerTypes, i, w) : w == null ? 0 : windows.window(i, w);
-            BlockSpec b = new BlockSpec(i, window, new BlockForm.PreNorm(lns == null ? 1.0 : lns[i]), mlp.apply(i));
+            BlockSpec b = new BlockSpec(i, window, norm.blocks().get(i), mlp.apply(i));
             if (b.mlp() instanceof MlpSpec.Moe m) checkMoe(c, m);
             blocks.add(b);
         }
         List<Architecture.Extra> all = new ArrayList<>(extras);
         if (tied) all.add(TIED_HEAD);
         return new Architecture(family, c.file(), new Architecture.Dims(hidden, layers, eps, maxPositions),
-                new Architecture.Tokens(vocab, tied), attention, rope, blocks, source, all);
+                new Architecture.Tokens(vocab, tied), attention, rope, blocks, norm, all);
     }
 
     /** An explicit layer_types list ("full_attention" / "sliding_attention") overrides every family rule. */

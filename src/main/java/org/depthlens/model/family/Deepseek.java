@@ -44,9 +44,9 @@ final class Deepseek {
         return i -> i < firstMoe ? dense : moe;
     }
 
-    static Architecture assemble(String family, ConfigReader c, Architecture.LnsMode lns, boolean interleaved,
+    static Architecture assemble(String family, ConfigReader c, NormForm norm, boolean interleaved,
                                  IntFunction<MlpSpec> mlp, List<Architecture.Extra> extras) {
         AttentionSpec.Mla a = attention(c);
-        return Common.assemble(family, c, lns, a, a.ropeDim(), interleaved, Common.FULL, mlp, extras);
+        return Common.assemble(family, c, norm, a, a.ropeDim(), interleaved, Common.FULL, mlp, extras);
     }
 }

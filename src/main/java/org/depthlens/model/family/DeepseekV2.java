@@ -28,7 +28,7 @@ final class DeepseekV2 implements Family {
     }
 
     @Override
-    public Architecture describe(ConfigReader c, Architecture.LnsMode lns) {
+    public Architecture describe(ConfigReader c, NormForm norm) {
         String method = c.string("topk_method");
         int nGroup = c.positiveInt("n_group"), topkGroup = c.positiveInt("topk_group");
         double scaling = c.positiveDouble("routed_scaling_factor");
@@ -37,7 +37,7 @@ final class DeepseekV2 implements Family {
             case "group_limited_greedy" -> MlpSpec.Selection.GROUP_MAX;
             default -> throw c.error("deepseek_v2 topk_method '" + method + "' is not supported (greedy, group_limited_greedy)");
         };
-        return Deepseek.assemble(modelType(), c, lns, true, Deepseek.mlp(c, (experts, topK, inter, shared) ->
+        return Deepseek.assemble(modelType(), c, norm, true, Deepseek.mlp(c, (experts, topK, inter, shared) ->
                 new MlpSpec.Moe("mlp", experts, topK, inter, "gate_proj", "up_proj", "down_proj", MlpSpec.Scoring.SOFTMAX,
                         selection, nGroup, topkGroup, false, scaling, false, shared)), List.of());
     }

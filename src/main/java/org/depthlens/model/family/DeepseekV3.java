@@ -29,14 +29,14 @@ final class DeepseekV3 implements Family {
     }
 
     @Override
-    public Architecture describe(ConfigReader c, Architecture.LnsMode lns) {
+    public Architecture describe(ConfigReader c, NormForm form) {
         int nGroup = c.positiveInt("n_group"), topkGroup = c.positiveInt("topk_group");
         double scaling = c.positiveDouble("routed_scaling_factor");
         boolean norm = c.bool("norm_topk_prob", false);
         int layers = c.positiveInt("num_hidden_layers");
         Architecture.Extra mtp = new Architecture.Extra("model\\.layers\\." + layers + "\\..*",
                 "block " + layers + " is DeepSeek-V3's multi-token-prediction module, not part of next-token prediction");
-        return Deepseek.assemble(modelType(), c, lns, c.bool("rope_interleave", true), Deepseek.mlp(c, (experts, topK, inter, shared) ->
+        return Deepseek.assemble(modelType(), c, form, c.bool("rope_interleave", true), Deepseek.mlp(c, (experts, topK, inter, shared) ->
                 new MlpSpec.Moe("mlp", experts, topK, inter, "gate_proj", "up_proj", "down_proj", MlpSpec.Scoring.SIGMOID,
                         MlpSpec.Selection.GROUP_TOP2_SUM, nGroup, topkGroup, norm, scaling, true, shared)), List.of(mtp));
     }

@@ -3,9 +3,11 @@ package org.depthlens.model.family;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.depthlens.BadInputException;
 import org.depthlens.weights.ConfigReader;
+import org.depthlens.weights.TensorInfo;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Collectors;
 
 /** The supported families, and the way from a config.json to an {@link Architecture}. */
@@ -25,19 +27,28 @@ public final class Families {
         return ALL.stream().map(Family::modelType).toList();
     }
 
-    /** The architecture {@code modelDir/config.json} describes. */
+    /** The architecture {@code modelDir/config.json} describes, from the config alone (Pre-LN, or LNS as asked). */
     public static Architecture read(Path modelDir, Architecture.LnsMode lns) {
         return describe(modelDir.resolve("config.json"), ConfigReader.readJson(modelDir), lns);
     }
 
-    /** The architecture of config JSON {@code root} (read from {@code file}, named in errors). */
+    /** The architecture of config JSON {@code root} (read from {@code file}, named in errors), from the config alone. */
     public static Architecture describe(Path file, JsonNode root, Architecture.LnsMode lns) {
+        return describe(file, root, NormChoice.of(lns), null, false);
+    }
+
+    /**
+     * The architecture of config JSON {@code root} whose checkpoint holds {@code tensors} (null: none to read),
+     * its block forms chosen by {@code norm} ({@link NormChoice#resolve}).
+     */
+    public static Architecture describe(Path file, JsonNode root, NormChoice norm, Map<String, TensorInfo> tensors, boolean trainingCode) {
         String type = root.path("model_type").asText(null);
         Family f = of(type);
         if (f == null) {
             throw new BadInputException(file + ": unsupported model_type '" + type + "' (supported: "
                     + supported().stream().collect(Collectors.joining(", ")) + ")");
         }
-        return f.describe(new ConfigReader(file, root, f.defaults()), lns);
+        ConfigReader c = new ConfigReader(file, root, f.defaults());
+        return f.describe(c, norm.resolve(c, tensors, trainingCode));
     }
 }

@@ -22,6 +22,6 @@ public interface Family {
     /** HF's code defaults of the keys this family reads (shared/docs/architectures.md §3). */
     Map<String, Object> defaults();
 
-    /** The architecture of one config.json of this family. */
-    Architecture describe(ConfigReader config, Architecture.LnsMode lns);
+    /** The architecture of one config.json of this family, its blocks in the forms of {@code norm} ({@link NormChoice#resolve}). */
+    Architecture describe(ConfigReader config, NormForm norm);
 }

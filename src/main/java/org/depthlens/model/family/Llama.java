@@ -23,11 +23,11 @@ final class Llama implements Family {
     }
 
     @Override
-    public Architecture describe(ConfigReader c, Architecture.LnsMode lns) {
+    public Architecture describe(ConfigReader c, NormForm norm) {
         Common.Heads h = Common.heads(c);
         boolean bias = c.bool("attention_bias", false);
         MlpSpec.Dense mlp = new MlpSpec.Dense(c.positiveInt("intermediate_size"), c.bool("mlp_bias", false));
-        return Common.assemble(modelType(), c, lns, new AttentionSpec.Gqa(h.heads(), h.kvHeads(), h.headDim(), bias, bias, false),
+        return Common.assemble(modelType(), c, norm, new AttentionSpec.Gqa(h.heads(), h.kvHeads(), h.headDim(), bias, bias, false),
                 h.headDim(), false, Common.FULL, i -> mlp, List.of(Common.ROTARY_BUFFER));
     }
 }

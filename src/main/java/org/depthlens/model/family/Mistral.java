@@ -23,10 +23,10 @@ final class Mistral implements Family {
     }
 
     @Override
-    public Architecture describe(ConfigReader c, Architecture.LnsMode lns) {
+    public Architecture describe(ConfigReader c, NormForm norm) {
         Common.Heads h = Common.heads(c);
         MlpSpec.Dense mlp = new MlpSpec.Dense(c.positiveInt("intermediate_size"));
-        return Common.assemble(modelType(), c, lns, new AttentionSpec.Gqa(h.heads(), h.kvHeads(), h.headDim(), false, false, false),
+        return Common.assemble(modelType(), c, norm, new AttentionSpec.Gqa(h.heads(), h.kvHeads(), h.headDim(), false, false, false),
                 h.headDim(), false, (i, w) -> w, i -> mlp, List.of());
     }
 }

@@ -24,12 +24,12 @@ final class Mixtral implements Family {
     }
 
     @Override
-    public Architecture describe(ConfigReader c, Architecture.LnsMode lns) {
+    public Architecture describe(ConfigReader c, NormForm norm) {
         Common.Heads h = Common.heads(c);
         MlpSpec.Moe moe = new MlpSpec.Moe("block_sparse_moe", c.positiveInt("num_local_experts"), c.positiveInt("num_experts_per_tok"),
                 c.positiveInt("intermediate_size"), "w1", "w3", "w2", MlpSpec.Scoring.SOFTMAX, MlpSpec.Selection.TOPK, 1, 1, true, 1.0,
                 false, null);
-        return Common.assemble(modelType(), c, lns, new AttentionSpec.Gqa(h.heads(), h.kvHeads(), h.headDim(), false, false, false),
+        return Common.assemble(modelType(), c, norm, new AttentionSpec.Gqa(h.heads(), h.kvHeads(), h.headDim(), false, false, false),
                 h.headDim(), false, (i, w) -> w, i -> moe, List.of());
     }
 }

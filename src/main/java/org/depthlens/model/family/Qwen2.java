@@ -23,12 +23,12 @@ final class Qwen2 implements Family {
     }
 
     @Override
-    public Architecture describe(ConfigReader c, Architecture.LnsMode lns) {
+    public Architecture describe(ConfigReader c, NormForm norm) {
         Common.Heads h = Common.heads(c);
         boolean sliding = c.bool("use_sliding_window", false);
         int from = Common.maxWindowLayers(c);
         MlpSpec.Dense mlp = new MlpSpec.Dense(c.positiveInt("intermediate_size"));
-        return Common.assemble(modelType(), c, lns,
+        return Common.assemble(modelType(), c, norm,
                 new AttentionSpec.Gqa(h.heads(), h.kvHeads(), h.headDim(), c.bool("qkv_bias", true), false, false),
                 h.headDim(), false, (i, w) -> sliding && i >= from ? w : 0, i -> mlp, List.of());
     }

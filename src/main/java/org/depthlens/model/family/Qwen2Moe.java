@@ -26,11 +26,11 @@ final class Qwen2Moe implements Family {
     }
 
     @Override
-    public Architecture describe(ConfigReader c, Architecture.LnsMode lns) {
+    public Architecture describe(ConfigReader c, NormForm norm) {
         Common.Heads h = Common.heads(c);
         boolean sliding = c.bool("use_sliding_window", false);
         int below = Common.maxWindowLayers(c);
-        return Common.assemble(modelType(), c, lns,
+        return Common.assemble(modelType(), c, norm,
                 new AttentionSpec.Gqa(h.heads(), h.kvHeads(), h.headDim(), c.bool("qkv_bias", true), false, false),
                 h.headDim(), false, (i, w) -> sliding && i % 2 == 0 && i < below ? w : 0, Common.qwenMoe(c, true), List.of());
     }

@@ -23,13 +23,13 @@ final class Qwen3 implements Family {
     }
 
     @Override
-    public Architecture describe(ConfigReader c, Architecture.LnsMode lns) {
+    public Architecture describe(ConfigReader c, NormForm norm) {
         Common.Heads h = Common.heads(c);
         boolean bias = c.bool("attention_bias", false);
         boolean sliding = c.bool("use_sliding_window", false);
         int from = Common.maxWindowLayers(c);
         MlpSpec.Dense mlp = new MlpSpec.Dense(c.positiveInt("intermediate_size"));
-        return Common.assemble(modelType(), c, lns, new AttentionSpec.Gqa(h.heads(), h.kvHeads(), h.headDim(), bias, bias, true),
+        return Common.assemble(modelType(), c, norm, new AttentionSpec.Gqa(h.heads(), h.kvHeads(), h.headDim(), bias, bias, true),
                 h.headDim(), false, (i, w) -> sliding && i >= from ? w : 0, i -> mlp, List.of());
     }
 }

@@ -24,11 +24,11 @@ final class Qwen3Moe implements Family {
     }
 
     @Override
-    public Architecture describe(ConfigReader c, Architecture.LnsMode lns) {
+    public Architecture describe(ConfigReader c, NormForm norm) {
         Common.Heads h = Common.heads(c);
         boolean bias = c.bool("attention_bias", false);
         boolean sliding = c.bool("use_sliding_window", false);
-        return Common.assemble(modelType(), c, lns, new AttentionSpec.Gqa(h.heads(), h.kvHeads(), h.headDim(), bias, bias, true),
+        return Common.assemble(modelType(), c, norm, new AttentionSpec.Gqa(h.heads(), h.kvHeads(), h.headDim(), bias, bias, true),
                 h.headDim(), false, (i, w) -> sliding ? w : 0, Common.qwenMoe(c, false), List.of());
     }
 }

@@ -66,6 +66,11 @@ public record Weight(String role, List<Part> parts, int expert, Init init) {
         return new Weight(role, List.of(new Part(name, new long[] {size})), -1, Init.ONES);
     }
 
+    /** A learned 0-dim scalar (shape []; ones in synthetic checkpoints). */
+    public static Weight scalar(String role, String name) {
+        return new Weight(role, List.of(new Part(name, new long[0])), -1, Init.ONES);
+    }
+
     /** Tensors stacked along their first dimension under {@code role}. */
     public static Weight stacked(String role, Part... parts) {
         return new Weight(role, List.of(parts), -1, Init.RANDOM);

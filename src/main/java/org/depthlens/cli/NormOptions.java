@@ -1,0 +1,65 @@
+package org.depthlens.cli;
+
+import org.depthlens.model.family.Architecture;
+import org.depthlens.model.family.NormChoice;
+import org.depthlens.model.family.NormType;
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code --norm-type} and {@code --post-num}, on every command that loads a model: the block normalisation
+ * of checkpoints from the Curse-of-Depth training code, which records it nowhere. Given once, a value applies
+ * to every {@code --model}; given as often as {@code --model}, the n-th goes with the n-th model.
+ */
+public final class NormOptions {
+    @Option(names = "--norm-type", paramLabel = "NAME",
+            description = "Block normalisation as the Curse-of-Depth code's NORM_TYPE (any case): pre, scale_pre, LNS, post, deeppost, "
+                    + "sandwich, post_pre (Mix-LN), scale_post_pre, pre_post, pre_sandwich, scale_res_pre_norm; auto = config.json's "
+                    + "\"norm_type\", else --lns/\"layernorm_scaling\", else detected from the norm tensors. Once for all models or once per --model.")
+    List<String> normTypes = new ArrayList<>();
+
+    @Option(names = "--post-num", paramLabel = "N",
+            description = "Mix-LN's POST_NUM (post_pre, scale_post_pre): the first N blocks are Post-LN. Default: config.json's "
+                    + "\"post_num\", else what the norm tensors show, else 1. Once for all models or once per --model.")
+    List<Integer> postNums = new ArrayList<>();
+
+    /** Usage errors (exit 2) for unknown names, negative N, or counts that fit neither one nor {@code models} models. */
+    void validate(CommandLine.Model.CommandSpec spec, int models) {
+        for (String t : normTypes) {
+            if (!t.equalsIgnoreCase("auto") && NormType.parse(t) == null) {
+                throw RunOptions.usage(spec, "--norm-type '" + t + "' is not a NORM_TYPE of the Curse-of-Depth code (" + NormType.names() + ", or auto)");
+            }
+        }
+        for (int n : postNums) if (n < 0) throw RunOptions.usage(spec, "--post-num must not be negative, got " + n);
+        count(spec, "--norm-type", normTypes.size(), models);
+        count(spec, "--post-num", postNums.size(), models);
+    }
+
+    private static void count(CommandLine.Model.CommandSpec spec, String option, int given, int models) {
+        if (given > 1 && given != models) {
+            throw RunOptions.usage(spec, option + " is given " + given + " times for " + models + " model" + (models == 1 ? "" : "s")
+                    + " (give it once for all, or once per --model)");
+        }
+    }
+
+    /** The models with their choices (after {@link #validate}). */
+    List<ModelSpec> apply(CommandLine.Model.CommandSpec spec, List<ModelSpec> models, Architecture.LnsMode lns) {
+        validate(spec, models.size());
+        List<ModelSpec> out = new ArrayList<>();
+        for (int i = 0; i < models.size(); i++) out.add(models.get(i).withNorm(choice(i, lns)));
+        return out;
+    }
+
+    /** The choice for the {@code i}-th model. */
+    NormChoice choice(int i, Architecture.LnsMode lns) {
+        String t = pick(normTypes, i);
+        return new NormChoice(t == null || t.equalsIgnoreCase("auto") ? null : t, pick(postNums, i), lns);
+    }
+
+    private static <T> T pick(List<T> values, int i) {
+        return values.isEmpty() ? null : values.get(values.size() == 1 ? 0 : i);
+    }
+}
