@@ -30,7 +30,9 @@ import java.util.Set;
  * <p>The steps are public so that a distributed driver can run them apart: {@link #groups} plans a stage,
  * {@link #run(List, int[], Plan)} runs one group into a {@link PassPart}, {@link #merge} merges parts in a
  * fixed order, {@link Request#pruningStage} plans the second stage from the first one's totals, and
- * {@link #outcome} puts both stages together. {@link #run(List, Request)} does all of it here.
+ * {@link #outcome} puts both stages together. {@link #run(List, Request)} does all of it here. Parts and
+ * branches are serialisable; plans and requests hold live probes, so each worker builds its own from
+ * the same options (e.g. {@code Analyzer.request}) and only parts travel.
  */
 public final class Passes {
     /** Hidden vectors per token of working room besides the live streams: block temporaries, the head's inputs. */
