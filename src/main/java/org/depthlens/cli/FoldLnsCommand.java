@@ -29,7 +29,8 @@ import java.util.concurrent.Callable;
                 "the config's list) is folded into its two pre-norm weights. Tensors are stored as F32 (re-rounding to",
                 "BF16 would change the numbers); config.json loses \"layernorm_scaling\" (else the factor would be",
                 "applied twice). Any HF tool then runs the LNS model correctly. Tokenizer files are copied.", ""},
-        footerHeading = "%nExample:%n", footer = "  depthlens fold-lns --model models/tiny-curse-24/lns --out /tmp/lns-folded")
+        footerHeading = "%nExamples:%n", footer = {"  depthlens fold-lns --model models/tiny-curse-24/lns --out /tmp/lns-folded",
+                "  depthlens fold-lns --model ck/lns-from-the-paper-code --norm-type LNS --out /tmp/lns-folded   (.bin, no LNS record)"})
 public final class FoldLnsCommand extends CommonOptions implements Callable<Integer> {
     static final long SHARD_BYTES = 5L << 30;
     static final List<String> COPIED = List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",

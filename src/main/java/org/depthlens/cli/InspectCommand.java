@@ -22,10 +22,12 @@ import java.util.concurrent.Callable;
 
 @Command(name = "inspect", sortOptions = false, mixinStandardHelpOptions = true,
         description = {"Describe a checkpoint without running it: family, blocks, widths, heads, parameters, dtypes,",
-                "rope, tied embeddings, shards, LNS, and for MoE / latent-attention models the experts, top-k,",
+                "rope, tied embeddings, shards, the block normalisation of each block (Pre-LN, LNS, Post-LN, Mix-LN...,",
+                "given or detected: see --norm-type), and for MoE / latent-attention models the experts, top-k,",
                 "routing and MLA ranks. Reads only config.json and the weights' headers (safetensors JSON, or the",
                 "state-dict pickle of a pytorch_model.bin, read as data: it never runs code).", ""},
-        footerHeading = "%nExample:%n", footer = "  depthlens inspect --model models/tiny-curse-24/lns")
+        footerHeading = "%nExamples:%n", footer = {"  depthlens inspect --model models/tiny-curse-24/lns",
+                "  depthlens inspect --model ck/lns-from-the-paper-code --norm-type LNS"})
 public final class InspectCommand extends CommonOptions implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

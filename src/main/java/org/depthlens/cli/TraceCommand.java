@@ -30,8 +30,9 @@ import java.util.concurrent.Callable;
                 "  input_ids [B,T] (I64), resid.0 .. resid.L [B,T,hidden] (x[0] = embeddings, x[L] = last block's",
                 "  output before the final norm), logits [B,T,vocab]; with --modules also attn_out.l and mlp_out.l.",
                 "For comparing with HuggingFace (output_hidden_states=True: note its last entry is norm(x[L])).", ""},
-        footerHeading = "%nExample:%n",
-        footer = "  depthlens trace --model models/tiny-curse-24/pre_ln --ids ids.json --out trace.safetensors")
+        footerHeading = "%nExamples:%n",
+        footer = {"  depthlens trace --model models/tiny-curse-24/pre_ln --ids ids.json --out trace.safetensors",
+                "  depthlens trace --model ck/mix --norm-type post_pre --post-num 6 --ids ids.json --out mix.safetensors"})
 public final class TraceCommand extends CommonOptions implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
