@@ -1,6 +1,7 @@
 package org.depthlens.analysis;
 
 import org.depthlens.model.Model;
+import org.depthlens.model.Sublayer;
 import org.depthlens.model.WeightPool;
 import org.depthlens.pass.Batch;
 import org.depthlens.pass.Branch;
@@ -9,6 +10,8 @@ import org.depthlens.pass.Passes;
 import org.depthlens.pass.PrunedRemoval;
 import org.depthlens.pass.Sequence;
 import org.depthlens.probe.Metrics;
+import org.depthlens.probe.JacobianSums;
+import org.depthlens.probe.LensSums;
 import org.depthlens.probe.ProbeSums;
 import org.depthlens.probe.StreamProbe;
 import org.depthlens.util.Progress;
@@ -24,7 +27,23 @@ import java.util.List;
  */
 public final class Analyzer {
     /** Options of one analysis. */
-    public record Options(boolean removalSweep, int prune, long memoryBudgetBytes) {
+    public record Options(boolean removalSweep, int prune, long memoryBudgetBytes, DepthProbes probes) {
+        /** The paper's probes only. */
+        public Options(boolean removalSweep, int prune, long memoryBudgetBytes) {
+            this(removalSweep, prune, memoryBudgetBytes, DepthProbes.NONE);
+        }
+    }
+
+    /**
+     * Which probes beyond the paper run (docs/metrics.md). Cost over the paper's probes and removal sweep:
+     * the logit lens reads the head for L+1 more states, the Jacobian probe adds 2 block evaluations per block,
+     * the sublayer removal adds 2L branches, L(L+1) block evaluations and 2L head states (bench/README.md).
+     */
+    public record DepthProbes(boolean logitLens, boolean jacobian, boolean sublayerRemoval) {
+        public static final DepthProbes NONE = new DepthProbes(false, false, false);
+        /** The default of {@code analyze}: the cheap two; sublayer removal roughly doubles the pass. */
+        public static final DepthProbes DEFAULT = new DepthProbes(true, true, false);
+        public static final DepthProbes ALL = new DepthProbes(true, true, true);
     }
 
     /** Metrics, pruning and expert usage of one model. */
@@ -49,7 +68,7 @@ public final class Analyzer {
     public Outcome run(List<int[]> windows) {
         if (windows.isEmpty()) throw new IllegalArgumentException("no windows to analyse");
         List<Sequence> seqs = sequences(windows);
-        return outcome(seqs, passes.run(seqs, request(model, options)), options.removalSweep());
+        return outcome(seqs, passes.run(seqs, request(model, options)), options);
     }
 
     /** Every window scores each position's next token; its last position predicts nothing. */
@@ -61,25 +80,43 @@ public final class Analyzer {
     public static Passes.Request request(Model model, Options options) {
         List<Branch> removal = new ArrayList<>();
         if (options.removalSweep()) for (int l = 0; l < model.arch().layers(); l++) removal.add(Branch.without(l));
-        return new Passes.Request(removal, true, true, Math.min(options.prune(), model.arch().layers()), null,
-                List.of(new Probe(model.arch().layers(), model.arch().hidden())));
+        int layers = model.arch().layers(), hidden = model.arch().hidden();
+        DepthProbes d = options.probes();
+        if (d.sublayerRemoval()) {
+            for (int l = 0; l < layers; l++) removal.add(Branch.without(l, Sublayer.ATTENTION));
+            for (int l = 0; l < layers; l++) removal.add(Branch.without(l, Sublayer.MLP));
+        }
+        List<PassProbe<?>> probes = new ArrayList<>();
+        probes.add(new Probe(layers, hidden));
+        if (d.logitLens()) probes.add(new LogitLensPass(model.head(), layers, hidden));
+        if (d.jacobian()) probes.add(new JacobianPass(layers, hidden));
+        return new Passes.Request(removal, true, true, Math.min(options.prune(), layers), null, probes);
     }
 
     /** The metrics and pruning of a run of {@link #request} on {@code seqs}. */
-    public static Outcome outcome(List<Sequence> seqs, Passes.Outcome o, boolean removalSweep) {
+    public static Outcome outcome(List<Sequence> seqs, Passes.Outcome o, Options options) {
         long count = 0;
         for (Sequence s : seqs) count += s.targets().length;
         ProbeSums sums = (ProbeSums) o.probes().get(Probe.NAME);
         int layers = sums.layers();
-        double[] without = null;
-        if (removalSweep) {
-            without = new double[layers];
-            for (int l = 0; l < layers; l++) without[l] = -Passes.sum(o.loglik().get(Branch.without(l))) / count;
-        }
+        double[] without = options.removalSweep() ? losses(o, count, layers, Branch::without) : null;
         Metrics metrics = sums.finish(o.angularLast(), -Passes.sum(o.main()) / count, without);
+        DepthProbes d = options.probes();
+        LensSums lens = (LensSums) o.probes().get(LogitLensPass.NAME);
+        JacobianSums jac = (JacobianSums) o.probes().get(JacobianPass.NAME);
+        metrics = metrics.withProbes(lens == null ? null : lens.finish(), jac == null ? null : jac.finish(),
+                d.sublayerRemoval() ? losses(o, count, layers, l -> Branch.without(l, Sublayer.ATTENTION)) : null,
+                d.sublayerRemoval() ? losses(o, count, layers, l -> Branch.without(l, Sublayer.MLP)) : null);
         List<PrunedRemoval> pruned = new ArrayList<>();
         for (Branch.Skip b : o.pruning()) pruned.add(new PrunedRemoval(b.n(), b.from(), -Passes.sum(o.loglik().get(b)) / count));
         return new Outcome(metrics, pruned, o.expertUsage(), sums.tokens(), seqs.size());
+    }
+
+    /** Per block l, the mean next-token NLL of branch {@code branch(l)}. */
+    private static double[] losses(Passes.Outcome o, long count, int layers, java.util.function.IntFunction<Branch> branch) {
+        double[] out = new double[layers];
+        for (int l = 0; l < layers; l++) out[l] = -Passes.sum(o.loglik().get(branch.apply(l))) / count;
+        return out;
     }
 
     /** The probe sums of docs/metrics.md over every token ({@link StreamProbe}), as a pass probe. */

@@ -1,6 +1,7 @@
 package org.depthlens.cli;
 
 import org.depthlens.BadInputException;
+import org.depthlens.analysis.Analyzer;
 import org.depthlens.analysis.DataSource;
 import org.depthlens.pass.PrunedRemoval;
 import org.depthlens.eval.EvalInputs;
@@ -22,7 +23,10 @@ import java.util.concurrent.Callable;
                 "Probes (definitions in docs/metrics.md): angular distance between every pair of depths (all tokens",
                 "and last token), block influence, residual-stream variance / token variance / rms growth, update",
                 "ratio, the loss, the loss with each single block removed (one pass over the weights, reusing the",
-                "stream prefix) and Gromov-style contiguous pruning (a second pass).",
+                "stream prefix) and Gromov-style contiguous pruning (a second pass). Beyond the paper, in the same pass:",
+                "the logit lens and each block's Jacobian deviation (on by default; --no-logit-lens, --no-jacobian), and",
+                "the loss with only the attention or only the MLP of each block zeroed (--sublayer-removal; off by default,",
+                "since it doubles the pass, on for the bundled demo).",
                 "",
                 "With no arguments it analyses the bundled pair models/tiny-curse-24/{pre_ln,lns} on the project's",
                 "own docs/ (16 windows of 256 tokens) and writes analyses/<date>-pre_ln-lns/ plus reports/<same>.html.",
@@ -37,6 +41,8 @@ import java.util.concurrent.Callable;
                 "  depthlens analyze --models-from run/ckpts.txt --ids val_ids.json --spark 'local[4]'",
                 "  spark-submit ... target/depthlens.jar analyze --models-from 'run/step*' --ids val_ids.json --spark",
                 "  depthlens analyze --config sample-configs/tiny-curse-pair.json",
+                "  depthlens analyze -m run/pre_ln -m run/lns --ids val_ids.json --sublayer-removal   (attention vs MLP per block)",
+                "  depthlens analyze -m ~/ckpt/llama-2-13b --text wiki.txt --no-logit-lens --no-jacobian   (the paper's probes only)",
                 "  depthlens analyze -m run/pre_ln -m run/lns --text val.txt --docs val.txt --tasks sample-configs/tasks/tech-cloze.jsonl",
                 "  depthlens analyze -m ck/pre -m ck/lns -m ck/post -m ck/mix --norm-type pre --norm-type LNS --norm-type auto \\",
                 "      --norm-type auto --text val.txt   (Curse-of-Depth code checkpoints; post and Mix-LN are told by their norm tensors)",
@@ -98,6 +104,21 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
     @Option(names = "--allow-nan", description = "Analyse weights holding NaN or infinity (each such tensor is named in a warning); by default they are refused.")
     boolean allowNan;
 
+    @Option(names = "--logit-lens", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "The logit lens: loss, KL to the final distribution and top-1 agreement of the prediction read off "
+                    + "every depth (one more read of the LM head for all depths). Default: on.")
+    boolean logitLens;
+
+    @Option(names = "--jacobian", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "jacobian_deviation: how far each block is from the identity around its input (two more block "
+                    + "evaluations per block). Default: on.")
+    boolean jacobian;
+
+    @Option(names = "--sublayer-removal", negatable = true,
+            description = "loss_without_attention / loss_without_mlp: the loss with only one sublayer of each block zeroed "
+                    + "(2L more removal branches: the pass takes about twice as long). Default: off, on for the bundled demo.")
+    Boolean sublayerRemoval;
+
     @Option(names = "--tasks", paramLabel = "FILE", arity = "1..*",
             description = "Also evaluate multiple-choice accuracy on these JSONL task files, for the full model, each removed "
                     + "block and the pruning (see 'depthlens eval --help'); results in <label>/eval.json and the report.")
@@ -145,7 +166,8 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         DataSource data = text != null ? DataSource.text(text) : DataSource.ids(ids);
         var request = new AnalyzeJob.Request(named, data, window, maxWindows == null ? Integer.MAX_VALUE : maxWindows,
                 prune == null ? DEFAULT_PRUNE : prune,
-                out, force, defaultOut ? RunOptions.reportsDir() : null, Runtime.getRuntime().maxMemory() / 2, allowNan);
+                out, force, defaultOut ? RunOptions.reportsDir() : null, Runtime.getRuntime().maxMemory() / 2, allowNan,
+                new Analyzer.DepthProbes(logitLens, jacobian, sublayerRemoval == null ? bundled : sublayerRemoval));
         if (bundled) System.err.println("No --model given: analysing the bundled Pre-LN/LNS pair on the project's docs/.");
         if (maxLength != null && maxLength < 1) throw usage("--max-length must be positive, got " + maxLength);
         EvalExtension eval = tasks.isEmpty() && docs.isEmpty() ? null : new EvalExtension(

@@ -33,7 +33,8 @@ public final class AnalyzeJob {
      * @param reportsDir where a copy of report.html goes (the project's {@code reports/}), or null
      */
     public record Request(List<ModelSpec> models, DataSource data, int window, int maxWindows,
-                          int prune, Path out, boolean force, Path reportsDir, long memoryBudget, boolean allowNan) {
+                          int prune, Path out, boolean force, Path reportsDir, long memoryBudget, boolean allowNan,
+                          Analyzer.DepthProbes probes) {
     }
 
     /**
@@ -118,7 +119,7 @@ public final class AnalyzeJob {
             long tokens = windows.stream().mapToLong(w -> w.length).sum();
             log.printf("%s: %s, %d blocks, %s, %d windows (%d tokens)%n", spec.label(), model.arch().family(), model.arch().layers(),
                     model.arch().norm().describe(), windows.size(), tokens);
-            Analyzer.Options options = new Analyzer.Options(true, r.prune(), r.memoryBudget());
+            Analyzer.Options options = new Analyzer.Options(true, r.prune(), r.memoryBudget(), r.probes());
             Progress labelled = (d, t, w) -> progress.update(d, t, spec.label() + ": " + w);
             Analyzer.Outcome o = new Analyzer(model, options, labelled).run(windows);
             Provenance prov = ProvenanceBuilder.of(model, r.data().path().toString(), r.data().bytes(), o.windows(), o.tokens());

@@ -12,6 +12,7 @@ import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Set;
 
 /**
  * One decoder block, the same for every family, in the normalisation form of its {@link BlockForm}:
@@ -84,13 +85,13 @@ public final class BlockForward {
     }
 
     /**
-     * {@link #forwardAll} where state k's {@code zeroed.get(k)} sublayer (null: none) has its output replaced
+     * {@link #forwardAll} where state k's {@code zeroed.get(k)} sublayers (null: none) have their output replaced
      * by zero and everything else runs as usual (the sublayer removal branches). A zeroed sublayer is not
      * computed; a zeroed MoE layer routes nothing.
      *
      * @param zeroed one per state, or null for none at all
      */
-    public static List<INDArray> forwardAll(Architecture a, BlockWeights w, List<INDArray> xs, List<Sublayer> zeroed,
+    public static List<INDArray> forwardAll(Architecture a, BlockWeights w, List<INDArray> xs, List<Set<Sublayer>> zeroed,
                                             int batch, int seqLen, Rope.Tables rope, List<BlockTrace> traces) {
         BlockSpec b = w.spec();
         BlockForm form = b.form();
@@ -106,7 +107,7 @@ public final class BlockForward {
             if (x.isView() || x.ordering() != 'c') x = x.dup('c');
             BlockTrace trace = traces.get(k);
             boolean keep = trace != null && trace.keepOutputs;
-            Sublayer zero = zeroed == null ? null : zeroed.get(k);
+            Set<Sublayer> zero = zeroed == null || zeroed.get(k) == null ? Set.of() : zeroed.get(k);
             INDArray x1 = s.state(rows, h);
             INDArray hm = moe ? s.state(rows, h) : null;
             if (keep) {
@@ -125,7 +126,7 @@ public final class BlockForward {
                     Ops.rmsNorm(Ops.floats(xc), Ops.floats(hn), Ops.heap(w.get("norm.in")), a.eps(), b.normScale(), (int) nr, h);
                 }
                 INDArray attn;
-                if (zero == Sublayer.ATTENTION) {
+                if (zero.contains(Sublayer.ATTENTION)) {
                     attn = s.get("block.attn", nr, h).assign(0);
                 } else if (a.attention() instanceof AttentionSpec.Gqa g) {
                     attn = s.get("block.attn", nr, h);
@@ -136,7 +137,7 @@ public final class BlockForward {
                 if (keep) Scratch.rows(trace.attnOut, r0, nr).assign(attn);
                 step(xc, attn, x1c, hmc, attnStep, a.eps(), h); // x1 = residual step; hm = the MLP's input
                 if (!moe) {
-                    INDArray mlp = zero == Sublayer.MLP ? s.get("mlp.out", nr, h).assign(0) : dense(w, "mlp", hmc);
+                    INDArray mlp = zero.contains(Sublayer.MLP) ? s.get("mlp.out", nr, h).assign(0) : dense(w, "mlp", hmc);
                     if (keep) Scratch.rows(trace.mlpOut, r0, nr).assign(mlp);
                     step(x1c, mlp, x1c, null, mlpStep, a.eps(), h);
                 }
@@ -150,7 +151,7 @@ public final class BlockForward {
             List<INDArray> in = new ArrayList<>();
             List<ExpertUsage> usage = new ArrayList<>();
             for (int k = 0; k < outs.size(); k++) {
-                if (zeroed != null && zeroed.get(k) == Sublayer.MLP) continue;
+                if (zeroed != null && zeroed.get(k) != null && zeroed.get(k).contains(Sublayer.MLP)) continue;
                 run.add(k);
                 in.add(normed.get(k));
                 usage.add(traces.get(k) == null ? null : traces.get(k).expertUsage);

@@ -116,7 +116,14 @@ public final class Head {
      * @param reference index of the reference state in {@code states}, or -1 for no KL
      */
     public Readings read(List<INDArray> states, int[] targets, int reference) {
-        int k = states.size();
+        List<INDArray> normed = new java.util.ArrayList<>();
+        for (INDArray x : states) normed.add(normed(x));
+        return readNormed(normed, targets, reference);
+    }
+
+    /** {@link #read} of states already through the final norm ({@link #normed}): a caller that keeps many depths keeps only these. */
+    public Readings readNormed(List<INDArray> normedStates, int[] targets, int reference) {
+        int k = normedStates.size();
         int h = arch.hidden();
         int rows = targets.length;
         for (int t : targets) {
@@ -125,10 +132,10 @@ public final class Head {
         if (reference >= k) throw new IllegalArgumentException("reference state " + reference + " of " + k);
         INDArray[] normed = new INDArray[k];
         for (int s = 0; s < k; s++) {
-            if (states.get(s).rows() != rows) {
-                throw new IllegalArgumentException("state " + s + " has " + states.get(s).rows() + " rows, targets " + rows);
+            if (normedStates.get(s).rows() != rows) {
+                throw new IllegalArgumentException("state " + s + " has " + normedStates.get(s).rows() + " rows, targets " + rows);
             }
-            normed[s] = normed(states.get(s));
+            normed[s] = normedStates.get(s);
         }
         boolean withKl = reference >= 0;
         double[][] max = new double[k][rows];

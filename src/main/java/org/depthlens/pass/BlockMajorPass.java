@@ -69,10 +69,10 @@ public final class BlockMajorPass {
             }
             BlockWeights w = model.loadBlock(j, pool);
             ExpertUsage eu = ExpertUsage.forBlock(a.blocks().get(j));
-            // every stream that goes through block j: the main one, then the live branches that do not skip it
+            // every stream that runs block j whole: the main one, then the live branches whose step is RUN
             List<INDArray> inputs = new ArrayList<>();
             List<BlockTrace> traces = new ArrayList<>();
-            List<Sublayer> zeroed = new ArrayList<>();
+            List<Set<Sublayer>> zeroed = new ArrayList<>();
             List<Branch> advancing = new ArrayList<>();
             inputs.add(x);
             traces.add(eu == null ? null : new BlockTrace(false, eu));
@@ -83,7 +83,11 @@ public final class BlockMajorPass {
                 advancing.add(e.getKey());
                 inputs.add(e.getValue());
                 traces.add(null);
-                zeroed.add(step == Branch.Step.NO_ATTENTION ? Sublayer.ATTENTION : step == Branch.Step.NO_MLP ? Sublayer.MLP : null);
+                zeroed.add(switch (step) {
+                    case NO_ATTENTION -> Set.of(Sublayer.ATTENTION);
+                    case NO_MLP -> Set.of(Sublayer.MLP);
+                    default -> null;
+                });
             }
             List<INDArray> outputs = advance(a, w, inputs, zeroed, batch, rope, traces);
             if (anyMoe) usage.add(eu == null ? null : eu.counts());
@@ -92,7 +96,7 @@ public final class BlockMajorPass {
             INDArray in = x;
             x = outputs.get(0);
             if (!observers.isEmpty()) {
-                StreamObserver.BlockEvaluator eval = y -> advance(a, w, List.of(y), null, batch, rope, Collections.singletonList(null)).get(0);
+                StreamObserver.BlockEvaluator eval = ys -> advance(a, w, ys, null, batch, rope, Collections.nCopies(ys.size(), null));
                 for (StreamObserver o : observers) o.block(j, in, x, eval);
                 for (StreamObserver o : observers) o.state(j + 1, x);
             }
@@ -102,7 +106,7 @@ public final class BlockMajorPass {
         return new Result(x, live, anyMoe ? usage : null);
     }
 
-    private static List<INDArray> advance(Architecture a, BlockWeights w, List<INDArray> xs, List<Sublayer> zeroed, Batch batch,
+    private static List<INDArray> advance(Architecture a, BlockWeights w, List<INDArray> xs, List<Set<Sublayer>> zeroed, Batch batch,
                                           Rope.Tables rope, List<BlockTrace> traces) {
         try (MemoryWorkspace ws = Workspaces.scratch("depthlens-block")) {
             // the outputs are Scratch states, allocated outside the workspace

@@ -21,7 +21,16 @@ public interface StreamObserver {
     /** Block {@code block} of the pass, with its loaded weights. */
     @FunctionalInterface
     interface BlockEvaluator {
-        /** The block's output for input {@code x} ([B*T, H], the batch's shape); the caller owns (and closes) the result. */
-        INDArray forward(INDArray x);
+        /**
+         * The block's outputs for inputs {@code xs} (each [B*T, H], the batch's shape), evaluated together (a
+         * mixture-of-experts block loads each chosen expert once for all of them, each input routed by the
+         * router); the caller owns (and closes) the results.
+         */
+        java.util.List<INDArray> forward(java.util.List<INDArray> xs);
+
+        /** The block's output for one input. */
+        default INDArray forward(INDArray x) {
+            return forward(java.util.List.of(x)).get(0);
+        }
     }
 }

@@ -37,6 +37,7 @@ class TinyCurseMetricsTest {
         long t0 = System.nanoTime();
         CliRunner.Result r = CliRunner.run("analyze", "--model", ck.resolve("pre_ln").toString(), "--model", ck.resolve("lns").toString(),
                 "--ids", ck.resolve("validation_ids.json").toString(), "--window", "256", "--max-windows", "64", "--prune", "2",
+                "--no-logit-lens", "--no-jacobian", // the paper's probes only (ProbeReferenceTest covers the others)
                 "--out", out.toString());
         System.out.printf("analyze pre_ln + lns, 64 windows each: %.1f s%n", (System.nanoTime() - t0) / 1e9);
         assertEquals(0, r.exit(), r.err());

@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -77,7 +78,8 @@ class PassesTest {
         for (int j = 0; j < a.layers(); j++) {
             Branch.Step step = b == null || j < b.fork() ? Branch.Step.RUN : b.step(j);
             if (step == Branch.Step.SKIP) continue;
-            Sublayer zero = step == Branch.Step.NO_ATTENTION ? Sublayer.ATTENTION : step == Branch.Step.NO_MLP ? Sublayer.MLP : null;
+            Set<Sublayer> zero = step == Branch.Step.NO_ATTENTION ? Set.of(Sublayer.ATTENTION)
+                    : step == Branch.Step.NO_MLP ? Set.of(Sublayer.MLP) : null;
             x = BlockForward.forwardAll(a, blocks.get(j), List.of(x), Collections.singletonList(zero), batch.batch(), batch.seqLen(),
                     rope, Collections.singletonList(null)).get(0);
         }

@@ -5,18 +5,36 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.depthlens.Fixtures;
 import org.depthlens.TinyCurse;
 import org.depthlens.model.family.Architecture;
+import org.depthlens.analysis.Analyzer;
+import org.depthlens.model.BlockForward;
+import org.depthlens.model.BlockWeights;
 import org.depthlens.model.Model;
+import org.depthlens.model.Rope;
+import org.depthlens.model.Sublayer;
+import org.depthlens.model.WeightPool;
+import org.depthlens.pass.Batch;
+import org.depthlens.util.Progress;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The kernels of the new probes against tools/probe_reference.py (float64 NumPy, committed output). */
+/**
+ * The probes beyond the paper through the analysis pass, against tools/probe_reference.py (an independent
+ * float64 NumPy forward of the tiny-curse pair whose loss and loss_without_layer reproduce
+ * reference_metrics.json to 3e-8; its output is committed as src/test/resources/probe_reference.json).
+ */
 class ProbeReferenceTest {
     static JsonNode reference() throws IOException {
         try (InputStream in = ProbeReferenceTest.class.getResourceAsStream("/probe_reference.json")) {
@@ -24,13 +42,20 @@ class ProbeReferenceTest {
         }
     }
 
+    /** The whole analysis (every probe family on, removal sweep) of the first windows of the reference. */
+    static Metrics analyse(Model m, JsonNode ref) {
+        var windows = TinyCurse.windows(ref.get("windows").asInt(), ref.get("window_tokens").asInt());
+        var options = new Analyzer.Options(true, 0, 1L << 30, Analyzer.DepthProbes.ALL);
+        return new Analyzer(m, options, Progress.NONE).run(windows).metrics();
+    }
+
     @ParameterizedTest(name = "tiny-curse-24/{0}")
     @ValueSource(strings = {"pre_ln", "lns"})
-    void kernelsMatchReference(String dir) throws IOException {
+    void analysisMatchesReference(String dir) throws IOException {
         JsonNode ref = reference();
         JsonNode want = ref.get(dir);
         try (Model m = Model.open(Fixtures.tinyCurse().resolve(dir), Architecture.LnsMode.AUTO)) {
-            Metrics got = ProbeKernelsDriver.run(m, TinyCurse.windows(ref.get("windows").asInt(), ref.get("window_tokens").asInt()));
+            Metrics got = analyse(m, ref);
             List<String> bad = new ArrayList<>();
             StringBuilder report = new StringBuilder(dir + ", worst relative error:");
             JsonNode lens = want.get("logit_lens");
@@ -43,6 +68,36 @@ class ProbeReferenceTest {
             report.append(check(want.get("jacobian_deviation"), got.jacobianDeviation(), 1e-2, 2e-3, "jacobian_deviation", bad));
             System.out.println(report);
             assertTrue(bad.isEmpty(), dir + ": " + String.join("; ", bad));
+
+            // consistency: the lens at x[L] is the model itself
+            int L = got.blocks();
+            assertEquals(got.loss(), got.logitLens().loss()[L], 1e-6 * got.loss(), "logit_lens.loss[L] = loss");
+            assertEquals(0.0, got.logitLens().kl()[L], "kl[L] = 0");
+            assertEquals(1.0, got.logitLens().top1Agreement()[L], "top1_agreement[L] = 1");
+        }
+    }
+
+    /**
+     * Removing both sublayers of a Pre-LN (or LNS) block is removing the block: its output is its input, bit for
+     * bit, so the branch continues exactly like loss_without_layer's.
+     */
+    @ParameterizedTest(name = "tiny-curse-24/{0}")
+    @ValueSource(strings = {"pre_ln", "lns"})
+    void zeroingBothSublayersIsRemovingTheBlock(String dir) {
+        try (Model m = Model.open(Fixtures.tinyCurse().resolve(dir), Architecture.LnsMode.AUTO)) {
+            Batch batch = Batch.of(TinyCurse.windows(2, 64));
+            Rope.Tables rope = m.ropeTables(batch.seqLen());
+            INDArray x = m.embed(batch.ids());
+            WeightPool pool = m.newPool();
+            for (int j = 0; j < m.arch().layers(); j++) {
+                BlockWeights w = m.loadBlock(j, pool);
+                List<INDArray> out = BlockForward.forwardAll(m.arch(), w, List.of(x, x, x),
+                        Arrays.asList(null, EnumSet.allOf(Sublayer.class), EnumSet.of(Sublayer.MLP)), batch.batch(), batch.seqLen(),
+                        rope, Arrays.asList(null, null, null));
+                assertArrayEquals(x.data().asFloat(), out.get(1).data().asFloat(), "block " + j + " with both sublayers zeroed");
+                assertFalse(Arrays.equals(x.data().asFloat(), out.get(2).data().asFloat()), "block " + j + " with its attention kept");
+                x = out.get(0);
+            }
         }
     }
 

@@ -1,0 +1,66 @@
+package org.depthlens.analysis;
+
+import org.depthlens.model.Scratch;
+import org.depthlens.pass.Batch;
+import org.depthlens.pass.PassProbe;
+import org.depthlens.probe.JacobianProbe;
+import org.depthlens.probe.JacobianSums;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.List;
+
+/**
+ * jacobian_deviation as a pass probe: while block l is loaded, it runs on the two perturbed copies of the
+ * main stream's x[l] (two more block evaluations per block; a mixture-of-experts block routes them with its
+ * router, as the model would).
+ */
+final class JacobianPass implements PassProbe<JacobianSums> {
+    static final String NAME = "jacobian_deviation";
+    private final int layers;
+    private final int hidden;
+
+    JacobianPass(int layers, int hidden) {
+        this.layers = layers;
+        this.hidden = hidden;
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    /** The two perturbed inputs and their outputs while one block runs. */
+    @Override
+    public long floatsPerToken() {
+        return 4L * hidden;
+    }
+
+    @Override
+    public Observer<JacobianSums> observe(Batch batch) {
+        JacobianSums sums = new JacobianSums(layers);
+        return new Observer<>() {
+            @Override
+            public void state(int depth, INDArray x) {
+            }
+
+            @Override
+            public void block(int block, INDArray in, INDArray out, BlockEvaluator evaluate) {
+                INDArray[] pm = JacobianProbe.perturb(in, batch.batch(), batch.seqLen());
+                List<INDArray> f = evaluate.forward(List.of(pm[0], pm[1]));
+                sums.add(block, JacobianProbe.deviationSum(pm[0], pm[1], f.get(0), f.get(1), batch.batch(), batch.seqLen()),
+                        batch.batch());
+                for (INDArray a : List.of(pm[0], pm[1], f.get(0), f.get(1))) Scratch.get().recycle(a);
+            }
+
+            @Override
+            public JacobianSums result() {
+                return sums;
+            }
+        };
+    }
+
+    @Override
+    public JacobianSums merge(JacobianSums earlier, JacobianSums later) {
+        return earlier.merge(later);
+    }
+}
