@@ -41,7 +41,9 @@ final class SparkJobs {
      * {@code keepGoing} (a warning names it and its error).
      */
     static List<ModelResult> analyze(AnalyzeJob.Request r, SparkOptions o, boolean keepGoing, PrintStream log) {
-        Analyze requests = new Analyze(true, r.prune(), r.memoryBudget());
+        Analyzer.Options options = new Analyzer.Options(true, r.prune(), r.memoryBudget(), r.probes());
+        Analyze requests = new Analyze(true, r.prune(), r.memoryBudget(), r.probes().logitLens(), r.probes().jacobian(),
+                r.probes().sublayerRemoval());
         List<Planned> planned = new ArrayList<>();
         List<SparkPasses.Job> jobs = new ArrayList<>();
         List<ModelResult> out = new ArrayList<>();
@@ -79,7 +81,7 @@ final class SparkJobs {
                 skipOrThrow(p.spec(), res.badInput(), keepGoing, log);
                 continue;
             }
-            Analyzer.Outcome a = Analyzer.outcome(p.seqs(), res.outcome(), true);
+            Analyzer.Outcome a = Analyzer.outcome(p.seqs(), res.outcome(), options);
             out.set(i, new ModelResult(p.spec().label(), p.family(), p.lns(), a.metrics(), a.pruned(), a.expertUsage(),
                     p.provenance().withExecution(execution)));
         }
@@ -158,10 +160,12 @@ final class SparkJobs {
     }
 
     /** analyze's planner request, rebuilt from its options on every executor. */
-    private record Analyze(boolean removalSweep, int prune, long budget) implements SparkPasses.Requests {
+    private record Analyze(boolean removalSweep, int prune, long budget, boolean logitLens, boolean jacobian,
+                           boolean sublayerRemoval) implements SparkPasses.Requests {
         @Override
         public Passes.Request of(Model model) {
-            return Analyzer.request(model, new Analyzer.Options(removalSweep, prune, budget));
+            return Analyzer.request(model, new Analyzer.Options(removalSweep, prune, budget,
+                    new Analyzer.DepthProbes(logitLens, jacobian, sublayerRemoval)));
         }
     }
 }
