@@ -159,7 +159,17 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         if (prune != null && prune < 0) throw usage("--prune must not be negative, got " + prune);
 
         if (prune != null) {
-            for (var m : named) PrunedRemoval.checkDepth(Families.read(m.dir(), Architecture.LnsMode.AUTO), prune); // before any output, as eval does
+            // before any output, as eval does; --keep-going leaves out a model whose config fails it
+            List<ModelSpec> checked = new ArrayList<>();
+            for (var m : named) {
+                try {
+                    PrunedRemoval.checkDepth(Families.read(m.dir(), Architecture.LnsMode.AUTO), prune);
+                    checked.add(m);
+                } catch (BadInputException e) {
+                    RunOptions.skipOrThrow(m, e.getMessage(), sweep.keepGoing, System.err);
+                }
+            }
+            named = checked;
         }
         boolean defaultOut = out == null;
         if (defaultOut) out = RunOptions.defaultOut("", named);

@@ -86,7 +86,7 @@ public final class AnalyzeJob {
                     try {
                         results.add(analyse(spec, r, progress, log, ext));
                     } catch (BadInputException e) {
-                        SparkJobs.skipOrThrow(spec, e.getMessage(), exec.keepGoing(), log);
+                        RunOptions.skipOrThrow(spec, e.getMessage(), exec.keepGoing(), log);
                     }
                 }
             }

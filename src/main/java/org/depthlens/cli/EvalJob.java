@@ -55,7 +55,19 @@ public final class EvalJob {
     /** Runs the request here or on Spark, as {@code exec} says; returns the finished output folder. */
     public static Path run(Request r, Progress progress, PrintStream log, AnalyzeJob.Execution exec) {
         ModelSpec.checkLabels(r.models());
-        for (ModelSpec m : r.models()) checkOptions(m, r);
+        List<ModelSpec> checked = new ArrayList<>();
+        for (ModelSpec m : r.models()) {
+            try {
+                checkOptions(m, r);
+                checked.add(m);
+            } catch (BadInputException e) {
+                RunOptions.skipOrThrow(m, e.getMessage(), exec.keepGoing(), log);
+            }
+        }
+        if (checked.size() < r.models().size()) {
+            r = new Request(checked, r.tasks(), r.docs(), r.removal(), r.prune(), r.maxLength(), r.out(), r.force(), r.reportsDir(),
+                    r.memoryBudget(), r.allowNan());
+        }
         EvalInputs inputs = EvalInputs.read(r.tasks(), r.docs());
         List<String> dirs = ReportModel.dirNames(labels(r));
         List<EvalSection.Entry> entries = new ArrayList<>();
@@ -68,7 +80,7 @@ public final class EvalJob {
                     try {
                         results.add(evaluate(spec, r, inputs, progress, log));
                     } catch (BadInputException e) {
-                        SparkJobs.skipOrThrow(spec, e.getMessage(), exec.keepGoing(), log);
+                        RunOptions.skipOrThrow(spec, e.getMessage(), exec.keepGoing(), log);
                         results.add(null);
                     }
                 }

@@ -58,7 +58,7 @@ final class SparkJobs {
                 Provenance prov = ProvenanceBuilder.of(model, r.data().path().toString(), r.data().bytes(), windows.size(), tokens);
                 planned.add(new Planned(spec, model.arch().family(), model.arch().lns(), Analyzer.sequences(windows), prov));
             } catch (BadInputException e) {
-                skipOrThrow(spec, e.getMessage(), keepGoing, log);
+                RunOptions.skipOrThrow(spec, e.getMessage(), keepGoing, log);
                 planned.add(null);
                 continue;
             }
@@ -78,7 +78,7 @@ final class SparkJobs {
             if (p == null) continue;
             SparkPasses.Result res = results.get(j++);
             if (res.badInput() != null) {
-                skipOrThrow(p.spec(), res.badInput(), keepGoing, log);
+                RunOptions.skipOrThrow(p.spec(), res.badInput(), keepGoing, log);
                 continue;
             }
             Analyzer.Outcome a = Analyzer.outcome(p.seqs(), res.outcome(), options);
@@ -112,7 +112,7 @@ final class SparkJobs {
                 pe = new PlannedEval(spec, ev, p, ProvenanceBuilder.of(model, inputs.dataPath(), inputs.fingerprint(),
                         p.sequences().size(), tokens), model.arch().norm().describe());
             } catch (BadInputException e) {
-                skipOrThrow(spec, e.getMessage(), keepGoing, log);
+                RunOptions.skipOrThrow(spec, e.getMessage(), keepGoing, log);
                 planned.add(null);
                 continue;
             }
@@ -133,7 +133,7 @@ final class SparkJobs {
             if (p == null) continue;
             SparkPasses.Result res = results.get(j++);
             if (res.badInput() != null) {
-                skipOrThrow(p.spec(), res.badInput(), keepGoing, log);
+                RunOptions.skipOrThrow(p.spec(), res.badInput(), keepGoing, log);
                 continue;
             }
             EvalResult e = p.evaluator().result(p.spec().label(), p.prepared(), res.outcome(), seconds);
@@ -145,10 +145,6 @@ final class SparkJobs {
         return out;
     }
 
-    static void skipOrThrow(ModelSpec spec, String message, boolean keepGoing, PrintStream log) {
-        if (!keepGoing) throw new BadInputException(message);
-        log.println("depthlens: warning: skipped " + spec.label() + ": " + message + " (going on: --keep-going)");
-    }
 
     /** eval's planner request (the pruning chosen on the evaluation's own sequences), rebuilt on every executor. */
     private record Eval(int maxLength, boolean removal, int prune, long budget) implements SparkPasses.Requests {

@@ -48,6 +48,12 @@ final class SweepOptions {
             conf.put(kv.substring(0, eq).strip(), kv.substring(eq + 1).strip());
         }
         if (windowsPerTask != null && windowsPerTask < 1) throw RunOptions.usage(spec, "--windows-per-task must be positive, got " + windowsPerTask);
+        try {
+            Class.forName("org.apache.spark.SparkConf", false, SweepOptions.class.getClassLoader());
+        } catch (ClassNotFoundException | LinkageError e) {
+            throw new org.depthlens.BadInputException("--spark: Apache Spark is not on the class path; run through the "
+                    + "./depthlens launcher (it adds target/spark.classpath for --spark) or spark-submit");
+        }
         return new SparkOptions(spark.strip(), conf, windowsPerTask == null ? 0 : windowsPerTask);
     }
 

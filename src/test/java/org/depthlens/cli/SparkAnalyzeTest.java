@@ -82,7 +82,8 @@ class SparkAnalyzeTest {
     }
 
     @Test
-    void aBadCheckpointAmongManyFailsTheRunNamingIt(@TempDir Path dir) throws Exception {
+    void aBadCheckpointAmongManyFailsTheRunNamingIt() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("bad-among-many"));
         Path a = BadModels.llama(dir, "a");
         Path b = BadModels.llama(dir, "b");
         Path c = BadModels.llama(dir, "c");
