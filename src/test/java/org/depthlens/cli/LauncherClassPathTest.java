@@ -26,6 +26,9 @@ class LauncherClassPathTest {
         String runtime = Files.readString(root.resolve("target/runtime.classpath")).trim();
         List<String> jars = Arrays.asList(runtime.split(java.io.File.pathSeparator));
         assertTrue(jars.stream().noneMatch(j -> j.contains("/org/apache/spark/") || j.contains("/org/scala-lang/")), runtime);
+        // and the class path with Spark (launcher --spark, the cluster test's JVMs) holds every one of them
+        List<String> withSpark = Arrays.asList(Files.readString(root.resolve("target/spark.classpath")).trim().split(java.io.File.pathSeparator));
+        for (String j : jars) assertTrue(withSpark.contains(j), "target/spark.classpath lacks " + j);
         String cp = root.resolve("target/classes") + java.io.File.pathSeparator + runtime;
         Path model = BadModels.llama(tmp, "llama");
         Path ids = BadModels.ids(tmp.resolve("ids.json"), 64);
