@@ -35,7 +35,8 @@ class PackageLayersTest {
             Map.entry("pass", 6),
             Map.entry("analysis", 7), Map.entry("eval", 7),
             Map.entry("report", 8), Map.entry("bench", 8),
-            Map.entry("cli", 9));
+            Map.entry("spark", 9),
+            Map.entry("cli", 10));
 
     @Test
     void packagesDependOnlyOnLowerLayers() throws Exception {

@@ -37,6 +37,9 @@ import java.util.concurrent.Callable;
                 "  depthlens analyze --model ~/ckpt/llama-2-7b --text wiki.txt --max-windows 32",
                 "  depthlens analyze -m run/pre_ln -l pre-ln -m run/lns -l lns --ids val_ids.json --window 256",
                 "  depthlens analyze -m step1000 -m step2000 -m step4000 --text val.txt   (a trajectory over training)",
+                "  depthlens analyze --models-from 'run/step*' --ids val_ids.json         (every checkpoint, natural order)",
+                "  depthlens analyze --models-from run/ckpts.txt --ids val_ids.json --spark 'local[4]'",
+                "  spark-submit ... target/depthlens.jar analyze --models-from 'run/step*' --ids val_ids.json --spark",
                 "  depthlens analyze --config sample-configs/tiny-curse-pair.json",
                 "  depthlens analyze -m run/pre_ln -m run/lns --ids val_ids.json --sublayer-removal   (attention vs MLP per block)",
                 "  depthlens analyze -m ~/ckpt/llama-2-13b --text wiki.txt --no-logit-lens --no-jacobian   (the paper's probes only)",
@@ -132,11 +135,14 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
     @Option(names = "--config", paramLabel = "FILE", description = "JSON run config; keys are these options in camelCase (see sample-configs/).")
     Path config;
 
+    @CommandLine.Mixin
+    SweepOptions sweep = new SweepOptions();
+
     @Override
     public Integer call() {
         if (config != null) RunConfig.apply(config, spec);
         boolean bundled = false;
-        if (models.isEmpty()) {
+        if (models.isEmpty() && sweep.modelsFrom.isEmpty()) {
             if (text != null || ids != null) throw usage("--model is required when --text or --ids is given");
             if (!Home.hasBundledDemo()) throw new BadInputException(Home.bundledModels() + ": bundled demo models not found (give --model)");
             models.add(Home.bundledModels().resolve("pre_ln"));
@@ -147,7 +153,7 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         }
         if (text != null && ids != null) throw usage("give --text or --ids, not both");
         if (text == null && ids == null) throw usage("give the data to evaluate on: --text FILE or --ids FILE");
-        List<ModelSpec> named = norm.apply(spec, RunOptions.labelled(spec, models, labels), lns);
+        List<ModelSpec> named = norm.apply(spec, sweep.models(spec, models, labels), lns);
         if (window < 2) throw usage("--window must be at least 2, got " + window);
         if (maxWindows != null && maxWindows < 1) throw usage("--max-windows must be positive, got " + maxWindows);
         if (prune != null && prune < 0) throw usage("--prune must not be negative, got " + prune);
@@ -167,7 +173,10 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         EvalExtension eval = tasks.isEmpty() && docs.isEmpty() ? null : new EvalExtension(
                 EvalInputs.read(RunOptions.abs(tasks), RunOptions.abs(docs)), maxLength == null ? 0 : maxLength,
                 Runtime.getRuntime().maxMemory() / 2);
-        Path done = AnalyzeJob.run(request, new ConsoleProgress(System.err), System.err, eval);
+        var spark = sweep.sparkOptions(spec);
+        if (spark != null && eval != null) throw usage("--tasks/--docs do not run on Spark yet: run 'depthlens eval --spark ...' for them");
+        Path done = AnalyzeJob.run(request, new ConsoleProgress(System.err), System.err, eval,
+                new AnalyzeJob.Execution(spark, sweep.keepGoing));
         spec.commandLine().getOut().println("Wrote " + done + "/report.html");
         return 0;
     }

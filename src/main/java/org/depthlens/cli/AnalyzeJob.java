@@ -14,6 +14,7 @@ import org.depthlens.report.ReportOptions;
 import org.depthlens.report.ReportOutput;
 import org.depthlens.report.ReportSection;
 import org.depthlens.report.ReportWriter;
+import org.depthlens.spark.SparkOptions;
 import org.depthlens.weights.Checkpoint;
 
 import java.io.IOException;
@@ -58,14 +59,39 @@ public final class AnalyzeJob {
         return run(r, progress, log, null);
     }
 
+    /**
+     * Where the models run and what a model with bad input does.
+     *
+     * @param spark     null: in this process, one model after the other
+     * @param keepGoing a model that fails with bad input is reported (one warning line) and left out
+     */
+    public record Execution(SparkOptions spark, boolean keepGoing) {
+        public static final Execution LOCAL = new Execution(null, false);
+    }
+
     /** Runs the request with an extension (may be null); returns the finished output folder. */
     public static Path run(Request r, Progress progress, PrintStream log, Extension ext) {
+        return run(r, progress, log, ext, Execution.LOCAL);
+    }
+
+    /** Runs the request with an extension (may be null) as {@code exec} says; returns the finished output folder. */
+    public static Path run(Request r, Progress progress, PrintStream log, Extension ext, Execution exec) {
         ModelSpec.checkLabels(r.models());
         List<ModelResult> results = new ArrayList<>();
         try (AtomicDir out = AtomicDir.create(r.out(), r.force())) {
-            for (ModelSpec spec : r.models()) {
-                results.add(analyse(spec, r, progress, log, ext));
+            if (exec.spark() != null) {
+                results.addAll(SparkJobs.analyze(r, exec.spark(), exec.keepGoing(), log));
+            } else {
+                for (ModelSpec spec : r.models()) {
+                    try {
+                        results.add(analyse(spec, r, progress, log, ext));
+                    } catch (BadInputException e) {
+                        SparkJobs.skipOrThrow(spec, e.getMessage(), exec.keepGoing(), log);
+                    }
+                }
             }
+            results.removeIf(java.util.Objects::isNull);
+            if (results.isEmpty()) throw new BadInputException("no model left to report: every model failed (--keep-going)");
             try {
                 ReportOptions options = ReportOptions.defaults().withTitle("depthlens: " + String.join(" vs ", labels(r)));
                 if (ext != null) options = options.withSections(ext.sections(ReportWriter.defaultSections()));

@@ -33,6 +33,7 @@ import java.util.concurrent.Callable;
                 "  depthlens eval -m run/pre_ln -l pre_ln -m run/lns -l lns --docs val.txt --tasks arc_easy.jsonl --prune 4",
                 "  depthlens eval -m ~/ckpt/llama-2-7b --docs wikitext.jsonl --max-length 1024 --removal none",
                 "  depthlens eval --config sample-configs/tiny-curse-eval-only.json",
+                "  depthlens eval --models-from 'run/step*' --docs val.txt --spark spark://head:7077",
                 "",
                 "Output (OUT is built in a temporary sibling folder and renamed into place when complete):",
                 "  OUT/<label>/eval.json         acc, acc_norm, per-choice log-likelihoods, perplexities, removal and",
@@ -99,12 +100,15 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
             description = "JSON run config; keys are these options in camelCase, paths relative to the file (see sample-configs/).")
     Path config;
 
+    @CommandLine.Mixin
+    SweepOptions sweep = new SweepOptions();
+
     @Override
     public Integer call() {
         if (config != null) RunConfig.apply(config, spec);
-        if (models.isEmpty()) throw usage("Missing required option: '--model=DIR'");
+        if (models.isEmpty() && sweep.modelsFrom.isEmpty()) throw usage("Missing required option: '--model=DIR' (or --models-from)");
         if (tasks.isEmpty() && docs.isEmpty()) throw usage("give what to evaluate on: --tasks FILE... and/or --docs FILE");
-        List<ModelSpec> named = norm.apply(spec, RunOptions.labelled(spec, models, labels), lns);
+        List<ModelSpec> named = norm.apply(spec, sweep.models(spec, models, labels), lns);
         if (prune < 0) throw usage("--prune must not be negative, got " + prune);
         if (maxLength != null && maxLength < 1) throw usage("--max-length must be positive, got " + maxLength);
         boolean defaultOut = out == null;
@@ -112,7 +116,8 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
         var request = new EvalJob.Request(named, RunOptions.abs(tasks), RunOptions.abs(docs), removal == Removal.single, prune,
                 maxLength == null ? 0 : maxLength, out, force, defaultOut ? RunOptions.reportsDir() : null,
                 Runtime.getRuntime().maxMemory() / 2, allowNan);
-        Path done = EvalJob.run(request, new ConsoleProgress(System.err), System.err);
+        Path done = EvalJob.run(request, new ConsoleProgress(System.err), System.err,
+                new AnalyzeJob.Execution(sweep.sparkOptions(spec), sweep.keepGoing));
         spec.commandLine().getOut().println("Wrote " + done + "/report.html");
         return 0;
     }

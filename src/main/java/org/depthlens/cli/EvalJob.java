@@ -49,17 +49,35 @@ public final class EvalJob {
     private EvalJob() {}
 
     public static Path run(Request r, Progress progress, PrintStream log) {
+        return run(r, progress, log, AnalyzeJob.Execution.LOCAL);
+    }
+
+    /** Runs the request here or on Spark, as {@code exec} says; returns the finished output folder. */
+    public static Path run(Request r, Progress progress, PrintStream log, AnalyzeJob.Execution exec) {
         ModelSpec.checkLabels(r.models());
         for (ModelSpec m : r.models()) checkOptions(m, r);
         EvalInputs inputs = EvalInputs.read(r.tasks(), r.docs());
         List<String> dirs = ReportModel.dirNames(labels(r));
         List<EvalSection.Entry> entries = new ArrayList<>();
         try (AtomicDir out = AtomicDir.create(r.out(), r.force())) {
-            for (int i = 0; i < r.models().size(); i++) {
-                ModelSpec spec = r.models().get(i);
-                EvalResult res = evaluate(spec, r, inputs, progress, log);
-                entries.add(new EvalSection.Entry(spec.label(), dirs.get(i), Palette.model(i), res));
+            List<EvalResult> results = new ArrayList<>();
+            if (exec.spark() != null) {
+                results.addAll(SparkJobs.eval(r, inputs, exec.spark(), exec.keepGoing(), log));
+            } else {
+                for (ModelSpec spec : r.models()) {
+                    try {
+                        results.add(evaluate(spec, r, inputs, progress, log));
+                    } catch (BadInputException e) {
+                        SparkJobs.skipOrThrow(spec, e.getMessage(), exec.keepGoing(), log);
+                        results.add(null);
+                    }
+                }
             }
+            for (int i = 0; i < r.models().size(); i++) {
+                if (results.get(i) == null) continue;
+                entries.add(new EvalSection.Entry(r.models().get(i).label(), dirs.get(i), Palette.model(i), results.get(i)));
+            }
+            if (entries.isEmpty()) throw new BadInputException("no model left to report: every model failed (--keep-going)");
             try {
                 for (EvalSection.Entry e : entries) write(e.result(), out.path().resolve(e.dirName()));
                 ReportWriter.writePage(out.path(), "depthlens eval: " + String.join(" vs ", labels(r)), List.of(new EvalSection(entries)));

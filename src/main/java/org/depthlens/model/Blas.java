@@ -68,6 +68,18 @@ public final class Blas {
         return choice;
     }
 
+    /**
+     * OpenBLAS' and OpenMP's thread count for this process ({@code OPENBLAS_NUM_THREADS}, {@code OMP_NUM_THREADS}),
+     * unless the user set them or OpenBLAS is loaded already: a Spark executor runs several tasks at once, each
+     * owning {@code spark.task.cpus} cores, and OpenBLAS would otherwise start one thread per core in every task.
+     */
+    public static synchronized void presetThreads(int n) {
+        if (openBlasLoaded()) return;
+        for (String v : List.of("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")) {
+            if (getenv(v) == null) setenv(v, Integer.toString(n));
+        }
+    }
+
     /** OPENBLAS_THREAD_TIMEOUT as OpenBLAS sees it (null if unset). */
     public static String threadTimeout() {
         configure();
@@ -78,7 +90,7 @@ public final class Blas {
      * A variable as libc's getenv (and so OpenBLAS) sees it, including what {@link #configure} set; the JVM's own
      * {@code System.getenv} only knows the environment the process started with. Null if unset.
      */
-    static String getenv(String name) {
+    public static String getenv(String name) {
         try {
             java.nio.ByteBuffer b = org.bytedeco.systems.global.linux.getenv(name);
             return b == null ? null : new org.bytedeco.javacpp.BytePointer(new org.bytedeco.javacpp.Pointer(b)).limit(0).getString();

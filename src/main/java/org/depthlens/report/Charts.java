@@ -300,6 +300,58 @@ public final class Charts {
                 0.0, rowNormalised ? 1.0 : rawMax, lastToken ? "angular_last" : "angular_all");
     }
 
+    /**
+     * One metric of every checkpoint of a trajectory as a heatmap, readable with many checkpoints where overlaid
+     * lines are not: x = block (or depth for the variance), y = checkpoint in the order given (first at the bottom).
+     * Block influence and variance span decades, so their colour is log10 of the value (cells with a value &lt;= 0
+     * stay blank); the loss increase is linear, with the colour scale ending at the 95th percentile when the
+     * largest values (usually block 0) would flatten everything else: those cells take the end colour.
+     */
+    static HeatMapChart trajectory(String titlePrefix, List<ReportModel> models, String what) {
+        boolean depth = what.equals("variance");
+        boolean log = !what.equals("loss_drop");
+        List<Number[]> cells = new ArrayList<>();
+        List<Double> values = new ArrayList<>();
+        int width = 0;
+        for (int y = 0; y < models.size(); y++) {
+            ReportModel m = models.get(y);
+            double[] v = depth ? m.metrics().variance() : blockValues(m, what);
+            if (v == null) continue;
+            width = Math.max(width, v.length);
+            for (int x = 0; x < v.length; x++) {
+                double c = log ? (v[x] > 0 ? Math.log10(v[x]) : Double.NaN) : v[x];
+                if (!Double.isFinite(c)) continue;
+                cells.add(new Number[] {x, y, c});
+                values.add(c);
+            }
+        }
+        double[] sorted = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        double min = sorted.length == 0 ? 0 : sorted[0];
+        double max = sorted.length == 0 ? 1 : sorted[sorted.length - 1];
+        String clip = "";
+        if (!log && sorted.length > 0) {
+            min = Math.min(0, min);
+            double p95 = sorted[(int) Math.floor(0.95 * (sorted.length - 1))];
+            if (p95 > min && max - min > 2 * (p95 - min)) {
+                clip = ", colours end at " + Fmt.sig(p95, 3);
+                max = p95;
+            }
+        }
+        if (!(max > min)) max = min + 1;
+        List<String> yCats = new ArrayList<>();
+        int step = models.size() <= 32 ? 1 : (models.size() + 31) / 32;
+        for (int y = 0; y < models.size(); y++) {
+            yCats.add(y % step == 0 || y == models.size() - 1 ? models.get(y).label() : " ".repeat(1 + y % 2));
+        }
+        String name = switch (what) {
+            case "variance" -> "log10 variance of x[l]";
+            case "block_influence" -> "log10 block influence";
+            default -> "loss increase per removed block (nats/token" + clip + ")";
+        };
+        return heatmap(titlePrefix + name, depth ? "Depth l" : "Block l", "Checkpoint (first at the bottom)",
+                categories(width, 0), yCats, cells, min, max, what);
+    }
+
     /** The colour-scale maximum shared by all raw angular heatmaps: max over the models, rounded up to 0.05. */
     static double angularScaleMax(List<ReportModel> models) {
         double max = 0;

@@ -158,7 +158,8 @@ public final class EvalJson {
                     pv.get("tool_version").asText(), pv.get("date").asText(),
                     pv.path("norm_type").isTextual() ? pv.get("norm_type").asText() : null,
                     pv.path("post_num").isIntegralNumber() ? pv.get("post_num").asInt() : null,
-                    pv.path("norm_source").isTextual() ? pv.get("norm_source").asText() : null);
+                    pv.path("norm_source").isTextual() ? pv.get("norm_source").asText() : null,
+                    pv.hasNonNull("execution") ? pv.get("execution").asText() : null);
             return new EvalResult(root.get("label").asText(), root.get("family").asText(), root.get("lns").asBoolean(),
                     root.get("blocks").asInt(), s, tasks, docs, inputs, p);
         } catch (NullPointerException e) {

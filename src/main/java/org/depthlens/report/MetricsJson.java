@@ -291,7 +291,8 @@ public final class MetricsJson {
                     rd.string(pv, "date", "provenance"),
                     pv.path("norm_type").isTextual() ? pv.get("norm_type").asText() : null,
                     pv.path("post_num").canConvertToInt() && pv.path("post_num").isIntegralNumber() ? pv.get("post_num").asInt() : null,
-                    pv.path("norm_source").isTextual() ? pv.get("norm_source").asText() : null);
+                    pv.path("norm_source").isTextual() ? pv.get("norm_source").asText() : null,
+                    pv.hasNonNull("execution") ? pv.get("execution").asText() : null);
         }
         JsonNode lns = rd.present(root, "lns");
         rd.require(lns.isBoolean(), "lns", "true or false");
@@ -415,6 +416,7 @@ public final class MetricsJson {
         if (p.normType() != null) g.writeStringField("norm_type", p.normType());
         if (p.postNum() != null) g.writeNumberField("post_num", p.postNum());
         if (p.normSource() != null) g.writeStringField("norm_source", p.normSource());
+        if (p.execution() != null) g.writeStringField("execution", p.execution());
         g.writeEndObject();
     }
 }

@@ -12,6 +12,11 @@ import java.util.List;
 final class ReportCharts {
     private ReportCharts() {}
 
+    /** Trajectories with more checkpoints get heatmaps only, no overlaid lines. */
+    static final int OVERLAY_MAX = 12;
+    /** Trajectories of this many checkpoints or more get checkpoint x block heatmaps. */
+    static final int HEATMAP_MIN = 4;
+
     static final String RAW_SCALE = "Colour scale 0 to %s, shared by every raw angular-distance heatmap in this report.";
     static final String ROWNORM = "Same distances, each row n clipped to its 1st-99th percentile and min-max scaled "
             + "to [0, 1] (the LNS repository's view): colours compare cells within a row only; a row with a "
@@ -164,6 +169,21 @@ final class ReportCharts {
             }
             String order = "Checkpoints in the order given, light (first) to dark (last).";
             String prefix = "Trajectory " + (t.index() + 1) + ": ";
+            if (tm.size() >= HEATMAP_MIN) {
+                String rows = "One row per checkpoint, in the order given (first at the bottom).";
+                if (tm.stream().allMatch(m -> m.lossDrop() != null)) {
+                    ctx.writeChart(dir, t.prefix() + "_heat_loss_drop", Charts.trajectory(prefix, tm, "loss_drop"),
+                            prefix + "loss increase per removed block, every checkpoint",
+                            "loss_without_layer[l] - loss (nats/token) for each block (x) and checkpoint (y). " + rows);
+                }
+                ctx.writeChart(dir, t.prefix() + "_heat_block_influence", Charts.trajectory(prefix, tm, "block_influence"),
+                        prefix + "block influence, every checkpoint",
+                        "log10 of 1 - mean cos(x[l], x[l+1]) for each block (x) and checkpoint (y). " + rows);
+                ctx.writeChart(dir, t.prefix() + "_heat_variance", Charts.trajectory(prefix, tm, "variance"),
+                        prefix + "variance vs depth, every checkpoint",
+                        "log10 of the population variance of x[l] for each depth (x) and checkpoint (y). " + rows);
+            }
+            if (tm.size() > OVERLAY_MAX) continue; // more lines than a reader can tell apart: the heatmaps say it
             ctx.writeChart(dir, t.prefix() + "_variance_log",
                     Charts.overlay(tm, "variance", Charts.Scale.LOG, false, prefix, ramp, true),
                     prefix + "variance vs depth", "Population variance of all elements of x[l]. " + order);

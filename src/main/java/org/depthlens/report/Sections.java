@@ -135,6 +135,9 @@ public final class Sections {
             rows.put("Date", Provenance::date);
             rows.put("Block normalisation", p -> p.normLabel() == null ? "not recorded" : p.normLabel());
             rows.put("Normalisation chosen by", p -> p.normSource() == null ? "not recorded" : p.normSource());
+            if (ms.stream().anyMatch(m -> m.result().provenance() != null && m.result().provenance().execution() != null)) {
+                rows.put("Executed on", p -> p.execution() == null ? "one process" : p.execution());
+            }
             out.raw("<div class=\"scroll\"><table class=\"prov\">\n<thead><tr><th></th>");
             for (ReportModel m : ms) {
                 out.raw("<th>").swatch(m).raw("</th>");
@@ -448,7 +451,8 @@ public final class Sections {
                 out.table(List.of("Checkpoint", "Loss", "Perplexity", "Variance of x[L]", "Mean block influence"),
                         tr, new boolean[] {false, true, true, true, true});
                 out.gridStart();
-                for (String c : List.of("_variance_log", "_block_influence_log", "_loss_drop")) {
+                for (String c : List.of("_heat_loss_drop", "_heat_block_influence", "_heat_variance", "_variance_log",
+                        "_block_influence_log", "_loss_drop")) {
                     ctx.figure(out, ctx.compareChart(t.prefix() + c));
                 }
                 out.gridEnd();

@@ -21,7 +21,7 @@ import java.util.Set;
  * @param postNum  Mix-LN's {@code POST_NUM}, or null; forms without leading Post-LN blocks ignore it (one value may
  *                 serve a run over several models)
  */
-public record NormChoice(String normType, Integer postNum, Architecture.LnsMode lns) {
+public record NormChoice(String normType, Integer postNum, Architecture.LnsMode lns) implements java.io.Serializable {
     public static final NormChoice AUTO = new NormChoice(null, null, Architecture.LnsMode.AUTO);
 
     public NormChoice {

@@ -1,0 +1,44 @@
+package org.depthlens.cli;
+
+import org.depthlens.Fixtures;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code eval --spark local[2]} against the same evaluation in one process: two tiny-curse checkpoints, a task file
+ * and documents, the removal sweep and pruning chosen on the evaluation's own sequences (a second Spark stage).
+ * eval.json, the CSVs, charts and report are the same, every number bitwise.
+ */
+class SparkEvalTest {
+    @Test
+    void localTwoGivesBitwiseTheSameOutputs(@TempDir Path tmp) throws Exception {
+        Path tc = Fixtures.tinyCurse();
+        Path root = Path.of(System.getProperty("depthlens.root", "."));
+        Path docs = Files.writeString(tmp.resolve("docs.txt"), String.join("\n\n",
+                Files.readString(root.resolve("docs/metrics.md").toAbsolutePath().normalize()).split("\n\n")).substring(0, 6000));
+        List<String> common = List.of("eval", "-m", tc.resolve("pre_ln-step141").toString(), "-m", tc.resolve("lns-step141").toString(),
+                "--tasks", root.resolve("sample-configs/tasks/tech-cloze.jsonl").toString(), "--docs", docs.toString(),
+                "--max-length", "128", "--prune", "2");
+        Path single = tmp.resolve("single");
+        List<String> a = new ArrayList<>(common);
+        a.addAll(List.of("-o", single.toString()));
+        Cli.Result r1 = Cli.run(a.toArray(String[]::new));
+        assertEquals(0, r1.code(), r1::describe);
+
+        Path spark = tmp.resolve("spark");
+        List<String> b = new ArrayList<>(common);
+        b.addAll(List.of("-o", spark.toString(), "--spark", "local[2]"));
+        Cli.Result r2 = Cli.run(b.toArray(String[]::new));
+        assertEquals(0, r2.code(), r2::describe);
+        assertTrue(r2.err().contains("Apache Spark 4.0.4, master local[2], "), r2::describe);
+        SameOutputs.assertSame(single, spark, 0);
+    }
+}
