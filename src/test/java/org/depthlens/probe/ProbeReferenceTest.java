@@ -14,12 +14,14 @@ import org.depthlens.model.Sublayer;
 import org.depthlens.model.WeightPool;
 import org.depthlens.pass.Batch;
 import org.depthlens.util.Progress;
+import org.depthlens.weights.SafetensorsFile;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
@@ -96,6 +98,51 @@ class ProbeReferenceTest {
                         rope, Arrays.asList(null, null, null));
                 assertArrayEquals(x.data().asFloat(), out.get(1).data().asFloat(), "block " + j + " with both sublayers zeroed");
                 assertFalse(Arrays.equals(x.data().asFloat(), out.get(2).data().asFloat()), "block " + j + " with its attention kept");
+                x = out.get(0);
+            }
+        }
+    }
+
+    /**
+     * Mixture-of-experts and latent-attention blocks (HF fixtures): every probe family runs in the analysis pass,
+     * the lens at x[L] is the model, zeroing both sublayers of a block returns its input bit for bit, and the
+     * Jacobian deviations and sublayer losses are finite numbers that differ from the full model's.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"mixtral", "qwen2_moe", "deepseek_v2_lite", "deepseek_v3"})
+    void moeAndMlaFixturesRunEveryProbe(String fixture) {
+        Path dir = Fixtures.hf(fixture);
+        List<int[]> windows = new ArrayList<>();
+        try (SafetensorsFile f = SafetensorsFile.open(dir.resolve("reference.safetensors"))) {
+            var t = f.tensors().get("input_ids");
+            long[] ids = f.readLongs(t);
+            int b = (int) t.shape()[0], n = (int) t.shape()[1];
+            for (int i = 0; i < b; i++) {
+                int[] w = new int[n];
+                for (int k = 0; k < n; k++) w[k] = (int) ids[i * n + k];
+                windows.add(w);
+            }
+        }
+        try (Model m = Model.open(dir.resolve("model"), Architecture.LnsMode.AUTO)) {
+            Metrics got = new Analyzer(m, new Analyzer.Options(true, 0, 1L << 30, Analyzer.DepthProbes.ALL), Progress.NONE)
+                    .run(windows).metrics();
+            int L = got.blocks();
+            assertEquals(got.loss(), got.logitLens().loss()[L], 1e-6 * got.loss(), fixture + ": logit_lens.loss[L] = loss");
+            assertEquals(0.0, got.logitLens().kl()[L], fixture + ": kl[L]");
+            assertEquals(1.0, got.logitLens().top1Agreement()[L], fixture + ": top1_agreement[L]");
+            for (int l = 0; l < L; l++) {
+                assertTrue(got.jacobianDeviation()[l] > 0 && Double.isFinite(got.jacobianDeviation()[l]), fixture + " jacobian " + l);
+                assertTrue(Double.isFinite(got.lossWithoutAttention()[l]) && got.lossWithoutAttention()[l] != got.loss(), fixture);
+                assertTrue(Double.isFinite(got.lossWithoutMlp()[l]) && got.lossWithoutMlp()[l] != got.loss(), fixture);
+            }
+            Batch batch = Batch.of(windows);
+            Rope.Tables rope = m.ropeTables(batch.seqLen());
+            INDArray x = m.embed(batch.ids());
+            WeightPool pool = m.newPool();
+            for (int j = 0; j < L; j++) {
+                List<INDArray> out = BlockForward.forwardAll(m.arch(), m.loadBlock(j, pool), List.of(x, x),
+                        Arrays.asList(null, EnumSet.allOf(Sublayer.class)), batch.batch(), batch.seqLen(), rope, Arrays.asList(null, null));
+                assertArrayEquals(x.data().asFloat(), out.get(1).data().asFloat(), fixture + " block " + j + " with both sublayers zeroed");
                 x = out.get(0);
             }
         }
