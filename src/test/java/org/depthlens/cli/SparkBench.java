@@ -19,7 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * bench/README.md's Spark table: a trajectory of tiny-curse checkpoints analysed by one process, by
  * {@code --spark local[2]} and by spark-submit on a standalone cluster of two one-core workers, rounds
  * interleaved (the machine is shared). Not part of the suite:
- * {@code mvn -o test -Dtest=SparkBench -Ddepthlens.bench.rounds=2}.
+ * {@code mvn -o test -Dtest=SparkBench -Ddepthlens.bench.rounds=2} ({@code -Ddepthlens.bench.modes=standalone,single}
+ * for a subset).
  */
 class SparkBench {
     @Test
@@ -39,7 +40,7 @@ class SparkBench {
         try (StandaloneCluster c = StandaloneCluster.start(dir.resolve("cluster"), 2, 2048)) {
             rows.add(String.format(Locale.ROOT, "cluster start (master + 2 workers): %.1f s", (System.nanoTime() - t0) / 1e9));
             for (int round = 1; round <= rounds; round++) {
-                for (String mode : List.of("single", "local[2]", "standalone")) {
+                for (String mode : System.getProperty("depthlens.bench.modes", "single,local[2],standalone").split(",")) {
                     Path out = dir.resolve("out-" + mode.replaceAll("\\W", ""));
                     List<String> args = new ArrayList<>(common);
                     args.addAll(List.of("-o", out.toString()));
