@@ -17,9 +17,7 @@ import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -65,20 +63,7 @@ public final class SafetensorsFile extends WeightsFile {
 
     /** Opens and validates {@code file}; every problem is a {@link SafetensorsException} naming the file. */
     public static SafetensorsFile open(Path file) {
-        FileChannel ch;
-        try {
-            ch = FileChannel.open(file, StandardOpenOption.READ);
-        } catch (NoSuchFileException e) {
-            throw new SafetensorsException(Msg.f(file) + ": file not found");
-        } catch (IOException | RuntimeException e) {
-            throw new SafetensorsException(Msg.f(file) + ": cannot open (" + Msg.clean(e.getMessage()) + ")");
-        }
-        try {
-            return parse(file, ch);
-        } catch (RuntimeException | Error e) {
-            closeQuietly(ch);
-            throw e;
-        }
+        return open(file, SafetensorsFile::parse);
     }
 
     private static SafetensorsFile parse(Path file, FileChannel ch) {

@@ -7,9 +7,7 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -50,23 +48,7 @@ public final class TorchFile extends WeightsFile {
 
     /** Opens and validates {@code file}; every problem is a {@link SafetensorsException} naming the file. */
     public static TorchFile open(Path file) {
-        FileChannel ch;
-        try {
-            ch = FileChannel.open(file, StandardOpenOption.READ);
-        } catch (NoSuchFileException e) {
-            throw new SafetensorsException(Msg.f(file) + ": file not found");
-        } catch (IOException | RuntimeException e) {
-            throw new SafetensorsException(Msg.f(file) + ": cannot open (" + Msg.clean(e.getMessage()) + ")");
-        }
-        try {
-            return parse(file, ch);
-        } catch (IOException e) {
-            closeQuietly(ch);
-            throw new SafetensorsException(Msg.f(file) + ": read error (" + Msg.clean(e.getMessage()) + ")");
-        } catch (RuntimeException | Error e) {
-            closeQuietly(ch);
-            throw e;
-        }
+        return open(file, TorchFile::parse);
     }
 
     private static TorchFile parse(Path file, FileChannel ch) throws IOException {

@@ -226,6 +226,36 @@ public abstract sealed class WeightsFile implements AutoCloseable permits Safete
         }
     }
 
+    /** Parses an open channel into a weights file. */
+    @FunctionalInterface
+    interface Parser<T extends WeightsFile> {
+        T parse(Path file, FileChannel ch) throws IOException;
+    }
+
+    /**
+     * Opens {@code file} and parses it, closing the channel when parsing fails; every problem is a
+     * {@link SafetensorsException} naming the file (or the parser's own exception).
+     */
+    static <T extends WeightsFile> T open(Path file, Parser<T> parser) {
+        FileChannel ch;
+        try {
+            ch = FileChannel.open(file, java.nio.file.StandardOpenOption.READ);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new SafetensorsException(Msg.f(file) + ": file not found");
+        } catch (IOException | RuntimeException e) {
+            throw new SafetensorsException(Msg.f(file) + ": cannot open (" + Msg.clean(e.getMessage()) + ")");
+        }
+        try {
+            return parser.parse(file, ch);
+        } catch (IOException e) {
+            closeQuietly(ch);
+            throw new SafetensorsException(Msg.f(file) + ": read error (" + Msg.clean(e.getMessage()) + ")");
+        } catch (RuntimeException | Error e) {
+            closeQuietly(ch);
+            throw e;
+        }
+    }
+
     static void closeQuietly(FileChannel ch) {
         try {
             ch.close();
