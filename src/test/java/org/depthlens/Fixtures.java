@@ -63,6 +63,22 @@ public final class Fixtures {
     }
 
     /** A float32 reference tensor, flattened. */
+    /** The input_ids of an HF fixture's reference.safetensors, one window per row. */
+    public static java.util.List<int[]> windows(String fixture) {
+        try (SafetensorsFile f = SafetensorsFile.open(hf(fixture).resolve("reference.safetensors"))) {
+            var t = f.tensors().get("input_ids");
+            long[] ids = f.readLongs(t);
+            int b = (int) t.shape()[0], n = (int) t.shape()[1];
+            java.util.List<int[]> windows = new java.util.ArrayList<>();
+            for (int i = 0; i < b; i++) {
+                int[] w = new int[n];
+                for (int k = 0; k < n; k++) w[k] = (int) ids[i * n + k];
+                windows.add(w);
+            }
+            return windows;
+        }
+    }
+
     public static float[] readFloats(SafetensorsFile f, String name) {
         TensorInfo t = f.tensors().get(name);
         if (t == null) throw new IllegalArgumentException("no tensor " + name + " in " + f.path());

@@ -7,13 +7,11 @@ import org.depthlens.Fixtures;
 import org.depthlens.MetricsAssert;
 import org.depthlens.model.family.Architecture;
 import org.depthlens.model.Model;
-import org.depthlens.weights.SafetensorsFile;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
@@ -31,17 +29,7 @@ class ProbeParityTest {
     static void check(String fixture) throws IOException {
         Path dir = Fixtures.hf(fixture);
         JsonNode ref = new ObjectMapper().readTree(dir.resolve("reference.json").toFile()).get("metrics");
-        List<int[]> windows = new ArrayList<>();
-        try (SafetensorsFile f = SafetensorsFile.open(dir.resolve("reference.safetensors"))) {
-            var t = f.tensors().get("input_ids");
-            long[] ids = f.readLongs(t);
-            int b = (int) t.shape()[0], n = (int) t.shape()[1];
-            for (int i = 0; i < b; i++) {
-                int[] w = new int[n];
-                for (int k = 0; k < n; k++) w[k] = (int) ids[i * n + k];
-                windows.add(w);
-            }
-        }
+        List<int[]> windows = Fixtures.windows(fixture);
         try (Model m = Model.open(dir.resolve("model"), Architecture.LnsMode.AUTO)) {
             Analyzer.Outcome o = new Analyzer(m, new Analyzer.Options(true, 0, 1L << 30), Progress.NONE).run(windows);
             MetricsAssert.assertMatches(ref, o.metrics(), BF16.contains(fixture) ? 5e-3 : 1e-5, fixture);

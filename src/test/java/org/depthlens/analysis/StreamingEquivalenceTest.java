@@ -20,7 +20,6 @@ import org.depthlens.model.Rope;
 import org.depthlens.probe.Metrics;
 import org.depthlens.probe.ProbeSums;
 import org.depthlens.probe.StreamProbe;
-import org.depthlens.weights.SafetensorsFile;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -58,7 +57,7 @@ class StreamingEquivalenceTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("fixtures")
     void fixtureStreamingEqualsInMemory(String fixture) {
-        compare(Fixtures.hf(fixture).resolve("model"), fixtureWindows(fixture), fixture);
+        compare(Fixtures.hf(fixture).resolve("model"), Fixtures.windows(fixture), fixture);
     }
 
     @ParameterizedTest(name = "tiny-curse-24/{0}")
@@ -71,7 +70,7 @@ class StreamingEquivalenceTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("fixtures")
     void fixtureSweepLoadsEachBlockTensorOnce(String fixture) {
-        checkLoads(Fixtures.hf(fixture).resolve("model"), fixtureWindows(fixture), fixture);
+        checkLoads(Fixtures.hf(fixture).resolve("model"), Fixtures.windows(fixture), fixture);
     }
 
     @ParameterizedTest(name = "tiny-curse-24/{0}")
@@ -79,21 +78,6 @@ class StreamingEquivalenceTest {
     void tinyCurseSweepLoadsEachBlockTensorOnce(String dir) {
         // which tensors are read does not depend on the windows
         checkLoads(Fixtures.tinyCurse().resolve(dir), TinyCurse.windows(2, 16), "tiny-curse-24/" + dir);
-    }
-
-    static List<int[]> fixtureWindows(String fixture) {
-        try (SafetensorsFile f = SafetensorsFile.open(Fixtures.hf(fixture).resolve("reference.safetensors"))) {
-            var t = f.tensors().get("input_ids");
-            long[] ids = f.readLongs(t);
-            int b = (int) t.shape()[0], n = (int) t.shape()[1];
-            List<int[]> windows = new ArrayList<>();
-            for (int i = 0; i < b; i++) {
-                int[] w = new int[n];
-                for (int k = 0; k < n; k++) w[k] = (int) ids[i * n + k];
-                windows.add(w);
-            }
-            return windows;
-        }
     }
 
     private static void compare(Path dir, List<int[]> windows, String what) {

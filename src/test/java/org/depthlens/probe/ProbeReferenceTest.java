@@ -14,7 +14,6 @@ import org.depthlens.model.Sublayer;
 import org.depthlens.model.WeightPool;
 import org.depthlens.pass.Batch;
 import org.depthlens.util.Progress;
-import org.depthlens.weights.SafetensorsFile;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -112,17 +111,7 @@ class ProbeReferenceTest {
     @ValueSource(strings = {"mixtral", "qwen2_moe", "deepseek_v2_lite", "deepseek_v3"})
     void moeAndMlaFixturesRunEveryProbe(String fixture) {
         Path dir = Fixtures.hf(fixture);
-        List<int[]> windows = new ArrayList<>();
-        try (SafetensorsFile f = SafetensorsFile.open(dir.resolve("reference.safetensors"))) {
-            var t = f.tensors().get("input_ids");
-            long[] ids = f.readLongs(t);
-            int b = (int) t.shape()[0], n = (int) t.shape()[1];
-            for (int i = 0; i < b; i++) {
-                int[] w = new int[n];
-                for (int k = 0; k < n; k++) w[k] = (int) ids[i * n + k];
-                windows.add(w);
-            }
-        }
+        List<int[]> windows = Fixtures.windows(fixture);
         try (Model m = Model.open(dir.resolve("model"), Architecture.LnsMode.AUTO)) {
             Metrics got = new Analyzer(m, new Analyzer.Options(true, 0, 1L << 30, Analyzer.DepthProbes.ALL), Progress.NONE)
                     .run(windows).metrics();
