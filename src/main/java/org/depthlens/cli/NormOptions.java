@@ -29,7 +29,7 @@ public final class NormOptions {
     /** Usage errors (exit 2) for unknown names, negative N, or counts that fit neither one nor {@code models} models. */
     void validate(CommandLine.Model.CommandSpec spec, int models) {
         for (String t : normTypes) {
-            if (!t.equalsIgnoreCase("auto") && NormType.parse(t) == null) {
+            if (!t.equalsIgnoreCase("auto") && NormType.parseCode(t) == null) {
                 throw RunOptions.usage(spec, "--norm-type '" + t + "' is not a NORM_TYPE of the Curse-of-Depth code (" + NormType.names() + ", or auto)");
             }
         }

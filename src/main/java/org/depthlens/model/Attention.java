@@ -40,6 +40,9 @@ public final class Attention {
         INDArray vp = s.get("attn.v", (long) batch * nKV, t, d);
         float[] bias = Ops.heap(w.get("attn.qkv.bias"));
         float[] qn = Ops.heap(w.get("attn.q_norm")), kn = Ops.heap(w.get("attn.k_norm"));
+        boolean whole = g.qkNorm() == AttentionSpec.QkNorm.WHOLE;
+        float[] qnHead = whole ? null : qn, knHead = whole ? null : kn;
+        float clip = (float) g.clip();
         FloatBuffer src = Ops.floats(qkv), qf = Ops.floats(qp), kf = Ops.floats(kp), vf = Ops.floats(vp);
         Par.rows(rows, Par.grain(rows, 16), (r0, r1) -> {
             float[] row = new float[width];
@@ -48,17 +51,24 @@ public final class Attention {
                 if (bias != null) {
                     for (int i = 0; i < width; i++) row[i] += bias[i];
                 }
+                if (clip > 0) {
+                    for (int i = 0; i < width; i++) row[i] = Math.max(-clip, Math.min(clip, row[i]));
+                }
+                if (whole) { // OLMo-2: one norm over all heads of q, one over all of k
+                    Ops.rmsNormRow(row, 0, row, 0, qn, eps, 1.0, qw);
+                    Ops.rmsNormRow(row, qw, row, qw, kn, eps, 1.0, kw);
+                }
                 int b = r / t, pos = r % t;
                 for (int hd = 0; hd < nH; hd++) {
                     int off = hd * d;
-                    if (qn != null) Ops.rmsNormRow(row, off, row, off, qn, eps, 1.0, d);
+                    if (qnHead != null) Ops.rmsNormRow(row, off, row, off, qnHead, eps, 1.0, d);
                     rope.rotate(row, off, pos);
                     int kv = hd / rep, rr = hd % rep;
                     qf.put((((b * nKV + kv) * rep + rr) * t + pos) * d, row, off, d);
                 }
                 for (int kv = 0; kv < nKV; kv++) {
                     int off = qw + kv * d;
-                    if (kn != null) Ops.rmsNormRow(row, off, row, off, kn, eps, 1.0, d);
+                    if (knHead != null) Ops.rmsNormRow(row, off, row, off, knHead, eps, 1.0, d);
                     rope.rotate(row, off, pos);
                     kf.put(((b * nKV + kv) * t + pos) * d, row, off, d);
                     vf.put(((b * nKV + kv) * t + pos) * d, row, qw + kw + kv * d, d);
@@ -66,7 +76,7 @@ public final class Attention {
             }
         });
         INDArray ctx = s.get("attn.ctx", rows, qw);
-        corePacked(qp, kp, vp, ctx, batch, t, nH, nKV, d, d, Math.pow(d, -0.5), window);
+        corePacked(qp, kp, vp, ctx, batch, t, nH, nKV, d, d, g.scale(), window, (float) g.softcap());
         Ops.gemm(ctx, w.get("attn.o"), out);
         if (w.get("attn.o.bias") != null) out.addiRowVector(w.get("attn.o.bias"));
     }
@@ -86,7 +96,7 @@ public final class Attention {
         pack(c(k), kp, batch, t, nKV, 1, dq);
         pack(c(v), vp, batch, t, nKV, 1, dv);
         INDArray out = Nd4j.createUninitialized(DataType.FLOAT, (long) batch * t, (long) nH * dv);
-        corePacked(qp, kp, vp, out, batch, t, nH, nKV, dq, dv, scale, window);
+        corePacked(qp, kp, vp, out, batch, t, nH, nKV, dq, dv, scale, window, 0f);
         return out;
     }
 
@@ -101,7 +111,7 @@ public final class Attention {
      * batched matmul [G*nKV, rep*T, dq] x [G*nKV, T, dq]^T. Writes sequence-major rows [B*T, nH*dv] into {@code out}.
      */
     static void corePacked(INDArray qp, INDArray kp, INDArray vp, INDArray out, int batch, int t, int nH, int nKV,
-                           int dq, int dv, double scale, int window) {
+                           int dq, int dv, double scale, int window, float softcap) {
         Scratch s = Scratch.get();
         int rep = nH / nKV;
         long perSeq = 4L * nH * t * t;
@@ -115,7 +125,8 @@ public final class Attention {
             INDArray v = Scratch.view(vp.data(), vp.offset() + (long) b0 * nKV * t * dv, m, t, dv);
             INDArray scores = s.get("attn.scores", m, (long) rep * t, t);
             Nd4j.matmul(q, k, scores, false, true, false);
-            softmax(Ops.floats(scores), (int) (m * rep * t), t, (float) scale, window);
+            if (softcap > 0) softmaxCapped(Ops.floats(scores), (int) (m * rep * t), t, (float) scale, window, softcap);
+            else softmax(Ops.floats(scores), (int) (m * rep * t), t, (float) scale, window);
             INDArray ctx = s.get("attn.pv", m, (long) rep * t, dv);
             Nd4j.matmul(scores, v, ctx, false, false, false);
             unpack(Ops.floats(ctx), of, g, b0, t, nKV, rep, dv);
@@ -140,6 +151,38 @@ public final class Attention {
                 Ops.exp(row, row, lo, hi, scale, Ops.max(row, lo, hi) * scale, tmp);
                 float inv = (float) (1.0 / Ops.sum(row, lo, hi));
                 for (int j = lo; j < hi; j++) row[j] *= inv;
+                Arrays.fill(row, 0, lo, 0f);
+                Arrays.fill(row, hi, t, 0f);
+                f.put(r * t, row, 0, t);
+            }
+        });
+    }
+
+    /**
+     * {@link #softmax} of soft-capped scores (Gemma-2): each visible score becomes {@code cap·tanh(score·scale/cap)}
+     * before the softmax, as HF caps the scaled scores before adding the mask. The capped scores and their
+     * exponentials stay in double: capped scores sit near ±cap, where a float32 rounding alone would move each
+     * weight by about 1e-6.
+     */
+    static void softmaxCapped(FloatBuffer f, int rows, int t, float scale, int window, float cap) {
+        Par.rows(rows, Par.grain(rows, 16), (r0, r1) -> {
+            float[] row = new float[t];
+            double[] e = new double[t];
+            for (int r = r0; r < r1; r++) {
+                int i = r % t;
+                int lo = window > 0 ? Math.max(0, i - window + 1) : 0;
+                int hi = i + 1;
+                f.get(r * t + lo, row, lo, hi - lo);
+                double max = Double.NEGATIVE_INFINITY, sum = 0;
+                for (int j = lo; j < hi; j++) {
+                    e[j] = cap * Math.tanh((double) row[j] * scale / cap);
+                    max = Math.max(max, e[j]);
+                }
+                for (int j = lo; j < hi; j++) {
+                    e[j] = Math.exp(e[j] - max);
+                    sum += e[j];
+                }
+                for (int j = lo; j < hi; j++) row[j] = (float) (e[j] / sum);
                 Arrays.fill(row, 0, lo, 0f);
                 Arrays.fill(row, hi, t, 0f);
                 f.put(r * t, row, 0, t);

@@ -25,7 +25,8 @@ import java.util.TreeMap;
  * (never for results): config.json, sharded safetensors with an index, and {@code ids.json}, a flat
  * list of random token ids to analyse them on.
  *
- * <p>Weights are uniform with standard deviation 0.02 (HF's {@code initializer_range}), norms are 1,
+ * <p>Weights are uniform with standard deviation 0.02 (HF's {@code initializer_range}), norm gains are 1 (Gemma's
+ * stored offsets 0) and norm biases 0,
  * so activations stay finite through every block. Each tensor's values depend only on the seed, its
  * name and its position: the same command writes the same bytes.
  */
@@ -114,11 +115,11 @@ public final class SyntheticCheckpoint {
         Map<String, SafetensorsWriter.Tensor> data = new TreeMap<>();
         long bytes = 0;
         for (Weight w : weights(config)) {
-            boolean ones = w.init() == Weight.Init.ONES;
+            Weight.Init init = w.init();
             for (Weight.Part part : w.parts()) {
                 String name = part.name();
                 long[] s = part.shape();
-                data.put(name, SafetensorsWriter.Tensor.streamed(dtype, s, sink -> fill(sink, name, numel(s), dtype, seed, ones)));
+                data.put(name, SafetensorsWriter.Tensor.streamed(dtype, s, sink -> fill(sink, name, numel(s), dtype, seed, init)));
                 bytes += numel(s) * dtype.size();
             }
         }
@@ -151,7 +152,7 @@ public final class SyntheticCheckpoint {
     }
 
     /** Pushes the tensor's values: chunks generated in parallel, written in order. */
-    private static void fill(SafetensorsWriter.Sink sink, String name, long n, DType dtype, long seed, boolean ones) throws IOException {
+    private static void fill(SafetensorsWriter.Sink sink, String name, long n, DType dtype, long seed, Weight.Init init) throws IOException {
         long tensorSeed = mix(seed ^ mix(name.hashCode()) ^ ((long) name.length() << 32));
         int es = dtype.size();
         long chunks = (n + CHUNK - 1) / CHUNK;
@@ -163,20 +164,22 @@ public final class SyntheticCheckpoint {
             Par.chunks(nb, 1, (i, a, b) -> {
                 long from = (first + i) * CHUNK;
                 int m = (int) Math.min(CHUNK, n - from);
-                out[i] = chunk(m, dtype, mix(tensorSeed + first + i), ones, es);
+                out[i] = chunk(m, dtype, mix(tensorSeed + first + i), init, es);
             });
             for (byte[] o : out) sink.bytes(o, 0, o.length);
         }
     }
 
-    private static byte[] chunk(int m, DType dtype, long state, boolean ones, int es) {
+    private static byte[] chunk(int m, DType dtype, long state, Weight.Init init, int es) {
         byte[] b = new byte[m * es];
         float scale = (float) (STD * Math.sqrt(3.0) / (1 << 23)); // uniform on [-a, a) has std a / sqrt(3)
         long s = state;
         for (int i = 0; i < m; i++) {
             float v;
-            if (ones) {
+            if (init == Weight.Init.ONES) {
                 v = 1f;
+            } else if (init == Weight.Init.ZEROS) {
+                v = 0f;
             } else {
                 s += 0x9E3779B97F4A7C15L;
                 v = (int) (mix(s) >> 40) * scale; // 24 random bits, signed

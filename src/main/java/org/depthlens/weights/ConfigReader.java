@@ -70,6 +70,12 @@ public final class ConfigReader {
         return root.has(key) ? !root.get(key).isNull() : defaults.containsKey(key);
     }
 
+    /** The file's own JSON value of {@code key}, or null when absent (families that read nested objects). */
+    public JsonNode node(String key) {
+        JsonNode v = root.get(key);
+        return v == null || v.isNull() ? null : v;
+    }
+
     /** True when the file itself states a non-null value (defaults do not count). */
     public boolean inFile(String key) {
         return root.hasNonNull(key);
@@ -165,6 +171,27 @@ public final class ConfigReader {
     public RopeConfig rope() {
         JsonNode p = root.get("rope_parameters");
         if (p == null || p.isNull()) p = root.get("rope_scaling");
+        return rope(p);
+    }
+
+    /**
+     * Whether {@code rope_parameters} holds one rope object per attention type (transformers v5's Gemma-3:
+     * {@code {"full_attention": {...}, "sliding_attention": {...}}}).
+     */
+    public boolean ropePerLayerType() {
+        JsonNode p = root.get("rope_parameters");
+        return p != null && p.isObject() && (p.has("full_attention") || p.has("sliding_attention"));
+    }
+
+    /** The rope object of attention type {@code layerType} in a per-type {@code rope_parameters}, or null when absent. */
+    public RopeConfig rope(String layerType) {
+        JsonNode p = root.path("rope_parameters").get(layerType);
+        if (p == null || p.isNull()) return null;
+        if (!p.isObject()) throw error("rope_parameters." + layerType + " is not an object");
+        return rope(p);
+    }
+
+    private RopeConfig rope(JsonNode p) {
         double theta;
         if (p != null && p.isObject() && p.has("rope_theta")) {
             JsonNode t = p.get("rope_theta");

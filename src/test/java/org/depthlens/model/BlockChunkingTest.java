@@ -46,7 +46,7 @@ class BlockChunkingTest {
         Architecture a = m.arch();
         INDArray x = m.embed(ids);
         WeightPool pool = m.newPool();
-        Rope.Tables rope = m.ropeTables(seq);
+        RopeTables rope = m.ropeTables(seq);
         for (int j = 0; j < a.layers(); j++) x = BlockForward.forward(a, m.loadBlock(j, pool), x, batch, seq, rope, null);
         return x.dup('c').data().asFloat();
     }

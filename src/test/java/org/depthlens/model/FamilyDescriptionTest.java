@@ -44,10 +44,9 @@ class FamilyDescriptionTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "llama3_bf16_tied", "mistral_sliding", "qwen2_sharded", "qwen3", "mixtral", "qwen2_moe",
-            "qwen3_moe", "deepseek_v2_lite", "deepseek_v3"})
-    void hfCheckpointsHoldExactlyTheDescribedTensors(String fixture) {
-        Path dir = Fixtures.hf(fixture).resolve("model");
+    @org.junit.jupiter.params.provider.MethodSource("org.depthlens.FixtureSet#all")
+    void checkpointsHoldExactlyTheDescribedTensors(String fixture) {
+        Path dir = org.depthlens.FixtureSet.of(fixture).model();
         assertEquals(held(dir), described(Families.read(dir, Architecture.LnsMode.AUTO)), fixture);
     }
 

@@ -9,7 +9,7 @@ import org.depthlens.analysis.Analyzer;
 import org.depthlens.model.BlockForward;
 import org.depthlens.model.BlockWeights;
 import org.depthlens.model.Model;
-import org.depthlens.model.Rope;
+import org.depthlens.model.RopeTables;
 import org.depthlens.model.Sublayer;
 import org.depthlens.model.WeightPool;
 import org.depthlens.pass.Batch;
@@ -87,7 +87,7 @@ class ProbeReferenceTest {
     void zeroingBothSublayersIsRemovingTheBlock(String dir) {
         try (Model m = Model.open(Fixtures.tinyCurse().resolve(dir), Architecture.LnsMode.AUTO)) {
             Batch batch = Batch.of(TinyCurse.windows(2, 64));
-            Rope.Tables rope = m.ropeTables(batch.seqLen());
+            RopeTables rope = m.ropeTables(batch.seqLen());
             INDArray x = m.embed(batch.ids());
             WeightPool pool = m.newPool();
             for (int j = 0; j < m.arch().layers(); j++) {
@@ -125,7 +125,7 @@ class ProbeReferenceTest {
                 assertTrue(Double.isFinite(got.lossWithoutMlp()[l]) && got.lossWithoutMlp()[l] != got.loss(), fixture);
             }
             Batch batch = Batch.of(windows);
-            Rope.Tables rope = m.ropeTables(batch.seqLen());
+            RopeTables rope = m.ropeTables(batch.seqLen());
             INDArray x = m.embed(batch.ids());
             WeightPool pool = m.newPool();
             for (int j = 0; j < L; j++) {

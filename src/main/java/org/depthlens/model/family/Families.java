@@ -49,6 +49,6 @@ public final class Families {
                     + supported().stream().collect(Collectors.joining(", ")) + ")");
         }
         ConfigReader c = new ConfigReader(file, root, f.defaults());
-        return f.describe(c, norm.resolve(c, tensors, trainingCode));
+        return f.describe(c, f.normForm(c, norm, tensors, trainingCode));
     }
 }

@@ -1,6 +1,7 @@
 package org.depthlens.model.family;
 
 import org.depthlens.weights.ConfigReader;
+import org.depthlens.weights.TensorInfo;
 
 import java.util.Map;
 
@@ -22,6 +23,17 @@ public interface Family {
     /** HF's code defaults of the keys this family reads (shared/docs/architectures.md §3). */
     Map<String, Object> defaults();
 
-    /** The architecture of one config.json of this family, its blocks in the forms of {@code norm} ({@link NormChoice#resolve}). */
+    /** The architecture of one config.json of this family, its blocks in the forms of {@code norm} ({@link #normForm}). */
     Architecture describe(ConfigReader config, NormForm norm);
+
+    /**
+     * The block forms of this config: what the user and the files say ({@link NormChoice#resolve}) for families the
+     * Curse-of-Depth code's forms apply to; a family whose blocks have one fixed form returns it
+     * ({@link NormChoice#fixed}).
+     *
+     * @param tensors the checkpoint's tensors, or null (no files: a synthetic shape)
+     */
+    default NormForm normForm(ConfigReader config, NormChoice choice, Map<String, TensorInfo> tensors, boolean trainingCode) {
+        return choice.resolve(config, tensors, trainingCode);
+    }
 }

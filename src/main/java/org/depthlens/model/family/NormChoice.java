@@ -45,11 +45,11 @@ public record NormChoice(String normType, Integer postNum, Architecture.LnsMode 
         String source = null;
         String fromConfig = configNormType(c);
         if (normType != null) {
-            type = NormType.parse(normType);
+            type = NormType.parseCode(normType);
             if (type == null) throw new BadInputException(where + "--norm-type '" + normType + "' is not a NORM_TYPE of the Curse-of-Depth code (" + NormType.names() + ")");
             source = NormForm.GIVEN_FLAG;
         } else if (fromConfig != null) {
-            type = NormType.parse(fromConfig);
+            type = NormType.parseCode(fromConfig);
             if (type == null) throw c.error("norm_type '" + fromConfig + "' is not a NORM_TYPE of the Curse-of-Depth code (" + NormType.names() + ")");
             source = "config.json norm_type";
         } else if (lns == Architecture.LnsMode.ON) {
@@ -85,6 +85,24 @@ public record NormChoice(String normType, Integer postNum, Architecture.LnsMode 
         NormForm form = new NormForm(type, p, type.blocks(layers, p, factors), source, note == null ? null : where + note);
         if (tensors != null) check(where, form, hidden, tensors);
         return form;
+    }
+
+    /**
+     * The one form of a family whose blocks have a fixed normalisation (Gemma's sandwich, OLMo-2's output norms,
+     * GPT-NeoX's parallel residual, OLMo's parameter-free Pre-LN): asking for another form, or for LayerNorm
+     * Scaling, is refused rather than silently ignored.
+     */
+    public NormForm fixed(ConfigReader c, String family, NormType type) {
+        int layers = c.positiveInt("num_hidden_layers");
+        String where = c.file().toAbsolutePath().getParent() + ": ";
+        if (normType != null && NormType.parseCode(normType) != type) {
+            throw new BadInputException(where + "--norm-type " + normType + " does not apply: " + family + " blocks are " + type.label()
+                    + " by construction (--norm-type is for checkpoints of the Curse-of-Depth code)");
+        }
+        if (lns == Architecture.LnsMode.ON) {
+            throw new BadInputException(where + "--lns on does not apply: " + family + " blocks are " + type.label() + " by construction");
+        }
+        return new NormForm(type, 1, type.blocks(layers, 1, null), "the " + family + " architecture", null);
     }
 
     /** {@code "norm_type"}, or null. */

@@ -15,8 +15,6 @@ import java.util.Set;
  * Runs on the headers alone, before anything is computed.
  */
 public final class TensorCheck {
-    private static final String BLOCKS = "model.layers.";
-
     private TensorCheck() {}
 
     /**
@@ -50,12 +48,13 @@ public final class TensorCheck {
     private static void checkNoBlocksBeyondConfig(Architecture a, Checkpoint ck) {
         int max = -1;
         String example = null;
+        String blocks = a.names().blocks();
         for (String name : ck.tensors().keySet()) {
-            if (!name.startsWith(BLOCKS) || a.extra(name) != null) continue;
-            int dot = name.indexOf('.', BLOCKS.length());
+            if (!name.startsWith(blocks) || a.extra(name) != null) continue;
+            int dot = name.indexOf('.', blocks.length());
             if (dot < 0) continue;
             try {
-                int block = Integer.parseInt(name.substring(BLOCKS.length(), dot));
+                int block = Integer.parseInt(name.substring(blocks.length(), dot));
                 if (block >= a.layers() && block > max) {
                     max = block;
                     example = name;
