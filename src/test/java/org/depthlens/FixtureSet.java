@@ -44,7 +44,9 @@ public record FixtureSet(String name, Source source, boolean bf16, boolean moe, 
             hf("qwen2_moe", false, true, false),
             hf("qwen3_moe", true, true, false),
             hf("deepseek_v2_lite", false, true, true),
-            hf("deepseek_v3", true, true, true));
+            hf("deepseek_v3", true, true, true),
+            litgpt("olmo"),
+            litgpt("olmo2"));
 
     private static FixtureSet hf(String name, boolean bf16, boolean moe, boolean mla) {
         return new FixtureSet(name, Source.HF, bf16, moe, mla);
