@@ -46,7 +46,8 @@ public record FixtureSet(String name, Source source, boolean bf16, boolean moe, 
             hf("deepseek_v2_lite", false, true, true),
             hf("deepseek_v3", true, true, true),
             litgpt("olmo"),
-            litgpt("olmo2"));
+            litgpt("olmo2"),
+            litgpt("gpt_neox"));
 
     private static FixtureSet hf(String name, boolean bf16, boolean moe, boolean mla) {
         return new FixtureSet(name, Source.HF, bf16, moe, mla);
