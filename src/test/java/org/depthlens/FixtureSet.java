@@ -47,7 +47,8 @@ public record FixtureSet(String name, Source source, boolean bf16, boolean moe, 
             hf("deepseek_v3", true, true, true),
             litgpt("olmo"),
             litgpt("olmo2"),
-            litgpt("gpt_neox"));
+            litgpt("gpt_neox"),
+            litgpt("phi3"));
 
     private static FixtureSet hf(String name, boolean bf16, boolean moe, boolean mla) {
         return new FixtureSet(name, Source.HF, bf16, moe, mla);
