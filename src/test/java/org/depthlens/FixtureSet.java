@@ -48,7 +48,9 @@ public record FixtureSet(String name, Source source, boolean bf16, boolean moe, 
             litgpt("olmo"),
             litgpt("olmo2"),
             litgpt("gpt_neox"),
-            litgpt("phi3"));
+            litgpt("phi3"),
+            litgpt("gemma2"),
+            litgpt("gemma3_text"));
 
     private static FixtureSet hf(String name, boolean bf16, boolean moe, boolean mla) {
         return new FixtureSet(name, Source.HF, bf16, moe, mla);
