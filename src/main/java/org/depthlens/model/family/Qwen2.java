@@ -41,4 +41,15 @@ final class Qwen2 implements Family {
                 new AttentionSpec.Gqa(h.heads(), h.kvHeads(), h.headDim(), true, false, false),
                 h.headDim(), false, new Common.Windows((i, w) -> i >= from ? w : 0, true, sliding), i -> mlp, List.of());
     }
+
+    @Override
+    public List<LayerKey> layerKeys() {
+        return Common.layerKeys(new LayerKey.Threshold("max_window_layers"));
+    }
+
+    /** HF's config class computes layer_types from the rule only when the file gives none. */
+    @Override
+    public boolean honoursLayerTypes() {
+        return true;
+    }
 }

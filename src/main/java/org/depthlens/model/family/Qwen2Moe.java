@@ -46,4 +46,16 @@ final class Qwen2Moe implements Family {
                 h.headDim(), false, new Common.Windows((i, w) -> i % 2 == 0 && i < below ? w : 0, true, sliding),
                 Common.qwenMoe(c, c.nonNegativeInt("num_experts"), true), List.of());
     }
+
+    @Override
+    public List<LayerKey> layerKeys() {
+        return Common.layerKeys(new LayerKey.Threshold("max_window_layers"), new LayerKey.BlockIndices("mlp_only_layers"),
+                new LayerKey.SparseStep("decoder_sparse_step", "mlp_only_layers"));
+    }
+
+    /** HF's config class computes layer_types from the rule only when the file gives none. */
+    @Override
+    public boolean honoursLayerTypes() {
+        return true;
+    }
 }

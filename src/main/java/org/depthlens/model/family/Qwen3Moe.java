@@ -43,4 +43,10 @@ final class Qwen3Moe implements Family {
                 h.headDim(), false, new Common.Windows((i, w) -> w, false, sliding),
                 Common.qwenMoe(c, Common.aliasedCount(c, "num_experts", "num_local_experts"), false), List.of());
     }
+
+    @Override
+    public List<LayerKey> layerKeys() {
+        return Common.layerKeys(new LayerKey.Threshold("max_window_layers"), new LayerKey.BlockIndices("mlp_only_layers"),
+                new LayerKey.SparseStep("decoder_sparse_step", "mlp_only_layers"));
+    }
 }
