@@ -24,7 +24,7 @@ import java.io.UncheckedIOException;
                 "Depth probes).",
                 ""},
         subcommands = {AnalyzeCommand.class, EvalCommand.class, InspectCommand.class, TokenizeCommand.class, TraceCommand.class,
-                FoldLnsCommand.class, SynthCommand.class, BenchCommand.class, CommandLine.HelpCommand.class},
+                FoldLnsCommand.class, PruneCommand.class, SynthCommand.class, BenchCommand.class, CommandLine.HelpCommand.class},
         footerHeading = "%nExit codes:%n",
         footer = {"  0  success", "  1  internal error (a bug: please report it with --debug output)",
                 "  2  usage error (unknown option, missing argument)",
