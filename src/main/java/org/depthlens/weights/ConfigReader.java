@@ -10,8 +10,11 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Typed access to one config.json, with one-line errors naming the file and the key. Which keys a
@@ -27,6 +30,8 @@ public final class ConfigReader {
     private final Path file;
     private final JsonNode root;
     private final Map<String, Object> defaults;
+    /** Every key a reader asked about, in order (ConfigKeysTest checks them against the family's declaration). */
+    private final Set<String> consulted = new LinkedHashSet<>();
 
     public ConfigReader(Path file, JsonNode root, Map<String, Object> defaults) {
         this.file = file;
@@ -56,6 +61,23 @@ public final class ConfigReader {
         return file;
     }
 
+    /** The keys the file itself holds, in file order. */
+    public List<String> fileKeys() {
+        List<String> out = new ArrayList<>();
+        for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) out.add(it.next());
+        return out;
+    }
+
+    /** The file's own value of {@code key} (JSON null included), or null when the file does not hold it. */
+    public JsonNode raw(String key) {
+        return root.get(key);
+    }
+
+    /** Every key read through this reader so far (whether the file holds it or not). */
+    public Set<String> consulted() {
+        return Set.copyOf(consulted);
+    }
+
     /** A one-line bad-input error naming this config file. */
     public BadInputException error(String what) {
         return new BadInputException(file + ": " + what);
@@ -67,21 +89,18 @@ public final class ConfigReader {
      * means a plain q_proj, {@code "head_dim": null} means hidden/heads.
      */
     public boolean has(String key) {
+        consulted.add(key);
         return root.has(key) ? !root.get(key).isNull() : defaults.containsKey(key);
-    }
-
-    /** The file's own JSON value of {@code key}, or null when absent (families that read nested objects). */
-    public JsonNode node(String key) {
-        JsonNode v = root.get(key);
-        return v == null || v.isNull() ? null : v;
     }
 
     /** True when the file itself states a non-null value (defaults do not count). */
     public boolean inFile(String key) {
+        consulted.add(key);
         return root.hasNonNull(key);
     }
 
     private JsonNode get(String key) {
+        consulted.add(key);
         JsonNode v = root.get(key);
         if (v != null) return v;
         Object d = defaults.get(key);
@@ -169,6 +188,9 @@ public final class ConfigReader {
 
     /** The rope settings in either style; {@code rope_theta} inside the rope object wins over the top-level key. */
     public RopeConfig rope() {
+        consulted.add("rope_parameters");
+        consulted.add("rope_scaling");
+        consulted.add("original_max_position_embeddings");
         JsonNode p = root.get("rope_parameters");
         if (p == null || p.isNull()) p = root.get("rope_scaling");
         return rope(p);
@@ -179,12 +201,14 @@ public final class ConfigReader {
      * {@code {"full_attention": {...}, "sliding_attention": {...}}}).
      */
     public boolean ropePerLayerType() {
+        consulted.add("rope_parameters");
         JsonNode p = root.get("rope_parameters");
         return p != null && p.isObject() && (p.has("full_attention") || p.has("sliding_attention"));
     }
 
     /** The rope object of attention type {@code layerType} in a per-type {@code rope_parameters}, or null when absent. */
     public RopeConfig rope(String layerType) {
+        consulted.add("rope_parameters");
         JsonNode p = root.path("rope_parameters").get(layerType);
         if (p == null || p.isNull()) return null;
         if (!p.isObject()) throw error("rope_parameters." + layerType + " is not an object");
@@ -204,9 +228,19 @@ public final class ConfigReader {
         }
         if (p == null || p.isNull()) return RopeConfig.defaults(theta);
         if (!p.isObject()) throw error("rope_parameters/rope_scaling is not an object");
-        String type = p.hasNonNull("rope_type") ? p.get("rope_type").asText() : p.hasNonNull("type") ? p.get("type").asText() : "default";
+        String object = root.hasNonNull("rope_parameters") ? "rope_parameters" : "rope_scaling";
+        String typeKey = p.hasNonNull("rope_type") ? "rope_type" : "type";
+        String type = p.hasNonNull(typeKey) ? p.get(typeKey).asText() : "default";
         if (!List.of("default", "linear", "dynamic", "llama3", "yarn").contains(type)) {
-            throw error("unsupported rope type '" + type + "' (supported: default, linear, dynamic, llama3, yarn)");
+            throw error(object + "." + typeKey + " = " + p.get(typeKey) + ": not implemented (depthlens implements the rope types"
+                    + " default, linear, dynamic, llama3 and yarn)");
+        }
+        // HF's v5 rope tables read a partial_rotary_factor from the rope object: only families that rotate part of
+        // each head read it (partialRotaryFactor), for the others it must be 1
+        JsonNode partial = p.get("partial_rotary_factor");
+        if (!partialRotary && partial != null && !partial.isNull() && !(partial.isNumber() && partial.asDouble() == 1.0)) {
+            throw error(object + ".partial_rotary_factor = " + partial + ": not implemented (depthlens rotates the whole head,"
+                    + " partial_rotary_factor 1)");
         }
         for (String k : List.of("factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings", "beta_fast",
                 "beta_slow", "mscale", "mscale_all_dim", "attention_factor")) {
@@ -228,8 +262,33 @@ public final class ConfigReader {
         return v == null || v.isNull() ? null : v.asDouble();
     }
 
+    /** Set by {@link #partialRotaryFactor}: the family rotates part of each head, so the rope object may say how much. */
+    private boolean partialRotary;
+
+    /**
+     * The fraction of each head that is rotated, for families that rotate part of it (Phi-3's and Phi-4-mini's
+     * {@code partial_rotary_factor}, GPT-NeoX's {@code rotary_pct}): the rope object's {@code partial_rotary_factor}
+     * (files written by transformers v5), else the top-level {@code key}.
+     */
+    public double partialRotaryFactor(String key) {
+        partialRotary = true;
+        consulted.add("rope_parameters");
+        JsonNode p = root.get("rope_parameters");
+        double f;
+        if (p != null && p.isObject() && p.hasNonNull("partial_rotary_factor")) {
+            JsonNode v = p.get("partial_rotary_factor");
+            if (!v.isNumber() || !(v.asDouble() > 0)) throw error("rope_parameters.partial_rotary_factor must be a positive number, got " + v);
+            f = v.asDouble();
+        } else {
+            f = positiveDouble(key);
+        }
+        if (f > 1) throw error(key + " " + f + " is above 1");
+        return f;
+    }
+
     /** {@code layernorm_scaling}: {@code true} means 1/sqrt(l+1), a list gives the factors per block; false/absent: null. */
     public double[] lnsFactors(int layers) {
+        consulted.add("layernorm_scaling");
         return lnsFactors(file, root.get("layernorm_scaling"), layers);
     }
 
@@ -259,6 +318,7 @@ public final class ConfigReader {
 
     /** {@code quantization_config.weight_block_size}, {rows, cols}; DeepSeek-V3's 128x128 when absent. */
     public int[] fp8BlockSize() {
+        consulted.add("quantization_config");
         JsonNode q = root.get("quantization_config");
         if (q == null || !q.isObject() || !q.has("weight_block_size")) return new int[] {Checkpoint.DEFAULT_FP8_BLOCK, Checkpoint.DEFAULT_FP8_BLOCK};
         JsonNode b = q.get("weight_block_size");

@@ -16,10 +16,7 @@ final class Gemma {
 
     /** hidden_activation (HF's Gemma MLP reads it; hidden_act is its old name): only gelu_pytorch_tanh is computed. */
     static MlpSpec.Dense mlp(ConfigReader c, String family) {
-        String act = c.inFile("hidden_activation") ? c.string("hidden_activation") : c.string("hidden_act");
-        if (act != null && !act.equals("gelu_pytorch_tanh")) {
-            throw c.error(family + " hidden_activation '" + act + "' is not supported (gelu_pytorch_tanh)");
-        }
+        // hidden_activation / hidden_act are declared ONLY gelu_pytorch_tanh: any other value was refused already
         return new MlpSpec.Dense(c.positiveInt("intermediate_size"), false, MlpSpec.Activation.GELU_TANH_GLU, MlpSpec.Layout.SEPARATE);
     }
 

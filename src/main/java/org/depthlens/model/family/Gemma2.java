@@ -17,6 +17,24 @@ final class Gemma2 implements Family {
         return "gemma2";
     }
 
+    private static final ConfigKeys KEYS = ConfigKeys.COMMON.read("head_dim", "attention_bias", "query_pre_attn_scalar", "sliding_window",
+                    "layer_types", "attn_logit_softcapping", "final_logit_softcapping")
+            .only("hidden_activation", "the GELU-tanh-gated MLP (gelu_pytorch_tanh)", "gelu_pytorch_tanh")
+            .only("hidden_act", "the GELU-tanh-gated MLP (gelu_pytorch_tanh; HF's Gemma reads hidden_activation)", "gelu_pytorch_tanh")
+            .only("use_bidirectional_attention", "causal attention (the bidirectional variant is for embedding models)", false)
+            .ignored("the kind of generation cache, not the attention it computes", "cache_implementation");
+
+    @Override
+    public ConfigKeys configKeys() {
+        return KEYS;
+    }
+
+    /** HF's class reads an explicit layer_types (the even/odd rule only fills it when absent). */
+    @Override
+    public boolean honoursLayerTypes() {
+        return true;
+    }
+
     @Override
     public Map<String, Object> defaults() {
         return Common.defaults("vocab_size", 256000, "hidden_size", 2304, "intermediate_size", 9216, "num_hidden_layers", 26,
@@ -37,6 +55,7 @@ final class Gemma2 implements Family {
         Common.Layout layout = Gemma.layout(Gemma.softcap(c, "final_logit_softcapping"), List.of(c.rope()), attention.headDim(), false,
                 Architecture.Names.HF);
         // HF: layer_types[i] = sliding_attention if (i + 1) % 2 else full_attention
-        return Common.assemble(modelType(), c, norm, attention, layout, (i, w) -> i % 2 == 0 ? w : 0, i -> mlp, List.of());
+        return Common.assemble(modelType(), c, norm, attention, layout, new Common.Windows((i, w) -> i % 2 == 0 ? w : 0, true, true),
+                i -> mlp, List.of());
     }
 }

@@ -20,6 +20,24 @@ final class Gemma3Text implements Family {
         return "gemma3_text";
     }
 
+    static final ConfigKeys KEYS = ConfigKeys.COMMON.read("head_dim", "attention_bias", "query_pre_attn_scalar", "sliding_window",
+                    "sliding_window_pattern", "layer_types", "rope_local_base_freq", "attn_logit_softcapping", "final_logit_softcapping")
+            .only("hidden_activation", "the GELU-tanh-gated MLP (gelu_pytorch_tanh)", "gelu_pytorch_tanh")
+            .only("hidden_act", "the GELU-tanh-gated MLP (gelu_pytorch_tanh; HF's Gemma reads hidden_activation)", "gelu_pytorch_tanh")
+            .only("use_bidirectional_attention", "causal attention (the bidirectional variant is for embedding models)", false)
+            .ignored("the kind of generation cache, not the attention it computes", "cache_implementation");
+
+    @Override
+    public ConfigKeys configKeys() {
+        return KEYS;
+    }
+
+    /** HF's class (4.53 on) reads an explicit layer_types; sliding_window_pattern only fills it when absent. */
+    @Override
+    public boolean honoursLayerTypes() {
+        return true;
+    }
+
     @Override
     public Map<String, Object> defaults() {
         return Common.defaults("vocab_size", 262208, "hidden_size", 2304, "intermediate_size", 9216, "num_hidden_layers", 26,
@@ -54,6 +72,7 @@ final class Gemma3Text implements Family {
         int pattern = c.positiveInt("sliding_window_pattern");
         Common.Layout layout = Gemma.layout(Gemma.softcap(c, "final_logit_softcapping"), List.of(global, local), attention.headDim(), true,
                 names);
-        return Common.assemble(family, c, norm, attention, layout, (i, w) -> (i + 1) % pattern != 0 ? w : 0, i -> mlp, extras);
+        return Common.assemble(family, c, norm, attention, layout, new Common.Windows((i, w) -> (i + 1) % pattern != 0 ? w : 0, true, true),
+                i -> mlp, extras);
     }
 }

@@ -30,6 +30,18 @@ final class GptNeox implements Family {
         return "gpt_neox";
     }
 
+    private static final ConfigKeys KEYS = ConfigKeys.COMMON.read("attention_bias", "layer_norm_eps", "rotary_emb_base", "rotary_pct",
+                    "partial_rotary_factor", "use_parallel_residual")
+            .only("hidden_act", "the exact (erf) GELU, \"gelu\", of every released Pythia", "gelu")
+            .ignored("GPT-NeoX's norms are LayerNorms with layer_norm_eps; HF's class has no rms_norm_eps", "rms_norm_eps")
+            .ignored("dropout is off at inference (HF's eval mode)", "hidden_dropout", "classifier_dropout")
+            .ignored("the decoder flag of encoder-decoder use; GPT-NeoX is a causal decoder either way", "is_decoder");
+
+    @Override
+    public ConfigKeys configKeys() {
+        return KEYS;
+    }
+
     @Override
     public Map<String, Object> defaults() {
         return Common.defaults("vocab_size", 50432, "hidden_size", 6144, "intermediate_size", 24576, "num_hidden_layers", 44,
@@ -46,13 +58,8 @@ final class GptNeox implements Family {
     public Architecture describe(ConfigReader c, NormForm norm) {
         Common.Heads h = Common.heads(c);
         if (h.kvHeads() != h.heads()) throw c.error("gpt_neox has as many key/value heads as heads, got num_key_value_heads " + h.kvHeads());
-        String act = c.string("hidden_act");
-        if (!"gelu".equals(act)) {
-            throw c.error("gpt_neox hidden_act '" + act + "' is not supported (gelu, the exact GELU of every released Pythia)");
-        }
         boolean bias = c.bool("attention_bias", true);
-        double pct = c.inFile("partial_rotary_factor") ? c.positiveDouble("partial_rotary_factor") : c.positiveDouble("rotary_pct");
-        if (pct > 1) throw c.error("rotary_pct " + pct + " is above 1");
+        double pct = c.inFile("partial_rotary_factor") ? c.partialRotaryFactor("partial_rotary_factor") : c.partialRotaryFactor("rotary_pct");
         int ropeDim = (int) (h.headDim() * pct); // HF: int(head_size * rotary_pct)
         double eps = c.positiveDouble("layer_norm_eps");
         AttentionSpec.Gqa attention = new AttentionSpec.Gqa(h.heads(), h.kvHeads(), h.headDim(), bias, bias, AttentionSpec.QkNorm.NONE,

@@ -21,6 +21,14 @@ final class Olmo implements Family {
         return "olmo";
     }
 
+    private static final ConfigKeys KEYS = ConfigKeys.COMMON.read("attention_bias", "clip_qkv")
+            .ignored("OLMo's LayerNorm has a fixed eps of 1e-5; HF's class has no rms_norm_eps", "rms_norm_eps");
+
+    @Override
+    public ConfigKeys configKeys() {
+        return KEYS;
+    }
+
     @Override
     public Map<String, Object> defaults() {
         return Common.defaults("vocab_size", 50304, "hidden_size", 4096, "intermediate_size", 11008, "num_hidden_layers", 32,

@@ -18,6 +18,13 @@ final class Olmo2 implements Family {
         return "olmo2";
     }
 
+    private static final ConfigKeys KEYS = ConfigKeys.COMMON.read("attention_bias", "clip_qkv");
+
+    @Override
+    public ConfigKeys configKeys() {
+        return KEYS;
+    }
+
     @Override
     public Map<String, Object> defaults() {
         return Common.defaults("vocab_size", 50304, "hidden_size", 4096, "intermediate_size", 11008, "num_hidden_layers", 32,

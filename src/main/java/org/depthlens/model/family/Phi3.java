@@ -17,6 +17,14 @@ final class Phi3 implements Family {
         return "phi3";
     }
 
+    private static final ConfigKeys KEYS = ConfigKeys.COMMON.read("partial_rotary_factor", "sliding_window", "attention_bias")
+            .ignored("dropout is off at inference (HF's eval mode)", "embd_pdrop", "resid_pdrop");
+
+    @Override
+    public ConfigKeys configKeys() {
+        return KEYS;
+    }
+
     @Override
     public Map<String, Object> defaults() {
         return Common.defaults("vocab_size", 32064, "hidden_size", 3072, "intermediate_size", 8192, "num_hidden_layers", 32,
@@ -33,20 +41,19 @@ final class Phi3 implements Family {
                     + "the 4k-context Phi-3 checkpoints use the default rope");
         }
         boolean bias = c.bool("attention_bias", false);
-        double factor = c.positiveDouble("partial_rotary_factor");
-        if (factor > 1) throw c.error("partial_rotary_factor " + factor + " is above 1");
+        double factor = c.partialRotaryFactor("partial_rotary_factor");
         int ropeDim = (int) (h.headDim() * factor); // HF: int(head_dim * partial_rotary_factor)
         AttentionSpec.Gqa attention = new AttentionSpec.Gqa(h.heads(), h.kvHeads(), h.headDim(), bias, bias, AttentionSpec.QkNorm.NONE,
                 AttentionSpec.Fused.QKV, Math.pow(h.headDim(), -0.5), 0, 0);
         MlpSpec.Dense mlp = new MlpSpec.Dense(c.positiveInt("intermediate_size"), false, MlpSpec.Activation.SILU_GLU,
                 MlpSpec.Layout.FUSED_GATE_UP);
-        return Common.assemble(modelType(), c, norm, attention, ropeDim, false, (i, w) -> w, i -> mlp, List.of());
+        return Common.assemble(modelType(), c, norm, attention, ropeDim, false, Common.ALL_SLIDING, i -> mlp, List.of());
     }
 
     /** The rope type named in rope_scaling / rope_parameters, before the rope reader (which knows only the types it computes). */
     private static String ropeType(ConfigReader c) {
         for (String key : List.of("rope_parameters", "rope_scaling")) {
-            com.fasterxml.jackson.databind.JsonNode p = c.node(key);
+            com.fasterxml.jackson.databind.JsonNode p = c.raw(key);
             if (p != null && p.isObject()) {
                 if (p.hasNonNull("rope_type")) return p.get("rope_type").asText();
                 if (p.hasNonNull("type")) return p.get("type").asText();
