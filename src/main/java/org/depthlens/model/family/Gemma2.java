@@ -21,7 +21,8 @@ final class Gemma2 implements Family {
                     "layer_types", "attn_logit_softcapping", "final_logit_softcapping")
             .only("hidden_activation", "the GELU-tanh-gated MLP (gelu_pytorch_tanh)", "gelu_pytorch_tanh")
             .only("hidden_act", "the GELU-tanh-gated MLP (gelu_pytorch_tanh; HF's Gemma reads hidden_activation)", "gelu_pytorch_tanh")
-            .only("use_bidirectional_attention", "causal attention (the bidirectional variant is for embedding models)", false)
+            .only("use_bidirectional_attention", "causal attention (the bidirectional variant is for embedding models)",
+                    v -> v.isNull() || v.isBoolean() && !v.asBoolean())
             .ignored("the kind of generation cache, not the attention it computes", "cache_implementation");
 
     @Override

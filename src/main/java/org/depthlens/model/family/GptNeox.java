@@ -30,7 +30,8 @@ final class GptNeox implements Family {
         return "gpt_neox";
     }
 
-    private static final ConfigKeys KEYS = ConfigKeys.COMMON.read("attention_bias", "layer_norm_eps", "rotary_emb_base", "rotary_pct",
+    private static final ConfigKeys KEYS = ConfigKeys.COMMON.ignored("HF's GPT-NeoX has one key/value head per head (no grouped-query attention)", "num_key_value_heads")
+            .read("attention_bias", "layer_norm_eps", "rotary_emb_base", "rotary_pct",
                     "partial_rotary_factor", "use_parallel_residual")
             .only("hidden_act", "the exact (erf) GELU, \"gelu\", of every released Pythia", "gelu")
             .ignored("GPT-NeoX's norms are LayerNorms with layer_norm_eps; HF's class has no rms_norm_eps", "rms_norm_eps")
@@ -56,8 +57,10 @@ final class GptNeox implements Family {
 
     @Override
     public Architecture describe(ConfigReader c, NormForm norm) {
-        Common.Heads h = Common.heads(c);
-        if (h.kvHeads() != h.heads()) throw c.error("gpt_neox has as many key/value heads as heads, got num_key_value_heads " + h.kvHeads());
+        // HF's GPT-NeoX has neither head_dim nor num_key_value_heads: head_size = hidden / heads, one kv head per head
+        int heads = c.positiveInt("num_attention_heads"), hidden = c.positiveInt("hidden_size");
+        if (hidden % heads != 0) throw c.error("num_attention_heads " + heads + " does not divide hidden_size " + hidden);
+        Common.Heads h = new Common.Heads(heads, heads, hidden / heads);
         boolean bias = c.bool("attention_bias", true);
         double pct = c.inFile("partial_rotary_factor") ? c.partialRotaryFactor("partial_rotary_factor") : c.partialRotaryFactor("rotary_pct");
         int ropeDim = (int) (h.headDim() * pct); // HF: int(head_size * rotary_pct)

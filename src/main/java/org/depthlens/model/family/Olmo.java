@@ -21,7 +21,7 @@ final class Olmo implements Family {
         return "olmo";
     }
 
-    private static final ConfigKeys KEYS = ConfigKeys.COMMON.read("attention_bias", "clip_qkv")
+    private static final ConfigKeys KEYS = ConfigKeys.COMMON.read("head_dim", "attention_bias", "clip_qkv")
             .ignored("OLMo's LayerNorm has a fixed eps of 1e-5; HF's class has no rms_norm_eps", "rms_norm_eps");
 
     @Override

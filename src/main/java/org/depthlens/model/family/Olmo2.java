@@ -18,7 +18,7 @@ final class Olmo2 implements Family {
         return "olmo2";
     }
 
-    private static final ConfigKeys KEYS = ConfigKeys.COMMON.read("attention_bias", "clip_qkv");
+    private static final ConfigKeys KEYS = ConfigKeys.COMMON.read("head_dim", "attention_bias", "clip_qkv");
 
     @Override
     public ConfigKeys configKeys() {

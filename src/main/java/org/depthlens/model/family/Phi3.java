@@ -17,7 +17,7 @@ final class Phi3 implements Family {
         return "phi3";
     }
 
-    private static final ConfigKeys KEYS = ConfigKeys.COMMON.read("partial_rotary_factor", "sliding_window", "attention_bias")
+    private static final ConfigKeys KEYS = ConfigKeys.COMMON.read("head_dim", "partial_rotary_factor", "sliding_window", "attention_bias")
             .ignored("dropout is off at inference (HF's eval mode)", "embd_pdrop", "resid_pdrop");
 
     @Override
