@@ -102,15 +102,21 @@ class ProbeReferenceTest {
         }
     }
 
+    /** The MoE and MLA fixtures, and every family whose block form differs from Llama's (sandwich, output-norm, parallel). */
+    static java.util.stream.Stream<String> everyProbeFixtures() {
+        return java.util.stream.Stream.concat(java.util.stream.Stream.of("mixtral", "qwen2_moe", "deepseek_v2_lite", "deepseek_v3"),
+                org.depthlens.FixtureSet.litgpt());
+    }
+
     /**
-     * Mixture-of-experts and latent-attention blocks (HF fixtures): every probe family runs in the analysis pass,
+     * Mixture-of-experts and latent-attention blocks (HF fixtures), and the other block forms (LitGPT fixtures): every probe family runs in the analysis pass,
      * the lens at x[L] is the model, zeroing both sublayers of a block returns its input bit for bit, and the
      * Jacobian deviations and sublayer losses are finite numbers that differ from the full model's.
      */
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"mixtral", "qwen2_moe", "deepseek_v2_lite", "deepseek_v3"})
+    @org.junit.jupiter.params.provider.MethodSource("everyProbeFixtures")
     void moeAndMlaFixturesRunEveryProbe(String fixture) {
-        Path dir = Fixtures.hf(fixture);
+        Path dir = Fixtures.dir(fixture);
         List<int[]> windows = Fixtures.windows(fixture);
         try (Model m = Model.open(dir.resolve("model"), Architecture.LnsMode.AUTO)) {
             Metrics got = new Analyzer(m, new Analyzer.Options(true, 0, 1L << 30, Analyzer.DepthProbes.ALL), Progress.NONE)
