@@ -74,7 +74,33 @@ public final class SyntheticCheckpoint {
                 cfg("mixtral", "MixtralForCausalLM", 1024, 3584, 8, 16, 4, 32000, 32768, 1e-5, 1000000.0, false,
                         "num_local_experts", 8, "num_experts_per_tok", 2, "sliding_window", null,
                         "bos_token_id", 1, "eos_token_id", 2));
+        add(m, "gemma-2-2b", "Gemma 2 2B: 26 blocks, hidden 2304, 8/4 heads of 256, sandwich norms (1 + w), GeGLU 9216, even blocks "
+                        + "sliding 4096, soft-capping 50/30, vocab 256000, tied",
+                cfg("gemma2", "Gemma2ForCausalLM", 2304, 9216, 26, 8, 4, 256000, 8192, 1e-6, 10000.0, true,
+                        "head_dim", 256, "hidden_act", "gelu_pytorch_tanh", "hidden_activation", "gelu_pytorch_tanh",
+                        "query_pre_attn_scalar", 256, "sliding_window", 4096, "final_logit_softcapping", 30.0,
+                        "attn_logit_softcapping", 50.0, "bos_token_id", 2, "eos_token_id", 1));
+        add(m, "olmo-2-1124-7b", "OLMo 2 7B (1124): 32 blocks, hidden 4096, 32 heads, output norms (no input norm), q/k norm over all heads, "
+                        + "SwiGLU 11008, vocab 100352",
+                cfg("olmo2", "Olmo2ForCausalLM", 4096, 11008, 32, 32, 32, 100352, 4096, 1e-6, 500000.0, false,
+                        "bos_token_id", 100257, "eos_token_id", 100257));
+        add(m, "olmo-2-0425-1b", "OLMo 2 1B (0425): 16 blocks, hidden 2048, 16 heads, output norms, SwiGLU 8192, vocab 100352",
+                cfg("olmo2", "Olmo2ForCausalLM", 2048, 8192, 16, 16, 16, 100352, 4096, 1e-6, 500000.0, false,
+                        "bos_token_id", 100257, "eos_token_id", 100257));
+        add(m, "pythia-1b", "Pythia 1B (GPT-NeoX): 16 blocks, hidden 2048, 8 heads, parallel residual, LayerNorm with bias, fused per-head "
+                        + "qkv, rotary on 25 %, GELU 8192, vocab 50304",
+                neox(cfg("gpt_neox", "GPTNeoXForCausalLM", 2048, 8192, 16, 8, 8, 50304, 2048, 1e-5, 10000.0, false,
+                        "hidden_act", "gelu", "rotary_pct", 0.25, "rotary_emb_base", 10000, "layer_norm_eps", 1e-5,
+                        "use_parallel_residual", true, "bos_token_id", 0, "eos_token_id", 0)));
         return java.util.Collections.unmodifiableMap(m);
+    }
+
+    /** GPT-NeoX's config has neither rms_norm_eps, rope_theta nor num_key_value_heads (its own keys say the same). */
+    private static Map<String, Object> neox(Map<String, Object> c) {
+        c.remove("rms_norm_eps");
+        c.remove("rope_theta");
+        c.remove("num_key_value_heads");
+        return c;
     }
 
     private static void add(Map<String, Shape> m, String name, String description, Map<String, Object> config) {

@@ -52,12 +52,14 @@ class FamilyDescriptionTest {
 
     @Test
     void synthWritesTheDescribedTensors() throws IOException {
-        for (String fixture : new String[] {"mixtral", "qwen2_moe", "deepseek_v3"}) {
+        java.util.List<String> fixtures = new java.util.ArrayList<>(java.util.List.of("mixtral", "qwen2_moe", "deepseek_v3"));
+        org.depthlens.FixtureSet.litgpt().forEach(fixtures::add);
+        for (String fixture : fixtures) {
             @SuppressWarnings("unchecked")
-            Map<String, Object> config = new ObjectMapper().readValue(Fixtures.hf(fixture).resolve("model/config.json").toFile(), Map.class);
+            Map<String, Object> config = new ObjectMapper().readValue(Fixtures.dir(fixture).resolve("model/config.json").toFile(), Map.class);
             Path out = tmp.resolve(fixture);
             SyntheticCheckpoint.write(new SyntheticCheckpoint.Shape(fixture, fixture, config), null, DType.F32, 7, out);
-            assertEquals(described(Families.read(Fixtures.hf(fixture).resolve("model"), Architecture.LnsMode.AUTO)), held(out), fixture);
+            assertEquals(described(Families.read(Fixtures.dir(fixture).resolve("model"), Architecture.LnsMode.AUTO)), held(out), fixture);
             try (Model m = Model.open(out, Architecture.LnsMode.AUTO)) { // every tensor accounted for
                 assertEquals(fixture, m.arch().family());
             }
