@@ -16,7 +16,7 @@ public enum NormType {
     LNS("LNS", "LNS"),
     POST("post", "Post-LN"),
     DEEPPOST("deeppost", "DeepNorm post"),
-    SANDWICH("sandwich", "Sandwich-LN"),
+    SANDWICH("sandwich", "Sandwich-LN / Peri-LN"),
     POST_PRE("post_pre", "Mix-LN"),
     SCALE_POST_PRE("scale_post_pre", "Mix-LN (scaled init)"),
     PRE_POST("pre_post", "Pre-LN then Post-LN"),
