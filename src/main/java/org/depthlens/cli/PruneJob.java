@@ -69,6 +69,7 @@ public final class PruneJob {
     }
 
     public static Result run(Request r, Progress progress, PrintStream log) {
+        checkForce(r); // before any work: AtomicDir says the same when the folder appears meanwhile
         try (Model m = Model.open(r.model(), r.norm())) {
             ModelResult analysed = null;
             Path metrics = null;
@@ -83,7 +84,6 @@ public final class PruneJob {
             PrunedExport.Plan plan = PrunedExport.plan(m, choice.drop());
             Check check = r.verify() ? check(r, m, analysed, metrics, choice) : null;
             ObjectNode record = record(r, m, analysed, metrics, choice, plan);
-            checkForce(r);
             log.printf("%s: %s, %d blocks; removing %s (%s), %d left%n", r.model(), m.arch().family(), m.arch().layers(),
                     join(plan.dropped()), r.drop() != null ? "--drop" : "--rule " + r.rule().name().toLowerCase(Locale.ROOT) + " --n " + r.n(),
                     plan.kept().length);
@@ -292,9 +292,12 @@ public final class PruneJob {
         }
     }
 
-    /** --force replaces only a folder an earlier prune wrote. */
+    /** OUT must not exist; with --force it may be a folder an earlier prune wrote, nothing else. */
     private static void checkForce(Request r) {
         Path o = r.out();
+        if (!r.force() && Files.exists(o, LinkOption.NOFOLLOW_LINKS)) {
+            throw new BadInputException(o + ": output already exists (use --force to replace it)");
+        }
         if (r.force() && Files.exists(o, LinkOption.NOFOLLOW_LINKS)
                 && !(Files.isDirectory(o, LinkOption.NOFOLLOW_LINKS) && Files.isRegularFile(o.resolve(PrunedExport.RECORD)))) {
             throw new BadInputException(o + ": output exists and is not a folder depthlens prune wrote (no " + PrunedExport.RECORD
