@@ -100,6 +100,13 @@ public final class Main implements Runnable {
             cl.getErr().flush();
             return ExitCodes.USAGE;
         }
+        if (ex instanceof org.depthlens.UsageException u && !AtomicDir.aborting()) {
+            cl.getErr().println("depthlens: usage error: " + oneLine(u.getMessage()) + " (see '"
+                    + cl.getCommandSpec().qualifiedName() + " --help')");
+            if (debug) u.printStackTrace(cl.getErr());
+            cl.getErr().flush();
+            return ExitCodes.USAGE;
+        }
         return report(ex, cl.getErr(), debug);
     }
 
@@ -114,6 +121,11 @@ public final class Main implements Runnable {
             }
             Throwable t = ex;
             if (t instanceof UncheckedIOException && t.getCause() != null) t = t.getCause();
+            if (t instanceof org.depthlens.UsageException) {
+                err.println("depthlens: usage error: " + oneLine(t.getMessage()));
+                if (debug) t.printStackTrace(err);
+                return ExitCodes.USAGE;
+            }
             if (t instanceof BadInputException) {
                 err.println("depthlens: error: " + oneLine(t.getMessage()));
                 if (debug) t.printStackTrace(err);
