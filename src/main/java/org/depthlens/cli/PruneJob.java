@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.depthlens.BadInputException;
+import org.depthlens.UsageException;
 import org.depthlens.analysis.DataSource;
 import org.depthlens.analysis.ModelResult;
 import org.depthlens.analysis.PruneChoice;
@@ -30,7 +31,6 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -292,54 +292,14 @@ public final class PruneJob {
         }
     }
 
-    /** OUT must not exist; with --force it may be a folder an earlier prune wrote, nothing else. */
+    /** Before any work, what {@link AtomicDir} says at the end: OUT must not exist, or with --force be a folder depthlens wrote. */
     private static void checkForce(Request r) {
         Path o = r.out();
-        if (!r.force() && Files.exists(o, LinkOption.NOFOLLOW_LINKS)) {
-            throw new BadInputException(o + ": output already exists (use --force to replace it)");
-        }
-        if (r.force() && Files.exists(o, LinkOption.NOFOLLOW_LINKS)
-                && !(Files.isDirectory(o, LinkOption.NOFOLLOW_LINKS) && Files.isRegularFile(o.resolve(PrunedExport.RECORD)))) {
-            throw new BadInputException(o + ": output exists and is not a folder depthlens prune wrote (no " + PrunedExport.RECORD
-                    + "); --force replaces only those");
-        }
-    }
-
-    /**
-     * Why {@code out} may not be written (null: it may): it is, contains or lies inside an input, or is the current
-     * folder, the home folder or a file system root, which a replacing run would wipe.
-     */
-    static String outputClash(Path out, List<Path> inputs) {
-        if (out.toString().isBlank()) return "--out is empty";
-        Path o = real(out);
-        Path cwd = real(Path.of(""));
-        Path home = real(Path.of(System.getProperty("user.home", "/")));
-        if (o.getParent() == null || o.equals(cwd) || o.equals(home)) return "--out " + out + " is the current folder, the home folder or a root";
-        for (Path in : inputs) {
-            Path i = real(in);
-            if (o.equals(i)) return "--out " + out + " is the input " + in;
-            if (o.startsWith(i)) return "--out " + out + " lies inside the input " + in;
-            if (i.startsWith(o)) return "--out " + out + " contains the input " + in;
-        }
-        return null;
-    }
-
-    /** The absolute path with every existing part's links resolved. */
-    private static Path real(Path p) {
-        Path a = p.toAbsolutePath().normalize();
-        Path existing = a;
-        List<Path> rest = new ArrayList<>();
-        while (existing != null && !Files.exists(existing)) {
-            rest.add(0, existing.getFileName());
-            existing = existing.getParent();
-        }
-        if (existing == null) return a;
-        try {
-            Path r = existing.toRealPath();
-            for (Path x : rest) r = r.resolve(x);
-            return r;
-        } catch (IOException e) {
-            return a;
+        if (!Files.exists(o, LinkOption.NOFOLLOW_LINKS)) return;
+        if (!r.force()) throw new BadInputException(o + ": output already exists (use --force to replace it)");
+        if (Files.isSymbolicLink(o) || !AtomicDir.isOurFolder(o)) {
+            throw new UsageException("--force: " + o + " is not a folder depthlens wrote (no " + AtomicDir.MARKER
+                    + " in it); it is not replaced (delete it yourself, or give another output path)");
         }
     }
 

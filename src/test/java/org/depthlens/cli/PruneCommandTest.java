@@ -263,8 +263,10 @@ class PruneCommandTest {
         Files.createDirectories(out);
         assertError(prune("-m", model.toString(), "--drop", "1", "--ids", ids.toString(), "-o", out.toString()), BAD, out.toString(),
                 "output already exists");
-        assertError(prune("-m", model.toString(), "--drop", "1", "--ids", ids.toString(), "-o", out.toString(), "--force"), BAD,
-                out.toString(), "not a folder depthlens prune wrote");
+        Files.writeString(out.resolve("notes.txt"), "mine");
+        assertError(prune("-m", model.toString(), "--drop", "1", "--ids", ids.toString(), "-o", out.toString(), "--force"), USAGE,
+                out.toString(), "not a folder depthlens wrote");
+        assertTrue(Files.isRegularFile(out.resolve("notes.txt")));
         assertTrue(Files.isDirectory(out));
     }
 
@@ -289,15 +291,6 @@ class PruneCommandTest {
         org.depthlens.weights.SafetensorsWriter.write(model.resolve("model.safetensors"), t, Map.of("format", "pt"));
         assertError(prune("-m", model.toString(), "--drop", "1", "--ids", ids.toString(), "-o", out.toString()), BAD,
                 "model.safetensors", "model.layers.1.mlp.gate_proj.bias", "not part of the llama model");
-        assertNothingLeft(out);
-    }
-
-    @Test
-    void pruneMoeLayerFreqRefused() {
-        Path ds = Fixtures.copyModel("deepseek_v2_lite", false, tmp);
-        BadModels.editConfig(ds, c -> c.put("moe_layer_freq", 2));
-        assertError(prune("-m", ds.toString(), "--drop", "1", "--ids", ids.toString(), "-o", out.toString()), BAD,
-                "config.json", "'moe_layer_freq' is 2");
         assertNothingLeft(out);
     }
 }

@@ -2,7 +2,6 @@ package org.depthlens.model.family;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.depthlens.BadInputException;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -11,7 +10,6 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -94,7 +92,7 @@ class PrunedConfigTest {
         assertSameBlocks(src, kept, r.arch());
     }
 
-    /** DeepSeek: first_k_dense_replace is a threshold; moe_layer_freq other than 1 cannot be renumbered. */
+    /** DeepSeek: first_k_dense_replace is a threshold. */
     @Test
     void deepseekFirstKDenseAndMoeLayerFreq() throws IOException {
         for (String f : List.of("deepseek_v2_lite", "deepseek_v3")) {
@@ -105,9 +103,6 @@ class PrunedConfigTest {
             PrunedConfig.Result r = prune(c, kept);
             assertEquals(1, r.config().get("first_k_dense_replace").asInt());
             assertSameBlocks(src, kept, r.arch());
-            c.put("moe_layer_freq", 2);
-            BadInputException e = assertThrows(BadInputException.class, () -> prune(c, kept));
-            assertTrue(e.getMessage().contains("src/config.json: 'moe_layer_freq' is 2"), e.getMessage());
         }
     }
 
@@ -163,6 +158,23 @@ class PrunedConfigTest {
         PrunedConfig.Result r = prune(c, kept);
         assertEquals(1, r.config().get("post_num").asInt());
         assertSameBlocks(src, kept, r.arch());
+    }
+
+    /**
+     * pre_post keeps its first 7 blocks Pre-LN by a constant of the training code: removing one of them would turn a
+     * Post-LN block into a Pre-LN one, which no key can state, so the export is refused rather than written.
+     */
+    @Test
+    void aFormNoKeyCanStateIsRefused() throws IOException {
+        ObjectNode c = config("llama");
+        c.put("num_hidden_layers", 10);
+        c.put("norm_type", "pre_post");
+        org.depthlens.BadInputException e = org.junit.jupiter.api.Assertions.assertThrows(org.depthlens.BadInputException.class,
+                () -> prune(c, 0, 1, 3, 4, 5, 6, 7, 8, 9));
+        assertTrue(e.getMessage().startsWith("src/config.json: without blocks 2, block 7 (new index 6): its block form"), e.getMessage());
+        assertTrue(e.getMessage().contains("prune refuses rather than write a model that runs differently"), e.getMessage());
+        // removing a Post-LN block keeps the pattern
+        assertSameBlocks(arch(c), new int[] {0, 1, 2, 3, 4, 5, 6, 7, 9}, prune(c, 0, 1, 2, 3, 4, 5, 6, 7, 9).arch());
     }
 
     /** Every family declares at least the common keys, and the ones HF reads layer_types from say so. */
