@@ -190,16 +190,19 @@ public final class PruneJob {
         double full = Double.NaN;
         double reference = c.expected();
         String refSource = c.expectedSource();
+        org.depthlens.model.WeightPool pool = source.newPool();
         if (Double.isNaN(reference)) {
             Branch drop = new Branch.Drop(Arrays.stream(plan.dropped()).boxed().toList());
-            double[] l = losses(source, c.windows(), drop, r.memoryBudget(), (d, t, w) -> progress.update(d, t, "verify (source): " + w));
+            double[] l = losses(source, pool, c.windows(), drop, r.memoryBudget(), (d, t, w) -> progress.update(d, t, "verify (source): " + w));
             full = l[0];
             reference = l[1];
             refSource = "the source with blocks " + join(plan.dropped()) + " skipped";
         }
         double exported;
         try (Model e = Model.open(written, NormChoice.AUTO)) {
-            exported = losses(e, c.windows(), null, r.memoryBudget(), (d, t, w) -> progress.update(d, t, "verify (export): " + w))[0];
+            // the export's blocks have the source's shapes: one set of float32 block buffers serves both passes
+            exported = losses(e, pool.reusedFor(e.checkpoint()), c.windows(), null, r.memoryBudget(),
+                    (d, t, w) -> progress.update(d, t, "verify (export): " + w))[0];
         }
         double rel = Math.abs(exported - reference) / Math.abs(reference);
         log.printf(Locale.ROOT, "verify: loss of the export %.10f, %s %.10f (relative difference %.2e, tolerance %.0e; %d windows of %s)%n",
@@ -230,10 +233,10 @@ public final class PruneJob {
     }
 
     /** {mean loss of the main stream, mean loss of {@code branch} (NaN when null)} on {@code windows}. */
-    static double[] losses(Model m, List<int[]> windows, Branch branch, long budget, Progress progress) {
+    static double[] losses(Model m, org.depthlens.model.WeightPool pool, List<int[]> windows, Branch branch, long budget, Progress progress) {
         List<Sequence> seqs = windows.stream().map(Sequence::window).toList();
         Passes.Request req = new Passes.Request(branch == null ? List.of() : List.of(branch), true, false, 0, null, List.of());
-        Passes.Outcome o = new Passes(m, budget, progress).run(seqs, req);
+        Passes.Outcome o = new Passes(m, pool, budget, progress).run(seqs, req);
         long count = 0;
         for (Sequence s : seqs) count += s.targets().length;
         return new double[] {-Passes.sum(o.main()) / count, branch == null ? Double.NaN : -Passes.sum(o.loglik().get(branch)) / count};
