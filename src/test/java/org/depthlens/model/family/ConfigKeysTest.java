@@ -77,6 +77,24 @@ class ConfigKeysTest {
         }
     }
 
+    /** A key a file leaves out means HF's class default: where HF's is a literal, the family's default is the same. */
+    @Test
+    void defaultsAreHfsClassDefaults() throws IOException {
+        JsonNode hf = hfKeys();
+        List<String> differ = new ArrayList<>();
+        for (Family f : Families.ALL) {
+            JsonNode defaults = hf.path("model_types").path(f.modelType()).path("defaults");
+            f.defaults().forEach((k, v) -> {
+                JsonNode h = defaults.get(k);
+                if (h == null || h.isNull()) return; // no literal default in HF's class (None: the family's own neutral value)
+                JsonNode mine = JSON.valueToTree(v);
+                boolean same = h.isNumber() && mine.isNumber() ? h.asDouble() == mine.asDouble() : h.equals(mine);
+                if (!same) differ.add(f.modelType() + " " + k + ": depthlens " + mine + ", HF " + h);
+            });
+        }
+        assertTrue(differ.isEmpty(), "defaults that are not HF's: " + differ);
+    }
+
     /** The config.json files of every fixture and checkpoint the project is tested on. */
     static List<Path> shippedConfigs() throws IOException {
         List<Path> out = new ArrayList<>();
