@@ -62,6 +62,13 @@ class ConfigKeysCliTest {
         failsTraceAndAnalyze(model.resolve("config.json").toString(), "rope_parameters.rope_type = \"longrope\": not implemented");
     }
 
+    /** Formerly "depthlens: error: rope type 'linear' needs a 'factor'", naming no file. */
+    @Test
+    void ropeTypeWithoutItsFactor() {
+        BadModels.editConfig(model, c -> c.putObject("rope_parameters").put("rope_type", "linear").put("rope_theta", 10000.0));
+        failsTraceAndAnalyze(model.resolve("config.json").toString(), "rope type 'linear' needs a 'factor'");
+    }
+
     /** HF's attribute_map names Mixtral's expert count two ways; two different values are refused, not guessed. */
     @Test
     void aliasedCountsDisagree() {
