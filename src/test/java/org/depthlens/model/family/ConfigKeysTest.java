@@ -184,6 +184,19 @@ class ConfigKeysTest {
         assertTrue(refused(c).contains("per_layer_config = "));
     }
 
+    /** Both rope styles in one file: HF v5 reads rope_scaling, older readers rope_parameters; they must agree. */
+    @Test
+    void bothRopeStylesMustAgree() throws IOException {
+        ObjectNode c = (ObjectNode) JSON.readTree(Fixtures.hf("llama3_bf16_tied").resolve("model/config.json").toFile());
+        ObjectNode same = c.get("rope_parameters").deepCopy();
+        same.remove("rope_theta");
+        same.put("type", same.get("rope_type").asText()).remove("rope_type");
+        c.set("rope_scaling", same);
+        Families.describe(Path.of("m/config.json"), c, Architecture.LnsMode.AUTO);
+        same.put("factor", 8.0 + 1);
+        assertTrue(refused(c).contains("disagree (HF reads rope_scaling"));
+    }
+
     /** HF's attribute_map names one count two ways; two different values are refused, either alone is read. */
     @Test
     void aliasedExpertCountsMustAgree() throws IOException {
