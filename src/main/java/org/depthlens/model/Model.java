@@ -57,13 +57,22 @@ public final class Model implements AutoCloseable {
         try {
             Architecture arch = Families.describe(configFile, json, norm, ck.tensors(), fromTrainingCode(json, ck));
             if (arch.norm().note() != null) System.err.println("depthlens: note: " + arch.norm().note());
-            List<Rope> ropes = arch.ropes().stream().map(Rope::new).toList();
+            List<Rope> ropes = arch.ropes().stream().map(r -> rope(arch, r)).toList();
             ck.setFp8BlockSize(fp8[0], fp8[1]);
             TensorCheck.check(arch, ck);
             return new Model(dir, arch, ropes, ck);
         } catch (RuntimeException e) {
             ck.close();
             throw e;
+        }
+    }
+
+    /** One rotary table, its errors (a rope type without its factor, an odd rotary dimension) naming config.json. */
+    private static Rope rope(Architecture arch, org.depthlens.model.family.RopeSpec spec) {
+        try {
+            return new Rope(spec);
+        } catch (BadInputException e) {
+            throw new BadInputException(arch.configFile() + ": " + e.getMessage());
         }
     }
 

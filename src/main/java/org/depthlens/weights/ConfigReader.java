@@ -193,6 +193,7 @@ public final class ConfigReader {
         consulted.add("original_max_position_embeddings");
         JsonNode p = root.get("rope_parameters");
         if (p == null || p.isNull()) p = root.get("rope_scaling");
+        else checkRopeStylesAgree(p, root.get("rope_scaling"));
         return rope(p);
     }
 
@@ -255,6 +256,31 @@ public final class ConfigReader {
                         ? Integer.valueOf(root.get("original_max_position_embeddings").asInt()) : null,
                 dbl(p, "beta_fast"), dbl(p, "beta_slow"), dbl(p, "mscale"), dbl(p, "mscale_all_dim"),
                 dbl(p, "attention_factor"), p.hasNonNull("truncate") ? p.get("truncate").asBoolean() : null);
+    }
+
+    /**
+     * A file with both rope styles: HF v5 takes a non-empty {@code rope_scaling} over {@code rope_parameters}
+     * (filling rope_theta from the top level), older readers the other way; they must say the same.
+     */
+    private void checkRopeStylesAgree(JsonNode params, JsonNode scaling) {
+        if (scaling == null || scaling.isNull() || scaling.isObject() && scaling.isEmpty()) return;
+        if (!ropeFields(params).equals(ropeFields(scaling))) {
+            throw error("rope_parameters " + params + " and rope_scaling " + scaling + " disagree (HF reads rope_scaling, older"
+                    + " readers rope_parameters); keep one");
+        }
+    }
+
+    /** A rope object's fields but rope_theta, the type under one name, numbers as doubles. */
+    private static Map<String, Object> ropeFields(JsonNode o) {
+        Map<String, Object> m = new java.util.TreeMap<>();
+        if (!o.isObject()) return Map.of("", o.toString());
+        for (Iterator<Map.Entry<String, JsonNode>> it = o.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (e.getKey().equals("rope_theta") || e.getValue().isNull()) continue;
+            String k = e.getKey().equals("type") ? "rope_type" : e.getKey();
+            m.put(k, e.getValue().isNumber() ? (Object) e.getValue().asDouble() : e.getValue().toString());
+        }
+        return m;
     }
 
     private static Double dbl(JsonNode p, String key) {
