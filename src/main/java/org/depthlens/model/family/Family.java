@@ -12,12 +12,19 @@ import java.util.Map;
  * checkpoint tensor is checked against; plus the tensors the family's checkpoints may hold that the
  * model does not use.
  *
- * <p>Adding a family: write one such class (most are a few lines on top of {@link Common}), add it to
- * {@link Families#ALL}, and add a fixture test against HF's own activations.
+ * <p>Adding a family: write one such class (most are a few lines on top of {@link Common}), declaring its
+ * config keys ({@link ConfigKeys}; add HF's class to tools/hf_config_keys.py), add it to {@link Families#ALL},
+ * and add a fixture test against HF's own activations.
  */
 public interface Family {
     /** config.json's {@code model_type}. */
     String modelType();
+
+    /**
+     * What the family does with every config.json key of HF's configuration class for {@link #modelType}:
+     * read, ignored (with why), or accepted only at implemented values; ConfigKeysTest walks HF's list.
+     */
+    ConfigKeys configKeys();
 
     /** HF's code defaults of the keys this family reads (shared/docs/architectures.md §3). */
     Map<String, Object> defaults();
