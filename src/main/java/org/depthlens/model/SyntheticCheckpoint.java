@@ -127,7 +127,7 @@ public final class SyntheticCheckpoint {
         try {
             Files.createDirectories(out);
             try (var list = Files.list(out)) {
-                // AtomicDir's marker of an output folder is the one file allowed
+                // AtomicDir's marker is the only file an output folder may already hold
                 if (list.anyMatch(p -> !p.getFileName().toString().equals(org.depthlens.util.AtomicDir.MARKER))) {
                     throw new BadInputException(out + ": output folder is not empty");
                 }
