@@ -59,7 +59,7 @@ public final class Model implements AutoCloseable {
             if (arch.norm().note() != null) System.err.println("depthlens: note: " + arch.norm().note());
             List<Rope> ropes = arch.ropes().stream().map(r -> rope(arch, r)).toList();
             ck.setFp8BlockSize(fp8[0], fp8[1]);
-            TensorCheck.check(arch, ck);
+            TensorCheck.check(arch, ck, norm.skipVision());
             return new Model(dir, arch, ropes, ck);
         } catch (RuntimeException e) {
             ck.close();

@@ -64,10 +64,19 @@ public record Architecture(String family, Path configFile, Dims dims, Tokens tok
     public record Tokens(int vocab, boolean tiedEmbeddings) {
     }
 
-    /** Checkpoint tensors (names matching {@code pattern}) the family may hold and does not use, and why that is harmless. */
-    public record Extra(Pattern pattern, String why) {
+    /**
+     * Checkpoint tensors (names matching {@code pattern}) the family may hold and does not use, and why that is harmless.
+     *
+     * @param onRequest the option that must be given for them to be left out (a multimodal checkpoint's vision tower:
+     *                  leaving out part of what the checkpoint computes is the user's call), or null: always harmless
+     */
+    public record Extra(Pattern pattern, String why, String onRequest) {
         public Extra(String regex, String why) {
-            this(Pattern.compile(regex), why);
+            this(Pattern.compile(regex), why, null);
+        }
+
+        public Extra(Pattern pattern, String why) {
+            this(pattern, why, null);
         }
 
         public boolean matches(String name) {

@@ -34,6 +34,14 @@ public interface Family {
     Architecture describe(ConfigReader config, NormForm norm);
 
     /**
+     * {@link #describe(ConfigReader, NormForm)} of a checkpoint holding {@code tensors} (null: none), for a family whose
+     * checkpoints come in more than one naming (Gemma-3's, saved before and after transformers 4.52).
+     */
+    default Architecture describe(ConfigReader config, NormForm norm, Map<String, TensorInfo> tensors) {
+        return describe(config, norm);
+    }
+
+    /**
      * The block forms of this config: what the user and the files say ({@link NormChoice#resolve}) for families the
      * Curse-of-Depth code's forms apply to; a family whose blocks have one fixed form returns it
      * ({@link NormChoice#fixed}).

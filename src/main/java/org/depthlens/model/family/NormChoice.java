@@ -15,17 +15,24 @@ import java.util.Set;
  * {@code --norm-type} (with {@code --post-num}), else config.json's {@code "norm_type"} / {@code "post_num"},
  * else {@code --lns on} or {@code "layernorm_scaling"}, else the norm tensors each block holds (matched against
  * the weights of each {@link BlockForm}). The files cannot tell Pre-LN from LNS nor post from deeppost (same
- * tensors); what was assumed is said in the form's note.
+ * tensors); what was assumed is said in the form's note. It also carries the one other reading choice a user makes
+ * about a checkpoint, {@code --skip-vision}, because it travels the same way to every model a run opens.
  *
  * @param normType a {@code NORM_TYPE} name (any case), or null
  * @param postNum  Mix-LN's {@code POST_NUM} as given (--post-num), or null; a form without leading Post-LN blocks
  *                 refuses it, and it may not exceed the block count
+ * @param skipVision a multimodal checkpoint's vision tower and projector tensors are left out of the tensor check
+ *                   ({@link Architecture.Extra#onRequest}); without it they are refused by name
  */
-public record NormChoice(String normType, Integer postNum, Architecture.LnsMode lns) implements java.io.Serializable {
+public record NormChoice(String normType, Integer postNum, Architecture.LnsMode lns, boolean skipVision) implements java.io.Serializable {
     public static final NormChoice AUTO = new NormChoice(null, null, Architecture.LnsMode.AUTO);
 
     public NormChoice {
         if (lns == null) lns = Architecture.LnsMode.AUTO;
+    }
+
+    public NormChoice(String normType, Integer postNum, Architecture.LnsMode lns) {
+        this(normType, postNum, lns, false);
     }
 
     public static NormChoice of(Architecture.LnsMode lns) {
