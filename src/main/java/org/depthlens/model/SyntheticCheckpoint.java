@@ -130,7 +130,10 @@ public final class SyntheticCheckpoint {
         try {
             Files.createDirectories(out);
             try (var list = Files.list(out)) {
-                if (list.findAny().isPresent()) throw new BadInputException(out + ": output folder is not empty");
+                // AtomicDir's marker is the only file an output folder may already hold
+                if (list.anyMatch(p -> !p.getFileName().toString().equals(org.depthlens.util.AtomicDir.MARKER))) {
+                    throw new BadInputException(out + ": output folder is not empty");
+                }
             }
             ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
             SafetensorsWriter.writeSharded(out, data, SHARD_BYTES, Map.of("format", "pt", "depthlens_synthetic", "true"));
