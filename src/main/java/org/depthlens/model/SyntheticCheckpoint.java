@@ -146,6 +146,29 @@ public final class SyntheticCheckpoint {
         return bytes;
     }
 
+    /**
+     * The bytes of weights {@link #write} would write, computed from the one- and two-block descriptions (every block
+     * of a shape has the same size), so that an absurd {@code layers} is measured without describing its blocks.
+     * Long.MAX_VALUE when it overflows.
+     */
+    public static long bytes(Shape shape, Integer layers, DType dtype) {
+        long b1 = bytesOf(shape, 1, dtype), b2 = bytesOf(shape, 2, dtype);
+        long perBlock = b2 - b1, base = b1 - perBlock;
+        try {
+            return Math.addExact(base, Math.multiplyExact(perBlock, (long) (layers != null ? layers : shape.layers())));
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    private static long bytesOf(Shape shape, int layers, DType dtype) {
+        Map<String, Object> config = new LinkedHashMap<>(shape.config());
+        config.put("num_hidden_layers", layers);
+        long bytes = 0;
+        for (Weight w : weights(config)) for (Weight.Part part : w.parts()) bytes += numel(part.shape()) * dtype.size();
+        return bytes;
+    }
+
     /** Every weight of a checkpoint with this config, as its family's description lists them. */
     static List<Weight> weights(Map<String, Object> c) {
         return Families.describe(Path.of(c.get("model_type") + "/config.json"), new ObjectMapper().valueToTree(c),

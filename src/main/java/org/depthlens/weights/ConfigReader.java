@@ -45,10 +45,14 @@ public final class ConfigReader {
         if (!Files.isDirectory(modelDir)) throw new BadInputException(modelDir + ": model directory not found");
         JsonNode root;
         try {
-            root = new ObjectMapper().readTree(Files.readAllBytes(file));
+            if (!Files.exists(file)) throw new NoSuchFileException(file.toString());
+            root = org.depthlens.JsonErrors.strictMapper().readTree(org.depthlens.util.InputFiles.read(file, "config.json",
+                    org.depthlens.util.InputFiles.MAX_JSON_BYTES));
         } catch (NoSuchFileException e) {
             throw new BadInputException(file + ": not found (a HF model folder needs its config.json)");
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            String dup = org.depthlens.JsonErrors.duplicateKey(e);
+            if (dup != null) throw new BadInputException(file + ": key '" + dup + "' appears twice (transformers would silently take the last one); keep one");
             throw new BadInputException(file + ": not valid JSON (" + org.depthlens.JsonErrors.describe(e) + ")");
         } catch (IOException e) {
             throw new BadInputException(file + ": cannot read (" + e.getMessage() + ")");
