@@ -38,7 +38,7 @@ public final class BlockForward {
     /** Returns the new stream state [B*T, H]; {@code x} is not modified. */
     public static INDArray forward(Architecture a, BlockWeights w, INDArray x, int batch, int seqLen, RopeTables rope,
                                    BlockTrace trace) {
-        return forwardAll(a, w, List.of(x), batch, seqLen, rope, Collections.singletonList(trace)).get(0);
+        return forwardAll(a, w, List.of(x), null, batch, seqLen, null, rope, Collections.singletonList(trace)).get(0);
     }
 
     /**
@@ -90,7 +90,13 @@ public final class BlockForward {
      */
     public static List<INDArray> forwardAll(Architecture a, BlockWeights w, List<INDArray> xs, int batch, int seqLen,
                                             RopeTables rope, List<BlockTrace> traces) {
-        return forwardAll(a, w, xs, null, batch, seqLen, rope, traces);
+        return forwardAll(a, w, xs, null, batch, seqLen, null, rope, traces);
+    }
+
+    /** {@link #forwardAll} with zeroed sublayers, every sequence {@code seqLen} long. */
+    public static List<INDArray> forwardAll(Architecture a, BlockWeights w, List<INDArray> xs, List<Set<Sublayer>> zeroed,
+                                            int batch, int seqLen, RopeTables rope, List<BlockTrace> traces) {
+        return forwardAll(a, w, xs, zeroed, batch, seqLen, null, rope, traces);
     }
 
     /**
@@ -98,10 +104,15 @@ public final class BlockForward {
      * by zero and everything else runs as usual (the sublayer removal branches). A zeroed sublayer is not
      * computed; a zeroed MoE layer routes nothing.
      *
-     * @param zeroed one per state, or null for none at all
+     * <p>Every row's result depends only on its own sequence ({@link Gemm}): not on the other sequences of the
+     * batch, the batch size, the chunking or the thread count.
+     *
+     * @param zeroed  one per state, or null for none at all
+     * @param lengths real rows of each sequence (the rest is padding, computed as zeros and never read), or null
+     *                when every sequence fills {@code seqLen}
      */
     public static List<INDArray> forwardAll(Architecture a, BlockWeights w, List<INDArray> xs, List<Set<Sublayer>> zeroed,
-                                            int batch, int seqLen, RopeTables rope, List<BlockTrace> traces) {
+                                            int batch, int seqLen, int[] lengths, RopeTables rope, List<BlockTrace> traces) {
         BlockSpec b = w.spec();
         BlockForm form = b.form();
         int h = a.hidden();
@@ -114,6 +125,7 @@ public final class BlockForward {
         Norm inNorm = form.normsInput() ? Norm.of(normSpec, w, "norm.in") : null;
         Rope.Tables blockRope = rope.forBlock(b);
         List<INDArray> outs = new ArrayList<>(), normed = new ArrayList<>();
+        Gemm.Segments all = Gemm.Segments.padded(batch, seqLen, lengths);
         for (int k = 0; k < xs.size(); k++) {
             INDArray x = xs.get(k);
             if (x.isView() || x.ordering() != 'c') x = x.dup('c');
@@ -129,6 +141,7 @@ public final class BlockForward {
             for (int s0 = 0; s0 < batch; s0 += perChunk) {
                 int n = Math.min(perChunk, batch - s0);
                 long r0 = (long) s0 * seqLen, nr = (long) n * seqLen;
+                Gemm.Segments seq = Gemm.Segments.padded(n, seqLen, lengths == null ? null : java.util.Arrays.copyOfRange(lengths, s0, s0 + n));
                 INDArray xc = Scratch.rows(x, r0, nr), x1c = Scratch.rows(x1, r0, nr);
                 INDArray hmc = moe ? Scratch.rows(hm, r0, nr) : s.get("block.hm", nr, h);
                 // attention on s·norm_in(x) (post and output-norm blocks: on x itself)
@@ -142,15 +155,15 @@ public final class BlockForward {
                     attn = s.get("block.attn", nr, h).assign(0);
                 } else if (a.attention() instanceof AttentionSpec.Gqa g) {
                     attn = s.get("block.attn", nr, h);
-                    Attention.gqa(g, w, hn, attn, n, seqLen, b.slidingWindow(), blockRope, a.eps());
+                    Attention.gqa(g, w, hn, attn, seq, seqLen, b.slidingWindow(), blockRope, a.eps());
                 } else {
-                    attn = Mla.forward((AttentionSpec.Mla) a.attention(), w, hn, n, seqLen, b.slidingWindow(), blockRope);
+                    attn = Mla.forward((AttentionSpec.Mla) a.attention(), w, hn, seq, b.slidingWindow(), blockRope);
                 }
                 if (keep) Scratch.rows(trace.attnOut, r0, nr).assign(attn);
                 step(xc, attn, x1c, hmc, attnStep, a.eps(), h); // x1 = residual step; hm = the MLP's input
                 if (!moe) {
                     INDArray mlp = zero.contains(Sublayer.MLP) ? s.get("mlp.out", nr, h).assign(0)
-                            : dense(w, "mlp", hmc, ((MlpSpec.Dense) b.mlp()).activation());
+                            : dense(w, "mlp", hmc, seq, ((MlpSpec.Dense) b.mlp()).activation());
                     if (keep) Scratch.rows(trace.mlpOut, r0, nr).assign(mlp);
                     step(x1c, mlp, x1c, null, mlpStep, a.eps(), h);
                 }
@@ -169,7 +182,7 @@ public final class BlockForward {
                 in.add(normed.get(k));
                 usage.add(traces.get(k) == null ? null : traces.get(k).expertUsage);
             }
-            List<INDArray> mlps = in.isEmpty() ? List.of() : Moe.forwardAll((MlpSpec.Moe) b.mlp(), w, in, usage);
+            List<INDArray> mlps = in.isEmpty() ? List.of() : Moe.forwardAll((MlpSpec.Moe) b.mlp(), w, in, all, usage);
             for (int i = 0; i < run.size(); i++) {
                 int k = run.get(i);
                 BlockTrace trace = traces.get(k);
@@ -247,18 +260,18 @@ public final class BlockForward {
         });
     }
 
-    /** {@link #dense(BlockWeights, String, INDArray, MlpSpec.Activation)} of a SwiGLU MLP (shared and routed experts). */
-    static INDArray dense(BlockWeights w, String role, INDArray h) {
-        return dense(w, role, h, MlpSpec.Activation.SILU_GLU);
+    /** {@link #dense(BlockWeights, String, INDArray, Gemm.Segments, MlpSpec.Activation)} of a SwiGLU MLP (shared and routed experts). */
+    static INDArray dense(BlockWeights w, String role, INDArray h, Gemm.Segments seq) {
+        return dense(w, role, h, seq, MlpSpec.Activation.SILU_GLU);
     }
 
     /**
      * A dense MLP with the weights of roles {@code <role>.gu} (gate and up stacked; {@code <role>.up} when not gated)
      * and {@code <role>.down}, and their biases {@code <role>.gu.bias}, {@code <role>.down.bias} when the block has
-     * them: one gemm for gate and up, a Java pass for act(gate) * up (or act(up)), one gemm for down. Returns
-     * [rows, H] in scratch memory, valid until the next call.
+     * them: one gemm for gate and up, a Java pass for act(gate) * up (or act(up)), one gemm for down, each on the rows
+     * of {@code seq} ({@link Gemm}). Returns [rows, H] in scratch memory, valid until the next call.
      */
-    static INDArray dense(BlockWeights w, String role, INDArray h, MlpSpec.Activation activation) {
+    static INDArray dense(BlockWeights w, String role, INDArray h, Gemm.Segments seq, MlpSpec.Activation activation) {
         Scratch s = Scratch.get();
         boolean gated = activation.gated();
         String in = role + (gated ? ".gu" : ".up");
@@ -266,7 +279,7 @@ public final class BlockForward {
         INDArray bgu = w.get(in + ".bias"), bd = w.get(role + ".down.bias");
         int rows = (int) h.rows(), inter = (int) (gated ? wgu.rows() / 2 : wgu.rows()), width = gated ? 2 * inter : inter;
         INDArray gu = s.get("mlp.gu", rows, width);
-        Ops.gemm(h, wgu, gu);
+        Gemm.xwT(h, wgu, gu, seq);
         if (bgu != null) gu.addiRowVector(bgu);
         INDArray act = s.get("mlp.act", rows, inter);
         FloatBuffer gf = Ops.floats(gu), af = Ops.floats(act);
@@ -286,7 +299,7 @@ public final class BlockForward {
             }
         });
         INDArray out = s.get("mlp.out", rows, wd.rows());
-        Ops.gemm(act, wd, out);
+        Gemm.xwT(act, wd, out, seq);
         if (bd != null) out.addiRowVector(bd);
         return out;
     }

@@ -92,6 +92,9 @@ public final class SyntheticCheckpoint {
                 neox(cfg("gpt_neox", "GPTNeoXForCausalLM", 2048, 8192, 16, 8, 8, 50304, 2048, 1e-5, 10000.0, false,
                         "hidden_act", "gelu", "rotary_pct", 0.25, "rotary_emb_base", 10000, "layer_norm_eps", 1e-5,
                         "use_parallel_residual", true, "bos_token_id", 0, "eos_token_id", 0)));
+        add(m, "llama-tiny-32", "a tiny Llama: 32 blocks, hidden 256, 8/4 heads, SwiGLU 704, vocab 8192 (quick runs of deep models)",
+                cfg("llama", "LlamaForCausalLM", 256, 704, 32, 8, 4, 8192, 4096, 1e-5, 10000.0, false,
+                        "bos_token_id", 1, "eos_token_id", 2));
         return java.util.Collections.unmodifiableMap(m);
     }
 
