@@ -194,7 +194,7 @@ class StreamingEquivalenceTest {
             assertTrue(pruning != null, "n = 2 needs a pruning pass");
             counted(pool, loadsPerPass, totalPerPass, () -> passes.run(seqs, single(passes.groups(seqs, pruning)), pruning));
             Set<String> blockTensors = m.checkpoint().tensors().keySet().stream()
-                    .filter(n -> n.startsWith("model.layers.") && !n.endsWith("_scale_inv"))
+                    .filter(n -> n.startsWith(m.arch().names().blocks()) && !n.endsWith("_scale_inv"))
                     .collect(Collectors.toCollection(TreeSet::new));
             for (int pass = 0; pass < 2; pass++) {
                 Map<String, Integer> loads = loadsPerPass.get(pass);

@@ -91,7 +91,7 @@ class LoglikFixtureTest {
                 }
             }
         }
-        try (Model model = Model.open(Fixtures.hf(fixture).resolve("model"), Architecture.LnsMode.AUTO)) {
+        try (Model model = Model.open(Fixtures.dir(fixture).resolve("model"), Architecture.LnsMode.AUTO)) {
             double[] got = new Scorer(model, 1L << 30, Progress.NONE).logLikelihood(requests, 32);
             // the logits agree with HF to tol * max|logit| per element; a log-softmax term moves by at most twice that
             double perToken = 2 * (org.depthlens.FixtureSet.of(fixture).streamTolerance()) * ref.maxAbsLogit();
