@@ -184,13 +184,13 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         DataSource data = text != null ? DataSource.text(text) : DataSource.ids(ids);
         var request = new AnalyzeJob.Request(named, data, window, maxWindows == null ? Integer.MAX_VALUE : maxWindows,
                 prune == null ? DEFAULT_PRUNE : prune,
-                out, force, defaultOut ? RunOptions.reportsDir() : null, Runtime.getRuntime().maxMemory() / 2, allowNan,
+                out, force, defaultOut ? RunOptions.reportsDir() : null, RunOptions.memoryBudget(), allowNan,
                 new Analyzer.DepthProbes(logitLens, jacobian, sublayerRemoval == null ? bundled : sublayerRemoval));
         if (bundled) System.err.println("No --model given: analysing the bundled Pre-LN/LNS pair on the project's docs/.");
         if (maxLength != null && maxLength < 1) throw origin.error(spec, "--max-length", "must be positive, got " + maxLength);
         EvalExtension eval = tasks.isEmpty() && docs.isEmpty() ? null : new EvalExtension(
                 EvalInputs.read(RunOptions.abs(tasks), RunOptions.abs(docs)), maxLength == null ? 0 : maxLength,
-                Runtime.getRuntime().maxMemory() / 2);
+                RunOptions.memoryBudget());
         var spark = sweep.sparkOptions(spec, origin);
         if (spark != null && eval != null) throw usage("--tasks/--docs do not run on Spark yet: run 'depthlens eval --spark ...' for them");
         Path done = AnalyzeJob.run(request, new ConsoleProgress(System.err), System.err, eval,

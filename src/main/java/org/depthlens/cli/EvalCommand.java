@@ -120,7 +120,7 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
         OutputGuard.check(origin.name("--out"), out, RunOptions.inputs(origin, named, models.size(), sweep.modelsFrom, more));
         var request = new EvalJob.Request(named, RunOptions.abs(tasks), RunOptions.abs(docs), removal == Removal.single, prune,
                 maxLength == null ? 0 : maxLength, out, force, defaultOut ? RunOptions.reportsDir() : null,
-                Runtime.getRuntime().maxMemory() / 2, allowNan);
+                RunOptions.memoryBudget(), allowNan);
         Path done = EvalJob.run(request, new ConsoleProgress(System.err), System.err,
                 new AnalyzeJob.Execution(sweep.sparkOptions(spec, origin), sweep.keepGoing));
         spec.commandLine().getOut().println("Wrote " + done + "/report.html");
