@@ -14,6 +14,7 @@ import org.depthlens.probe.JacobianSums;
 import org.depthlens.probe.LensSums;
 import org.depthlens.probe.ProbeSums;
 import org.depthlens.probe.StreamProbe;
+import org.depthlens.stats.Bootstrap;
 import org.depthlens.util.Progress;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -109,6 +110,7 @@ public final class Analyzer {
                 d.sublayerRemoval() ? losses(o, count, layers, l -> Branch.without(l, Sublayer.MLP)) : null);
         List<PrunedRemoval> pruned = new ArrayList<>();
         for (Branch.Skip b : o.pruning()) pruned.add(new PrunedRemoval(b.n(), b.from(), -Passes.sum(o.loglik().get(b)) / count));
+        metrics = metrics.withUncertainty(Intervals.of(seqs, o, options, metrics, Bootstrap.RESAMPLES, Bootstrap.SEED));
         return new Outcome(metrics, pruned, o.expertUsage(), sums.tokens(), seqs.size());
     }
 
@@ -143,7 +145,7 @@ public final class Analyzer {
 
         @Override
         public Observer<ProbeSums> observe(Batch batch) {
-            StreamProbe p = new StreamProbe(layers, hidden, batch.batch(), batch.seqLen());
+            StreamProbe p = new StreamProbe(layers, hidden, batch.members(), batch.seqLen());
             return new Observer<>() {
                 @Override
                 public void state(int depth, INDArray x) {

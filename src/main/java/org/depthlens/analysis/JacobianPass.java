@@ -47,8 +47,8 @@ final class JacobianPass implements PassProbe<JacobianSums> {
             public void block(int block, INDArray in, INDArray out, BlockEvaluator evaluate) {
                 INDArray[] pm = JacobianProbe.perturb(in, batch.batch(), batch.seqLen());
                 List<INDArray> f = evaluate.forward(List.of(pm[0], pm[1]));
-                sums.add(block, JacobianProbe.deviationSum(pm[0], pm[1], f.get(0), f.get(1), batch.batch(), batch.seqLen()),
-                        batch.batch());
+                double[] dev = JacobianProbe.deviations(pm[0], pm[1], f.get(0), f.get(1), batch.batch(), batch.seqLen());
+                for (int w = 0; w < dev.length; w++) sums.add(block, batch.members()[w], dev[w]);
                 for (INDArray a : List.of(pm[0], pm[1], f.get(0), f.get(1))) Scratch.get().recycle(a);
             }
 

@@ -51,7 +51,7 @@ final class LogitLensPass implements PassProbe<LensSums> {
                 if (normed.size() != layers + 1) throw new IllegalStateException("saw " + normed.size() + " depths of " + (layers + 1));
                 int[] targets = batch.nextTokenTargets();
                 LensSums sums = new LensSums(layers);
-                sums.add(head.readNormed(normed, targets, layers), 0, targets);
+                sums.add(head.readNormed(normed, targets, layers), 0, targets, batch.members(), batch.seqLen());
                 for (INDArray a : normed) if (a.closeable()) a.close();
                 normed.clear();
                 return sums;

@@ -126,9 +126,10 @@ public final class Passes {
      * @param loglik      per branch, per sequence
      * @param angularLast angular_last[l][n-1], or null when not measured
      * @param groups      passes over the weights (one per group)
+     * @param lastAngles  per sequence, its angular_last values ({@link LastTokenAngles#index}), or null
      */
     public record Totals(double[] main, Map<Branch, double[]> loglik, double[][] angularLast, List<long[]> expertUsage,
-                         Map<String, Object> probes, int groups, long inputTokens) {
+                         Map<String, Object> probes, int groups, long inputTokens, double[][] lastAngles) {
     }
 
     /**
@@ -136,9 +137,11 @@ public final class Passes {
      *
      * @param pruning the spans pruned together, n = 1..K (their log-likelihoods are in {@code loglik})
      * @param passes  passes over the weights, both stages
+     * @param lastAngles per sequence, its angular_last values, or null (the windows the bootstrap resamples)
      */
     public record Outcome(double[] main, Map<Branch, double[]> loglik, double[][] angularLast, List<Branch.Skip> pruning,
-                          List<long[]> expertUsage, Map<String, Object> probes, int passes, long inputTokens) {
+                          List<long[]> expertUsage, Map<String, Object> probes, int passes, long inputTokens,
+                          double[][] lastAngles) {
     }
 
     /** Runs both stages here, group by group. */
@@ -166,7 +169,7 @@ public final class Passes {
         List<Branch.Skip> spans = r.spans(first);
         for (Branch b : spans) if (!all.containsKey(b)) throw new IllegalStateException("span " + b + " was not scored");
         return new Outcome(first.main(), all, first.angularLast(), spans, first.expertUsage(), first.probes(),
-                first.groups() + (pruning == null ? 0 : pruning.groups()), first.inputTokens());
+                first.groups() + (pruning == null ? 0 : pruning.groups()), first.inputTokens(), first.lastAngles());
     }
 
     /**
@@ -293,7 +296,8 @@ public final class Passes {
         Map<Branch, double[]> byBranch = new LinkedHashMap<>();
         int first = plan.scoreMain() ? 1 : 0;
         for (int b = 0; b < plan.branches().size(); b++) byBranch.put(plan.branches().get(b), column(ll, first + b));
-        return new Totals(main, byBranch, angles == null ? null : LastTokenAngles.mean(layers, angles), usage, probes, parts.size(), tokens);
+        return new Totals(main, byBranch, angles == null ? null : LastTokenAngles.mean(layers, angles), usage, probes, parts.size(), tokens,
+                angles);
     }
 
     /** Sum of {@code values} in sequence order. */

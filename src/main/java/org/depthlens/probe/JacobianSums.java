@@ -1,36 +1,51 @@
 package org.depthlens.probe;
 
+import org.depthlens.stats.WindowSums;
+import org.depthlens.stats.WindowTable;
+
 import java.io.Serializable;
 
-/** Mergeable partial sums of jacobian_deviation: per block, the sum of the windows' values and the windows. */
+/**
+ * Mergeable partial sums of jacobian_deviation, per window ({@link WindowSums}): each block's deviation on that
+ * window (L values) and the window count (1). The metric is the mean over windows.
+ */
 public final class JacobianSums implements Serializable {
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
 
-    private final double[] sum;
-    private final long[] windows;
+    private final int layers;
+    private final WindowSums windows;
 
     public JacobianSums(int layers) {
-        sum = new double[layers];
-        windows = new long[layers];
+        this.layers = layers;
+        windows = new WindowSums(layers + 1);
     }
 
-    /** Adds block {@code l}'s deviations of {@code count} windows, summed. */
-    public void add(int l, double deviationSum, long count) {
-        sum[l] += deviationSum;
-        windows[l] += count;
+    /** Sets block {@code l}'s deviation on window {@code window} (the run's index of the sequence). */
+    public void add(int l, int window, double deviation) {
+        double[] row = windows.row(window);
+        row[l] = deviation;
+        row[layers] = 1;
     }
 
+    /** Places {@code o}'s windows next to these. */
     public JacobianSums merge(JacobianSums o) {
-        for (int l = 0; l < sum.length; l++) {
-            sum[l] += o.sum[l];
-            windows[l] += o.windows[l];
-        }
+        windows.merge(o.windows);
         return this;
     }
 
     public double[] finish() {
-        double[] out = new double[sum.length];
-        for (int l = 0; l < out.length; l++) out[l] = sum[l] / windows[l];
+        return mean(windows.total(), 0);
+    }
+
+    private double[] mean(double[] t, int o) {
+        double[] out = new double[layers];
+        for (int l = 0; l < layers; l++) out[l] = t[o + l] / t[o + layers];
         return out;
+    }
+
+    /** Adds the columns and the metric jacobian_deviation to a bootstrap table. */
+    public void declare(WindowTable table) {
+        int o = table.columns(windows.matrix());
+        table.metric("jacobian_deviation", 1, new int[] {layers}, s -> mean(s, o));
     }
 }

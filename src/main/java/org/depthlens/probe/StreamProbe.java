@@ -5,25 +5,58 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Watches the residual stream of one batch of equal-length sequences (every row is a token) flow block by block and
- * accumulates {@link ProbeSums}. It keeps each depth's state (float32, on heap) because the angular
- * distance compares every pair of depths; dot products and norms are taken in double.
+ * accumulates {@link ProbeSums}, one row of sums per sequence (window). It keeps each depth's state (float32, on
+ * heap) because the angular distance compares every pair of depths; dot products and norms are taken in double.
+ * Work is cut into chunks of at most {@link #GRAIN} rows that never cross a window, and each window's sums add its
+ * chunks in order: a window's numbers do not depend on which other windows share its batch.
  */
 public final class StreamProbe {
     private final int layers;
     private final int hidden;
     private final int rows;
+    private final int seqLen;
+    private final int[] members;
+    /** Chunks per window, and in all. */
+    private final int perWindow;
+    private final int chunks;
     private final float[][] states;
     private final double[][] norms;
     private final ProbeSums sums;
 
+    /** For a batch whose sequences are windows 0..batch-1. */
     public StreamProbe(int layers, int hidden, int batch, int seqLen) {
+        this(layers, hidden, java.util.stream.IntStream.range(0, batch).toArray(), seqLen);
+    }
+
+    /** For a batch of the windows {@code members} (the run's indices of its sequences), each {@code seqLen} rows. */
+    public StreamProbe(int layers, int hidden, int[] members, int seqLen) {
         this.layers = layers;
         this.hidden = hidden;
-        this.rows = batch * seqLen;
+        this.seqLen = seqLen;
+        this.members = members.clone();
+        this.rows = members.length * seqLen;
+        this.perWindow = (seqLen + GRAIN - 1) / GRAIN;
+        this.chunks = perWindow * members.length;
         this.states = new float[layers + 1][];
         this.norms = new double[layers + 1][];
         this.sums = new ProbeSums(layers, hidden);
-        sums.tokens = rows;
+        for (int m : members) sums.row(m)[sums.tokens] = seqLen;
+    }
+
+    /** Rows [from, to) of chunk c: chunks of a window never reach into the next one. */
+    private int chunkFrom(int c) {
+        return (c / perWindow) * seqLen + (c % perWindow) * GRAIN;
+    }
+
+    private int chunkTo(int c) {
+        return Math.min(chunkFrom(c) + GRAIN, (c / perWindow + 1) * seqLen);
+    }
+
+    /** Runs {@code body} on every chunk, in parallel. */
+    private void eachChunk(Par.Chunk body) {
+        Par.rows(chunks, 1, (c0, c1) -> {
+            for (int c = c0; c < c1; c++) body.run(c, chunkFrom(c), chunkTo(c));
+        });
     }
 
     /**
@@ -39,10 +72,9 @@ public final class StreamProbe {
         if (s.length != rows * hidden) throw new IllegalArgumentException("state has " + s.length + " values, expected " + rows * hidden);
         states[depth] = s;
         double[] nrm = new double[rows];
-        int chunks = Par.chunkCount(rows, GRAIN);
         // per chunk: token variance, rms, element sum
         double[][] part = new double[chunks][3];
-        Par.chunks(rows, GRAIN, (c, r0, r1) -> {
+        eachChunk((c, r0, r1) -> {
             double tokenVar = 0, rms = 0, sum = 0;
             for (int r = r0; r < r1; r++) {
                 int base = r * hidden;
@@ -67,30 +99,37 @@ public final class StreamProbe {
             part[c][1] = rms;
             part[c][2] = sum;
         });
-        double tokenVar = 0, rms = 0, sum = 0;
-        for (double[] p : part) {
-            tokenVar += p[0];
-            rms += p[1];
-            sum += p[2];
-        }
         norms[depth] = nrm;
-        double mean = sum / ((double) rows * hidden);
+        double[] mean = new double[members.length];
+        for (int w = 0; w < members.length; w++) {
+            double tokenVar = 0, rms = 0, sum = 0;
+            for (int c = w * perWindow; c < (w + 1) * perWindow; c++) {
+                tokenVar += part[c][0];
+                rms += part[c][1];
+                sum += part[c][2];
+            }
+            double[] row = sums.row(members[w]);
+            row[sums.tokenVar + depth] = tokenVar;
+            row[sums.rms + depth] = rms;
+            row[sums.count + depth] = (double) seqLen * hidden;
+            row[sums.sum + depth] = sum;
+            mean[w] = sum / ((double) seqLen * hidden);
+        }
         double[] m2Part = new double[chunks];
-        Par.chunks(rows, GRAIN, (c, r0, r1) -> {
+        eachChunk((c, r0, r1) -> {
+            double mu = mean[c / perWindow];
             double m2 = 0;
             for (int i = r0 * hidden; i < r1 * hidden; i++) {
-                double dv = s[i] - mean;
+                double dv = s[i] - mu;
                 m2 += dv * dv;
             }
             m2Part[c] = m2;
         });
-        double m2 = 0;
-        for (double v : m2Part) m2 += v;
-        sums.tokenVar[depth] = tokenVar;
-        sums.rmsSum[depth] = rms;
-        sums.elemCount[depth] = (double) rows * hidden;
-        sums.elemSum[depth] = sum;
-        sums.elemM2[depth] = m2;
+        for (int w = 0; w < members.length; w++) {
+            double m2 = 0;
+            for (int c = w * perWindow; c < (w + 1) * perWindow; c++) m2 += m2Part[c];
+            sums.row(members[w])[sums.m2 + depth] = m2;
+        }
         if (depth > 0) angularAndUpdate(depth);
     }
 
@@ -105,13 +144,12 @@ public final class StreamProbe {
      * x[m] once and compares them with the same rows of every earlier depth.
      */
     private void angularAndUpdate(int m) {
-        int chunks = Par.chunkCount(rows, GRAIN);
         // per chunk and earlier depth l: [all, cos sum]; plus the update ratio of block m-1
         double[][][] part = new double[chunks][m][2];
         double[] upd = new double[chunks];
         float[] b = states[m];
         double[] nb = norms[m];
-        Par.chunks(rows, GRAIN, (c, r0, r1) -> {
+        eachChunk((c, r0, r1) -> {
             for (int l = 0; l < m; l++) {
                 float[] a = states[l];
                 double[] na = norms[l];
@@ -145,18 +183,21 @@ public final class StreamProbe {
             }
             upd[c] = total;
         });
-        for (int l = 0; l < m; l++) {
-            double all = 0, cosSum = 0;
-            for (int c = 0; c < chunks; c++) {
-                all += part[c][l][0];
-                cosSum += part[c][l][1];
+        for (int w = 0; w < members.length; w++) {
+            double[] row = sums.row(members[w]);
+            for (int l = 0; l < m; l++) {
+                double all = 0, cosSum = 0;
+                for (int c = w * perWindow; c < (w + 1) * perWindow; c++) {
+                    all += part[c][l][0];
+                    cosSum += part[c][l][1];
+                }
+                row[LastTokenAngles.index(layers, l, m - l)] = all;
+                if (m == l + 1) row[sums.cos + l] = cosSum;
             }
-            sums.angAll[l][m - l - 1] = all;
-            if (m == l + 1) sums.cosNext[l] = cosSum;
+            double total = 0;
+            for (int c = w * perWindow; c < (w + 1) * perWindow; c++) total += upd[c];
+            row[sums.update + m - 1] = total;
         }
-        double total = 0;
-        for (double v : upd) total += v;
-        sums.updateRatio[m - 1] = total;
     }
 
     /** Dot product of two rows in double (float products are exact in double), four partial sums. */

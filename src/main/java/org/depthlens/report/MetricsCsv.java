@@ -2,6 +2,8 @@ package org.depthlens.report;
 
 import org.depthlens.analysis.ModelResult;
 import org.depthlens.probe.Metrics;
+import org.depthlens.stats.Band;
+import org.depthlens.stats.Uncertainty;
 import tech.tablesaw.api.DoubleColumn;
 import tech.tablesaw.api.IntColumn;
 import tech.tablesaw.api.Table;
@@ -32,6 +34,9 @@ import java.nio.file.Path;
  *   <li>{@code angular_all.csv}, {@code angular_last.csv}: column {@code l} then one column per
  *       n = 1..L named {@code n=<n>}; cell (l, n) is the angular distance between x[l] and x[l+n].</li>
  * </ul>
+ * With intervals (docs/metrics.md, "Uncertainty"), every interval column {@code C} of per_block.csv is followed,
+ * after all the value columns, by {@code C_lo} and {@code C_hi} ({@code loss_drop}'s are those of {@code damage}),
+ * and the triangles by {@code n=<n>_lo, n=<n>_hi}.
  */
 public final class MetricsCsv {
     public static final String PER_BLOCK = "per_block.csv";
@@ -44,8 +49,9 @@ public final class MetricsCsv {
     public static void writeAll(ModelResult r, Path dir) throws IOException {
         MetricsShape.check(r);
         write(perBlock(r), dir.resolve(PER_BLOCK));
-        write(triangle("angular_all", r.metrics().angularAll()), dir.resolve(ANGULAR_ALL));
-        write(triangle("angular_last", r.metrics().angularLast()), dir.resolve(ANGULAR_LAST));
+        Uncertainty u = r.metrics().uncertainty();
+        write(triangle("angular_all", r.metrics().angularAll(), u == null ? null : u.ci95().get("angular_all")), dir.resolve(ANGULAR_ALL));
+        write(triangle("angular_last", r.metrics().angularLast(), u == null ? null : u.ci95().get("angular_last")), dir.resolve(ANGULAR_LAST));
     }
 
     /** The per-depth table (columns {@code depth, variance, token_variance, rms, block_influence,
@@ -87,12 +93,55 @@ public final class MetricsCsv {
             appendOrMissing(noAttn, block && m.lossWithoutAttention() != null ? m.lossWithoutAttention()[l] : null);
             appendOrMissing(noMlp, block && m.lossWithoutMlp() != null ? m.lossWithoutMlp()[l] : null);
         }
-        return Table.create("per_block", depth, variance, tokenVariance, rms, bi, update, without, drop, lensLoss, lensKl,
+        Table t = Table.create("per_block", depth, variance, tokenVariance, rms, bi, update, without, drop, lensLoss, lensKl,
                 lensTop1, jacobian, noAttn, noMlp);
+        Uncertainty u = m.uncertainty();
+        if (u != null) {
+            String[][] cols = {{"variance", "variance"}, {"token_variance", "token_variance"}, {"rms", "rms"},
+                    {"block_influence", "block_influence"}, {"update_ratio", "update_ratio"},
+                    {"loss_without_layer", "loss_without_layer"}, {"loss_drop", "damage"}, {"logit_lens_loss", "logit_lens.loss"},
+                    {"logit_lens_kl", "logit_lens.kl"}, {"logit_lens_top1_agreement", "logit_lens.top1_agreement"},
+                    {"jacobian_deviation", "jacobian_deviation"}, {"loss_without_attention", "loss_without_attention"},
+                    {"loss_without_mlp", "loss_without_mlp"}};
+            for (String[] c : cols) {
+                Band b = u.ci95().get(c[1]);
+                if (b == null) continue;
+                t.addColumns(bound(c[0] + "_lo", b.lo0(), L + 1), bound(c[0] + "_hi", b.hi0(), L + 1));
+            }
+        }
+        return t;
+    }
+
+    /** A column of interval bounds over depths 0..L (empty beyond the metric's length). */
+    private static DoubleColumn bound(String name, double[] v, int rows) {
+        DoubleColumn c = DoubleColumn.create(name);
+        for (int l = 0; l < rows; l++) appendOrMissing(c, l < v.length ? v[l] : null);
+        return c;
     }
 
     /** An angular-distance triangle as a table: column {@code l}, then {@code n=1 .. n=L}. */
     public static Table triangle(String name, double[][] t) {
+        return triangle(name, t, null);
+    }
+
+    /** The same, followed by {@code n=1_lo, n=1_hi, ..} when the triangle's interval is given. */
+    public static Table triangle(String name, double[][] t, Band band) {
+        Table table = values(name, t);
+        if (band != null) {
+            int L = t.length;
+            for (int n = 1; n <= L; n++) {
+                DoubleColumn lo = DoubleColumn.create("n=" + n + "_lo"), hi = DoubleColumn.create("n=" + n + "_hi");
+                for (int i = 0; i < L; i++) {
+                    appendOrMissing(lo, i + n <= L ? band.lo()[i][n - 1] : null);
+                    appendOrMissing(hi, i + n <= L ? band.hi()[i][n - 1] : null);
+                }
+                table.addColumns(lo, hi);
+            }
+        }
+        return table;
+    }
+
+    private static Table values(String name, double[][] t) {
         int L = t.length;
         Table table = Table.create(name);
         IntColumn l = IntColumn.create("l");

@@ -1,0 +1,184 @@
+package org.depthlens.analysis;
+
+import org.depthlens.model.Sublayer;
+import org.depthlens.pass.Branch;
+import org.depthlens.pass.Passes;
+import org.depthlens.pass.Sequence;
+import org.depthlens.probe.JacobianSums;
+import org.depthlens.probe.LastTokenAngles;
+import org.depthlens.probe.LensSums;
+import org.depthlens.probe.Metrics;
+import org.depthlens.probe.ProbeSums;
+import org.depthlens.stats.Band;
+import org.depthlens.stats.Bootstrap;
+import org.depthlens.stats.Spearman;
+import org.depthlens.stats.Uncertainty;
+import org.depthlens.stats.WindowTable;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * The intervals of an analysis (docs/metrics.md, "Uncertainty"): every metric's per-window sums side by side in one
+ * {@link WindowTable}, resampled by window, and Spearman's rho of each cheap score against the damage of removing
+ * the block, on the same resamples.
+ */
+final class Intervals {
+    /** The scores compared with the damage, and how each is read off the metrics (one value per block). */
+    static final Map<String, Function<Metrics, double[]>> SCORES = scores();
+
+    private Intervals() {}
+
+    private static Map<String, Function<Metrics, double[]>> scores() {
+        Map<String, Function<Metrics, double[]>> s = new LinkedHashMap<>();
+        s.put("block_influence", Metrics::blockInfluence);
+        s.put("angular_all_n1", m -> firstColumn(m.angularAll()));
+        s.put("angular_last_n1", m -> firstColumn(m.angularLast()));
+        s.put("update_ratio", Metrics::updateRatio);
+        s.put("jacobian_deviation", Metrics::jacobianDeviation);
+        s.put("logit_lens_kl_drop", m -> m.logitLens() == null ? null : klDrop(m.logitLens().kl()));
+        return s;
+    }
+
+    /** kl[l] - kl[l+1]: how much closer to the final prediction block l brings the lens. */
+    static double[] klDrop(double[] kl) {
+        double[] d = new double[kl.length - 1];
+        for (int l = 0; l < d.length; l++) d[l] = kl[l] - kl[l + 1];
+        return d;
+    }
+
+    private static double[] firstColumn(double[][] tri) {
+        if (tri == null) return null;
+        double[] v = new double[tri.length];
+        for (int l = 0; l < v.length; l++) v[l] = tri[l][0];
+        return v;
+    }
+
+    /** The uncertainty of {@code metrics}, computed on the table of this run's per-window sums. */
+    static Uncertainty of(List<Sequence> seqs, Passes.Outcome o, Analyzer.Options options, Metrics metrics, int resamples, long seed) {
+        WindowTable t = table(seqs, o, options, metrics.blocks());
+        int layers = metrics.blocks();
+        Map<String, Double> rho = new LinkedHashMap<>();
+        boolean damage = t.metrics().containsKey("damage");
+        if (damage) {
+            double[] dmg = new double[layers];
+            for (int l = 0; l < layers; l++) dmg[l] = metrics.lossWithoutLayer()[l] - metrics.loss();
+            for (var e : SCORES.entrySet()) {
+                double[] score = e.getValue().apply(metrics);
+                String key = e.getKey();
+                Bootstrap.Statistic st = scoreStatistic(t, key, layers);
+                if (score == null || st == null) continue;
+                rho.put(key, Spearman.rho(score, dmg));
+                Bootstrap.Statistic dm = t.metrics().get("damage").statistic();
+                t.metric("score_vs_damage." + key, 0, new int[] {1}, s -> new double[] {Spearman.rho(st.apply(s), dm.apply(s))});
+            }
+        }
+        Map<String, Band> all = t.intervals(resamples, seed);
+        Map<String, Band> ci = new LinkedHashMap<>();
+        Map<String, Uncertainty.Correlation> svd = new LinkedHashMap<>();
+        all.forEach((k, b) -> {
+            if (k.startsWith("score_vs_damage.")) {
+                String s = k.substring("score_vs_damage.".length());
+                svd.put(s, new Uncertainty.Correlation(rho.get(s), b.lo()[0][0], b.hi()[0][0]));
+            } else {
+                ci.put(k, b);
+            }
+        });
+        return new Uncertainty(Bootstrap.METHOD, resamples, seed, t.windows(), ci, svd, t);
+    }
+
+    /** One value per block of score {@code key}, as a statistic of the table, or null when not measured. */
+    private static Bootstrap.Statistic scoreStatistic(WindowTable t, String key, int layers) {
+        Map<String, WindowTable.Metric> m = t.metrics();
+        return switch (key) {
+            case "angular_all_n1", "angular_last_n1" -> {
+                WindowTable.Metric tri = m.get(key.equals("angular_all_n1") ? "angular_all" : "angular_last");
+                if (tri == null) yield null;
+                yield s -> {
+                    double[] v = tri.statistic().apply(s), out = new double[layers];
+                    for (int l = 0; l < layers; l++) out[l] = v[LastTokenAngles.index(layers, l, 1)];
+                    return out;
+                };
+            }
+            case "logit_lens_kl_drop" -> m.containsKey("logit_lens.kl") ? s -> klDrop(m.get("logit_lens.kl").statistic().apply(s)) : null;
+            default -> m.containsKey(key) ? m.get(key).statistic() : null;
+        };
+    }
+
+    /** Every metric of the run as a statistic of per-window sums. */
+    static WindowTable table(List<Sequence> seqs, Passes.Outcome o, Analyzer.Options options, int layers) {
+        int w = seqs.size();
+        WindowTable t = new WindowTable(w);
+        ((ProbeSums) o.probes().get(Analyzer.Probe.NAME)).declare(t);
+        LensSums lens = (LensSums) o.probes().get(LogitLensPass.NAME);
+        if (lens != null) lens.declare(t);
+        JacobianSums jac = (JacobianSums) o.probes().get(JacobianPass.NAME);
+        if (jac != null) jac.declare(t);
+        if (o.lastAngles() != null) {
+            int pairs = LastTokenAngles.pairs(layers);
+            double[][] rows = new double[w][pairs + 1];
+            for (int k = 0; k < w; k++) {
+                System.arraycopy(o.lastAngles()[k], 0, rows[k], 0, pairs);
+                rows[k][pairs] = 1;
+            }
+            int at = t.columns(rows);
+            int[] tri = new int[layers];
+            for (int l = 0; l < layers; l++) tri[l] = layers - l;
+            t.metric("angular_last", 2, tri, s -> {
+                double[] v = new double[pairs];
+                for (int i = 0; i < pairs; i++) v[i] = s[at + i] / s[at + pairs];
+                return v;
+            });
+        }
+        losses(t, seqs, o, options, layers);
+        return t;
+    }
+
+    /** loss, the removals' losses, damage = loss_without_layer - loss, and the pruning's, all paired per window. */
+    private static void losses(WindowTable t, List<Sequence> seqs, Passes.Outcome o, Analyzer.Options options, int layers) {
+        int w = seqs.size();
+        Map<String, List<Branch>> groups = new LinkedHashMap<>();
+        if (options.removalSweep()) groups.put("loss_without_layer", branches(layers, Branch::without));
+        if (options.probes().sublayerRemoval()) {
+            groups.put("loss_without_attention", branches(layers, l -> Branch.without(l, Sublayer.ATTENTION)));
+            groups.put("loss_without_mlp", branches(layers, l -> Branch.without(l, Sublayer.MLP)));
+        }
+        if (!o.pruning().isEmpty()) groups.put("pruned_removal.loss", List.copyOf(o.pruning()));
+        int cols = 2;
+        for (List<Branch> g : groups.values()) cols += g.size();
+        double[][] rows = new double[w][cols];
+        for (int k = 0; k < w; k++) {
+            rows[k][0] = seqs.get(k).targets().length;
+            rows[k][1] = -o.main()[k];
+            int c = 2;
+            for (List<Branch> g : groups.values()) for (Branch b : g) rows[k][c++] = -o.loglik().get(b)[k];
+        }
+        int at = t.columns(rows);
+        t.metric("loss", 0, new int[] {1}, s -> new double[] {s[at + 1] / s[at]});
+        int c = at + 2;
+        for (var e : groups.entrySet()) {
+            int from = c, n = e.getValue().size();
+            Bootstrap.Statistic st = s -> {
+                double[] v = new double[n];
+                for (int i = 0; i < n; i++) v[i] = s[from + i] / s[at];
+                return v;
+            };
+            t.metric(e.getKey(), 1, new int[] {n}, st);
+            Bootstrap.Statistic diff = s -> {
+                double[] v = st.apply(s);
+                double base = s[at + 1] / s[at];
+                for (int i = 0; i < n; i++) v[i] -= base;
+                return v;
+            };
+            if (e.getKey().equals("loss_without_layer")) t.metric("damage", 1, new int[] {n}, diff);
+            if (e.getKey().equals("pruned_removal.loss")) t.metric("pruned_removal.damage", 1, new int[] {n}, diff);
+            c += n;
+        }
+    }
+
+    private static List<Branch> branches(int layers, java.util.function.IntFunction<Branch> b) {
+        return java.util.stream.IntStream.range(0, layers).mapToObj(b).toList();
+    }
+}
