@@ -7,6 +7,7 @@ import org.depthlens.pass.PrunedRemoval;
 import org.depthlens.eval.EvalInputs;
 import org.depthlens.model.family.Architecture;
 import org.depthlens.model.family.Families;
+import org.depthlens.util.OutputGuard;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -140,7 +141,7 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
 
     @Override
     public Integer call() {
-        if (config != null) RunConfig.apply(config, spec);
+        Origin origin = config != null ? RunConfig.apply(config, spec) : Origin.COMMAND_LINE;
         boolean bundled = false;
         if (models.isEmpty() && sweep.modelsFrom.isEmpty()) {
             if (text != null || ids != null) throw usage("--model is required when --text or --ids is given");
@@ -173,6 +174,12 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         }
         boolean defaultOut = out == null;
         if (defaultOut) out = RunOptions.defaultOut("", named);
+        List<OutputGuard.Input> more = new ArrayList<>();
+        more.add(OutputGuard.input(origin.name(text != null ? "--text" : "--ids"), text != null ? text : ids));
+        more.addAll(OutputGuard.inputs(origin.name("--tasks"), tasks));
+        more.addAll(OutputGuard.inputs(origin.name("--docs"), docs));
+        if (config != null) more.add(OutputGuard.input("--config", config));
+        OutputGuard.check(origin.name("--out"), out, RunOptions.inputs(origin, named, models.size(), sweep.modelsFrom, more));
         DataSource data = text != null ? DataSource.text(text) : DataSource.ids(ids);
         var request = new AnalyzeJob.Request(named, data, window, maxWindows == null ? Integer.MAX_VALUE : maxWindows,
                 prune == null ? DEFAULT_PRUNE : prune,

@@ -1,6 +1,7 @@
 package org.depthlens.cli;
 
 import org.depthlens.model.family.Architecture;
+import org.depthlens.util.OutputGuard;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -105,7 +106,7 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
 
     @Override
     public Integer call() {
-        if (config != null) RunConfig.apply(config, spec);
+        Origin origin = config != null ? RunConfig.apply(config, spec) : Origin.COMMAND_LINE;
         if (models.isEmpty() && sweep.modelsFrom.isEmpty()) throw usage("Missing required option: '--model=DIR' (or --models-from)");
         if (tasks.isEmpty() && docs.isEmpty()) throw usage("give what to evaluate on: --tasks FILE... and/or --docs FILE");
         List<ModelSpec> named = norm.apply(spec, sweep.models(spec, models, labels), lns);
@@ -113,6 +114,10 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
         if (maxLength != null && maxLength < 1) throw usage("--max-length must be positive, got " + maxLength);
         boolean defaultOut = out == null;
         if (defaultOut) out = RunOptions.defaultOut("eval-", named);
+        List<OutputGuard.Input> more = new ArrayList<>(OutputGuard.inputs(origin.name("--tasks"), tasks));
+        more.addAll(OutputGuard.inputs(origin.name("--docs"), docs));
+        if (config != null) more.add(OutputGuard.input("--config", config));
+        OutputGuard.check(origin.name("--out"), out, RunOptions.inputs(origin, named, models.size(), sweep.modelsFrom, more));
         var request = new EvalJob.Request(named, RunOptions.abs(tasks), RunOptions.abs(docs), removal == Removal.single, prune,
                 maxLength == null ? 0 : maxLength, out, force, defaultOut ? RunOptions.reportsDir() : null,
                 Runtime.getRuntime().maxMemory() / 2, allowNan);

@@ -147,6 +147,13 @@ final class Common {
         };
     }
 
+    /** {@link LayerKey#COMMON} and a family's own per-block keys. */
+    static List<LayerKey> layerKeys(LayerKey... own) {
+        List<LayerKey> all = new ArrayList<>(LayerKey.COMMON);
+        all.addAll(List.of(own));
+        return List.copyOf(all);
+    }
+
     /** max_window_layers, 0 when absent. */
     static int maxWindowLayers(ConfigReader c) {
         Integer m = c.optionalInt("max_window_layers");

@@ -10,6 +10,10 @@ import java.util.function.IntFunction;
 final class Deepseek {
     private Deepseek() {}
 
+    /** first_k_dense_replace is a threshold; moe_layer_freq (read by DeepSeek's own code, not by HF's) must stay 1. */
+    static final LayerKey[] LAYER_KEYS = {new LayerKey.Threshold("first_k_dense_replace"), new LayerKey.MustBe("moe_layer_freq", 1,
+            "DeepSeek's own modeling code makes block i a mixture of experts only when i % moe_layer_freq == 0")};
+
     /** Multi-head latent attention; its softmax scale carries YaRN's correction (mscale_all_dim) squared. */
     static AttentionSpec.Mla attention(ConfigReader c) {
         int heads = c.positiveInt("num_attention_heads");

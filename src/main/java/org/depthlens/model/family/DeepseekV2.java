@@ -41,4 +41,9 @@ final class DeepseekV2 implements Family {
                 new MlpSpec.Moe("mlp", experts, topK, inter, "gate_proj", "up_proj", "down_proj", MlpSpec.Scoring.SOFTMAX,
                         selection, nGroup, topkGroup, false, scaling, false, shared)), List.of());
     }
+
+    @Override
+    public List<LayerKey> layerKeys() {
+        return Common.layerKeys(Deepseek.LAYER_KEYS);
+    }
 }

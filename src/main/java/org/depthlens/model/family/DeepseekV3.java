@@ -40,4 +40,9 @@ final class DeepseekV3 implements Family {
                 new MlpSpec.Moe("mlp", experts, topK, inter, "gate_proj", "up_proj", "down_proj", MlpSpec.Scoring.SIGMOID,
                         MlpSpec.Selection.GROUP_TOP2_SUM, nGroup, topkGroup, norm, scaling, true, shared)), List.of(mtp));
     }
+
+    @Override
+    public List<LayerKey> layerKeys() {
+        return Common.layerKeys(Deepseek.LAYER_KEYS);
+    }
 }

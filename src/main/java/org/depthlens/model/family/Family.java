@@ -24,4 +24,23 @@ public interface Family {
 
     /** The architecture of one config.json of this family, its blocks in the forms of {@code norm} ({@link NormChoice#resolve}). */
     Architecture describe(ConfigReader config, NormForm norm);
+
+    /**
+     * The config.json keys whose meaning depends on block indices, in the order {@code prune} rewrites them
+     * (docs/guide.md, "Export a pruned model"). Every family has {@link LayerKey#COMMON}; a family adds its own.
+     * {@code prune} re-reads the rewritten config with {@link #describe} and refuses the export unless every kept
+     * block gets its original window, feed-forward part and form back, so a key left out here cannot go wrong
+     * silently.
+     */
+    default java.util.List<LayerKey> layerKeys() {
+        return LayerKey.COMMON;
+    }
+
+    /**
+     * Whether the family's HF class reads an explicit {@code layer_types} list (so {@code prune} may write one when
+     * the family's own rule cannot place the kept blocks' sliding windows).
+     */
+    default boolean honoursLayerTypes() {
+        return false;
+    }
 }

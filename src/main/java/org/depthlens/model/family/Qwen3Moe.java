@@ -31,4 +31,10 @@ final class Qwen3Moe implements Family {
         return Common.assemble(modelType(), c, norm, new AttentionSpec.Gqa(h.heads(), h.kvHeads(), h.headDim(), bias, bias, true),
                 h.headDim(), false, (i, w) -> sliding ? w : 0, Common.qwenMoe(c, false), List.of());
     }
+
+    @Override
+    public List<LayerKey> layerKeys() {
+        return Common.layerKeys(new LayerKey.Threshold("max_window_layers"), new LayerKey.BlockIndices("mlp_only_layers"),
+                new LayerKey.SparseStep("decoder_sparse_step", "mlp_only_layers"));
+    }
 }
