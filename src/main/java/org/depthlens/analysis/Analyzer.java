@@ -163,5 +163,10 @@ public final class Analyzer {
         public ProbeSums merge(ProbeSums earlier, ProbeSums later) {
             return earlier.merge(later);
         }
+
+        @Override
+        public ProbeSums relabel(ProbeSums partial, int[] ids) {
+            return partial.relabel(ids);
+        }
     }
 }

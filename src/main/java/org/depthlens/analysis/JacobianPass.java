@@ -63,4 +63,9 @@ final class JacobianPass implements PassProbe<JacobianSums> {
     public JacobianSums merge(JacobianSums earlier, JacobianSums later) {
         return earlier.merge(later);
     }
+
+    @Override
+    public JacobianSums relabel(JacobianSums partial, int[] ids) {
+        return partial.relabel(ids);
+    }
 }

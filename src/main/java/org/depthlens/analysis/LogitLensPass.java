@@ -63,4 +63,9 @@ final class LogitLensPass implements PassProbe<LensSums> {
     public LensSums merge(LensSums earlier, LensSums later) {
         return earlier.merge(later);
     }
+
+    @Override
+    public LensSums relabel(LensSums partial, int[] ids) {
+        return partial.relabel(ids);
+    }
 }

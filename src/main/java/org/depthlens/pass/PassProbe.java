@@ -27,6 +27,15 @@ public interface PassProbe<P extends Serializable> {
     /** {@code earlier} and {@code later} merged (may modify and return {@code earlier}). */
     P merge(P earlier, P later);
 
+    /**
+     * {@code partial} with the sequences it keys by index renamed: index i becomes {@code ids[i]}. A driver that
+     * runs a group on its own (numbering its sequences 0..n-1) calls this so that parts merge by the run's
+     * indices. The default is for partials that key nothing by sequence.
+     */
+    default P relabel(P partial, int[] ids) {
+        return partial;
+    }
+
     /** An observer of one batch and what it measured. */
     interface Observer<P> extends StreamObserver {
         P result();

@@ -300,6 +300,22 @@ public final class Passes {
                 angles);
     }
 
+    /**
+     * A part of a group run with its sequences numbered 0..n-1, renamed to the run's indices {@code ids}: the
+     * members, and every probe partial that keys windows by index.
+     */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public static PassPart relabel(PassPart p, int[] ids, Plan plan) {
+        int[] members = new int[p.members().length];
+        for (int i = 0; i < members.length; i++) members[i] = ids[p.members()[i]];
+        Map<String, Serializable> probes = new LinkedHashMap<>();
+        for (PassProbe<?> probe : plan.probes()) {
+            Serializable part = p.probes().get(probe.name());
+            if (part != null) probes.put(probe.name(), (Serializable) ((PassProbe) probe).relabel(part, ids));
+        }
+        return new PassPart(members, p.loglik(), p.lastAngles(), p.expertUsage(), probes, p.inputTokens());
+    }
+
     /** Sum of {@code values} in sequence order. */
     public static double sum(double[] values) {
         double s = 0;

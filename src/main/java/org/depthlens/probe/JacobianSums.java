@@ -13,7 +13,7 @@ public final class JacobianSums implements Serializable {
     private static final long serialVersionUID = 2L;
 
     private final int layers;
-    private final WindowSums windows;
+    private WindowSums windows;
 
     public JacobianSums(int layers) {
         this.layers = layers;
@@ -25,6 +25,13 @@ public final class JacobianSums implements Serializable {
         double[] row = windows.row(window);
         row[l] = deviation;
         row[layers] = 1;
+    }
+
+    /** These sums with window k renamed {@code ids[k]}. */
+    public JacobianSums relabel(int[] ids) {
+        JacobianSums out = new JacobianSums(layers);
+        out.windows = windows.relabel(ids);
+        return out;
     }
 
     /** Places {@code o}'s windows next to these. */

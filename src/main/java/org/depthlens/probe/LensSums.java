@@ -16,7 +16,7 @@ public final class LensSums implements Serializable {
     private static final long serialVersionUID = 2L;
 
     private final int depths;
-    private final WindowSums windows;
+    private WindowSums windows;
 
     public LensSums(int layers) {
         depths = layers + 1;
@@ -51,6 +51,13 @@ public final class LensSums implements Serializable {
                 row[4 * depths + d] += seqLen;
             }
         }
+    }
+
+    /** These sums with window k renamed {@code ids[k]}. */
+    public LensSums relabel(int[] ids) {
+        LensSums out = new LensSums(depths - 1);
+        out.windows = windows.relabel(ids);
+        return out;
     }
 
     /** Places {@code o}'s windows next to these. */

@@ -19,7 +19,7 @@ public final class ProbeSums implements java.io.Serializable {
     private static final long serialVersionUID = 2L;
     final int layers;
     final int hidden;
-    final WindowSums windows;
+    WindowSums windows;
     final int cos, tokenVar, rms, update, count, sum, m2, tokens;
 
     public ProbeSums(int layers, int hidden) {
@@ -50,6 +50,13 @@ public final class ProbeSums implements java.io.Serializable {
         if (o.layers != layers || o.hidden != hidden) throw new IllegalArgumentException("cannot merge sums of different models");
         windows.merge(o.windows);
         return this;
+    }
+
+    /** These sums with window k renamed {@code ids[k]}. */
+    public ProbeSums relabel(int[] ids) {
+        ProbeSums out = new ProbeSums(layers, hidden);
+        out.windows = windows.relabel(ids);
+        return out;
     }
 
     /**

@@ -41,6 +41,15 @@ public final class WindowSums implements Serializable {
         return this;
     }
 
+    /** These rows with window k renamed {@code ids[k]} (a group run on its own numbers its windows 0..n-1). */
+    public WindowSums relabel(int[] ids) {
+        WindowSums out = new WindowSums(width);
+        for (Map.Entry<Integer, double[]> e : rows.entrySet()) {
+            if (out.rows.put(ids[e.getKey()], e.getValue()) != null) throw new IllegalArgumentException("window ids repeat");
+        }
+        return out;
+    }
+
     /** Column sums over all windows, added in window order. */
     public double[] total() {
         double[] t = new double[width];
