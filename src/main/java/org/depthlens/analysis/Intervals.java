@@ -18,7 +18,6 @@ import org.depthlens.stats.WindowTable;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
 
 /**
  * The intervals of an analysis (docs/metrics.md, "Uncertainty"): every metric's per-window sums side by side in one
@@ -26,35 +25,7 @@ import java.util.function.Function;
  * the block, on the same resamples.
  */
 final class Intervals {
-    /** The scores compared with the damage, and how each is read off the metrics (one value per block). */
-    static final Map<String, Function<Metrics, double[]>> SCORES = scores();
-
     private Intervals() {}
-
-    private static Map<String, Function<Metrics, double[]>> scores() {
-        Map<String, Function<Metrics, double[]>> s = new LinkedHashMap<>();
-        s.put("block_influence", Metrics::blockInfluence);
-        s.put("angular_all_n1", m -> firstColumn(m.angularAll()));
-        s.put("angular_last_n1", m -> firstColumn(m.angularLast()));
-        s.put("update_ratio", Metrics::updateRatio);
-        s.put("jacobian_deviation", Metrics::jacobianDeviation);
-        s.put("logit_lens_kl_drop", m -> m.logitLens() == null ? null : klDrop(m.logitLens().kl()));
-        return s;
-    }
-
-    /** kl[l] - kl[l+1]: how much closer to the final prediction block l brings the lens. */
-    static double[] klDrop(double[] kl) {
-        double[] d = new double[kl.length - 1];
-        for (int l = 0; l < d.length; l++) d[l] = kl[l] - kl[l + 1];
-        return d;
-    }
-
-    private static double[] firstColumn(double[][] tri) {
-        if (tri == null) return null;
-        double[] v = new double[tri.length];
-        for (int l = 0; l < v.length; l++) v[l] = tri[l][0];
-        return v;
-    }
 
     /** The uncertainty of {@code metrics}, computed on the table of this run's per-window sums. */
     static Uncertainty of(List<Sequence> seqs, Passes.Outcome o, Analyzer.Options options, Metrics metrics, int resamples, long seed) {
@@ -65,7 +36,7 @@ final class Intervals {
         if (damage) {
             double[] dmg = new double[layers];
             for (int l = 0; l < layers; l++) dmg[l] = metrics.lossWithoutLayer()[l] - metrics.loss();
-            for (var e : SCORES.entrySet()) {
+            for (var e : DamageScores.SCORES.entrySet()) {
                 double[] score = e.getValue().apply(metrics);
                 String key = e.getKey();
                 Bootstrap.Statistic st = scoreStatistic(t, key, layers);
@@ -86,7 +57,24 @@ final class Intervals {
                 ci.put(k, b);
             }
         });
-        return new Uncertainty(Bootstrap.METHOD, resamples, seed, t.windows(), ci, svd, t);
+        return new Uncertainty(Bootstrap.METHOD, resamples, seed, t.windows(), windowsSha256(seqs), ci, svd, t);
+    }
+
+    /** SHA-256 of the windows' token ids (length, then ids, as 32-bit big-endian ints), in window order. */
+    static String windowsSha256(List<Sequence> seqs) {
+        java.security.MessageDigest md;
+        try {
+            md = java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        for (Sequence s : seqs) {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 * (s.ids().length + 1));
+            b.putInt(s.ids().length);
+            for (int id : s.ids()) b.putInt(id);
+            md.update(b.array());
+        }
+        return java.util.HexFormat.of().formatHex(md.digest());
     }
 
     /** One value per block of score {@code key}, as a statistic of the table, or null when not measured. */
@@ -102,7 +90,7 @@ final class Intervals {
                     return out;
                 };
             }
-            case "logit_lens_kl_drop" -> m.containsKey("logit_lens.kl") ? s -> klDrop(m.get("logit_lens.kl").statistic().apply(s)) : null;
+            case "logit_lens_kl_drop" -> m.containsKey("logit_lens.kl") ? s -> DamageScores.klDrop(m.get("logit_lens.kl").statistic().apply(s)) : null;
             default -> m.containsKey(key) ? m.get(key).statistic() : null;
         };
     }
@@ -173,6 +161,8 @@ final class Intervals {
                 return v;
             };
             if (e.getKey().equals("loss_without_layer")) t.metric("damage", 1, new int[] {n}, diff);
+            if (e.getKey().equals("loss_without_attention")) t.metric("damage_attention", 1, new int[] {n}, diff);
+            if (e.getKey().equals("loss_without_mlp")) t.metric("damage_mlp", 1, new int[] {n}, diff);
             if (e.getKey().equals("pruned_removal.loss")) t.metric("pruned_removal.damage", 1, new int[] {n}, diff);
             c += n;
         }

@@ -59,8 +59,36 @@ public final class Charts {
     /** Linear or logarithmic y axis. */
     public enum Scale { LINEAR, LOG }
 
-    /** One line of an XY chart; {@code y[i]} is plotted at {@code x[i]}; NaN is a gap. */
-    public record Line(String name, double[] x, double[] y, Color color, Marker marker, boolean dashed) {}
+    /**
+     * One line of an XY chart; {@code y[i]} is plotted at {@code x[i]}; NaN is a gap. {@code lo}, {@code hi}: its 95 %
+     * interval, drawn as a shaded band (null: none).
+     */
+    public record Line(String name, double[] x, double[] y, Color color, Marker marker, boolean dashed, double[] lo, double[] hi) {
+        public Line(String name, double[] x, double[] y, Color color, Marker marker, boolean dashed) {
+            this(name, x, y, color, marker, dashed, null, null);
+        }
+
+        /** This line with the interval {@code band} = {lo, hi} (null: unchanged). */
+        public Line with(double[][] band) {
+            return band == null ? this : new Line(name, x, y, color, marker, dashed, band[0], band[1]);
+        }
+    }
+
+    /** {lo, hi} of metric {@code key} of a model (a vector, or a triangle's first column), or null without intervals. */
+    static double[][] band(ReportModel m, String key) {
+        var u = m.metrics().uncertainty();
+        var b = u == null ? null : u.ci95().get(key);
+        if (b == null) return null;
+        if (b.rank() == 2) {
+            double[] lo = new double[b.lo().length], hi = new double[b.lo().length];
+            for (int i = 0; i < lo.length; i++) {
+                lo[i] = b.lo()[i][0];
+                hi[i] = b.hi()[i][0];
+            }
+            return new double[][] {lo, hi};
+        }
+        return new double[][] {b.lo0(), b.hi0()};
+    }
 
     /** Marker of the model at {@code index}. */
     public static Marker marker(int index) {
@@ -132,6 +160,9 @@ public final class Charts {
                     : new BasicStroke(2f, BasicStroke.CAP_ROUND, BasicStroke.JOIN_ROUND));
             for (double x : line.x()) {
                 xMax = Math.max(xMax, x);
+            }
+            if (line.lo() != null && line.hi() != null) {
+                c.addAnnotation(new IntervalBand(line.x(), line.lo(), line.hi(), line.color(), scale == Scale.LOG));
             }
         }
         double yMaxShown = Double.NaN;
@@ -414,14 +445,14 @@ public final class Charts {
         String yTitle;
         if (what.equals("variance")) {
             lines.add(new Line("variance (all elements of x[l])", depth, x.variance(), m.color(),
-                    SeriesMarkers.CIRCLE, false));
+                    SeriesMarkers.CIRCLE, false).with(band(m, "variance")));
             lines.add(new Line("token variance (mean over tokens of Var over d)", depth, x.tokenVariance(),
-                    m.color(), SeriesMarkers.NONE, true));
+                    m.color(), SeriesMarkers.NONE, true).with(band(m, "token_variance")));
             title = m.label() + ": residual-stream variance vs depth";
             yTitle = "Variance of x[l]";
         } else {
             lines.add(new Line("rms = mean over tokens of |x[l]| / sqrt(d)", depth, x.rms(), m.color(),
-                    SeriesMarkers.CIRCLE, false));
+                    SeriesMarkers.CIRCLE, false).with(band(m, "rms")));
             title = m.label() + ": residual-stream RMS vs depth";
             yTitle = "RMS of x[l]";
         }
@@ -460,9 +491,14 @@ public final class Charts {
     static XYChart perBlock(ReportModel m, String what, Scale scale, boolean zoom) {
         double[] y = blockValues(m, what);
         List<Line> lines = List.of(new Line(legendName(what), range(0, y.length), y, m.color(),
-                SeriesMarkers.CIRCLE, false));
+                SeriesMarkers.CIRCLE, false).with(band(m, bandKey(what))));
         String title = m.label() + ": " + blockTitle(what) + (zoom ? " (zoomed)" : "");
         return lines(title, BLOCK_AXIS, blockYAxis(what), lines, scale, zoom, what.equals("loss_drop"), "block");
+    }
+
+    /** The interval key of a per-block or depth chart's metric. */
+    static String bandKey(String what) {
+        return what.equals("loss_drop") ? "damage" : what;
     }
 
     private static String legendName(String what) {
@@ -493,7 +529,7 @@ public final class Charts {
             }
             x = range(0, y.length);
             lines.add(new Line(m.label(), x, y, colours.get(i), sameMarker ? SeriesMarkers.CIRCLE : marker(m.index()),
-                    false));
+                    false).with(band(m, bandKey(what))));
         }
         boolean depth = what.equals("variance") || what.equals("token_variance") || what.equals("rms");
         String yTitle = switch (what) {

@@ -36,7 +36,7 @@ import java.util.Map;
  * angular_last, block_influence, variance, token_variance, rms, update_ratio, loss,
  * loss_without_layer, logit_lens, jacobian_deviation, loss_without_attention, loss_without_mlp,
  * pruned_removal, expert_usage, uncertainty, score_vs_damage, variance_growth, provenance}. {@code uncertainty} is
- * {@code {method, resamples, seed, windows, ci95: {KEY: same shape as KEY with [lo, hi] at each position}}},
+ * {@code {method, resamples, seed, windows, windows_sha256, ci95: {KEY: same shape as KEY with [lo, hi] at each position}}},
  * {@code score_vs_damage} {@code {SCORE: {spearman, ci95: [lo, hi]}}}, {@code variance_growth}
  * {@code {space, fits: {FORM: {a, b, rmse_log, r2}}, best}} (docs/metrics.md); the first two are null without
  * intervals, the last is derived from {@code variance} and not read back. {@code logit_lens} is an object
@@ -171,6 +171,7 @@ public final class MetricsJson {
             g.writeNumberField("resamples", u.resamples());
             g.writeNumberField("seed", u.seed());
             g.writeNumberField("windows", u.windows());
+            if (u.windowsSha256() != null) g.writeStringField("windows_sha256", u.windowsSha256());
             g.writeFieldName("ci95");
             g.writeStartObject();
             for (Map.Entry<String, Band> e : u.ci95().entrySet()) {
@@ -424,7 +425,8 @@ public final class MetricsJson {
             }
         }
         return new Uncertainty(rd.string(u, "method", "uncertainty"), rd.integer(u, "resamples", "uncertainty"),
-                rd.longInt(u, "seed", "uncertainty"), rd.integer(u, "windows", "uncertainty"), bands, svd, null);
+                rd.longInt(u, "seed", "uncertainty"), rd.integer(u, "windows", "uncertainty"),
+                u.hasNonNull("windows_sha256") ? rd.string(u, "windows_sha256", "uncertainty") : null, bands, svd, null);
     }
 
     /** Small typed accessors that name the file and key in every error. */

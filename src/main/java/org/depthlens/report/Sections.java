@@ -55,6 +55,16 @@ public final class Sections {
                 + "angular_last[l][n-1], and the loss with blocks l..l+n-1 all replaced by the identity."},
         {"expert_usage", "For each MoE block, how many routed token slots each expert received (the charts "
                 + "show each expert's share of its block's total)."},
+        {"ci95 (uncertainty)", "95 % interval of a number: the 2.5th and 97.5th percentile of its value over 1000 "
+                + "resamples of whole windows drawn with replacement (seeded, recorded in metrics.json); shaded bands "
+                + "in the charts. A difference between models resamples the same windows for both (paired)."},
+        {"damage[l]", "loss_without_layer[l] - loss, what removing block l costs; its interval is paired (both losses "
+                + "on the same resampled windows)."},
+        {"score_vs_damage", "Spearman's rank correlation over the blocks between a cheap score (block influence, "
+                + "angular distance at n = 1, update ratio, Jacobian deviation, the lens KL drop kl[l] - kl[l+1]) and "
+                + "damage[l], average ranks for ties, with its bootstrap interval."},
+        {"variance_growth", "variance[l] over l = 1..L fitted as a + b l (in v), a l^b and a e^(b l) (in log v); "
+                + "rmse_log compares the three in log v and names the best."},
         {"Row-normalised heatmaps", "The LNS repository's view: for each n, clip to the 1st-99th percentile "
                 + "and min-max scale to [0, 1]. A presentation option only; every stored number is raw."},
     };
@@ -62,7 +72,7 @@ public final class Sections {
     /** The built-in sections, in their default order. */
     public static List<ReportSection> defaults() {
         return List.of(new Models(), new ProvenanceTable(), new Glossary(), new PerModel(), new Comparison(),
-                new Files());
+                new StatsSection(), new Files());
     }
 
     // ------------------------------------------------------------------ models
@@ -260,14 +270,21 @@ public final class Sections {
                 List<List<String>> prow = new ArrayList<>();
                 List<PrunedRemoval> sorted = new ArrayList<>(pr);
                 sorted.sort(Comparator.comparingInt(PrunedRemoval::n).thenComparingInt(PrunedRemoval::start));
+                // ci95 "pruned_removal.damage"[i] belongs to the i-th entry in metrics.json's order (paired: both
+                // losses on the same resampled windows)
+                var u = x.uncertainty();
+                org.depthlens.stats.Band dmg = u == null ? null : u.ci95().get("pruned_removal.damage");
                 for (PrunedRemoval p : sorted) {
+                    int i = pr.indexOf(p);
+                    String ci = dmg == null || i >= dmg.lo0().length ? "-"
+                            : "[" + Fmt.signed(dmg.lo0()[i]) + ", " + Fmt.signed(dmg.hi0()[i]) + "]";
                     prow.add(List.of(Integer.toString(p.n()),
                             p.n() == 1 ? Integer.toString(p.start()) : p.start() + "-" + (p.start() + p.n() - 1),
                             Fmt.num(x.angularLast()[p.start()][p.n() - 1]), Fmt.num(p.loss()),
-                            Fmt.signed(p.loss() - x.loss()), Fmt.num(KeyNumbers.perplexity(p.loss()))));
+                            Fmt.signed(p.loss() - x.loss()), ci, Fmt.num(KeyNumbers.perplexity(p.loss()))));
                 }
                 out.table(List.of("n", "Blocks removed", "angular_last[start][n-1]", "Loss", "Loss - full loss",
-                        "Perplexity"), prow, new boolean[] {true, true, true, true, true, true});
+                        "95 % interval (paired)", "Perplexity"), prow, new boolean[] {true, true, true, true, true, true, true});
             }
 
             out.raw("<h4>Residual stream growth</h4>\n").gridStart();
@@ -351,7 +368,10 @@ public final class Sections {
             ReportModel base = ms.get(0);
             out.h3("cmp-differences", "Differences");
             out.note("Each model's value, then \u0394 model = its value minus the first model's (" + base.label()
-                    + "). Block indices are 0-based.");
+                    + "). Block indices are 0-based. With intervals, a \u0394 carries its 95 % interval, paired: every "
+                    + "resample draws the same windows for both models (docs/metrics.md, \"Paired differences\"); it is "
+                    + "marked \u2605 only when that interval excludes zero, so an unmarked difference may be an accident "
+                    + "of the windows. No interval: the models were not analysed together on the same windows.");
             List<String> header = new ArrayList<>();
             header.add("Quantity");
             for (ReportModel m : ms) {
@@ -365,15 +385,9 @@ public final class Sections {
             for (ReportModel m : ms) forms.add(m.result().normLabel());
             for (int i = 1; i < ms.size(); i++) forms.add("");
             rows.add(forms);
-            rows.add(numRow("Loss (nats/token)", ms, m -> m.metrics().loss()));
-            rows.add(numRow("Perplexity", ms, m -> KeyNumbers.perplexity(m.metrics().loss())));
-            rows.add(numRow("Variance of x[L]", ms, m -> m.metrics().variance()[m.blocks()]));
-            rows.add(numRow("Variance growth x[L] / x[1]", ms,
-                    m -> m.metrics().variance()[m.blocks()] / m.metrics().variance()[1]));
-            rows.add(numRow("RMS of x[L]", ms, m -> m.metrics().rms()[m.blocks()]));
-            rows.add(numRow("Mean block influence", ms, m -> KeyNumbers.mean(m.metrics().blockInfluence())));
-            rows.add(numRow("Mean loss increase per removed block", ms,
-                    m -> m.lossDrop() == null ? Double.NaN : KeyNumbers.mean(m.lossDrop())));
+            List<Map<PairedDeltas.Summary, org.depthlens.stats.Band>> paired = new ArrayList<>();
+            for (int i = 1; i < ms.size(); i++) paired.add(PairedDeltas.of(ms.get(i), base));
+            for (PairedDeltas.Summary sum : PairedDeltas.ALL) rows.add(numRow(sum, ms, paired));
             rows.add(blockRow("Most important block (loss increase)", ms, m -> m.lossDrop(), true));
             rows.add(blockRow("Least important block (loss increase)", ms, m -> m.lossDrop(), false));
             if (ms.stream().anyMatch(m -> m.metrics().logitLens() != null)) {
@@ -459,15 +473,17 @@ public final class Sections {
             }
         }
 
-        private static List<String> numRow(String name, List<ReportModel> ms, Function<ReportModel, Double> f) {
+        /** A summary's row: each model's value, then each later model's difference with its paired interval. */
+        private static List<String> numRow(PairedDeltas.Summary sum, List<ReportModel> ms,
+                                           List<Map<PairedDeltas.Summary, org.depthlens.stats.Band>> paired) {
             List<String> row = new ArrayList<>();
-            row.add(name);
+            row.add(sum.label());
             for (ReportModel m : ms) {
-                row.add(Fmt.num(f.apply(m)));
+                row.add(Fmt.num(sum.value(m)));
             }
-            double b = f.apply(ms.get(0));
+            double b = sum.value(ms.get(0));
             for (int i = 1; i < ms.size(); i++) {
-                row.add(Fmt.signed(f.apply(ms.get(i)) - b));
+                row.add(PairedDeltas.cell(sum.value(ms.get(i)) - b, paired.get(i - 1).get(sum)));
             }
             return row;
         }

@@ -64,10 +64,16 @@ class IntervalsTest {
             case "loss_without_attention" -> m.lossWithoutAttention();
             case "loss_without_mlp" -> m.lossWithoutMlp();
             case "damage" -> dmg;
+            case "damage_attention" -> minus(m.lossWithoutAttention(), m.loss());
+            case "damage_mlp" -> minus(m.lossWithoutMlp(), m.loss());
             case "pruned_removal.loss" -> pruned.stream().mapToDouble(Double::doubleValue).toArray();
             case "pruned_removal.damage" -> pruned.stream().mapToDouble(v -> v - m.loss()).toArray();
             default -> throw new AssertionError("no value for " + key);
         };
+    }
+
+    static double[] minus(double[] v, double c) {
+        return java.util.Arrays.stream(v).map(x -> x - c).toArray();
     }
 
     static double[] flat(double[][] t) {
@@ -89,7 +95,8 @@ class IntervalsTest {
         WindowTable t = u.table();
         for (String key : List.of("angular_all", "angular_last", "block_influence", "variance", "token_variance", "rms",
                 "update_ratio", "logit_lens.loss", "logit_lens.kl", "logit_lens.top1_agreement", "jacobian_deviation", "loss",
-                "loss_without_layer", "loss_without_attention", "loss_without_mlp", "damage", "pruned_removal.loss",
+                "loss_without_layer", "loss_without_attention", "loss_without_mlp", "damage", "damage_attention", "damage_mlp",
+                "pruned_removal.loss",
                 "pruned_removal.damage")) {
             double[] want = value(m, pruned, key), got = t.value(key);
             assertEquals(want.length, got.length, key);
@@ -103,7 +110,7 @@ class IntervalsTest {
                         key + "[" + i + "] = " + want[i] + " outside [" + lo[i] + ", " + hi[i] + "]");
             }
         }
-        for (var e : Intervals.SCORES.entrySet()) {
+        for (var e : DamageScores.SCORES.entrySet()) {
             Uncertainty.Correlation c = u.scoreVsDamage().get(e.getKey());
             assertNotNull(c, e.getKey());
             assertEquals(Spearman.rho(e.getValue().apply(m), value(m, pruned, "damage")), c.spearman(), 0.0, e.getKey());
