@@ -1,5 +1,6 @@
 package org.depthlens.report;
 
+import org.depthlens.probe.MetricSpec;
 import org.depthlens.probe.Metrics;
 import org.knowm.xchart.AnnotationLine;
 import org.knowm.xchart.HeatMapChart;
@@ -339,14 +340,14 @@ public final class Charts {
      * largest values (usually block 0) would flatten everything else: those cells take the end colour.
      */
     static HeatMapChart trajectory(String titlePrefix, List<ReportModel> models, String what) {
-        boolean depth = what.equals("variance");
+        boolean depth = spec(what).shape() == MetricSpec.Shape.DEPTHS;
         boolean log = !what.equals("loss_drop");
         List<Number[]> cells = new ArrayList<>();
         List<Double> values = new ArrayList<>();
         int width = 0;
         for (int y = 0; y < models.size(); y++) {
             ReportModel m = models.get(y);
-            double[] v = depth ? m.metrics().variance() : blockValues(m, what);
+            double[] v = blockValues(m, what);
             if (v == null) continue;
             width = Math.max(width, v.length);
             for (int x = 0; x < v.length; x++) {
@@ -459,32 +460,24 @@ public final class Charts {
         return lines(title, DEPTH_AXIS, yTitle, lines, scale, false, false, "depth");
     }
 
-    /** Per-block metric names: {@code block_influence}, {@code update_ratio}, {@code loss_drop}. */
+    /** The registered metric whose default chart is {@code what} ({@link MetricSpec#ofChart}). */
+    static MetricSpec spec(String what) {
+        MetricSpec s = MetricSpec.ofChart(what);
+        if (s == null) throw new IllegalArgumentException("no metric has the chart " + what);
+        return s;
+    }
+
+    /** A chart's values of one model (e.g. {@code block_influence}, {@code loss_drop}), or null when not measured. */
     static double[] blockValues(ReportModel m, String what) {
-        return switch (what) {
-            case "block_influence" -> m.metrics().blockInfluence();
-            case "update_ratio" -> m.metrics().updateRatio();
-            case "loss_drop" -> m.lossDrop();
-            default -> throw new IllegalArgumentException(what);
-        };
+        return spec(what).vector(m.metrics());
     }
 
     static String blockTitle(String what) {
-        return switch (what) {
-            case "block_influence" -> "block influence";
-            case "update_ratio" -> "update ratio";
-            case "loss_drop" -> "loss increase when one block is skipped";
-            default -> throw new IllegalArgumentException(what);
-        };
+        return spec(what).chart().title();
     }
 
     static String blockYAxis(String what) {
-        return switch (what) {
-            case "block_influence" -> "Block influence 1 - mean cos(x[l], x[l+1])";
-            case "update_ratio" -> "Update ratio |x[l+1] - x[l]| / |x[l]|";
-            case "loss_drop" -> "Loss without block l - loss (nats/token)";
-            default -> throw new IllegalArgumentException(what);
-        };
+        return spec(what).chart().yAxis();
     }
 
     /** One per-block metric of one model. */
@@ -496,18 +489,13 @@ public final class Charts {
         return lines(title, BLOCK_AXIS, blockYAxis(what), lines, scale, zoom, what.equals("loss_drop"), "block");
     }
 
-    /** The interval key of a per-block or depth chart's metric. */
+    /** The interval key of a chart's metric. */
     static String bandKey(String what) {
-        return what.equals("loss_drop") ? "damage" : what;
+        return spec(what).key();
     }
 
     private static String legendName(String what) {
-        return switch (what) {
-            case "block_influence" -> "block influence (all tokens)";
-            case "update_ratio" -> "update ratio (mean over tokens)";
-            case "loss_drop" -> "loss_without_layer[l] - loss";
-            default -> what;
-        };
+        return spec(what).chart().legend();
     }
 
     /** Several models on one chart, each in its own colour and marker. */
@@ -516,14 +504,8 @@ public final class Charts {
         List<Line> lines = new ArrayList<>();
         for (int i = 0; i < models.size(); i++) {
             ReportModel m = models.get(i);
-            double[] y;
+            double[] y = blockValues(m, what);
             double[] x;
-            switch (what) {
-                case "variance" -> y = m.metrics().variance();
-                case "token_variance" -> y = m.metrics().tokenVariance();
-                case "rms" -> y = m.metrics().rms();
-                default -> y = blockValues(m, what);
-            }
             if (y == null) {
                 continue;
             }
@@ -531,19 +513,9 @@ public final class Charts {
             lines.add(new Line(m.label(), x, y, colours.get(i), sameMarker ? SeriesMarkers.CIRCLE : marker(m.index()),
                     false).with(band(m, bandKey(what))));
         }
-        boolean depth = what.equals("variance") || what.equals("token_variance") || what.equals("rms");
-        String yTitle = switch (what) {
-            case "variance" -> "Variance of x[l] (all elements)";
-            case "token_variance" -> "Token variance of x[l]";
-            case "rms" -> "RMS of x[l]";
-            default -> blockYAxis(what);
-        };
-        String name = switch (what) {
-            case "variance" -> "residual-stream variance vs depth";
-            case "token_variance" -> "token variance vs depth";
-            case "rms" -> "residual-stream RMS vs depth";
-            default -> blockTitle(what);
-        };
+        boolean depth = spec(what).shape() == MetricSpec.Shape.DEPTHS;
+        String yTitle = blockYAxis(what);
+        String name = blockTitle(what);
         String title = titlePrefix.isEmpty() ? Character.toUpperCase(name.charAt(0)) + name.substring(1)
                 : titlePrefix + name;
         return lines(title + (zoom ? " (zoomed)" : ""), depth ? DEPTH_AXIS : BLOCK_AXIS, yTitle, lines,

@@ -1,6 +1,7 @@
 package org.depthlens.report;
 
 import org.depthlens.analysis.ModelResult;
+import org.depthlens.probe.MetricSpec;
 import org.depthlens.probe.Metrics;
 import org.depthlens.stats.Band;
 import org.depthlens.stats.Uncertainty;
@@ -14,6 +15,7 @@ import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * The CSV tables of one model, built with Tablesaw.
@@ -60,62 +62,30 @@ public final class MetricsCsv {
     public static Table perBlock(ModelResult r) {
         Metrics m = r.metrics();
         int L = m.blocks();
-        IntColumn depth = IntColumn.create("depth");
-        DoubleColumn variance = DoubleColumn.create("variance");
-        DoubleColumn tokenVariance = DoubleColumn.create("token_variance");
-        DoubleColumn rms = DoubleColumn.create("rms");
-        DoubleColumn bi = DoubleColumn.create("block_influence");
-        DoubleColumn update = DoubleColumn.create("update_ratio");
-        DoubleColumn without = DoubleColumn.create("loss_without_layer");
-        DoubleColumn drop = DoubleColumn.create("loss_drop");
-        DoubleColumn lensLoss = DoubleColumn.create("logit_lens_loss");
-        DoubleColumn lensKl = DoubleColumn.create("logit_lens_kl");
-        DoubleColumn lensTop1 = DoubleColumn.create("logit_lens_top1_agreement");
-        DoubleColumn jacobian = DoubleColumn.create("jacobian_deviation");
-        DoubleColumn noAttn = DoubleColumn.create("loss_without_attention");
-        DoubleColumn noMlp = DoubleColumn.create("loss_without_mlp");
-        Metrics.LogitLens lens = m.logitLens();
-        double[] lossDrop = ReportModel.lossDrop(m);
-        for (int l = 0; l <= L; l++) {
-            depth.append(l);
-            variance.append(m.variance()[l]);
-            tokenVariance.append(m.tokenVariance()[l]);
-            rms.append(m.rms()[l]);
-            boolean block = l < L;
-            appendOrMissing(bi, block ? m.blockInfluence()[l] : null);
-            appendOrMissing(update, block ? m.updateRatio()[l] : null);
-            appendOrMissing(without, block && m.lossWithoutLayer() != null ? m.lossWithoutLayer()[l] : null);
-            appendOrMissing(drop, block && lossDrop != null ? lossDrop[l] : null);
-            appendOrMissing(lensLoss, lens != null ? lens.loss()[l] : null);
-            appendOrMissing(lensKl, lens != null ? lens.kl()[l] : null);
-            appendOrMissing(lensTop1, lens != null ? lens.top1Agreement()[l] : null);
-            appendOrMissing(jacobian, block && m.jacobianDeviation() != null ? m.jacobianDeviation()[l] : null);
-            appendOrMissing(noAttn, block && m.lossWithoutAttention() != null ? m.lossWithoutAttention()[l] : null);
-            appendOrMissing(noMlp, block && m.lossWithoutMlp() != null ? m.lossWithoutMlp()[l] : null);
-        }
-        Table t = Table.create("per_block", depth, variance, tokenVariance, rms, bi, update, without, drop, lensLoss, lensKl,
-                lensTop1, jacobian, noAttn, noMlp);
+        Table t = Table.create("per_block", IntColumn.create("depth", range(L + 1)));
+        List<MetricSpec> cols = MetricSpec.ALL.stream().filter(s -> s.csvColumn() != null).toList();
+        for (MetricSpec s : cols) t.addColumns(bound(s.csvColumn(), s.vector(m), L + 1));
         Uncertainty u = m.uncertainty();
         if (u != null) {
-            String[][] cols = {{"variance", "variance"}, {"token_variance", "token_variance"}, {"rms", "rms"},
-                    {"block_influence", "block_influence"}, {"update_ratio", "update_ratio"},
-                    {"loss_without_layer", "loss_without_layer"}, {"loss_drop", "damage"}, {"logit_lens_loss", "logit_lens.loss"},
-                    {"logit_lens_kl", "logit_lens.kl"}, {"logit_lens_top1_agreement", "logit_lens.top1_agreement"},
-                    {"jacobian_deviation", "jacobian_deviation"}, {"loss_without_attention", "loss_without_attention"},
-                    {"loss_without_mlp", "loss_without_mlp"}};
-            for (String[] c : cols) {
-                Band b = u.ci95().get(c[1]);
+            for (MetricSpec s : cols) {
+                Band b = u.ci95().get(s.key());
                 if (b == null) continue;
-                t.addColumns(bound(c[0] + "_lo", b.lo0(), L + 1), bound(c[0] + "_hi", b.hi0(), L + 1));
+                t.addColumns(bound(s.csvColumn() + "_lo", b.lo0(), L + 1), bound(s.csvColumn() + "_hi", b.hi0(), L + 1));
             }
         }
         return t;
     }
 
-    /** A column of interval bounds over depths 0..L (empty beyond the metric's length). */
+    private static int[] range(int n) {
+        int[] a = new int[n];
+        for (int i = 0; i < n; i++) a[i] = i;
+        return a;
+    }
+
+    /** A column over depths 0..L of a metric's values or bounds (empty beyond its length, all empty when null). */
     private static DoubleColumn bound(String name, double[] v, int rows) {
         DoubleColumn c = DoubleColumn.create(name);
-        for (int l = 0; l < rows; l++) appendOrMissing(c, l < v.length ? v[l] : null);
+        for (int l = 0; l < rows; l++) appendOrMissing(c, v != null && l < v.length ? v[l] : null);
         return c;
     }
 

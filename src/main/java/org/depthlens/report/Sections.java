@@ -2,6 +2,7 @@ package org.depthlens.report;
 
 import org.depthlens.pass.Provenance;
 import org.depthlens.pass.PrunedRemoval;
+import org.depthlens.probe.MetricSpec;
 import org.depthlens.probe.Metrics;
 
 import java.util.ArrayList;
@@ -15,42 +16,21 @@ import java.util.function.Function;
 public final class Sections {
     private Sections() {}
 
-    /** One sentence per metric, from shared/docs/metrics.md. */
-    static final String[][] GLOSSARY = {
-        {"Depth", "x[0] is the embedding output, x[l] the output of block l-1 (the input of block l), and x[L] "
+    private static String[][] glossary() {
+        List<String[]> g = new ArrayList<>();
+        g.add(DEPTH);
+        g.add(LOSS);
+        for (MetricSpec s : MetricSpec.ALL) g.add(new String[] {s.indexed(), s.glossary()});
+        for (String[] r : REST) g.add(r);
+        return g.toArray(new String[0][]);
+    }
+
+    private static final String[] DEPTH = {"Depth", "x[0] is the embedding output, x[l] the output of block l-1 (the input of block l), and x[L] "
                 + "the output of the last block before the final norm; every token position of every window is "
-                + "one sample."},
-        {"angular_all[l][n-1]", "Mean over all tokens of arccos(cos(x[l], x[l+n]))/pi: how far the residual "
-                + "stream turns between depth l and depth l+n (0 = same direction, 0.5 = orthogonal)."},
-        {"angular_last[l][n-1]", "The same over the last token of each window only (the choice of Gromov et al. "
-                + "and of the LNS repository)."},
-        {"block_influence[l]", "1 - mean over tokens of cos(x[l], x[l+1]) (ShortGPT's Block Influence): how "
-                + "much block l changes the direction of the stream; ShortGPT prunes the blocks with the "
-                + "lowest values."},
-        {"variance[l]", "Population variance of all elements of x[l] (all tokens and dimensions together); its "
-                + "growth with depth is the Curse of Depth's symptom."},
-        {"token_variance[l]", "Mean over tokens of the population variance of x[l][t] over the hidden "
-                + "dimension."},
-        {"rms[l]", "Mean over tokens of |x[l][t]| / sqrt(d), d = hidden size."},
-        {"update_ratio[l]", "Mean over tokens of |x[l+1][t] - x[l][t]| / |x[l][t]|: the size of block l's "
-                + "update relative to its input."},
-        {"loss", "Mean next-token negative log-likelihood (natural log, nats/token) over positions 0..T-2 of "
-                + "every window; perplexity = exp(loss)."},
-        {"loss_without_layer[l]", "The loss with block l replaced by the identity (its input passes through "
-                + "unchanged); the performance drop of removing block l is loss_without_layer[l] - loss."},
-        {"logit_lens.loss[l]", "The logit lens: the mean next-token loss when the prediction is read off depth l, "
-                + "p_l = softmax(head(norm(x[l]))) with the final norm recomputed on x[l]; equals loss at l = L."},
-        {"logit_lens.kl[l]", "Mean over all positions of KL(p_L || p_l) in nats: how far the prediction read at depth "
-                + "l is from the final one (0 at l = L)."},
-        {"logit_lens.top1_agreement[l]", "Fraction of all positions where the most likely token at depth l is the "
-                + "final one; the key numbers give the first depth where it exceeds 0.5 (where the prediction forms)."},
-        {"jacobian_deviation[l]", "|D - V| / |V| with D the central difference (eps = 1e-2) of block l's map along "
-                + "V = x[l] minus its mean over the window's tokens: how strongly the block's update responds to its "
-                + "input; 0 = the block acts as the identity around its input."},
-        {"loss_without_attention[l]", "The loss with only block l's attention output replaced by zero, everything "
-                + "else intact."},
-        {"loss_without_mlp[l]", "The loss with only block l's MLP (or MoE) output replaced by zero; zeroing both "
-                + "sublayers is loss_without_layer[l]."},
+                + "one sample."};
+    private static final String[] LOSS = {"loss", "Mean next-token negative log-likelihood (natural log, nats/token) over positions 0..T-2 of "
+                + "every window; perplexity = exp(loss)."};
+    private static final String[][] REST = {
         {"pruned_removal", "Contiguous pruning (Gromov et al.): for each n, the start l minimising "
                 + "angular_last[l][n-1], and the loss with blocks l..l+n-1 all replaced by the identity."},
         {"expert_usage", "For each MoE block, how many routed token slots each expert received (the charts "
@@ -58,8 +38,6 @@ public final class Sections {
         {"ci95 (uncertainty)", "95 % interval of a number: the 2.5th and 97.5th percentile of its value over 1000 "
                 + "resamples of whole windows drawn with replacement (seeded, recorded in metrics.json); shaded bands "
                 + "in the charts. A difference between models resamples the same windows for both (paired)."},
-        {"damage[l]", "loss_without_layer[l] - loss, what removing block l costs; its interval is paired (both losses "
-                + "on the same resampled windows)."},
         {"score_vs_damage", "Spearman's rank correlation over the blocks between a cheap score (block influence, "
                 + "angular distance at n = 1, update ratio, Jacobian deviation, the lens KL drop kl[l] - kl[l+1]) and "
                 + "damage[l], average ranks for ties, with its bootstrap interval."},
@@ -68,6 +46,12 @@ public final class Sections {
         {"Row-normalised heatmaps", "The LNS repository's view: for each n, clip to the 1st-99th percentile "
                 + "and min-max scale to [0, 1]. A presentation option only; every stored number is raw."},
     };
+
+    /**
+     * One sentence per term, from docs/metrics.md: the depth convention and the loss, every registered array metric
+     * ({@link MetricSpec#ALL}, declared there once), then the rest.
+     */
+    static final String[][] GLOSSARY = glossary(); // after the rows it reads
 
     /** The built-in sections, in their default order. */
     public static List<ReportSection> defaults() {

@@ -4,6 +4,7 @@ import org.depthlens.Fixtures;
 import org.depthlens.TinyCurse;
 import org.depthlens.model.Model;
 import org.depthlens.model.family.Architecture;
+import org.depthlens.probe.MetricSpec;
 import org.depthlens.probe.Metrics;
 import org.depthlens.stats.Band;
 import org.depthlens.stats.Spearman;
@@ -93,11 +94,10 @@ class IntervalsTest {
         assertEquals(1000, u.resamples());
         List<Double> pruned = one.pruned().stream().map(p -> p.loss()).toList();
         WindowTable t = u.table();
-        for (String key : List.of("angular_all", "angular_last", "block_influence", "variance", "token_variance", "rms",
-                "update_ratio", "logit_lens.loss", "logit_lens.kl", "logit_lens.top1_agreement", "jacobian_deviation", "loss",
-                "loss_without_layer", "loss_without_attention", "loss_without_mlp", "damage", "damage_attention", "damage_mlp",
-                "pruned_removal.loss",
-                "pruned_removal.damage")) {
+        List<String> keys = new java.util.ArrayList<>(List.of("loss", "pruned_removal.loss", "pruned_removal.damage"));
+        for (MetricSpec s : MetricSpec.ALL) keys.add(s.key()); // intervals apply to every registered metric
+        assertEquals(keys.size(), u.ci95().size(), "keys " + u.ci95().keySet());
+        for (String key : keys) {
             double[] want = value(m, pruned, key), got = t.value(key);
             assertEquals(want.length, got.length, key);
             Band b = u.ci95().get(key);
