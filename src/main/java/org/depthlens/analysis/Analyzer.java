@@ -150,8 +150,13 @@ public final class Analyzer {
         }
 
         @Override
+        public ProbeSums empty() {
+            return new ProbeSums(layers, hidden);
+        }
+
+        @Override
         public Observer<ProbeSums> observe(Batch batch) {
-            StreamProbe p = new StreamProbe(layers, hidden, batch.members(), batch.seqLen());
+            StreamProbe p = new StreamProbe(layers, hidden, batch.batch(), batch.seqLen());
             return new Observer<>() {
                 @Override
                 public void state(int depth, INDArray x) {
@@ -159,20 +164,15 @@ public final class Analyzer {
                 }
 
                 @Override
-                public ProbeSums result() {
+                public List<ProbeSums> result() {
                     return p.sums();
                 }
             };
         }
 
         @Override
-        public ProbeSums merge(ProbeSums earlier, ProbeSums later) {
-            return earlier.merge(later);
-        }
-
-        @Override
-        public ProbeSums relabel(ProbeSums partial, int[] ids) {
-            return partial.relabel(ids);
+        public ProbeSums merge(ProbeSums acc, ProbeSums later) {
+            return acc.merge(later);
         }
     }
 }

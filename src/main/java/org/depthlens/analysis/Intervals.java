@@ -95,15 +95,19 @@ final class Intervals {
         };
     }
 
+    /** A probe's partials, one per window in window order, as the planner kept them. */
+    @SuppressWarnings("unchecked")
+    private static <P> List<P> windows(Passes.Outcome o, String probe) {
+        return (List<P>) (List<?>) o.perSequence().get(probe);
+    }
+
     /** Every metric of the run as a statistic of per-window sums. */
     static WindowTable table(List<Sequence> seqs, Passes.Outcome o, Analyzer.Options options, int layers) {
         int w = seqs.size();
         WindowTable t = new WindowTable(w);
-        ((ProbeSums) o.probes().get(Analyzer.Probe.NAME)).declare(t);
-        LensSums lens = (LensSums) o.probes().get(LogitLensPass.NAME);
-        if (lens != null) lens.declare(t);
-        JacobianSums jac = (JacobianSums) o.probes().get(JacobianPass.NAME);
-        if (jac != null) jac.declare(t);
+        ProbeSums.declare(t, windows(o, Analyzer.Probe.NAME));
+        if (o.perSequence().containsKey(LogitLensPass.NAME)) LensSums.declare(t, windows(o, LogitLensPass.NAME));
+        if (o.perSequence().containsKey(JacobianPass.NAME)) JacobianSums.declare(t, windows(o, JacobianPass.NAME));
         if (o.lastAngles() != null) {
             int pairs = LastTokenAngles.pairs(layers);
             double[][] rows = new double[w][pairs + 1];

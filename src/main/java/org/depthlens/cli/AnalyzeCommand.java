@@ -155,10 +155,11 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         if (text != null && ids != null) throw usage("give --text or --ids, not both");
         if (text == null && ids == null) throw usage("give the data to evaluate on: --text FILE or --ids FILE");
         List<ModelSpec> named = norm.apply(spec, sweep.models(spec, models, labels), lns);
-        if (window < 2) throw usage("--window must be at least 2, got " + window);
-        if (maxWindows != null && maxWindows < 1) throw usage("--max-windows must be positive, got " + maxWindows);
-        if (prune != null && prune < 0) throw usage("--prune must not be negative, got " + prune);
+        if (window < 2) throw origin.error(spec, "--window", "must be at least 2, got " + window);
+        if (maxWindows != null && maxWindows < 1) throw origin.error(spec, "--max-windows", "must be positive, got " + maxWindows);
+        if (prune != null && prune < 0) throw origin.error(spec, "--prune", "must not be negative, got " + prune);
 
+        var exec = new AnalyzeJob.Execution(null, sweep.keepGoing);
         if (prune != null) {
             // before any output, as eval does; --keep-going leaves out a model whose config fails it
             List<ModelSpec> checked = new ArrayList<>();
@@ -167,7 +168,7 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
                     PrunedRemoval.checkDepth(Families.read(m.dir(), Architecture.LnsMode.AUTO), prune);
                     checked.add(m);
                 } catch (BadInputException e) {
-                    RunOptions.skipOrThrow(m, e.getMessage(), sweep.keepGoing, System.err);
+                    RunOptions.skipOrThrow(m, e.getMessage(), exec, System.err);
                 }
             }
             named = checked;
@@ -183,17 +184,17 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         DataSource data = text != null ? DataSource.text(text) : DataSource.ids(ids);
         var request = new AnalyzeJob.Request(named, data, window, maxWindows == null ? Integer.MAX_VALUE : maxWindows,
                 prune == null ? DEFAULT_PRUNE : prune,
-                out, force, defaultOut ? RunOptions.reportsDir() : null, Runtime.getRuntime().maxMemory() / 2, allowNan,
+                out, force, defaultOut ? RunOptions.reportsDir() : null, RunOptions.memoryBudget(), allowNan,
                 new Analyzer.DepthProbes(logitLens, jacobian, sublayerRemoval == null ? bundled : sublayerRemoval));
         if (bundled) System.err.println("No --model given: analysing the bundled Pre-LN/LNS pair on the project's docs/.");
-        if (maxLength != null && maxLength < 1) throw usage("--max-length must be positive, got " + maxLength);
+        if (maxLength != null && maxLength < 1) throw origin.error(spec, "--max-length", "must be positive, got " + maxLength);
         EvalExtension eval = tasks.isEmpty() && docs.isEmpty() ? null : new EvalExtension(
                 EvalInputs.read(RunOptions.abs(tasks), RunOptions.abs(docs)), maxLength == null ? 0 : maxLength,
-                Runtime.getRuntime().maxMemory() / 2);
+                RunOptions.memoryBudget());
         var spark = sweep.sparkOptions(spec);
         if (spark != null && eval != null) throw usage("--tasks/--docs do not run on Spark yet: run 'depthlens eval --spark ...' for them");
         Path done = AnalyzeJob.run(request, new ConsoleProgress(System.err), System.err, eval,
-                new AnalyzeJob.Execution(spark, sweep.keepGoing));
+                new AnalyzeJob.Execution(spark, sweep.keepGoing, exec.skips()));
         spec.commandLine().getOut().println("Wrote " + done + "/report.html");
         return 0;
     }

@@ -65,8 +65,12 @@ public final class AnalyzeJob {
      * @param spark     null: in this process, one model after the other
      * @param keepGoing a model that fails with bad input is reported (one warning line) and left out
      */
-    public record Execution(SparkOptions spark, boolean keepGoing) {
+    public record Execution(SparkOptions spark, boolean keepGoing, Skips skips) {
         public static final Execution LOCAL = new Execution(null, false);
+
+        public Execution(SparkOptions spark, boolean keepGoing) {
+            this(spark, keepGoing, new Skips());
+        }
     }
 
     /** Runs the request with an extension (may be null); returns the finished output folder. */
@@ -80,23 +84,26 @@ public final class AnalyzeJob {
         List<ModelResult> results = new ArrayList<>();
         try (AtomicDir out = AtomicDir.create(r.out(), r.force())) {
             if (exec.spark() != null) {
-                results.addAll(SparkJobs.analyze(r, exec.spark(), exec.keepGoing(), log));
+                results.addAll(SparkJobs.analyze(r, exec.spark(), exec, log));
             } else {
                 for (ModelSpec spec : r.models()) {
                     try {
                         results.add(analyse(spec, r, progress, log, ext));
                     } catch (BadInputException e) {
-                        RunOptions.skipOrThrow(spec, e.getMessage(), exec.keepGoing(), log);
+                        RunOptions.skipOrThrow(spec, e.getMessage(), exec, log);
                     }
                 }
             }
             results.removeIf(java.util.Objects::isNull);
             if (results.isEmpty()) throw new BadInputException("no model left to report: every model failed (--keep-going)");
             try {
-                ReportOptions options = ReportOptions.defaults().withTitle("depthlens: " + String.join(" vs ", labels(r)));
-                if (ext != null) options = options.withSections(ext.sections(ReportWriter.defaultSections()));
+                ReportOptions options = ReportOptions.defaults()
+                        .withTitle(exec.skips().title("depthlens: ", results.stream().map(ModelResult::label).toList()));
+                List<ReportSection> sections = ext != null ? ext.sections(ReportWriter.defaultSections()) : ReportWriter.defaultSections();
+                if (ext != null || !exec.skips().isEmpty()) options = options.withSections(exec.skips().sections(sections));
                 ReportOutput written = ReportWriter.writeAll(results, out.path(), options);
                 if (ext != null) ext.write(written);
+                exec.skips().write(out.path());
             } catch (IOException e) {
                 throw new UncheckedIOException(r.out() + ": cannot write the output (" + AtomicDir.reason(out.path(), e)
                         + "); nothing was written", e);

@@ -61,7 +61,7 @@ public final class EvalJob {
                 checkOptions(m, r);
                 checked.add(m);
             } catch (BadInputException e) {
-                RunOptions.skipOrThrow(m, e.getMessage(), exec.keepGoing(), log);
+                RunOptions.skipOrThrow(m, e.getMessage(), exec, log);
             }
         }
         if (checked.size() < r.models().size()) {
@@ -74,13 +74,13 @@ public final class EvalJob {
         try (AtomicDir out = AtomicDir.create(r.out(), r.force())) {
             List<EvalResult> results = new ArrayList<>();
             if (exec.spark() != null) {
-                results.addAll(SparkJobs.eval(r, inputs, exec.spark(), exec.keepGoing(), log));
+                results.addAll(SparkJobs.eval(r, inputs, exec.spark(), exec, log));
             } else {
                 for (ModelSpec spec : r.models()) {
                     try {
                         results.add(evaluate(spec, r, inputs, progress, log));
                     } catch (BadInputException e) {
-                        RunOptions.skipOrThrow(spec, e.getMessage(), exec.keepGoing(), log);
+                        RunOptions.skipOrThrow(spec, e.getMessage(), exec, log);
                         results.add(null);
                     }
                 }
@@ -92,7 +92,9 @@ public final class EvalJob {
             if (entries.isEmpty()) throw new BadInputException("no model left to report: every model failed (--keep-going)");
             try {
                 for (EvalSection.Entry e : entries) write(e.result(), out.path().resolve(e.dirName()));
-                ReportWriter.writePage(out.path(), "depthlens eval: " + String.join(" vs ", labels(r)), List.of(new EvalSection(entries)));
+                ReportWriter.writePage(out.path(), exec.skips().title("depthlens eval: ", entries.stream().map(EvalSection.Entry::label).toList()),
+                        exec.skips().sections(List.of(new EvalSection(entries))));
+                exec.skips().write(out.path());
             } catch (IOException e) {
                 throw new UncheckedIOException("writing the evaluation into " + out.path(), e);
             }

@@ -30,6 +30,15 @@ final class RunOptions {
         return out;
     }
 
+    /**
+     * Bytes the pass planner may fill with batches: half the heap, or {@code -Ddepthlens.memoryBudget} (tests and
+     * diagnostics: the batch size changes no number, docs/design.md).
+     */
+    static long memoryBudget() {
+        long b = Long.getLong("depthlens.memoryBudget", 0L);
+        return b > 0 ? b : Runtime.getRuntime().maxMemory() / 2;
+    }
+
     static Path abs(Path p) {
         return p.toAbsolutePath().normalize();
     }
@@ -88,8 +97,9 @@ final class RunOptions {
     }
 
     /** A model that met bad input: fail the run with its line, or with {@code --keep-going} warn and leave it out. */
-    static void skipOrThrow(ModelSpec spec, String message, boolean keepGoing, PrintStream log) {
-        if (!keepGoing) throw new org.depthlens.BadInputException(message);
+    static void skipOrThrow(ModelSpec spec, String message, AnalyzeJob.Execution exec, PrintStream log) {
+        if (!exec.keepGoing()) throw new org.depthlens.BadInputException(message);
+        exec.skips().add(spec, message);
         log.println("depthlens: warning: skipped " + spec.label() + ": " + message + " (going on: --keep-going)");
     }
 }

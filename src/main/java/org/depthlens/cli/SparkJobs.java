@@ -40,7 +40,7 @@ final class SparkJobs {
      * Each model's analysis, as {@link AnalyzeJob} computes it in one process; null for a model skipped with
      * {@code keepGoing} (a warning names it and its error).
      */
-    static List<ModelResult> analyze(AnalyzeJob.Request r, SparkOptions o, boolean keepGoing, PrintStream log) {
+    static List<ModelResult> analyze(AnalyzeJob.Request r, SparkOptions o, AnalyzeJob.Execution keepGoing, PrintStream log) {
         Analyzer.Options options = new Analyzer.Options(true, r.prune(), r.memoryBudget(), r.probes());
         Analyze requests = new Analyze(true, r.prune(), r.memoryBudget(), r.probes().logitLens(), r.probes().jacobian(),
                 r.probes().sublayerRemoval());
@@ -95,7 +95,7 @@ final class SparkJobs {
     }
 
     /** Each model's evaluation, as {@link EvalJob} computes it in one process; null for a model skipped with keepGoing. */
-    static List<EvalResult> eval(EvalJob.Request r, EvalInputs inputs, SparkOptions o, boolean keepGoing, PrintStream log) {
+    static List<EvalResult> eval(EvalJob.Request r, EvalInputs inputs, SparkOptions o, AnalyzeJob.Execution keepGoing, PrintStream log) {
         long t0 = System.nanoTime();
         Evaluator.Options options = new Evaluator.Options(r.maxLength(), r.removal(), r.prune(), null, null, r.memoryBudget());
         Eval requests = new Eval(r.maxLength(), r.removal(), r.prune(), r.memoryBudget());

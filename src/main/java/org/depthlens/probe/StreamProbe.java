@@ -5,65 +5,58 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Watches the residual stream of one batch of equal-length sequences (every row is a token) flow block by block and
- * accumulates {@link ProbeSums}, one row of sums per sequence (window). It keeps each depth's state (float32, on
- * heap) because the angular distance compares every pair of depths; dot products and norms are taken in double.
- * Work is cut into chunks of at most {@link #GRAIN} rows that never cross a window, and each window's sums add its
- * chunks in order: a window's numbers do not depend on which other windows share its batch.
+ * accumulates one {@link ProbeSums} per sequence (window). It keeps each depth's state (float32, on heap) because the
+ * angular distance compares every pair of depths; dot products and norms are taken in double.
+ *
+ * <p>Every sum runs over fixed pieces in a fixed order: a window's rows are cut from its first row into chunks of
+ * {@link #GRAIN} rows, each chunk sums its rows in order, and the window's sum adds its chunks in order. The chunks
+ * run in parallel, but a window's sums depend on nothing but its own states: not on the thread count, nor on the
+ * other windows of the batch.
  */
 public final class StreamProbe {
     private final int layers;
     private final int hidden;
-    private final int rows;
+    private final int batch;
     private final int seqLen;
-    private final int[] members;
-    /** Chunks per window, and in all. */
-    private final int perWindow;
-    private final int chunks;
+    private final int rows;
     private final float[][] states;
     private final double[][] norms;
-    private final ProbeSums sums;
+    private final ProbeSums[] sums;
 
-    /** For a batch whose sequences are windows 0..batch-1. */
     public StreamProbe(int layers, int hidden, int batch, int seqLen) {
-        this(layers, hidden, java.util.stream.IntStream.range(0, batch).toArray(), seqLen);
-    }
-
-    /** For a batch of the windows {@code members} (the run's indices of its sequences), each {@code seqLen} rows. */
-    public StreamProbe(int layers, int hidden, int[] members, int seqLen) {
         this.layers = layers;
         this.hidden = hidden;
+        this.batch = batch;
         this.seqLen = seqLen;
-        this.members = members.clone();
-        this.rows = members.length * seqLen;
-        this.perWindow = (seqLen + GRAIN - 1) / GRAIN;
-        this.chunks = perWindow * members.length;
+        this.rows = batch * seqLen;
         this.states = new float[layers + 1][];
         this.norms = new double[layers + 1][];
-        this.sums = new ProbeSums(layers, hidden);
-        for (int m : members) sums.row(m)[sums.tokens] = seqLen;
+        this.sums = new ProbeSums[batch];
+        for (int b = 0; b < batch; b++) {
+            sums[b] = new ProbeSums(layers, hidden);
+            sums[b].tokens = seqLen;
+        }
     }
 
-    /** Rows [from, to) of chunk c: chunks of a window never reach into the next one. */
-    private int chunkFrom(int c) {
-        return (c / perWindow) * seqLen + (c % perWindow) * GRAIN;
+    /** Rows per chunk of a window (its last chunk is shorter): fixed, so a window's sums are the same on any machine. */
+    static final int GRAIN = 64;
+
+    /** Chunks per window. */
+    private int chunksPerWindow() {
+        return (seqLen + GRAIN - 1) / GRAIN;
     }
 
-    private int chunkTo(int c) {
-        return Math.min(chunkFrom(c) + GRAIN, (c / perWindow + 1) * seqLen);
-    }
-
-    /** Runs {@code body} on every chunk, in parallel. */
-    private void eachChunk(Par.Chunk body) {
-        Par.rows(chunks, 1, (c0, c1) -> {
-            for (int c = c0; c < c1; c++) body.run(c, chunkFrom(c), chunkTo(c));
+    /** Runs {@code body} on every chunk (window b, rows [r0, r1)) in parallel; chunk c is window c / chunksPerWindow. */
+    private void chunks(Par.Chunk body) {
+        int per = chunksPerWindow();
+        Par.rows(batch * per, 1, (i0, i1) -> {
+            for (int i = i0; i < i1; i++) {
+                int b = i / per, c = i % per;
+                int r0 = b * seqLen + c * GRAIN;
+                body.run(i, r0, Math.min(r0 + GRAIN, (b + 1) * seqLen));
+            }
         });
     }
-
-    /**
-     * Rows per chunk of the parallel loops. Fixed (not derived from the thread count), so the per-chunk
-     * partial sums, added in chunk order, give the same doubles on any machine.
-     */
-    static final int GRAIN = 64;
 
     /** Observes x[depth] ([B*T, H], sequence-major rows); depths must arrive in order 0..L. */
     public void observe(int depth, INDArray x) {
@@ -72,9 +65,10 @@ public final class StreamProbe {
         if (s.length != rows * hidden) throw new IllegalArgumentException("state has " + s.length + " values, expected " + rows * hidden);
         states[depth] = s;
         double[] nrm = new double[rows];
+        int per = chunksPerWindow();
         // per chunk: token variance, rms, element sum
-        double[][] part = new double[chunks][3];
-        eachChunk((c, r0, r1) -> {
+        double[][] part = new double[batch * per][3];
+        chunks((c, r0, r1) -> {
             double tokenVar = 0, rms = 0, sum = 0;
             for (int r = r0; r < r1; r++) {
                 int base = r * hidden;
@@ -100,35 +94,34 @@ public final class StreamProbe {
             part[c][2] = sum;
         });
         norms[depth] = nrm;
-        double[] mean = new double[members.length];
-        for (int w = 0; w < members.length; w++) {
+        double[] mean = new double[batch];
+        for (int b = 0; b < batch; b++) {
             double tokenVar = 0, rms = 0, sum = 0;
-            for (int c = w * perWindow; c < (w + 1) * perWindow; c++) {
+            for (int c = b * per; c < (b + 1) * per; c++) {
                 tokenVar += part[c][0];
                 rms += part[c][1];
                 sum += part[c][2];
             }
-            double[] row = sums.row(members[w]);
-            row[sums.tokenVar + depth] = tokenVar;
-            row[sums.rms + depth] = rms;
-            row[sums.count + depth] = (double) seqLen * hidden;
-            row[sums.sum + depth] = sum;
-            mean[w] = sum / ((double) seqLen * hidden);
+            sums[b].tokenVar[depth] = tokenVar;
+            sums[b].rmsSum[depth] = rms;
+            sums[b].elemCount[depth] = (double) seqLen * hidden;
+            sums[b].elemSum[depth] = sum;
+            mean[b] = sum / ((double) seqLen * hidden);
         }
-        double[] m2Part = new double[chunks];
-        eachChunk((c, r0, r1) -> {
-            double mu = mean[c / perWindow];
-            double m2 = 0;
+        // centred sum of squares about each window's own mean (merged across windows with Chan's formula)
+        double[] m2Part = new double[batch * per];
+        chunks((c, r0, r1) -> {
+            double mu = mean[c / per], m2 = 0;
             for (int i = r0 * hidden; i < r1 * hidden; i++) {
                 double dv = s[i] - mu;
                 m2 += dv * dv;
             }
             m2Part[c] = m2;
         });
-        for (int w = 0; w < members.length; w++) {
+        for (int b = 0; b < batch; b++) {
             double m2 = 0;
-            for (int c = w * perWindow; c < (w + 1) * perWindow; c++) m2 += m2Part[c];
-            sums.row(members[w])[sums.m2 + depth] = m2;
+            for (int c = b * per; c < (b + 1) * per; c++) m2 += m2Part[c];
+            sums[b].elemM2[depth] = m2;
         }
         if (depth > 0) angularAndUpdate(depth);
     }
@@ -144,12 +137,13 @@ public final class StreamProbe {
      * x[m] once and compares them with the same rows of every earlier depth.
      */
     private void angularAndUpdate(int m) {
+        int per = chunksPerWindow();
         // per chunk and earlier depth l: [all, cos sum]; plus the update ratio of block m-1
-        double[][][] part = new double[chunks][m][2];
-        double[] upd = new double[chunks];
+        double[][][] part = new double[batch * per][m][2];
+        double[] upd = new double[batch * per];
         float[] b = states[m];
         double[] nb = norms[m];
-        eachChunk((c, r0, r1) -> {
+        chunks((c, r0, r1) -> {
             for (int l = 0; l < m; l++) {
                 float[] a = states[l];
                 double[] na = norms[l];
@@ -183,20 +177,20 @@ public final class StreamProbe {
             }
             upd[c] = total;
         });
-        for (int w = 0; w < members.length; w++) {
-            double[] row = sums.row(members[w]);
+        for (int w = 0; w < batch; w++) {
+            ProbeSums ws = sums[w];
             for (int l = 0; l < m; l++) {
                 double all = 0, cosSum = 0;
-                for (int c = w * perWindow; c < (w + 1) * perWindow; c++) {
+                for (int c = w * per; c < (w + 1) * per; c++) {
                     all += part[c][l][0];
                     cosSum += part[c][l][1];
                 }
-                row[LastTokenAngles.index(layers, l, m - l)] = all;
-                if (m == l + 1) row[sums.cos + l] = cosSum;
+                ws.angAll[l][m - l - 1] = all;
+                if (m == l + 1) ws.cosNext[l] = cosSum;
             }
             double total = 0;
-            for (int c = w * perWindow; c < (w + 1) * perWindow; c++) total += upd[c];
-            row[sums.update + m - 1] = total;
+            for (int c = w * per; c < (w + 1) * per; c++) total += upd[c];
+            ws.updateRatio[m - 1] = total;
         }
     }
 
@@ -214,8 +208,8 @@ public final class StreamProbe {
         return (s0 + s1) + (s2 + s3);
     }
 
-    /** The partial sums of this batch. */
-    public ProbeSums sums() {
-        return sums;
+    /** The partial sums of each window of this batch, in batch order. */
+    public java.util.List<ProbeSums> sums() {
+        return java.util.List.of(sums);
     }
 }

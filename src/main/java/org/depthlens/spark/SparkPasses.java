@@ -155,7 +155,7 @@ public final class SparkPasses {
                 int[] local = new int[t.members().length];
                 for (int i = 0; i < local.length; i++) local[i] = i;
                 PassPart p = new Passes(model, t.budget(), Progress.NONE).run(t.sequences(), local, plan);
-                return Passes.relabel(p, t.members(), plan);
+                return new PassPart(t.members().clone(), p.loglik(), p.lastAngles(), p.expertUsage(), p.probes(), p.inputTokens());
             }
         }
     }

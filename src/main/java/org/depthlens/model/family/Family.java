@@ -12,12 +12,19 @@ import java.util.Map;
  * checkpoint tensor is checked against; plus the tensors the family's checkpoints may hold that the
  * model does not use.
  *
- * <p>Adding a family: write one such class (most are a few lines on top of {@link Common}), add it to
- * {@link Families#ALL}, and add a fixture test against HF's own activations.
+ * <p>Adding a family: write one such class (most are a few lines on top of {@link Common}), declaring its
+ * config keys ({@link ConfigKeys}; add HF's class to tools/hf_config_keys.py), add it to {@link Families#ALL},
+ * and add a fixture test against HF's own activations.
  */
 public interface Family {
     /** config.json's {@code model_type}. */
     String modelType();
+
+    /**
+     * What the family does with every config.json key of HF's configuration class for {@link #modelType}:
+     * read, ignored (with why), or accepted only at implemented values; ConfigKeysTest walks HF's list.
+     */
+    ConfigKeys configKeys();
 
     /** HF's code defaults of the keys this family reads (shared/docs/architectures.md §3). */
     Map<String, Object> defaults();
@@ -38,9 +45,10 @@ public interface Family {
 
     /**
      * Whether the family's HF class reads an explicit {@code layer_types} list (so {@code prune} may write one when
-     * the family's own rule cannot place the kept blocks' sliding windows).
+     * the family's own rule cannot place the kept blocks' sliding windows): its {@link #configKeys} read the key.
      */
     default boolean honoursLayerTypes() {
-        return false;
+        ConfigKeys.Key k = configKeys().get("layer_types");
+        return k != null && k.use() == ConfigKeys.Use.READ;
     }
 }
