@@ -14,8 +14,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Spearman's rho against tools/spearman_check.py, plain Python counting ranks, on the score and damage arrays of the
- * tiny-curse-24 pair's metrics.json (16 windows of 256 tokens); the script also found each file's own
- * score_vs_damage equal to its value (difference 0).
+ * metrics.json of a 32-block pair (tiny-curse-24's Pre-LN and LNS with blocks 8-15 stacked again by
+ * tools/stack_blocks.py, 64 windows of 128 tokens); the script also found each file's own score_vs_damage equal to
+ * its value (difference 0.0).
  */
 class SpearmanCheckTest {
     @Test
