@@ -136,6 +136,12 @@ class SafetyBadInputTest {
         assertTrue(skipped.contains("\"broken\"") && skipped.contains("\"poisoned\"") && skipped.contains(bad.toString()), skipped);
         assertTrue(Files.isRegularFile(out.resolve("llama/metrics.json")));
         assertTrue(Files.notExists(out.resolve("broken")) && Files.notExists(out.resolve("poisoned")));
+        // a model labelled like the list gets another folder (it failed the whole run after computing: "Is a directory")
+        Path out2 = tmp.resolve("out2");
+        Cli.Result r2 = Cli.run("analyze", "-m", model.toString(), "-l", "skipped.json", "-m", bad.toString(), "--ids", ids.toString(),
+                "--window", "32", "--max-windows", "1", "--prune", "1", "--no-jacobian", "--no-logit-lens", "-o", out2.toString(), "--keep-going");
+        assertEquals(0, r2.code(), r2::describe);
+        assertTrue(Files.isRegularFile(out2.resolve("skipped.json")) && Files.isRegularFile(out2.resolve("skipped.json-2/metrics.json")));
     }
 
     @Test
@@ -207,6 +213,11 @@ class SafetyBadInputTest {
                 "--spark-conf spark.executor.memory=banana", "a size such as");
         assertError(analyze(model, "--spark", "local[1]", "--spark-conf", "spark.task.cpus=two"), USAGE,
                 "--spark-conf spark.task.cpus=two", "positive integer");
+        // time settings: Spark failed half-started with its own stack traces (banana), or a heartbeat scheduler exception (0)
+        assertError(analyze(model, "--spark", "local[1]", "--spark-conf", "spark.network.timeout=banana"), USAGE,
+                "--spark-conf spark.network.timeout=banana", "a positive time");
+        assertError(analyze(model, "--spark", "local[1]", "--spark-conf", "spark.executor.heartbeatInterval=0"), USAGE,
+                "--spark-conf spark.executor.heartbeatInterval=0", "a positive time");
         assertNothingLeft(out);
     }
 
@@ -379,6 +390,21 @@ class SafetyBadInputTest {
             assertTrue(SweepOptions.badMaster(bad) != null, bad);
         }
         assertError(analyze(model, "--spark", "local[ 2 ]"), USAGE, "--spark 'local[ 2 ]'", "got ' 2 '");
+    }
+
+    /**
+     * Settings only Spark can judge (more CPUs per task than local[N] threads): Spark's SparkException is checked,
+     * so it escaped the RuntimeException catch (exit 1, stack trace). In its own JVM: Spark's loggers are per JVM.
+     */
+    @Test
+    void sparkRefusesToStart() throws Exception {
+        List<String> jvm = new ArrayList<>(List.of(System.getProperty("depthlens.spark.opens", "").trim().split("\\s+")));
+        jvm.removeIf(String::isEmpty);
+        Cli.Result r = Cli.runProcess(Cli.command(jvm, List.of("analyze", "-m", model.toString(), "--ids", ids.toString(), "--window", "32",
+                "--max-windows", "1", "--no-jacobian", "--no-logit-lens", "-o", out.toString(), "--spark", "local[2]", "--spark-conf",
+                "spark.task.cpus=4")), tmp, 300);
+        assertError(r, BAD, "--spark local[2]: Spark did not start", "cpus per task = 4", "check --spark-conf spark.task.cpus=4");
+        assertNothingLeft(out);
     }
 
     /** The launcher puts Spark on the class path for a run config holding a "spark" key, not for other configs. */
