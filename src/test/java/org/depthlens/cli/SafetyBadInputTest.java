@@ -407,6 +407,16 @@ class SafetyBadInputTest {
         assertNothingLeft(out);
     }
 
+    /** A family with one fixed block form (OLMo-2 here) refuses --post-num as it refuses --norm-type (it was ignored). */
+    @Test
+    void postNumOfAFamilyWithAFixedForm() {
+        Path olmo2 = Fixtures.copyModel("olmo2", false, tmp);
+        Path trace = tmp.resolve("trace.safetensors");
+        assertError(Cli.run("trace", "-m", olmo2.toString(), "--ids", ids.toString(), "-o", trace.toString(), "--post-num", "2"), BAD,
+                olmo2.toString(), "--post-num 2 does not apply", "olmo2 blocks are");
+        assertNothingLeft(trace);
+    }
+
     /** The launcher puts Spark on the class path for a run config holding a "spark" key, not for other configs. */
     @Test
     void launcherSeesSparkInARunConfig() throws Exception {
