@@ -160,6 +160,10 @@ class SafetyBadInputTest {
         assertError(Cli.run("tokenize", "-m", model.toString(), "--text", nul.toString()), BAD, nul.toString(), "NUL byte");
         assertError(Cli.run("tokenize", "-m", model.toString(), "--text", bin.toString()), BAD, bin.toString(), "not UTF-8 text");
         assertError(Cli.run("tokenize", "-m", model.toString(), "--text", folder.toString()), BAD, folder.toString(), "is a folder");
+        Path utf16 = tmp.resolve("utf16.txt");
+        Files.write(utf16, new byte[] {(byte) 0xFF, (byte) 0xFE, 'h', 0, 'i', 0});
+        assertError(Cli.run("analyze", "-m", model.toString(), "--text", utf16.toString(), "-o", out.toString()), BAD, utf16.toString(),
+                "UTF-16 text", "convert it to UTF-8");
     }
 
     @Test
@@ -473,6 +477,21 @@ class SafetyBadInputTest {
         Cli.Result p = Cli.run("prune", "-m", model.toString(), "--from-analysis", tmp.resolve("run").toString(), "--n", "1", "-o", out.toString());
         assertEquals(0, p.code(), p::describe);
         assertTrue(Files.isRegularFile(out.resolve("model.safetensors")));
+    }
+
+    /** A FIFO or a link to a device among a --text folder's files is refused (it was silently left out of the data). */
+    @Test
+    void textFolderWithAFifo() throws Exception {
+        Path folder = Files.createDirectories(tmp.resolve("texts"));
+        Files.writeString(folder.resolve("a.txt"), "some text for the model to read, long enough");
+        Path fifo = mkfifo(folder.resolve("b.txt"));
+        assertError(Cli.run("analyze", "-m", model.toString(), "--text", folder.toString(), "-o", out.toString()), BAD, fifo.toString(),
+                "not a regular file");
+        Files.delete(fifo);
+        Files.createSymbolicLink(folder.resolve("c.md"), Path.of("/dev/zero"));
+        assertError(Cli.run("analyze", "-m", model.toString(), "--text", folder.toString(), "-o", out.toString()), BAD,
+                folder.resolve("c.md").toString(), "not a regular file");
+        assertNothingLeft(out);
     }
 
     @Test
