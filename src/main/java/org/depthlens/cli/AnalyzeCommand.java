@@ -3,10 +3,8 @@ package org.depthlens.cli;
 import org.depthlens.BadInputException;
 import org.depthlens.analysis.Analyzer;
 import org.depthlens.analysis.DataSource;
-import org.depthlens.pass.PrunedRemoval;
 import org.depthlens.eval.EvalInputs;
 import org.depthlens.model.family.Architecture;
-import org.depthlens.model.family.Families;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -140,6 +138,15 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
 
     @Override
     public Integer call() {
+        AnalyzeJob.Request request = request();
+        var exec = new AnalyzeJob.Execution(sweep.sparkOptions(spec), sweep.keepGoing);
+        Path done = AnalyzeJob.run(request, new ConsoleProgress(System.err), System.err, exec);
+        spec.commandLine().getOut().println("Wrote " + done + "/report.html");
+        return 0;
+    }
+
+    /** The run the options ask for (usage errors and the models the options do not fit are refused here). */
+    AnalyzeJob.Request request() {
         if (config != null) RunConfig.apply(config, spec);
         boolean bundled = false;
         if (models.isEmpty() && sweep.modelsFrom.isEmpty()) {
@@ -157,38 +164,22 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         if (window < 2) throw usage("--window must be at least 2, got " + window);
         if (maxWindows != null && maxWindows < 1) throw usage("--max-windows must be positive, got " + maxWindows);
         if (prune != null && prune < 0) throw usage("--prune must not be negative, got " + prune);
-
-        if (prune != null) {
-            // before any output, as eval does; --keep-going leaves out a model whose config fails it
-            List<ModelSpec> checked = new ArrayList<>();
-            for (var m : named) {
-                try {
-                    PrunedRemoval.checkDepth(Families.read(m.dir(), Architecture.LnsMode.AUTO), prune);
-                    checked.add(m);
-                } catch (BadInputException e) {
-                    RunOptions.skipOrThrow(m, e.getMessage(), sweep.keepGoing, System.err);
-                }
-            }
-            named = checked;
-        }
+        boolean evaluate = !tasks.isEmpty() || !docs.isEmpty();
+        // the default --prune is cut to a small model's blocks without complaint; one given must fit
+        named = JobDriver.fitting(named, prune == null ? 0 : prune, evaluate && maxLength != null ? maxLength : 0, sweep.keepGoing,
+                System.err);
         boolean defaultOut = out == null;
         if (defaultOut) out = RunOptions.defaultOut("", named);
         DataSource data = text != null ? DataSource.text(text) : DataSource.ids(ids);
-        var request = new AnalyzeJob.Request(named, data, window, maxWindows == null ? Integer.MAX_VALUE : maxWindows,
-                prune == null ? DEFAULT_PRUNE : prune,
-                out, force, defaultOut ? RunOptions.reportsDir() : null, Runtime.getRuntime().maxMemory() / 2, allowNan,
+        var options = new Analyzer.Options(true, prune == null ? DEFAULT_PRUNE : prune, Runtime.getRuntime().maxMemory() / 2,
                 new Analyzer.DepthProbes(logitLens, jacobian, sublayerRemoval == null ? bundled : sublayerRemoval));
         if (bundled) System.err.println("No --model given: analysing the bundled Pre-LN/LNS pair on the project's docs/.");
         if (maxLength != null && maxLength < 1) throw usage("--max-length must be positive, got " + maxLength);
-        EvalExtension eval = tasks.isEmpty() && docs.isEmpty() ? null : new EvalExtension(
-                EvalInputs.read(RunOptions.abs(tasks), RunOptions.abs(docs)), maxLength == null ? 0 : maxLength,
-                Runtime.getRuntime().maxMemory() / 2);
-        var spark = sweep.sparkOptions(spec);
-        if (spark != null && eval != null) throw usage("--tasks/--docs do not run on Spark yet: run 'depthlens eval --spark ...' for them");
-        Path done = AnalyzeJob.run(request, new ConsoleProgress(System.err), System.err, eval,
-                new AnalyzeJob.Execution(spark, sweep.keepGoing));
-        spec.commandLine().getOut().println("Wrote " + done + "/report.html");
-        return 0;
+        AnalyzeJob.Evaluation eval = evaluate
+                ? new AnalyzeJob.Evaluation(EvalInputs.read(RunOptions.abs(tasks), RunOptions.abs(docs)), maxLength == null ? 0 : maxLength)
+                : null;
+        return new AnalyzeJob.Request(named, data, window, maxWindows == null ? Integer.MAX_VALUE : maxWindows, options, out, force,
+                defaultOut ? RunOptions.reportsDir() : null, allowNan, eval);
     }
 
     private CommandLine.ParameterException usage(String msg) {

@@ -1,5 +1,6 @@
 package org.depthlens.cli;
 
+import org.depthlens.eval.Evaluator;
 import org.depthlens.model.family.Architecture;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -111,13 +112,15 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
         List<ModelSpec> named = norm.apply(spec, sweep.models(spec, models, labels), lns);
         if (prune < 0) throw usage("--prune must not be negative, got " + prune);
         if (maxLength != null && maxLength < 1) throw usage("--max-length must be positive, got " + maxLength);
+        var exec = new AnalyzeJob.Execution(sweep.sparkOptions(spec), sweep.keepGoing);
+        named = JobDriver.fitting(named, prune, maxLength == null ? 0 : maxLength, sweep.keepGoing, System.err);
         boolean defaultOut = out == null;
         if (defaultOut) out = RunOptions.defaultOut("eval-", named);
-        var request = new EvalJob.Request(named, RunOptions.abs(tasks), RunOptions.abs(docs), removal == Removal.single, prune,
-                maxLength == null ? 0 : maxLength, out, force, defaultOut ? RunOptions.reportsDir() : null,
-                Runtime.getRuntime().maxMemory() / 2, allowNan);
-        Path done = EvalJob.run(request, new ConsoleProgress(System.err), System.err,
-                new AnalyzeJob.Execution(sweep.sparkOptions(spec), sweep.keepGoing));
+        var options = new Evaluator.Options(maxLength == null ? 0 : maxLength, removal == Removal.single, prune, null, null,
+                Runtime.getRuntime().maxMemory() / 2);
+        var request = new EvalJob.Request(named, RunOptions.abs(tasks), RunOptions.abs(docs), options, out, force,
+                defaultOut ? RunOptions.reportsDir() : null, allowNan);
+        Path done = EvalJob.run(request, new ConsoleProgress(System.err), System.err, exec);
         spec.commandLine().getOut().println("Wrote " + done + "/report.html");
         return 0;
     }
