@@ -5,6 +5,7 @@ import org.depthlens.analysis.Analyzer;
 import org.depthlens.analysis.DataSource;
 import org.depthlens.eval.EvalInputs;
 import org.depthlens.model.family.Architecture;
+import org.depthlens.util.OutputGuard;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -147,7 +148,7 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
 
     /** The run the options ask for (usage errors and the models the options do not fit are refused here). */
     AnalyzeJob.Request request() {
-        if (config != null) RunConfig.apply(config, spec);
+        Origin origin = config != null ? RunConfig.apply(config, spec) : Origin.COMMAND_LINE;
         boolean bundled = false;
         if (models.isEmpty() && sweep.modelsFrom.isEmpty()) {
             if (text != null || ids != null) throw usage("--model is required when --text or --ids is given");
@@ -170,6 +171,12 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
                 System.err);
         boolean defaultOut = out == null;
         if (defaultOut) out = RunOptions.defaultOut("", named);
+        List<OutputGuard.Input> more = new ArrayList<>();
+        more.add(OutputGuard.input(origin.name(text != null ? "--text" : "--ids"), text != null ? text : ids));
+        more.addAll(OutputGuard.inputs(origin.name("--tasks"), tasks));
+        more.addAll(OutputGuard.inputs(origin.name("--docs"), docs));
+        if (config != null) more.add(OutputGuard.input("--config", config));
+        OutputGuard.check(origin.name("--out"), out, RunOptions.inputs(origin, named, models.size(), sweep.modelsFrom, more));
         DataSource data = text != null ? DataSource.text(text) : DataSource.ids(ids);
         var options = new Analyzer.Options(true, prune == null ? DEFAULT_PRUNE : prune, Runtime.getRuntime().maxMemory() / 2,
                 new Analyzer.DepthProbes(logitLens, jacobian, sublayerRemoval == null ? bundled : sublayerRemoval));

@@ -2,6 +2,7 @@ package org.depthlens.cli;
 
 import org.depthlens.eval.Evaluator;
 import org.depthlens.model.family.Architecture;
+import org.depthlens.util.OutputGuard;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -106,7 +107,7 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
 
     @Override
     public Integer call() {
-        if (config != null) RunConfig.apply(config, spec);
+        Origin origin = config != null ? RunConfig.apply(config, spec) : Origin.COMMAND_LINE;
         if (models.isEmpty() && sweep.modelsFrom.isEmpty()) throw usage("Missing required option: '--model=DIR' (or --models-from)");
         if (tasks.isEmpty() && docs.isEmpty()) throw usage("give what to evaluate on: --tasks FILE... and/or --docs FILE");
         List<ModelSpec> named = norm.apply(spec, sweep.models(spec, models, labels), lns);
@@ -116,6 +117,10 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
         named = JobDriver.fitting(named, prune, maxLength == null ? 0 : maxLength, sweep.keepGoing, System.err);
         boolean defaultOut = out == null;
         if (defaultOut) out = RunOptions.defaultOut("eval-", named);
+        List<OutputGuard.Input> more = new ArrayList<>(OutputGuard.inputs(origin.name("--tasks"), tasks));
+        more.addAll(OutputGuard.inputs(origin.name("--docs"), docs));
+        if (config != null) more.add(OutputGuard.input("--config", config));
+        OutputGuard.check(origin.name("--out"), out, RunOptions.inputs(origin, named, models.size(), sweep.modelsFrom, more));
         var options = new Evaluator.Options(maxLength == null ? 0 : maxLength, removal == Removal.single, prune, null, null,
                 Runtime.getRuntime().maxMemory() / 2);
         var request = new EvalJob.Request(named, RunOptions.abs(tasks), RunOptions.abs(docs), options, out, force,

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.depthlens.BadInputException;
 import org.depthlens.util.AtomicDir;
+import org.depthlens.util.OutputGuard;
 import org.depthlens.model.family.Architecture;
 import org.depthlens.model.family.BlockSpec;
 import org.depthlens.model.Model;
@@ -59,6 +60,7 @@ public final class FoldLnsCommand extends CommonOptions implements Callable<Inte
     public Integer call() throws IOException {
         if (lns == Architecture.LnsMode.OFF) throw new CommandLine.ParameterException(spec.commandLine(), "--lns off has nothing to fold");
         norm.validate(spec, 1);
+        OutputGuard.check("--out", out, List.of(OutputGuard.input("--model", model)));
         try (Model m = Model.open(model, norm.choice(0, lns)); AtomicDir dir = AtomicDir.create(out, force)) {
             Architecture a = m.arch();
             if (!a.lns()) {

@@ -5,6 +5,9 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import org.depthlens.model.family.Architecture;
 import org.depthlens.model.Model;
 import org.depthlens.model.family.AttentionSpec;
+import org.depthlens.model.family.Families;
+import org.depthlens.model.family.Family;
+import org.depthlens.weights.ConfigReader;
 import org.depthlens.model.family.MlpSpec;
 import org.depthlens.weights.RopeConfig;
 import org.depthlens.weights.DType;
@@ -16,6 +19,7 @@ import picocli.CommandLine.Option;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
@@ -82,6 +86,7 @@ public final class InspectCommand extends CommonOptions implements Callable<Inte
         info.put("norm_type", a.norm().describe() + ", " + (a.norm().detected() ? "detected from the norm tensors"
                 : "given by " + a.norm().source()));
         info.put("block_forms", a.describeBlockForms());
+        info.put("config_keys", configKeys(m));
         long params = 0;
         Map<String, Long> dtypes = new TreeMap<>();
         Map<String, Integer> ignored = new LinkedHashMap<>();
@@ -118,6 +123,18 @@ public final class InspectCommand extends CommonOptions implements Callable<Inte
             if (!dup.contains(k)) info.putIfAbsent(k, v);
         });
         return info;
+    }
+
+    /**
+     * "20 read, 27 ignored, 4 only at implemented values; not read (no key of HF's llama class): x, y": what the
+     * family does with config.json's keys, and the keys it leaves unread because HF's class does not have them.
+     */
+    static String configKeys(Model m) {
+        Family f = Families.of(m.arch().family());
+        ConfigReader c = new ConfigReader(m.arch().configFile(), ConfigReader.readJson(m.dir()), f.defaults());
+        List<String> unread = f.configKeys().unread(c);
+        return f.configKeys().summary() + (unread.isEmpty() ? ""
+                : "; not read (no key of HF's " + f.modelType() + " class): " + String.join(", ", unread));
     }
 
     /** Which files were read; when a folder holds safetensors and pytorch_model.bin, says which won. */

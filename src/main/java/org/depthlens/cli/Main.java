@@ -24,7 +24,7 @@ import java.io.UncheckedIOException;
                 "Depth probes).",
                 ""},
         subcommands = {AnalyzeCommand.class, EvalCommand.class, InspectCommand.class, TokenizeCommand.class, TraceCommand.class,
-                FoldLnsCommand.class, SynthCommand.class, BenchCommand.class, CommandLine.HelpCommand.class},
+                FoldLnsCommand.class, PruneCommand.class, SynthCommand.class, BenchCommand.class, CommandLine.HelpCommand.class},
         footerHeading = "%nExit codes:%n",
         footer = {"  0  success", "  1  internal error (a bug: please report it with --debug output)",
                 "  2  usage error (unknown option, missing argument)",
@@ -100,6 +100,13 @@ public final class Main implements Runnable {
             cl.getErr().flush();
             return ExitCodes.USAGE;
         }
+        if (ex instanceof org.depthlens.UsageException u && !AtomicDir.aborting()) {
+            cl.getErr().println("depthlens: usage error: " + oneLine(u.getMessage()) + " (see '"
+                    + cl.getCommandSpec().qualifiedName() + " --help')");
+            if (debug) u.printStackTrace(cl.getErr());
+            cl.getErr().flush();
+            return ExitCodes.USAGE;
+        }
         return report(ex, cl.getErr(), debug);
     }
 
@@ -114,6 +121,11 @@ public final class Main implements Runnable {
             }
             Throwable t = ex;
             if (t instanceof UncheckedIOException && t.getCause() != null) t = t.getCause();
+            if (t instanceof org.depthlens.UsageException) {
+                err.println("depthlens: usage error: " + oneLine(t.getMessage()));
+                if (debug) t.printStackTrace(err);
+                return ExitCodes.USAGE;
+            }
             if (t instanceof BadInputException) {
                 err.println("depthlens: error: " + oneLine(t.getMessage()));
                 if (debug) t.printStackTrace(err);

@@ -25,9 +25,15 @@ final class ModelList {
 
     static List<ModelSpec> read(String arg) {
         Path p = Path.of(arg);
-        String last = p.getFileName() == null ? "" : p.getFileName().toString();
-        if (last.matches(".*[*?\\[].*")) return glob(p);
+        if (isGlob(arg)) return glob(p);
         return file(p);
+    }
+
+    /** A pattern ({@code * ? [ ]} in its last name), not a list file. */
+    static boolean isGlob(String arg) {
+        Path p = Path.of(arg);
+        String last = p.getFileName() == null ? "" : p.getFileName().toString();
+        return last.matches(".*[*?\\[].*");
     }
 
     private static List<ModelSpec> file(Path f) {

@@ -68,9 +68,14 @@ final class RunConfig {
     private static String key(CommandLine.Model.OptionSpec o) {
         String name = o.longestName();
         if (!name.startsWith("--")) return null;
+        return keyOf(name);
+    }
+
+    /** The config key of the long option {@code --max-windows}: {@code maxWindows}. */
+    static String keyOf(String name) {
         StringBuilder b = new StringBuilder();
         boolean up = false;
-        for (char ch : name.substring(2).toCharArray()) {
+        for (char ch : name.substring(name.startsWith("--") ? 2 : 0).toCharArray()) {
             if (ch == '-') {
                 up = true;
             } else {
@@ -85,14 +90,17 @@ final class RunConfig {
      * Reads {@code file} as the run config of the command {@code spec} and sets every option it holds that the
      * command line did not give (the command line wins). Paths are relative to the config file's folder.
      */
-    static void apply(Path file, CommandLine.Model.CommandSpec spec) {
+    static Origin apply(Path file, CommandLine.Model.CommandSpec spec) {
         RunConfig c = read(file, keysOf(spec));
         CommandLine.ParseResult pr = spec.commandLine().getParseResult();
+        Set<String> applied = new TreeSet<>();
         for (CommandLine.Model.OptionSpec o : spec.options()) {
             String key = key(o);
             if (key == null || NOT_IN_A_CONFIG.contains(key) || !c.has(key) || pr.hasMatchedOption(o)) continue;
             o.setValue(c.value(key, o.type(), o.auxiliaryTypes()));
+            applied.add(key);
         }
+        return new Origin(file, applied);
     }
 
     /** The value of {@code key} as an option of this type would hold it. */
@@ -138,14 +146,20 @@ final class RunConfig {
         return p == null ? Path.of(".") : p;
     }
 
+    /** Relative to the config's folder; an empty string is refused (it would name that folder). */
     Path path(String key) {
-        return base().resolve(string(key)).normalize();
+        return base().resolve(nonEmpty(key, string(key))).normalize();
     }
 
     List<Path> paths(String key) {
         List<Path> out = new ArrayList<>();
-        for (String s : strings(key)) out.add(base().resolve(s).normalize());
+        for (String s : strings(key)) out.add(base().resolve(nonEmpty(key, s)).normalize());
         return out;
+    }
+
+    private String nonEmpty(String key, String path) {
+        if (path.isBlank()) throw new BadInputException(file + ": '" + key + "' is an empty path");
+        return path;
     }
 
     String string(String key) {

@@ -1,6 +1,7 @@
 package org.depthlens.cli;
 
 import org.depthlens.BadInputException;
+import org.depthlens.util.OutputGuard;
 import org.depthlens.weights.Checkpoint;
 import picocli.CommandLine;
 
@@ -66,6 +67,24 @@ final class RunOptions {
                 log.println("depthlens: warning: " + message + " (going on: --allow-nan)");
             }
         };
+    }
+
+    /**
+     * The inputs of {@code analyze}/{@code eval} for {@link OutputGuard}: every model folder (the first {@code direct}
+     * from {@code --model}, the rest from {@code --models-from}, whose list files are inputs too), and {@code more}.
+     */
+    static List<OutputGuard.Input> inputs(Origin origin, List<ModelSpec> models, int direct, List<String> modelsFrom,
+                                          List<OutputGuard.Input> more) {
+        List<OutputGuard.Input> in = new ArrayList<>();
+        for (int i = 0; i < models.size(); i++) {
+            in.add(OutputGuard.input(i < direct ? origin.name("--model") : origin.name("--models-from"), models.get(i).dir()));
+        }
+        for (String m : modelsFrom) {
+            Path p = Path.of(m);
+            if (!ModelList.isGlob(m) && p.getFileName() != null) in.add(OutputGuard.input(origin.name("--models-from"), p));
+        }
+        in.addAll(more);
+        return in;
     }
 
     /** A model that met bad input: fail the run with its line, or with {@code --keep-going} warn and leave it out. */

@@ -1,6 +1,7 @@
 package org.depthlens.cli;
 
 import org.depthlens.util.AtomicDir;
+import org.depthlens.util.OutputGuard;
 import org.depthlens.weights.DType;
 import org.depthlens.model.SyntheticCheckpoint;
 import picocli.CommandLine;
@@ -60,6 +61,7 @@ public final class SynthCommand extends CommonOptions implements Callable<Intege
             default -> throw usage("--dtype must be bf16 or f32, got '" + dtype + "'");
         };
         if (layers != null && layers < 1) throw usage("--layers must be positive, got " + layers);
+        OutputGuard.check("--out", out, java.util.List.of());
         long t0 = System.nanoTime();
         long bytes;
         try (AtomicDir dir = AtomicDir.create(out, force)) {

@@ -10,7 +10,9 @@ import org.depthlens.model.Model;
 import org.depthlens.model.Rope;
 import org.depthlens.model.WeightPool;
 import org.depthlens.weights.DType;
+import org.depthlens.weights.SafetensorsFile;
 import org.depthlens.weights.SafetensorsWriter;
+import org.depthlens.util.OutputGuard;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -65,8 +67,9 @@ public final class TraceCommand extends CommonOptions implements Callable<Intege
     @Override
     public Integer call() {
         norm.validate(spec, 1);
+        OutputGuard.check("--out", out, List.of(OutputGuard.input("--model", model), OutputGuard.input("--ids", ids)));
         if (Files.exists(out) && !force) throw new BadInputException(out + ": output already exists (use --force to replace it)");
-        try (AtomicDir dir = AtomicDir.forFile(out, force)) {
+        try (AtomicDir dir = AtomicDir.forFile(out, force, TraceCommand::isTrace)) {
             try {
                 trace(dir.path());
             } catch (UncheckedIOException e) {
@@ -78,6 +81,18 @@ public final class TraceCommand extends CommonOptions implements Callable<Intege
         }
         spec.commandLine().getOut().println("Wrote " + out);
         return 0;
+    }
+
+    /** The metadata key and value that mark a file as trace's output: --force replaces no other file. */
+    static final String MARK_KEY = "depthlens_output", MARK_VALUE = "trace";
+
+    /** A safetensors file whose metadata says trace wrote it. */
+    static boolean isTrace(Path file) {
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            return MARK_VALUE.equals(f.metadata().get(MARK_KEY));
+        } catch (RuntimeException e) {
+            return false;
+        }
     }
 
     /** Runs the forward pass and writes the trace to {@code file} (a temporary, moved into place by the caller). */
@@ -116,7 +131,8 @@ public final class TraceCommand extends CommonOptions implements Callable<Intege
             }
             tensors.put("logits", f32(m.head().logits(x), new long[] {b, t, a.vocab()}));
         }
-        SafetensorsWriter.write(file, tensors, Map.of("format", "pt", "producer", org.depthlens.pass.ProvenanceBuilder.toolVersion()));
+        SafetensorsWriter.write(file, tensors, Map.of("format", "pt", "producer", org.depthlens.pass.ProvenanceBuilder.toolVersion(),
+                MARK_KEY, MARK_VALUE));
     }
 
     /** Written straight from native memory at write time (no heap copy). */

@@ -113,12 +113,14 @@ public final class SyntheticCheckpoint {
         if (layers != null) config.put("num_hidden_layers", layers);
         Map<String, SafetensorsWriter.Tensor> data = new TreeMap<>();
         long bytes = 0;
+        // the shapes all say 0.02; tests that need blocks with a visible effect give a larger initializer_range
+        double std = config.get("initializer_range") instanceof Number x ? x.doubleValue() : STD;
         for (Weight w : weights(config)) {
             boolean ones = w.init() == Weight.Init.ONES;
             for (Weight.Part part : w.parts()) {
                 String name = part.name();
                 long[] s = part.shape();
-                data.put(name, SafetensorsWriter.Tensor.streamed(dtype, s, sink -> fill(sink, name, numel(s), dtype, seed, ones)));
+                data.put(name, SafetensorsWriter.Tensor.streamed(dtype, s, sink -> fill(sink, name, numel(s), dtype, seed, ones, std)));
                 bytes += numel(s) * dtype.size();
             }
         }
@@ -151,7 +153,7 @@ public final class SyntheticCheckpoint {
     }
 
     /** Pushes the tensor's values: chunks generated in parallel, written in order. */
-    private static void fill(SafetensorsWriter.Sink sink, String name, long n, DType dtype, long seed, boolean ones) throws IOException {
+    private static void fill(SafetensorsWriter.Sink sink, String name, long n, DType dtype, long seed, boolean ones, double std) throws IOException {
         long tensorSeed = mix(seed ^ mix(name.hashCode()) ^ ((long) name.length() << 32));
         int es = dtype.size();
         long chunks = (n + CHUNK - 1) / CHUNK;
@@ -163,15 +165,15 @@ public final class SyntheticCheckpoint {
             Par.chunks(nb, 1, (i, a, b) -> {
                 long from = (first + i) * CHUNK;
                 int m = (int) Math.min(CHUNK, n - from);
-                out[i] = chunk(m, dtype, mix(tensorSeed + first + i), ones, es);
+                out[i] = chunk(m, dtype, mix(tensorSeed + first + i), ones, es, std);
             });
             for (byte[] o : out) sink.bytes(o, 0, o.length);
         }
     }
 
-    private static byte[] chunk(int m, DType dtype, long state, boolean ones, int es) {
+    private static byte[] chunk(int m, DType dtype, long state, boolean ones, int es, double std) {
         byte[] b = new byte[m * es];
-        float scale = (float) (STD * Math.sqrt(3.0) / (1 << 23)); // uniform on [-a, a) has std a / sqrt(3)
+        float scale = (float) (std * Math.sqrt(3.0) / (1 << 23)); // uniform on [-a, a) has std a / sqrt(3)
         long s = state;
         for (int i = 0; i < m; i++) {
             float v;

@@ -51,7 +51,8 @@ public final class BlockMajorPass {
         Architecture a = model.arch();
         int layers = a.layers();
         for (Branch br : branchSpecs) {
-            if (br.fork() >= layers || br instanceof Branch.Skip s && s.to() > layers) {
+            if (br.fork() >= layers || br instanceof Branch.Skip s && s.to() > layers
+                    || br instanceof Branch.Drop d && d.blocks().get(d.blocks().size() - 1) >= layers) {
                 throw new IllegalArgumentException("branch " + br + " outside the model's " + layers + " blocks");
             }
         }

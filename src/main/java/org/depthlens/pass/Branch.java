@@ -10,7 +10,7 @@ import java.io.Serializable;
  * block as {@link #step} says. Branches are values (equal descriptions are one branch) and serialisable, so
  * a distributed run can name them in its tasks and results.
  */
-public sealed interface Branch extends Serializable permits Branch.Skip, Branch.ZeroSublayer {
+public sealed interface Branch extends Serializable permits Branch.Skip, Branch.ZeroSublayer, Branch.Drop {
 
     /** What a branch does at one block. */
     enum Step {
@@ -49,6 +49,27 @@ public sealed interface Branch extends Serializable permits Branch.Skip, Branch.
         /** Blocks removed. */
         public int n() {
             return to - from;
+        }
+    }
+
+    /**
+     * Any set of blocks removed, contiguous or not (what {@code prune} exports): each is replaced by the identity,
+     * every other block runs.
+     */
+    record Drop(java.util.List<Integer> blocks) implements Branch {
+        public Drop {
+            blocks = java.util.List.copyOf(new java.util.TreeSet<>(blocks));
+            if (blocks.isEmpty() || blocks.get(0) < 0) throw new IllegalArgumentException("blocks " + blocks);
+        }
+
+        @Override
+        public int fork() {
+            return blocks.get(0);
+        }
+
+        @Override
+        public Step step(int block) {
+            return blocks.contains(block) ? Step.SKIP : Step.RUN;
         }
     }
 

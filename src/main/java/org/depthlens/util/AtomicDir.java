@@ -2,6 +2,7 @@ package org.depthlens.util;
 
 import org.depthlens.BadInputException;
 import org.depthlens.RunInterruptedException;
+import org.depthlens.UsageException;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -30,6 +31,12 @@ import java.util.concurrent.CopyOnWriteArrayList;
  *
  * <p>Once aborted, {@link #commit()} refuses, so an interrupted run can never rename a folder into
  * place after its user was told that nothing was written.
+ *
+ * <p>{@code force} replaces only what depthlens wrote: an output folder holds the marker file {@link #MARKER}, and a
+ * single-file output is replaced only when the caller's test says the file is one of its own (trace checks the
+ * safetensors metadata it writes). Anything else in the way is refused ({@link UsageException}), so
+ * {@code --force} can never delete a model folder, a data file or a folder of the user's. Callers check with
+ * {@link OutputGuard} first that the output is no input.
  */
 public final class AtomicDir implements AutoCloseable {
     private static final Set<AtomicDir> OPEN = ConcurrentHashMap.newKeySet();
@@ -41,38 +48,80 @@ public final class AtomicDir implements AutoCloseable {
     /** For a single-file output: the file inside {@link #temp} that is moved to the target. */
     private final Path file;
     private final boolean force;
+    private final java.util.function.Predicate<Path> ours;
     private boolean committed;
     private boolean aborted;
     private Thread hook;
 
-    private AtomicDir(Path target, Path temp, Path file, boolean force) {
+    private AtomicDir(Path target, Path temp, Path file, boolean force, java.util.function.Predicate<Path> ours) {
         this.target = target;
         this.temp = temp;
         this.file = file;
         this.force = force;
+        this.ours = ours;
     }
 
-    /** Prepares the folder {@code target}; refuses an existing one unless {@code force}. */
+    /** The file every output folder holds: with it, {@code --force} may replace the folder. */
+    public static final String MARKER = ".depthlens-output";
+    private static final String MARKER_TEXT = "This folder was written by depthlens; 'depthlens ... --force' may replace it.\n";
+
+    /**
+     * Prepares the folder {@code target} (it will hold {@link #MARKER}); refuses an existing one unless {@code force},
+     * and with {@code force} one that is not an empty folder or a folder depthlens wrote.
+     */
     public static AtomicDir create(Path target, boolean force) {
-        return open(target, force, false);
+        return open(target, force, false, AtomicDir::isOurFolder);
     }
 
     /**
      * Prepares the single file {@code target}: write it at {@link #path()} (inside a temporary sibling
-     * folder), then {@link #commit()} moves it into place. Refuses an existing file unless {@code force},
-     * and an existing folder always.
+     * folder), then {@link #commit()} moves it into place. Refuses an existing file unless {@code force}
+     * and {@code ours} says depthlens wrote it (a regular file, not a link), and an existing folder always.
      */
-    public static AtomicDir forFile(Path target, boolean force) {
-        return open(target, force, true);
+    public static AtomicDir forFile(Path target, boolean force, java.util.function.Predicate<Path> ours) {
+        return open(target, force, true, ours);
     }
 
-    private static AtomicDir open(Path target, boolean force, boolean isFile) {
+    /** {@link #forFile(Path, boolean, java.util.function.Predicate)} for a file that --force never replaces. */
+    public static AtomicDir forFile(Path target, boolean force) {
+        return forFile(target, force, p -> false);
+    }
+
+    /** A real folder (not a link) that is empty or holds depthlens' {@link #MARKER}. */
+    public static boolean isOurFolder(Path p) {
+        if (!Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) return false;
+        if (Files.isRegularFile(p.resolve(MARKER), LinkOption.NOFOLLOW_LINKS)) return true;
+        try (var s = Files.list(p)) {
+            return s.findAny().isEmpty();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** With --force, what is at {@code t} must be ours to replace. */
+    private static void checkReplaceable(Path t, Path given, boolean isFile, java.util.function.Predicate<Path> ours) {
+        if (!Files.exists(t, LinkOption.NOFOLLOW_LINKS)) return;
+        if (Files.isSymbolicLink(t)) throw new UsageException("--force: " + given + " is a symbolic link; depthlens replaces only an output it wrote");
+        if (isFile) {
+            if (Files.isDirectory(t, LinkOption.NOFOLLOW_LINKS)) throw new BadInputException(given + ": is a folder; the output is a file");
+            if (!Files.isRegularFile(t, LinkOption.NOFOLLOW_LINKS) || !ours.test(t)) {
+                throw new UsageException("--force: " + given + " is not a file depthlens wrote; it is not replaced (delete it yourself, or give another output path)");
+            }
+        } else if (!ours.test(t)) {
+            throw new UsageException("--force: " + given + " is not a folder depthlens wrote (no " + MARKER
+                    + " in it); it is not replaced (delete it yourself, or give another output path)");
+        }
+    }
+
+    private static AtomicDir open(Path target, boolean force, boolean isFile, java.util.function.Predicate<Path> ours) {
         if (aborting) throw new RunInterruptedException("interrupted");
+        if (target.toString().isBlank()) throw new UsageException("--out is an empty path (an unset shell variable?); give the output folder or file");
         Path t = target.toAbsolutePath().normalize();
         if (Files.exists(t, LinkOption.NOFOLLOW_LINKS) && !force) {
             throw new BadInputException(target + ": output already exists (use --force to replace it)");
         }
         if (isFile && Files.isDirectory(t)) throw new BadInputException(target + ": is a folder; the output is a file");
+        if (force) checkReplaceable(t, target, isFile, ours);
         Path parent = t.getParent();
         try {
             Files.createDirectories(parent);
@@ -87,7 +136,15 @@ public final class AtomicDir implements AutoCloseable {
         } catch (IOException e) {
             throw new BadInputException(parent + ": cannot write in the output folder (" + reason(parent, e) + ")", e);
         }
-        AtomicDir dir = new AtomicDir(t, temp, isFile ? temp.resolve(t.getFileName()) : null, force);
+        if (!isFile) {
+            try {
+                Files.writeString(temp.resolve(MARKER), MARKER_TEXT);
+            } catch (IOException e) {
+                discard(temp);
+                throw new BadInputException(parent + ": cannot write in the output folder (" + reason(parent, e) + ")", e);
+            }
+        }
+        AtomicDir dir = new AtomicDir(t, temp, isFile ? temp.resolve(t.getFileName()) : null, force, ours);
         dir.hook = new Thread(dir::abort, "depthlens-discard-partial-output");
         OPEN.add(dir);
         try {
@@ -141,16 +198,29 @@ public final class AtomicDir implements AutoCloseable {
     private synchronized void commitNow() {
         if (aborted || aborting) throw new RunInterruptedException("interrupted; " + target + " not written");
         try {
+            Path old = null;
             if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
                 if (!force) throw new BadInputException(target + ": output appeared while running; not replaced");
-                if (file == null) deleteTree(target);
+                checkReplaceable(target, target, file != null, ours); // again: it may have changed while we ran
+                if (file == null) {
+                    // aside first, so the target is never missing while a half-deleted old one sits there
+                    old = Files.createTempDirectory(temp.getParent(), "." + target.getFileName() + ".old-");
+                    Files.delete(old);
+                    move(target, old, false);
+                }
             }
             if (file != null) {
                 if (!Files.isRegularFile(file)) throw new IllegalStateException("nothing was written to " + file);
                 move(file, target, true);
                 deleteTree(temp);
             } else {
-                move(temp, target, false);
+                try {
+                    move(temp, target, false);
+                } catch (IOException e) {
+                    if (old != null) move(old, target, false); // put the old output back
+                    throw e;
+                }
+                if (old != null) discard(old);
             }
             committed = true;
             COMMITTED.add(target);

@@ -321,6 +321,32 @@ public final class Checkpoint implements AutoCloseable {
         return files.stream().mapToLong(WeightsFile::fileSize).sum();
     }
 
+    /** Bytes per chunk of a {@link #rawCopy}: the only buffer a copy holds. */
+    private static final int COPY_CHUNK = 1 << 20;
+
+    /**
+     * Tensor {@code name} as it is stored (same dtype, same bytes; a strided .bin view gathered into c
+     * order), for a writer: read in chunks of 1 MiB when written, so copying a checkpoint holds one chunk,
+     * never a tensor, and never re-rounds (BF16 stays bit for bit, FP8 and its scales unchanged).
+     */
+    public SafetensorsWriter.Tensor rawCopy(String name) {
+        TensorInfo t = require(name);
+        WeightsFile f = byPath.get(t.file());
+        int es = t.dtype().size();
+        long[] shape = t.shape();
+        return SafetensorsWriter.Tensor.streamed(t.dtype(), shape, sink -> {
+            long n = t.numel();
+            int step = Math.max(1, COPY_CHUNK / es);
+            byte[] buf = new byte[(int) Math.min((long) step * es, Math.max(es, n * es))];
+            for (long done = 0; done < n; done += step) {
+                long m = Math.min(step, n - done);
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(buf, 0, (int) (m * es));
+                f.readBytes(t, done, m, b);
+                sink.bytes(buf, 0, (int) (m * es));
+            }
+        });
+    }
+
     /** A new float32 c-order array with the tensor's shape (scalars become shape [1]). */
     public INDArray load(String name) {
         TensorInfo t = require(name);

@@ -10,8 +10,11 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Typed access to one config.json, with one-line errors naming the file and the key. Which keys a
@@ -27,6 +30,8 @@ public final class ConfigReader {
     private final Path file;
     private final JsonNode root;
     private final Map<String, Object> defaults;
+    /** Every key a reader asked about, in order (ConfigKeysTest checks them against the family's declaration). */
+    private final Set<String> consulted = new LinkedHashSet<>();
 
     public ConfigReader(Path file, JsonNode root, Map<String, Object> defaults) {
         this.file = file;
@@ -56,6 +61,23 @@ public final class ConfigReader {
         return file;
     }
 
+    /** The keys the file itself holds, in file order. */
+    public List<String> fileKeys() {
+        List<String> out = new ArrayList<>();
+        for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) out.add(it.next());
+        return out;
+    }
+
+    /** The file's own value of {@code key} (JSON null included), or null when the file does not hold it. */
+    public JsonNode raw(String key) {
+        return root.get(key);
+    }
+
+    /** Every key read through this reader so far (whether the file holds it or not). */
+    public Set<String> consulted() {
+        return Set.copyOf(consulted);
+    }
+
     /** A one-line bad-input error naming this config file. */
     public BadInputException error(String what) {
         return new BadInputException(file + ": " + what);
@@ -67,15 +89,18 @@ public final class ConfigReader {
      * means a plain q_proj, {@code "head_dim": null} means hidden/heads.
      */
     public boolean has(String key) {
+        consulted.add(key);
         return root.has(key) ? !root.get(key).isNull() : defaults.containsKey(key);
     }
 
     /** True when the file itself states a non-null value (defaults do not count). */
     public boolean inFile(String key) {
+        consulted.add(key);
         return root.hasNonNull(key);
     }
 
     private JsonNode get(String key) {
+        consulted.add(key);
         JsonNode v = root.get(key);
         if (v != null) return v;
         Object d = defaults.get(key);
@@ -163,6 +188,9 @@ public final class ConfigReader {
 
     /** The rope settings in either style; {@code rope_theta} inside the rope object wins over the top-level key. */
     public RopeConfig rope() {
+        consulted.add("rope_parameters");
+        consulted.add("rope_scaling");
+        consulted.add("original_max_position_embeddings");
         JsonNode p = root.get("rope_parameters");
         if (p == null || p.isNull()) p = root.get("rope_scaling");
         double theta;
@@ -177,9 +205,18 @@ public final class ConfigReader {
         }
         if (p == null || p.isNull()) return RopeConfig.defaults(theta);
         if (!p.isObject()) throw error("rope_parameters/rope_scaling is not an object");
-        String type = p.hasNonNull("rope_type") ? p.get("rope_type").asText() : p.hasNonNull("type") ? p.get("type").asText() : "default";
+        String object = root.hasNonNull("rope_parameters") ? "rope_parameters" : "rope_scaling";
+        String typeKey = p.hasNonNull("rope_type") ? "rope_type" : "type";
+        String type = p.hasNonNull(typeKey) ? p.get(typeKey).asText() : "default";
         if (!List.of("default", "linear", "dynamic", "llama3", "yarn").contains(type)) {
-            throw error("unsupported rope type '" + type + "' (supported: default, linear, dynamic, llama3, yarn)");
+            throw error(object + "." + typeKey + " = " + p.get(typeKey) + ": not implemented (depthlens implements the rope types"
+                    + " default, linear, dynamic, llama3 and yarn)");
+        }
+        // HF's v5 rope tables read a partial_rotary_factor from the rope object: depthlens rotates whole heads
+        JsonNode partial = p.get("partial_rotary_factor");
+        if (partial != null && !partial.isNull() && !(partial.isNumber() && partial.asDouble() == 1.0)) {
+            throw error(object + ".partial_rotary_factor = " + partial + ": not implemented (depthlens rotates the whole head,"
+                    + " partial_rotary_factor 1)");
         }
         for (String k : List.of("factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings", "beta_fast",
                 "beta_slow", "mscale", "mscale_all_dim", "attention_factor")) {
@@ -203,6 +240,7 @@ public final class ConfigReader {
 
     /** {@code layernorm_scaling}: {@code true} means 1/sqrt(l+1), a list gives the factors per block; false/absent: null. */
     public double[] lnsFactors(int layers) {
+        consulted.add("layernorm_scaling");
         return lnsFactors(file, root.get("layernorm_scaling"), layers);
     }
 
@@ -232,6 +270,7 @@ public final class ConfigReader {
 
     /** {@code quantization_config.weight_block_size}, {rows, cols}; DeepSeek-V3's 128x128 when absent. */
     public int[] fp8BlockSize() {
+        consulted.add("quantization_config");
         JsonNode q = root.get("quantization_config");
         if (q == null || !q.isObject() || !q.has("weight_block_size")) return new int[] {Checkpoint.DEFAULT_FP8_BLOCK, Checkpoint.DEFAULT_FP8_BLOCK};
         JsonNode b = q.get("weight_block_size");

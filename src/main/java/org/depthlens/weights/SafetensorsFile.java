@@ -308,6 +308,14 @@ public final class SafetensorsFile extends WeightsFile {
         readPackedToAddress(t.name(), t.dtype(), t.fileOffset() + from * t.dtype().size(), count, address, maxStep);
     }
 
+    @Override
+    void readBytesChecked(TensorInfo t, long from, long count, ByteBuffer dst) {
+        ByteBuffer d = dst.slice();
+        d.limit((int) (count * t.dtype().size()));
+        readAt(t.name(), t.fileOffset() + from * t.dtype().size(), d);
+        dst.position(dst.position() + d.position());
+    }
+
     /**
      * Reads a whole integer tensor (BOOL, U8..U64, I8..I64) as longs, e.g. token ids. U64 values
      * above Long.MAX_VALUE come back negative (two's complement), as Java has no unsigned long.

@@ -226,6 +226,27 @@ public final class TorchFile extends WeightsFile {
     }
 
     @Override
+    void readBytesChecked(TensorInfo t, long from, long count, ByteBuffer dst) {
+        Layout l = layout(t);
+        int es = t.dtype().size();
+        if (l.contiguous()) {
+            ByteBuffer d = dst.slice();
+            d.limit((int) (count * es));
+            readAt(t.name(), l.storageStart() + (l.offset() + from) * es, d);
+            dst.position(dst.position() + d.position());
+            return;
+        }
+        int base = dst.position();
+        gather(t, l, from, count, new Sink() {
+            @Override
+            void put(ByteBuffer src, int at, int i) {
+                for (int k = 0; k < es; k++) dst.put(base + i * es + k, src.get(at + k));
+            }
+        });
+        dst.position(base + (int) (count * es));
+    }
+
+    @Override
     public long[] readLongs(TensorInfo t) {
         if (t.dtype().isFloat()) {
             throw new SafetensorsException(Msg.f(path) + ": tensor " + Msg.q(t.name()) + " is " + t.dtype() + ", not an integer type");

@@ -78,6 +78,37 @@ public abstract sealed class WeightsFile implements AutoCloseable permits Safete
     abstract void readF32ToAddress(TensorInfo t, long from, long count, long address, long maxStep);
 
     /**
+     * The stored bytes of elements {@code [from, from + count)} (c order, little-endian, any dtype) into
+     * {@code dst} from its position, which advances: a bit-exact copy, for exports that must not
+     * re-round (a BF16 weight stays the same BF16 bits). A strided PyTorch view is gathered in c order.
+     */
+    public void readBytes(TensorInfo t, long from, long count, ByteBuffer dst) {
+        if (!t.file().equals(path)) throw new IllegalArgumentException("tensor " + Msg.q(t.name()) + " is not in " + Msg.f(path));
+        if (from < 0 || count < 0 || from > t.numel() - count) {
+            throw new IllegalArgumentException("range [" + from + ", +" + count + ") outside tensor " + Msg.q(t.name()) + " of " + t.numel() + " elements");
+        }
+        long bytes = count * t.dtype().size();
+        if (dst.remaining() < bytes) throw new IllegalArgumentException("destination has room for " + dst.remaining() + " bytes, reading " + bytes);
+        readBytesChecked(t, from, count, dst);
+    }
+
+    abstract void readBytesChecked(TensorInfo t, long from, long count, ByteBuffer dst);
+
+    /** Reads exactly {@code dst.remaining()} bytes at absolute {@code offset}. */
+    void readAt(String tensor, long offset, ByteBuffer dst) {
+        try {
+            long pos = offset;
+            while (dst.hasRemaining()) {
+                int r = channel.read(dst, pos);
+                if (r < 0) throw new SafetensorsException(Msg.f(path) + ": tensor " + Msg.q(tensor) + ": unexpected end of file");
+                pos += r;
+            }
+        } catch (IOException e) {
+            throw new SafetensorsException(Msg.f(path) + ": cannot read tensor " + Msg.q(tensor) + " (" + Msg.clean(e.getMessage()) + ")");
+        }
+    }
+
+    /**
      * Reads a whole integer tensor (BOOL, U8..U64, I8..I64) as longs, e.g. token ids. U64 values
      * above Long.MAX_VALUE come back negative (two's complement), as Java has no unsigned long.
      */

@@ -58,15 +58,27 @@ final class Common {
         int window(int block, int w);
     }
 
-    /** No sliding windows unless layer_types asks for them. */
-    static final WindowRule FULL = (i, w) -> 0;
+    /**
+     * How a family's blocks attend, as HF's class for it decides: {@code rule} places sliding_window per block,
+     * {@code layerTypes} says whether the class reads an explicit layer_types list (which then wins), and
+     * {@code on} whether the window is in use at all (Qwen's use_sliding_window: when false HF drops
+     * sliding_window before anything reads it).
+     */
+    record Windows(WindowRule rule, boolean layerTypes, boolean on) {
+    }
+
+    /** Full causal attention in every block; sliding_window and layer_types are not read (HF's class has neither). */
+    static final Windows FULL = new Windows((i, w) -> 0, false, false);
+
+    /** Every block within sliding_window when it is set (Mistral, Mixtral); no layer_types. */
+    static final Windows ALL_SLIDING = new Windows((i, w) -> w, false, true);
 
     /**
-     * The architecture from the keys every family reads (sizes, rope, tying, LNS, layer_types /
-     * sliding_window) and the family's attention, window rule and feed-forward per block.
+     * The architecture from the keys every family reads (sizes, rope, tying, LNS, sliding windows) and the
+     * family's attention, windows and feed-forward per block.
      */
     static Architecture assemble(String family, ConfigReader c, NormForm norm, AttentionSpec attention,
-                                 int ropeDim, boolean interleaved, WindowRule windows, IntFunction<MlpSpec> mlp,
+                                 int ropeDim, boolean interleaved, Windows windows, IntFunction<MlpSpec> mlp,
                                  List<Architecture.Extra> extras) {
         int hidden = c.positiveInt("hidden_size");
         int layers = c.positiveInt("num_hidden_layers");
@@ -76,11 +88,12 @@ final class Common {
         RopeSpec rope = new RopeSpec(c.rope(), ropeDim, interleaved, maxPositions);
         boolean tied = c.bool("tie_word_embeddings", false);
         if (norm.blocks().size() != layers) throw new IllegalArgumentException(norm.blocks().size() + " block forms for " + layers + " blocks");
-        List<String> layerTypes = c.stringList("layer_types", layers);
-        Integer w = c.optionalPositiveInt("sliding_window");
+        List<String> layerTypes = windows.layerTypes() ? c.stringList("layer_types", layers) : null;
+        Integer w = windows == FULL ? null : c.optionalPositiveInt("sliding_window");
+        if (!windows.on()) w = null;
         List<BlockSpec> blocks = new ArrayList<>();
         for (int i = 0; i < layers; i++) {
-            int window = layerTypes != null ? layerTypeWindow(c, layerTypes, i, w) : w == null ? 0 : windows.window(i, w);
+            int window = layerTypes != null ? layerTypeWindow(c, layerTypes, i, w) : w == null ? 0 : windows.rule().window(i, w);
             BlockSpec b = new BlockSpec(i, window, norm.blocks().get(i), mlp.apply(i));
             if (b.mlp() instanceof MlpSpec.Moe m) checkMoe(c, m);
             blocks.add(b);
@@ -95,7 +108,7 @@ final class Common {
     private static int layerTypeWindow(ConfigReader c, List<String> types, int i, Integer w) {
         String t = types.get(i);
         if (t.equals("sliding_attention")) {
-            if (w == null) throw c.error("layer_types asks for sliding attention but sliding_window is null");
+            if (w == null) throw c.error("layer_types asks for sliding attention but sliding_window is null (or use_sliding_window false)");
             return w;
         }
         if (!t.equals("full_attention")) {
@@ -127,10 +140,7 @@ final class Common {
     }
 
     /** Qwen2-MoE and Qwen3-MoE: a mixture of experts unless mlp_only_layers or decoder_sparse_step say dense. */
-    static IntFunction<MlpSpec> qwenMoe(ConfigReader c, boolean sharedExpert) {
-        // v5 saves Qwen3-MoE's count as num_local_experts: the file's key wins over the class default
-        int experts = c.inFile("num_experts") || !c.inFile("num_local_experts")
-                ? c.nonNegativeInt("num_experts") : c.nonNegativeInt("num_local_experts");
+    static IntFunction<MlpSpec> qwenMoe(ConfigReader c, int experts, boolean sharedExpert) {
         int intermediate = c.positiveInt("intermediate_size");
         int topK = experts > 0 ? c.positiveInt("num_experts_per_tok") : 0;
         int expertIntermediate = experts > 0 ? c.positiveInt("moe_intermediate_size") : 0;
@@ -145,6 +155,32 @@ final class Common {
             return new MlpSpec.Moe("mlp", experts, topK, expertIntermediate, "gate_proj", "up_proj", "down_proj",
                     MlpSpec.Scoring.SOFTMAX, MlpSpec.Selection.TOPK, 1, 1, norm, 1.0, false, shared);
         };
+    }
+
+    /**
+     * A count HF's attribute_map lets the file name two ways ({@code key}, or {@code alias}, which HF sets last
+     * and so wins); both present with different values is refused rather than guessed.
+     */
+    static int aliasedCount(ConfigReader c, String key, String alias) {
+        if (c.inFile(key) && c.inFile(alias) && c.nonNegativeInt(key) != c.nonNegativeInt(alias)) {
+            throw c.error(key + " = " + c.nonNegativeInt(key) + " and " + alias + " = " + c.nonNegativeInt(alias)
+                    + " name the same count (HF's attribute_map) but disagree");
+        }
+        return c.inFile(alias) ? c.nonNegativeInt(alias) : c.nonNegativeInt(key);
+    }
+
+    /** pretraining_tp: HF 4.x splits the projections into that many slices when > 1 (v5 dropped it). */
+    static final String PRETRAINING_TP = "HF 4.x computes the projections in pretraining_tp slices when > 1: the same products"
+            + " and sums in another order (v5 dropped it)";
+
+    /** Mixture-of-experts keys that only shape the training loss. */
+    static final String ROUTER_LOSS = "router logits and auxiliary balance loss for training; they do not change the output";
+
+    /** {@link LayerKey#COMMON} and a family's own per-block keys. */
+    static List<LayerKey> layerKeys(LayerKey... own) {
+        List<LayerKey> all = new ArrayList<>(LayerKey.COMMON);
+        all.addAll(List.of(own));
+        return List.copyOf(all);
     }
 
     /** max_window_layers, 0 when absent. */

@@ -17,6 +17,17 @@ final class DeepseekV2 implements Family {
         return "deepseek_v2";
     }
 
+    private static final ConfigKeys KEYS = Deepseek.KEYS.read("topk_method", "num_experts")
+            .only("mlp_bias", "no biases in the dense and shared-expert MLPs", false)
+            .only("norm_topk_prob", "routing weights that are not renormalised (HF's DeepseekV2 never renormalises; DeepSeek's own"
+                    + " code does when norm_topk_prob is true, so the two disagree)", false)
+            .only("scoring_func", "softmax router scores (HF's DeepseekV2 always uses softmax)", "softmax");
+
+    @Override
+    public ConfigKeys configKeys() {
+        return KEYS;
+    }
+
     @Override
     public Map<String, Object> defaults() {
         return Common.defaults("vocab_size", 102400, "hidden_size", 2048, "intermediate_size", 10944, "num_hidden_layers", 27,
@@ -37,8 +48,13 @@ final class DeepseekV2 implements Family {
             case "group_limited_greedy" -> MlpSpec.Selection.GROUP_MAX;
             default -> throw c.error("deepseek_v2 topk_method '" + method + "' is not supported (greedy, group_limited_greedy)");
         };
-        return Deepseek.assemble(modelType(), c, norm, true, Deepseek.mlp(c, (experts, topK, inter, shared) ->
+        return Deepseek.assemble(modelType(), c, norm, true, Deepseek.mlp(c, "num_experts", (experts, topK, inter, shared) ->
                 new MlpSpec.Moe("mlp", experts, topK, inter, "gate_proj", "up_proj", "down_proj", MlpSpec.Scoring.SOFTMAX,
                         selection, nGroup, topkGroup, false, scaling, false, shared)), List.of());
+    }
+
+    @Override
+    public List<LayerKey> layerKeys() {
+        return Common.layerKeys(Deepseek.LAYER_KEYS);
     }
 }

@@ -18,6 +18,18 @@ final class DeepseekV3 implements Family {
         return "deepseek_v3";
     }
 
+    private static final ConfigKeys KEYS = Deepseek.KEYS.read("rope_interleave", "norm_topk_prob", "num_local_experts")
+            .ignored("multi-token-prediction modules, used for speculative decoding only: next-token logits do not depend on them",
+                    "num_nextn_predict_layers", "num_mtp_layers")
+            .only("topk_method", "noaux_tc routing (HF's DeepseekV3 always routes by sigmoid scores plus the correction bias,"
+                    + " groups ranked by their top-2 sum)", "noaux_tc")
+            .only("scoring_func", "sigmoid router scores (HF's DeepseekV3 always uses sigmoid)", "sigmoid");
+
+    @Override
+    public ConfigKeys configKeys() {
+        return KEYS;
+    }
+
     @Override
     public Map<String, Object> defaults() {
         return Common.defaults("vocab_size", 129280, "hidden_size", 7168, "intermediate_size", 18432, "num_hidden_layers", 61,
@@ -36,8 +48,13 @@ final class DeepseekV3 implements Family {
         int layers = c.positiveInt("num_hidden_layers");
         Architecture.Extra mtp = new Architecture.Extra("model\\.layers\\." + layers + "\\..*",
                 "block " + layers + " is DeepSeek-V3's multi-token-prediction module, not part of next-token prediction");
-        return Deepseek.assemble(modelType(), c, form, c.bool("rope_interleave", true), Deepseek.mlp(c, (experts, topK, inter, shared) ->
+        return Deepseek.assemble(modelType(), c, form, c.bool("rope_interleave", true), Deepseek.mlp(c, "num_local_experts", (experts, topK, inter, shared) ->
                 new MlpSpec.Moe("mlp", experts, topK, inter, "gate_proj", "up_proj", "down_proj", MlpSpec.Scoring.SIGMOID,
                         MlpSpec.Selection.GROUP_TOP2_SUM, nGroup, topkGroup, norm, scaling, true, shared)), List.of(mtp));
+    }
+
+    @Override
+    public List<LayerKey> layerKeys() {
+        return Common.layerKeys(Deepseek.LAYER_KEYS);
     }
 }

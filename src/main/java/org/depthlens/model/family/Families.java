@@ -49,6 +49,7 @@ public final class Families {
                     + supported().stream().collect(Collectors.joining(", ")) + ")");
         }
         ConfigReader c = new ConfigReader(file, root, f.defaults());
+        f.configKeys().check(c, type);
         return f.describe(c, norm.resolve(c, tensors, trainingCode));
     }
 }

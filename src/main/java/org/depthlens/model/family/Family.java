@@ -12,16 +12,42 @@ import java.util.Map;
  * checkpoint tensor is checked against; plus the tensors the family's checkpoints may hold that the
  * model does not use.
  *
- * <p>Adding a family: write one such class (most are a few lines on top of {@link Common}), add it to
- * {@link Families#ALL}, and add a fixture test against HF's own activations.
+ * <p>Adding a family: write one such class (most are a few lines on top of {@link Common}), declaring its
+ * config keys ({@link ConfigKeys}; add HF's class to tools/hf_config_keys.py), add it to {@link Families#ALL},
+ * and add a fixture test against HF's own activations.
  */
 public interface Family {
     /** config.json's {@code model_type}. */
     String modelType();
+
+    /**
+     * What the family does with every config.json key of HF's configuration class for {@link #modelType}:
+     * read, ignored (with why), or accepted only at implemented values; ConfigKeysTest walks HF's list.
+     */
+    ConfigKeys configKeys();
 
     /** HF's code defaults of the keys this family reads (shared/docs/architectures.md §3). */
     Map<String, Object> defaults();
 
     /** The architecture of one config.json of this family, its blocks in the forms of {@code norm} ({@link NormChoice#resolve}). */
     Architecture describe(ConfigReader config, NormForm norm);
+
+    /**
+     * The config.json keys whose meaning depends on block indices, in the order {@code prune} rewrites them
+     * (docs/guide.md, "Export a pruned model"). Every family has {@link LayerKey#COMMON}; a family adds its own.
+     * {@code prune} re-reads the rewritten config with {@link #describe} and refuses the export unless every kept
+     * block gets its original window, feed-forward part and form back, so a key left out here cannot go wrong
+     * silently.
+     */
+    default java.util.List<LayerKey> layerKeys() {
+        return LayerKey.COMMON;
+    }
+
+    /**
+     * Whether the family's HF class reads an explicit {@code layer_types} list (so {@code prune} may write one when
+     * the family's own rule cannot place the kept blocks' sliding windows).
+     */
+    default boolean honoursLayerTypes() {
+        return false;
+    }
 }

@@ -16,6 +16,15 @@ final class Llama implements Family {
         return "llama";
     }
 
+    private static final ConfigKeys KEYS = ConfigKeys.COMMON.read("head_dim", "attention_bias", "mlp_bias")
+            .ignored(Common.PRETRAINING_TP, "pretraining_tp")
+            .ignored("the context length under the name 4.28-era conversions used; HF's Llama does not read it", "max_sequence_length");
+
+    @Override
+    public ConfigKeys configKeys() {
+        return KEYS;
+    }
+
     @Override
     public Map<String, Object> defaults() {
         return Common.defaults("vocab_size", 32000, "hidden_size", 4096, "intermediate_size", 11008, "num_hidden_layers", 32,

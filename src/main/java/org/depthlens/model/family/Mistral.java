@@ -15,6 +15,15 @@ final class Mistral implements Family {
         return "mistral";
     }
 
+    private static final ConfigKeys KEYS = ConfigKeys.COMMON.read("head_dim", "sliding_window")
+            .only("layer_types", "sliding_window in every block or none, as HF's MistralModel, which ignores layer_types (it points"
+                    + " such checkpoints to Ministral's classes)", v -> v.isNull());
+
+    @Override
+    public ConfigKeys configKeys() {
+        return KEYS;
+    }
+
     @Override
     public Map<String, Object> defaults() {
         return Common.defaults("vocab_size", 32000, "hidden_size", 4096, "intermediate_size", 14336, "num_hidden_layers", 32,
@@ -27,6 +36,6 @@ final class Mistral implements Family {
         Common.Heads h = Common.heads(c);
         MlpSpec.Dense mlp = new MlpSpec.Dense(c.positiveInt("intermediate_size"));
         return Common.assemble(modelType(), c, norm, new AttentionSpec.Gqa(h.heads(), h.kvHeads(), h.headDim(), false, false, false),
-                h.headDim(), false, (i, w) -> w, i -> mlp, List.of());
+                h.headDim(), false, Common.ALL_SLIDING, i -> mlp, List.of());
     }
 }

@@ -6,13 +6,22 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Qwen2: Llama's block with biases on q/k/v (never on o_proj); with {@code use_sliding_window} the
+ * Qwen2: Llama's block with biases on q/k/v, always (HF's class has no key for them), never on o_proj; with {@code use_sliding_window} the
  * blocks from {@code max_window_layers} on attend within {@code sliding_window}.
  */
 final class Qwen2 implements Family {
     @Override
     public String modelType() {
         return "qwen2";
+    }
+
+    // head_dim is not a field of HF's Qwen2Config, but its attention reads it when the file has it
+    private static final ConfigKeys KEYS = ConfigKeys.COMMON.read("head_dim", "use_sliding_window", "sliding_window", "max_window_layers",
+            "layer_types");
+
+    @Override
+    public ConfigKeys configKeys() {
+        return KEYS;
     }
 
     @Override
@@ -29,7 +38,18 @@ final class Qwen2 implements Family {
         int from = Common.maxWindowLayers(c);
         MlpSpec.Dense mlp = new MlpSpec.Dense(c.positiveInt("intermediate_size"));
         return Common.assemble(modelType(), c, norm,
-                new AttentionSpec.Gqa(h.heads(), h.kvHeads(), h.headDim(), c.bool("qkv_bias", true), false, false),
-                h.headDim(), false, (i, w) -> sliding && i >= from ? w : 0, i -> mlp, List.of());
+                new AttentionSpec.Gqa(h.heads(), h.kvHeads(), h.headDim(), true, false, false),
+                h.headDim(), false, new Common.Windows((i, w) -> i >= from ? w : 0, true, sliding), i -> mlp, List.of());
+    }
+
+    @Override
+    public List<LayerKey> layerKeys() {
+        return Common.layerKeys(new LayerKey.Threshold("max_window_layers"));
+    }
+
+    /** HF's config class computes layer_types from the rule only when the file gives none. */
+    @Override
+    public boolean honoursLayerTypes() {
+        return true;
     }
 }

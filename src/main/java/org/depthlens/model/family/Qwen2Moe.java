@@ -17,6 +17,17 @@ final class Qwen2Moe implements Family {
         return "qwen2_moe";
     }
 
+    // head_dim is not a field of HF's Qwen2MoeConfig, but its attention reads it when the file has it
+    private static final ConfigKeys KEYS = ConfigKeys.COMMON.read("head_dim", "use_sliding_window", "sliding_window", "max_window_layers",
+                    "layer_types", "qkv_bias", "decoder_sparse_step", "mlp_only_layers", "num_experts", "num_experts_per_tok",
+                    "moe_intermediate_size", "shared_expert_intermediate_size", "norm_topk_prob")
+            .ignored(Common.ROUTER_LOSS, "output_router_logits", "router_aux_loss_coef");
+
+    @Override
+    public ConfigKeys configKeys() {
+        return KEYS;
+    }
+
     @Override
     public Map<String, Object> defaults() {
         return Common.defaults("vocab_size", 151936, "hidden_size", 2048, "intermediate_size", 5632, "num_hidden_layers", 24,
@@ -32,6 +43,19 @@ final class Qwen2Moe implements Family {
         int below = Common.maxWindowLayers(c);
         return Common.assemble(modelType(), c, norm,
                 new AttentionSpec.Gqa(h.heads(), h.kvHeads(), h.headDim(), c.bool("qkv_bias", true), false, false),
-                h.headDim(), false, (i, w) -> sliding && i % 2 == 0 && i < below ? w : 0, Common.qwenMoe(c, true), List.of());
+                h.headDim(), false, new Common.Windows((i, w) -> i % 2 == 0 && i < below ? w : 0, true, sliding),
+                Common.qwenMoe(c, c.nonNegativeInt("num_experts"), true), List.of());
+    }
+
+    @Override
+    public List<LayerKey> layerKeys() {
+        return Common.layerKeys(new LayerKey.Threshold("max_window_layers"), new LayerKey.BlockIndices("mlp_only_layers"),
+                new LayerKey.SparseStep("decoder_sparse_step", "mlp_only_layers"));
+    }
+
+    /** HF's config class computes layer_types from the rule only when the file gives none. */
+    @Override
+    public boolean honoursLayerTypes() {
+        return true;
     }
 }

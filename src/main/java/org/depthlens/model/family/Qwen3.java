@@ -15,6 +15,14 @@ final class Qwen3 implements Family {
         return "qwen3";
     }
 
+    private static final ConfigKeys KEYS = ConfigKeys.COMMON.read("head_dim", "attention_bias", "use_sliding_window",
+            "sliding_window", "max_window_layers", "layer_types");
+
+    @Override
+    public ConfigKeys configKeys() {
+        return KEYS;
+    }
+
     @Override
     public Map<String, Object> defaults() {
         return Common.defaults("vocab_size", 151936, "hidden_size", 4096, "intermediate_size", 22016, "num_hidden_layers", 32,
@@ -30,6 +38,17 @@ final class Qwen3 implements Family {
         int from = Common.maxWindowLayers(c);
         MlpSpec.Dense mlp = new MlpSpec.Dense(c.positiveInt("intermediate_size"));
         return Common.assemble(modelType(), c, norm, new AttentionSpec.Gqa(h.heads(), h.kvHeads(), h.headDim(), bias, bias, true),
-                h.headDim(), false, (i, w) -> sliding && i >= from ? w : 0, i -> mlp, List.of());
+                h.headDim(), false, new Common.Windows((i, w) -> i >= from ? w : 0, true, sliding), i -> mlp, List.of());
+    }
+
+    @Override
+    public List<LayerKey> layerKeys() {
+        return Common.layerKeys(new LayerKey.Threshold("max_window_layers"));
+    }
+
+    /** HF's config class computes layer_types from the rule only when the file gives none. */
+    @Override
+    public boolean honoursLayerTypes() {
+        return true;
     }
 }

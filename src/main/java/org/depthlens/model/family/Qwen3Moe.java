@@ -15,12 +15,23 @@ final class Qwen3Moe implements Family {
         return "qwen3_moe";
     }
 
+    // head_dim is not a field of HF's Qwen3MoeConfig, but its attention reads it when the file has it
+    private static final ConfigKeys KEYS = ConfigKeys.COMMON.read("head_dim", "attention_bias", "use_sliding_window",
+                    "sliding_window", "decoder_sparse_step", "mlp_only_layers", "num_experts", "num_local_experts",
+                    "num_experts_per_tok", "moe_intermediate_size", "norm_topk_prob")
+            .ignored(Common.ROUTER_LOSS, "output_router_logits", "router_aux_loss_coef");
+
+    @Override
+    public ConfigKeys configKeys() {
+        return KEYS;
+    }
+
     @Override
     public Map<String, Object> defaults() {
         return Common.defaults("vocab_size", 151936, "hidden_size", 2048, "intermediate_size", 6144, "num_hidden_layers", 24,
                 "num_attention_heads", 32, "num_key_value_heads", 4, "head_dim", 128, "rms_norm_eps", 1e-6,
                 "rope_theta", 1e4, "max_position_embeddings", 32768, "moe_intermediate_size", 768, "num_experts", 128,
-                "num_experts_per_tok", 8, "sliding_window", 4096, "max_window_layers", 28);
+                "num_experts_per_tok", 8, "sliding_window", 4096);
     }
 
     @Override
@@ -29,6 +40,13 @@ final class Qwen3Moe implements Family {
         boolean bias = c.bool("attention_bias", false);
         boolean sliding = c.bool("use_sliding_window", false);
         return Common.assemble(modelType(), c, norm, new AttentionSpec.Gqa(h.heads(), h.kvHeads(), h.headDim(), bias, bias, true),
-                h.headDim(), false, (i, w) -> sliding ? w : 0, Common.qwenMoe(c, false), List.of());
+                h.headDim(), false, new Common.Windows((i, w) -> w, false, sliding),
+                Common.qwenMoe(c, Common.aliasedCount(c, "num_experts", "num_local_experts"), false), List.of());
+    }
+
+    @Override
+    public List<LayerKey> layerKeys() {
+        return Common.layerKeys(new LayerKey.Threshold("max_window_layers"), new LayerKey.BlockIndices("mlp_only_layers"),
+                new LayerKey.SparseStep("decoder_sparse_step", "mlp_only_layers"));
     }
 }
