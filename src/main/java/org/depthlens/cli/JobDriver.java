@@ -1,6 +1,7 @@
 package org.depthlens.cli;
 
 import org.depthlens.BadInputException;
+import org.depthlens.eval.Evaluator;
 import org.depthlens.model.Model;
 import org.depthlens.model.family.Architecture;
 import org.depthlens.model.family.Families;
@@ -10,7 +11,6 @@ import org.depthlens.pass.RequestOptions;
 import org.depthlens.pass.Sequence;
 import org.depthlens.spark.SparkPasses;
 import org.depthlens.util.Progress;
-import org.depthlens.eval.Evaluator;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
