@@ -16,4 +16,17 @@ public final class JsonErrors {
         if (loc != null && loc.getLineNr() > 0) m += " at line " + loc.getLineNr() + ", column " + loc.getColumnNr();
         return m;
     }
+
+    /** A mapper that refuses a key given twice in one object (Jackson's default keeps the last one silently). */
+    public static com.fasterxml.jackson.databind.ObjectMapper strictMapper() {
+        com.fasterxml.jackson.databind.ObjectMapper m = new com.fasterxml.jackson.databind.ObjectMapper();
+        m.enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+        return m;
+    }
+
+    /** The key of a {@link #strictMapper()} "Duplicate field" error, or null for any other error. */
+    public static String duplicateKey(JsonProcessingException e) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("^Duplicate field '(.*)'").matcher(String.valueOf(e.getOriginalMessage()));
+        return m.find() ? m.group(1) : null;
+    }
 }

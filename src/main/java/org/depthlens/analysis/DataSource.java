@@ -33,7 +33,7 @@ public final class DataSource {
 
     public static DataSource ids(Path path) {
         try {
-            return new DataSource(path, false, Files.readAllBytes(path));
+            return new DataSource(path, false, org.depthlens.util.InputFiles.read(path, "ids file", org.depthlens.util.InputFiles.heapShare()));
         } catch (NoSuchFileException e) {
             throw new BadInputException(path + ": ids file not found");
         } catch (IOException e) {
@@ -52,12 +52,15 @@ public final class DataSource {
                     }).sorted().toList();
                     for (Path f : files) {
                         if (sb.length() > 0) sb.append("\n\n");
-                        sb.append(Files.readString(f, StandardCharsets.UTF_8));
+                        sb.append(org.depthlens.util.InputFiles.readUtf8(f, "text file", org.depthlens.util.InputFiles.heapShare()));
                     }
                 }
                 return sb.toString().getBytes(StandardCharsets.UTF_8);
             }
-            return Files.readAllBytes(path);
+            if (!Files.exists(path)) throw new NoSuchFileException(path.toString());
+            byte[] b = org.depthlens.util.InputFiles.read(path, "text file", org.depthlens.util.InputFiles.heapShare());
+            org.depthlens.util.InputFiles.utf8(path, b); // the same rule as for a folder's files
+            return b;
         } catch (NoSuchFileException e) {
             throw new BadInputException(path + ": text file not found");
         } catch (IOException e) {
@@ -102,6 +105,12 @@ public final class DataSource {
                     throw new BadInputException(path + ": " + ids.sequences().get(0).length + " ids, shorter than one window of " + window + " (--window)");
                 }
             } else {
+                for (int s = 0; s < ids.sequences().size(); s++) {
+                    if (ids.sequences().get(s).length < 2) {
+                        throw new BadInputException(path + ": sequence " + s + " has " + ids.sequences().get(s).length
+                                + " token; a sequence needs at least 2 (the first predicts the second)");
+                    }
+                }
                 out = ids.sequences().subList(0, Math.min(maxWindows, ids.sequences().size()));
             }
         }

@@ -25,7 +25,7 @@ public final class Windows {
     public static Ids readIds(Path file) {
         JsonNode root;
         try {
-            root = new ObjectMapper().readTree(Files.readAllBytes(file));
+            root = new ObjectMapper().readTree(org.depthlens.util.InputFiles.read(file, "ids file", org.depthlens.util.InputFiles.heapShare()));
         } catch (NoSuchFileException e) {
             throw new BadInputException(file + ": ids file not found");
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {

@@ -139,15 +139,19 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
 
     @Override
     public Integer call() {
-        AnalyzeJob.Request request = request();
-        var exec = new AnalyzeJob.Execution(sweep.sparkOptions(spec), sweep.keepGoing);
+        Skips skips = new Skips();
+        AnalyzeJob.Request request = request(skips);
+        var exec = new AnalyzeJob.Execution(sweep.sparkOptions(spec), sweep.keepGoing, skips);
         Path done = AnalyzeJob.run(request, new ConsoleProgress(System.err), System.err, exec);
         spec.commandLine().getOut().println("Wrote " + done + "/report.html");
         return 0;
     }
 
-    /** The run the options ask for (usage errors and the models the options do not fit are refused here). */
-    AnalyzeJob.Request request() {
+    /**
+     * The run the options ask for (usage errors and the models the options do not fit are refused here; with
+     * {@code --keep-going} those are left out into {@code skips}).
+     */
+    AnalyzeJob.Request request(Skips skips) {
         Origin origin = config != null ? RunConfig.apply(config, spec) : Origin.COMMAND_LINE;
         boolean bundled = false;
         if (models.isEmpty() && sweep.modelsFrom.isEmpty()) {
@@ -162,13 +166,14 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         if (text != null && ids != null) throw usage("give --text or --ids, not both");
         if (text == null && ids == null) throw usage("give the data to evaluate on: --text FILE or --ids FILE");
         List<ModelSpec> named = norm.apply(spec, sweep.models(spec, models, labels), lns);
-        if (window < 2) throw usage("--window must be at least 2, got " + window);
-        if (maxWindows != null && maxWindows < 1) throw usage("--max-windows must be positive, got " + maxWindows);
-        if (prune != null && prune < 0) throw usage("--prune must not be negative, got " + prune);
+        if (window < 2) throw origin.error(spec, "--window", "must be at least 2, got " + window);
+        if (maxWindows != null && maxWindows < 1) throw origin.error(spec, "--max-windows", "must be positive, got " + maxWindows);
+        if (prune != null && prune < 0) throw origin.error(spec, "--prune", "must not be negative, got " + prune);
+        if (maxLength != null && maxLength < 1) throw origin.error(spec, "--max-length", "must be positive, got " + maxLength);
         boolean evaluate = !tasks.isEmpty() || !docs.isEmpty();
         // the default --prune is cut to a small model's blocks without complaint; one given must fit
-        named = JobDriver.fitting(named, prune == null ? 0 : prune, evaluate && maxLength != null ? maxLength : 0, sweep.keepGoing,
-                System.err);
+        named = JobDriver.fitting(named, prune == null ? 0 : prune, evaluate && maxLength != null ? maxLength : 0,
+                new AnalyzeJob.Execution(null, sweep.keepGoing, skips), System.err);
         boolean defaultOut = out == null;
         if (defaultOut) out = RunOptions.defaultOut("", named);
         List<OutputGuard.Input> more = new ArrayList<>();
@@ -181,7 +186,6 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         var options = new Analyzer.Options(true, prune == null ? DEFAULT_PRUNE : prune, Runtime.getRuntime().maxMemory() / 2,
                 new Analyzer.DepthProbes(logitLens, jacobian, sublayerRemoval == null ? bundled : sublayerRemoval));
         if (bundled) System.err.println("No --model given: analysing the bundled Pre-LN/LNS pair on the project's docs/.");
-        if (maxLength != null && maxLength < 1) throw usage("--max-length must be positive, got " + maxLength);
         AnalyzeJob.Evaluation eval = evaluate
                 ? new AnalyzeJob.Evaluation(EvalInputs.read(RunOptions.abs(tasks), RunOptions.abs(docs)), maxLength == null ? 0 : maxLength)
                 : null;

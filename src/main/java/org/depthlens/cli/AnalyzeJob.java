@@ -64,8 +64,12 @@ public final class AnalyzeJob {
      * @param spark     null: in this process, one model after the other
      * @param keepGoing a model that fails with bad input is reported (one warning line) and left out
      */
-    public record Execution(SparkOptions spark, boolean keepGoing) {
+    public record Execution(SparkOptions spark, boolean keepGoing, Skips skips) {
         public static final Execution LOCAL = new Execution(null, false);
+
+        public Execution(SparkOptions spark, boolean keepGoing) {
+            this(spark, keepGoing, new Skips());
+        }
     }
 
     private AnalyzeJob() {}
@@ -95,10 +99,14 @@ public final class AnalyzeJob {
             }
             if (results.isEmpty()) throw new BadInputException("no model left to report: every model failed (--keep-going)");
             try {
-                ReportOptions options = ReportOptions.defaults().withTitle("depthlens: " + String.join(" vs ", labels(r)));
-                if (r.evaluation() != null) options = options.withSections(withEvaluation(ReportWriter.defaultSections(), evals));
+                ReportOptions options = ReportOptions.defaults()
+                        .withTitle(exec.skips().title("depthlens: ", results.stream().map(ModelResult::label).toList()));
+                List<ReportSection> sections = r.evaluation() != null ? withEvaluation(ReportWriter.defaultSections(), evals)
+                        : ReportWriter.defaultSections();
+                if (r.evaluation() != null || !exec.skips().isEmpty()) options = options.withSections(exec.skips().sections(sections));
                 ReportOutput written = ReportWriter.writeAll(results, out.path(), options);
                 for (EvalResult e : evals) EvalJob.write(e, written.modelDirs().get(e.label()));
+                exec.skips().write(out.path());
             } catch (IOException e) {
                 throw new UncheckedIOException(r.out() + ": cannot write the output (" + AtomicDir.reason(out.path(), e)
                         + "); nothing was written", e);

@@ -111,8 +111,8 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
         if (models.isEmpty() && sweep.modelsFrom.isEmpty()) throw usage("Missing required option: '--model=DIR' (or --models-from)");
         if (tasks.isEmpty() && docs.isEmpty()) throw usage("give what to evaluate on: --tasks FILE... and/or --docs FILE");
         List<ModelSpec> named = norm.apply(spec, sweep.models(spec, models, labels), lns);
-        if (prune < 0) throw usage("--prune must not be negative, got " + prune);
-        if (maxLength != null && maxLength < 1) throw usage("--max-length must be positive, got " + maxLength);
+        if (prune < 0) throw origin.error(spec, "--prune", "must not be negative, got " + prune);
+        if (maxLength != null && maxLength < 1) throw origin.error(spec, "--max-length", "must be positive, got " + maxLength);
         boolean defaultOut = out == null;
         if (defaultOut) out = RunOptions.defaultOut("eval-", named);
         List<OutputGuard.Input> more = new ArrayList<>(OutputGuard.inputs(origin.name("--tasks"), tasks));
@@ -120,7 +120,7 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
         if (config != null) more.add(OutputGuard.input("--config", config));
         OutputGuard.check(origin.name("--out"), out, RunOptions.inputs(origin, named, models.size(), sweep.modelsFrom, more));
         var exec = new AnalyzeJob.Execution(sweep.sparkOptions(spec), sweep.keepGoing);
-        named = JobDriver.fitting(named, prune, maxLength == null ? 0 : maxLength, sweep.keepGoing, System.err);
+        named = JobDriver.fitting(named, prune, maxLength == null ? 0 : maxLength, exec, System.err);
         var options = new Evaluator.Options(maxLength == null ? 0 : maxLength, removal == Removal.single, prune, null, null,
                 Runtime.getRuntime().maxMemory() / 2);
         var request = new EvalJob.Request(named, RunOptions.abs(tasks), RunOptions.abs(docs), options, out, force,

@@ -76,7 +76,9 @@ public final class EvalJob {
             if (entries.isEmpty()) throw new BadInputException("no model left to report: every model failed (--keep-going)");
             try {
                 for (EvalSection.Entry e : entries) write(e.result(), out.path().resolve(e.dirName()));
-                ReportWriter.writePage(out.path(), "depthlens eval: " + String.join(" vs ", labels(r)), List.of(new EvalSection(entries)));
+                ReportWriter.writePage(out.path(), exec.skips().title("depthlens eval: ", entries.stream().map(EvalSection.Entry::label).toList()),
+                        exec.skips().sections(List.of(new EvalSection(entries))));
+                exec.skips().write(out.path());
             } catch (IOException e) {
                 throw new UncheckedIOException("writing the evaluation into " + out.path(), e);
             }

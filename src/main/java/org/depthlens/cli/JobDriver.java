@@ -88,9 +88,9 @@ final class JobDriver implements AutoCloseable {
     /**
      * The models that the options fit, checked on each config.json before anything is computed or written: a pruning
      * depth the user gave (0: none given) and a {@code --max-length} (0: the default). A model they do not fit fails
-     * the run, or with {@code keepGoing} is left out with a warning.
+     * the run, or with {@code --keep-going} is left out with a warning (and recorded in {@code exec}'s skips).
      */
-    static List<ModelSpec> fitting(List<ModelSpec> models, int prune, int maxLength, boolean keepGoing, PrintStream log) {
+    static List<ModelSpec> fitting(List<ModelSpec> models, int prune, int maxLength, AnalyzeJob.Execution exec, PrintStream log) {
         List<ModelSpec> out = new ArrayList<>();
         for (ModelSpec m : models) {
             try {
@@ -99,7 +99,7 @@ final class JobDriver implements AutoCloseable {
                 if (maxLength > 0) Evaluator.checkMaxLength(a.configFile(), a.maxPositions(), maxLength);
                 out.add(m);
             } catch (BadInputException e) {
-                RunOptions.skipOrThrow(m, e.getMessage(), keepGoing, log);
+                RunOptions.skipOrThrow(m, e.getMessage(), exec, log);
             }
         }
         return out;
@@ -124,7 +124,7 @@ final class JobDriver implements AutoCloseable {
                             allowNan, p.sequences(), p.options(), memoryBudget)));
                 }
             } catch (BadInputException e) {
-                RunOptions.skipOrThrow(spec, e.getMessage(), exec.keepGoing(), log);
+                RunOptions.skipOrThrow(spec, e.getMessage(), exec, log);
             }
         }
         if (waiting.isEmpty()) return out;
@@ -133,7 +133,7 @@ final class JobDriver implements AutoCloseable {
             Waiting<R> w = waiting.get(j);
             SparkPasses.Result r = results.get(j);
             if (r.badInput() != null) {
-                RunOptions.skipOrThrow(models.get(w.index()), r.badInput(), exec.keepGoing(), log);
+                RunOptions.skipOrThrow(models.get(w.index()), r.badInput(), exec, log);
             } else {
                 out.set(w.index(), w.planned().result().of(r.outcome(), seconds(w.t0())));
             }

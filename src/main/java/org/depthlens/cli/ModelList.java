@@ -39,6 +39,7 @@ final class ModelList {
     private static List<ModelSpec> file(Path f) {
         List<String> lines;
         try {
+            if (Files.exists(f)) org.depthlens.util.InputFiles.requireRegular(f, "--models-from list");
             lines = Files.readAllLines(f);
         } catch (IOException e) {
             throw new BadInputException(f + ": --models-from: cannot read the list of models (" + e.getClass().getSimpleName()
@@ -68,6 +69,9 @@ final class ModelList {
         if (Files.isDirectory(parent)) {
             try (DirectoryStream<Path> s = Files.newDirectoryStream(parent, name)) {
                 for (Path d : s) if (Files.isDirectory(d)) dirs.add(d.normalize());
+            } catch (java.util.regex.PatternSyntaxException e) {
+                throw new org.depthlens.UsageException("--models-from '" + pattern + "' is not a valid glob (" + e.getDescription()
+                        + " near character " + e.getIndex() + "); quote it, and close every [");
             } catch (IOException e) {
                 throw new BadInputException(parent + ": --models-from: cannot list the folder (" + e.getMessage() + ")");
             }

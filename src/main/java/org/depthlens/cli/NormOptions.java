@@ -53,10 +53,33 @@ public final class NormOptions {
         return out;
     }
 
-    /** The choice for the {@code i}-th model. */
+    /**
+     * The choice for the {@code i}-th model. Options that contradict each other are usage errors (exit 2):
+     * {@code --post-num} with a form that has no POST_NUM, {@code --lns on} with any form but LNS, {@code --lns off}
+     * with LNS. One {@code --post-num} given for several models with their own {@code --norm-type} serves only those
+     * whose form has a POST_NUM.
+     */
     NormChoice choice(int i, Architecture.LnsMode lns) {
         String t = pick(normTypes, i);
-        return new NormChoice(t == null || t.equalsIgnoreCase("auto") ? null : t, pick(postNums, i), lns);
+        boolean auto = t == null || t.equalsIgnoreCase("auto");
+        NormType type = auto ? null : NormType.parse(t);
+        Integer post = pick(postNums, i);
+        if (type != null && post != null && !type.usesPostNum()) {
+            boolean shared = postNums.size() == 1 && normTypes.size() > 1;
+            if (!shared) {
+                throw new org.depthlens.UsageException("--post-num " + post + " with --norm-type " + type.code()
+                        + ", which has no POST_NUM (only post_pre and scale_post_pre have leading Post-LN blocks)");
+            }
+            post = null;
+        }
+        if (type != null && lns == Architecture.LnsMode.ON && type != NormType.LNS) {
+            throw new org.depthlens.UsageException("--lns on with --norm-type " + type.code()
+                    + ": --lns on means NORM_TYPE LNS; give one of them");
+        }
+        if (type == NormType.LNS && lns == Architecture.LnsMode.OFF) {
+            throw new org.depthlens.UsageException("--lns off with --norm-type LNS: they contradict each other; give one of them");
+        }
+        return new NormChoice(auto ? null : t, post, lns);
     }
 
     private static <T> T pick(List<T> values, int i) {

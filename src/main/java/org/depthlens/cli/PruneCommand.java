@@ -2,6 +2,7 @@ package org.depthlens.cli;
 
 import org.depthlens.analysis.PruneChoice;
 import org.depthlens.model.family.Architecture;
+import org.depthlens.util.OutputGuard;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -64,7 +65,7 @@ public final class PruneCommand extends CommonOptions implements Callable<Intege
     @Option(names = {"-o", "--out"}, required = true, paramLabel = "DIR", description = "New folder for the pruned checkpoint.")
     Path out;
 
-    @Option(names = "--force", description = "Replace OUT if it is a folder an earlier prune wrote (it holds depthlens_prune.json).")
+    @Option(names = "--force", description = "Replace OUT if it is a folder depthlens wrote (an earlier prune's export).")
     boolean force;
 
     @Option(names = "--verify", negatable = true, defaultValue = "true", fallbackValue = "true",
@@ -118,12 +119,11 @@ public final class PruneCommand extends CommonOptions implements Callable<Intege
         if (verify && analysis == null && text == null && ids == null) {
             throw usage("--verify needs windows to run: give --text FILE or --ids FILE (or --from-analysis RUN, whose data it reuses), or --no-verify");
         }
-        List<Path> inputs = new ArrayList<>(List.of(model));
-        if (analysis != null) inputs.add(analysis);
-        if (text != null) inputs.add(text);
-        if (ids != null) inputs.add(ids);
-        String clash = PruneJob.outputClash(out, inputs);
-        if (clash != null) throw usage(clash);
+        List<OutputGuard.Input> inputs = new ArrayList<>(List.of(OutputGuard.input("--model", model)));
+        if (analysis != null) inputs.add(OutputGuard.input("--from-analysis", analysis));
+        if (text != null) inputs.add(OutputGuard.input("--text", text));
+        if (ids != null) inputs.add(OutputGuard.input("--ids", ids));
+        OutputGuard.check("--out", out, inputs);
         PruneJob.Request req = new PruneJob.Request(RunOptions.abs(model), norm.choice(0, lns),
                 byList ? drop.stream().mapToInt(Integer::intValue).toArray() : null,
                 analysis == null ? null : RunOptions.abs(analysis), n == null ? 0 : n, r,

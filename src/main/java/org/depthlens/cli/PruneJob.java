@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.depthlens.BadInputException;
+import org.depthlens.UsageException;
 import org.depthlens.analysis.DataSource;
 import org.depthlens.analysis.ModelResult;
 import org.depthlens.analysis.PruneChoice;
@@ -30,7 +31,6 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -69,6 +69,7 @@ public final class PruneJob {
     }
 
     public static Result run(Request r, Progress progress, PrintStream log) {
+        checkForce(r); // before any work: AtomicDir says the same when the folder appears meanwhile
         try (Model m = Model.open(r.model(), r.norm())) {
             ModelResult analysed = null;
             Path metrics = null;
@@ -83,7 +84,6 @@ public final class PruneJob {
             PrunedExport.Plan plan = PrunedExport.plan(m, choice.drop());
             Check check = r.verify() ? check(r, m, analysed, metrics, choice) : null;
             ObjectNode record = record(r, m, analysed, metrics, choice, plan);
-            checkForce(r);
             log.printf("%s: %s, %d blocks; removing %s (%s), %d left%n", r.model(), m.arch().family(), m.arch().layers(),
                     join(plan.dropped()), r.drop() != null ? "--drop" : "--rule " + r.rule().name().toLowerCase(Locale.ROOT) + " --n " + r.n(),
                     plan.kept().length);
@@ -190,16 +190,19 @@ public final class PruneJob {
         double full = Double.NaN;
         double reference = c.expected();
         String refSource = c.expectedSource();
+        org.depthlens.model.WeightPool pool = source.newPool();
         if (Double.isNaN(reference)) {
             Branch drop = new Branch.Drop(Arrays.stream(plan.dropped()).boxed().toList());
-            double[] l = losses(source, c.windows(), drop, r.memoryBudget(), (d, t, w) -> progress.update(d, t, "verify (source): " + w));
+            double[] l = losses(source, pool, c.windows(), drop, r.memoryBudget(), (d, t, w) -> progress.update(d, t, "verify (source): " + w));
             full = l[0];
             reference = l[1];
             refSource = "the source with blocks " + join(plan.dropped()) + " skipped";
         }
         double exported;
         try (Model e = Model.open(written, NormChoice.AUTO)) {
-            exported = losses(e, c.windows(), null, r.memoryBudget(), (d, t, w) -> progress.update(d, t, "verify (export): " + w))[0];
+            // the export's blocks have the source's shapes: one set of float32 block buffers serves both passes
+            exported = losses(e, pool.reusedFor(e.checkpoint()), c.windows(), null, r.memoryBudget(),
+                    (d, t, w) -> progress.update(d, t, "verify (export): " + w))[0];
         }
         double rel = Math.abs(exported - reference) / Math.abs(reference);
         log.printf(Locale.ROOT, "verify: loss of the export %.10f, %s %.10f (relative difference %.2e, tolerance %.0e; %d windows of %s)%n",
@@ -230,10 +233,10 @@ public final class PruneJob {
     }
 
     /** {mean loss of the main stream, mean loss of {@code branch} (NaN when null)} on {@code windows}. */
-    static double[] losses(Model m, List<int[]> windows, Branch branch, long budget, Progress progress) {
+    static double[] losses(Model m, org.depthlens.model.WeightPool pool, List<int[]> windows, Branch branch, long budget, Progress progress) {
         List<Sequence> seqs = windows.stream().map(Sequence::window).toList();
         Passes.Request req = new Passes.Request(branch == null ? List.of() : List.of(branch), true, false, 0, null, List.of());
-        Passes.Outcome o = new Passes(m, budget, progress).run(seqs, req);
+        Passes.Outcome o = new Passes(m, pool, budget, progress).run(seqs, req);
         long count = 0;
         for (Sequence s : seqs) count += s.targets().length;
         return new double[] {-Passes.sum(o.main()) / count, branch == null ? Double.NaN : -Passes.sum(o.loglik().get(branch)) / count};
@@ -292,51 +295,14 @@ public final class PruneJob {
         }
     }
 
-    /** --force replaces only a folder an earlier prune wrote. */
+    /** Before any work, what {@link AtomicDir} says at the end: OUT must not exist, or with --force be a folder depthlens wrote. */
     private static void checkForce(Request r) {
         Path o = r.out();
-        if (r.force() && Files.exists(o, LinkOption.NOFOLLOW_LINKS)
-                && !(Files.isDirectory(o, LinkOption.NOFOLLOW_LINKS) && Files.isRegularFile(o.resolve(PrunedExport.RECORD)))) {
-            throw new BadInputException(o + ": output exists and is not a folder depthlens prune wrote (no " + PrunedExport.RECORD
-                    + "); --force replaces only those");
-        }
-    }
-
-    /**
-     * Why {@code out} may not be written (null: it may): it is, contains or lies inside an input, or is the current
-     * folder, the home folder or a file system root, which a replacing run would wipe.
-     */
-    static String outputClash(Path out, List<Path> inputs) {
-        if (out.toString().isBlank()) return "--out is empty";
-        Path o = real(out);
-        Path cwd = real(Path.of(""));
-        Path home = real(Path.of(System.getProperty("user.home", "/")));
-        if (o.getParent() == null || o.equals(cwd) || o.equals(home)) return "--out " + out + " is the current folder, the home folder or a root";
-        for (Path in : inputs) {
-            Path i = real(in);
-            if (o.equals(i)) return "--out " + out + " is the input " + in;
-            if (o.startsWith(i)) return "--out " + out + " lies inside the input " + in;
-            if (i.startsWith(o)) return "--out " + out + " contains the input " + in;
-        }
-        return null;
-    }
-
-    /** The absolute path with every existing part's links resolved. */
-    private static Path real(Path p) {
-        Path a = p.toAbsolutePath().normalize();
-        Path existing = a;
-        List<Path> rest = new ArrayList<>();
-        while (existing != null && !Files.exists(existing)) {
-            rest.add(0, existing.getFileName());
-            existing = existing.getParent();
-        }
-        if (existing == null) return a;
-        try {
-            Path r = existing.toRealPath();
-            for (Path x : rest) r = r.resolve(x);
-            return r;
-        } catch (IOException e) {
-            return a;
+        if (!Files.exists(o, LinkOption.NOFOLLOW_LINKS)) return;
+        if (!r.force()) throw new BadInputException(o + ": output already exists (use --force to replace it)");
+        if (Files.isSymbolicLink(o) || !AtomicDir.isOurFolder(o)) {
+            throw new UsageException("--force: " + o + " is not a folder depthlens wrote (no " + AtomicDir.MARKER
+                    + " in it); it is not replaced (delete it yourself, or give another output path)");
         }
     }
 

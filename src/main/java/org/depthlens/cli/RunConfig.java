@@ -33,9 +33,15 @@ final class RunConfig {
     static RunConfig read(Path file, Set<String> allowedKeys) {
         JsonNode root;
         try {
-            root = new ObjectMapper().readTree(Files.readAllBytes(file));
+            if (!Files.exists(file)) throw new NoSuchFileException(file.toString());
+            root = org.depthlens.JsonErrors.strictMapper().readTree(org.depthlens.util.InputFiles.read(file, "run config",
+                    org.depthlens.util.InputFiles.MAX_JSON_BYTES));
         } catch (NoSuchFileException e) {
             throw new BadInputException(file + ": run config not found");
+        } catch (com.fasterxml.jackson.core.JsonParseException e) {
+            String dup = org.depthlens.JsonErrors.duplicateKey(e);
+            if (dup != null) throw new BadInputException(file + ": key '" + dup + "' appears twice; give each option once");
+            throw new BadInputException(file + ": run config is not valid JSON (" + org.depthlens.JsonErrors.describe(e) + ")");
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new BadInputException(file + ": run config is not valid JSON (" + org.depthlens.JsonErrors.describe(e) + ")");
         } catch (IOException e) {

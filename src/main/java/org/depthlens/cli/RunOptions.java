@@ -88,8 +88,9 @@ final class RunOptions {
     }
 
     /** A model that met bad input: fail the run with its line, or with {@code --keep-going} warn and leave it out. */
-    static void skipOrThrow(ModelSpec spec, String message, boolean keepGoing, PrintStream log) {
-        if (!keepGoing) throw new org.depthlens.BadInputException(message);
+    static void skipOrThrow(ModelSpec spec, String message, AnalyzeJob.Execution exec, PrintStream log) {
+        if (!exec.keepGoing()) throw new org.depthlens.BadInputException(message);
+        exec.skips().add(spec, message);
         log.println("depthlens: warning: skipped " + spec.label() + ": " + message + " (going on: --keep-going)");
     }
 }

@@ -48,13 +48,62 @@ final class SweepOptions {
             conf.put(kv.substring(0, eq).strip(), kv.substring(eq + 1).strip());
         }
         if (windowsPerTask != null && windowsPerTask < 1) throw RunOptions.usage(spec, "--windows-per-task must be positive, got " + windowsPerTask);
+        String bad = badMaster(spark.strip());
+        if (bad != null) throw RunOptions.usage(spec, "--spark '" + spark.strip() + "': " + bad);
+        for (Map.Entry<String, String> e : conf.entrySet()) {
+            String why = badSetting(e.getKey(), e.getValue());
+            if (why != null) throw RunOptions.usage(spec, "--spark-conf " + e.getKey() + "=" + e.getValue() + ": " + why);
+        }
         try {
             Class.forName("org.apache.spark.SparkConf", false, SweepOptions.class.getClassLoader());
         } catch (ClassNotFoundException | LinkageError e) {
             throw new org.depthlens.BadInputException("--spark: Apache Spark is not on the class path; run through the "
-                    + "./depthlens launcher (it adds target/spark.classpath for --spark) or spark-submit");
+                    + "./depthlens launcher (it adds target/spark.classpath for --spark, or a --config file with a \"spark\" key) or spark-submit");
         }
         return new SparkOptions(spark.strip(), conf, windowsPerTask == null ? 0 : windowsPerTask);
+    }
+
+    private static final java.util.regex.Pattern HOST_PORT = java.util.regex.Pattern.compile("[A-Za-z0-9._\\[\\]:-]+:\\d{1,5}");
+
+    /** Why {@code master} is not a master URL Spark accepts, or null ("" is spark-submit's own master). */
+    static String badMaster(String m) {
+        if (m.isEmpty() || m.equals("local") || m.equals("yarn") || m.startsWith("k8s://") && m.length() > 6) return null;
+        java.util.regex.Matcher local = java.util.regex.Pattern.compile("local\\[(.*?)(?:,\\s*(.*))?\\]").matcher(m);
+        if (local.matches()) {
+            String n = local.group(1).strip();
+            if (!n.equals("*") && !(n.matches("\\d{1,6}") && Integer.parseInt(n) > 0)) return "local[N] wants N = a positive number of threads or *, got '" + n + "'";
+            if (local.group(2) != null && !(local.group(2).strip().matches("\\d{1,6}") && Integer.parseInt(local.group(2).strip()) > 0)) {
+                return "local[N,F] wants F = a positive number of task failures, got '" + local.group(2).strip() + "'";
+            }
+            return null;
+        }
+        if (m.startsWith("local-cluster[")) return m.matches("local-cluster\\[\\s*[1-9]\\d*\\s*,\\s*[1-9]\\d*\\s*,\\s*[1-9]\\d*\\s*\\]") ? null
+                : "local-cluster[N,C,M] wants three positive numbers";
+        if (m.startsWith("spark://")) {
+            for (String hp : m.substring(8).split(",")) {
+                if (!HOST_PORT.matcher(hp).matches()) return "spark://HOST:PORT[,HOST:PORT] wants a host and a port, got '" + hp + "'";
+                int port = Integer.parseInt(hp.substring(hp.lastIndexOf(':') + 1));
+                if (port < 1 || port > 65535) return "port " + port + " is not a TCP port";
+            }
+            return null;
+        }
+        return "not a Spark master (local, local[N], local[*], spark://HOST:PORT, yarn, k8s://...)";
+    }
+
+    /** Why a --spark-conf value cannot be what Spark parses for its key, or null (unknown keys are Spark's to judge). */
+    static String badSetting(String key, String value) {
+        String v = value.strip().toLowerCase(java.util.Locale.ROOT);
+        boolean size = key.endsWith(".memory") || key.endsWith(".memoryOverhead") || key.endsWith("maxResultSize")
+                || key.equals("spark.executor.pyspark.memory") || key.endsWith(".offHeap.size");
+        if (size && !v.matches("\\d+(b|k|kb|m|mb|g|gb|t|tb|p|pb)?")) return "a size such as 512m, 8g or 2048 (MiB), got '" + value + "'";
+        boolean count = key.equals("spark.task.cpus") || key.equals("spark.executor.cores") || key.equals("spark.driver.cores")
+                || key.equals("spark.task.maxFailures") || key.equals("spark.executor.instances");
+        if (count && !(v.matches("\\d{1,6}") && Integer.parseInt(v) > 0)) return "a positive integer, got '" + value + "'";
+        if (key.equals("spark.master")) {
+            String bad = badMaster(value.strip());
+            if (bad != null) return bad;
+        }
+        return null;
     }
 
     /** --model/--label, then every --models-from in order. */

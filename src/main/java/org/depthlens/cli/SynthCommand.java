@@ -62,6 +62,7 @@ public final class SynthCommand extends CommonOptions implements Callable<Intege
         };
         if (layers != null && layers < 1) throw usage("--layers must be positive, got " + layers);
         OutputGuard.check("--out", out, java.util.List.of());
+        checkRoom(SyntheticCheckpoint.bytes(s, layers, t));
         long t0 = System.nanoTime();
         long bytes;
         try (AtomicDir dir = AtomicDir.create(out, force)) {
@@ -71,6 +72,24 @@ public final class SynthCommand extends CommonOptions implements Callable<Intege
         spec.commandLine().getOut().printf(Locale.ROOT, "Wrote %s: synthetic %s (%s), %.2f GB of weights in %.0f s%n", out, s.name(),
                 s.description(), bytes / 1e9, (System.nanoTime() - t0) / 1e9);
         return 0;
+    }
+
+    /** Before anything is described or written: the checkpoint must fit on the output's file system. */
+    private void checkRoom(long bytes) {
+        Path at = out.toAbsolutePath();
+        while (at != null && !java.nio.file.Files.exists(at)) at = at.getParent();
+        if (at == null) return;
+        long free;
+        try {
+            free = java.nio.file.Files.getFileStore(at).getUsableSpace();
+        } catch (java.io.IOException e) {
+            return; // unknown: the write itself reports a full disk
+        }
+        if (bytes > free) {
+            throw new org.depthlens.BadInputException(out + ": --layers " + (layers != null ? layers : "(the shape's)") + " of " + shape + " needs "
+                    + (bytes == Long.MAX_VALUE ? "more bytes than a long counts" : String.format(Locale.ROOT, "%.3g GB", bytes / 1e9))
+                    + " of weights, but only " + String.format(Locale.ROOT, "%.3g GB", free / 1e9) + " are free there");
+        }
     }
 
     private CommandLine.ParameterException usage(String msg) {

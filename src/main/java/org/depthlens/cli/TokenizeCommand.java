@@ -36,7 +36,8 @@ public final class TokenizeCommand extends CommonOptions implements Callable<Int
     public Integer call() throws IOException {
         String s;
         try {
-            s = Files.readString(text, StandardCharsets.UTF_8);
+            if (!Files.exists(text)) throw new NoSuchFileException(text.toString());
+            s = org.depthlens.util.InputFiles.readUtf8(text, "text file", org.depthlens.util.InputFiles.heapShare());
         } catch (NoSuchFileException e) {
             throw new BadInputException(text + ": text file not found");
         }

@@ -109,7 +109,8 @@ public record Documents(Path path, String name, List<String> texts, byte[] bytes
     static byte[] readBytes(Path path, String what) {
         try {
             if (Files.isDirectory(path)) throw new BadInputException(path + ": is a directory, expected a " + what);
-            return Files.readAllBytes(path);
+            if (!Files.exists(path)) throw new NoSuchFileException(path.toString());
+            return org.depthlens.util.InputFiles.read(path, what, org.depthlens.util.InputFiles.heapShare());
         } catch (NoSuchFileException e) {
             throw new BadInputException(path + ": " + what + " not found");
         } catch (IOException e) {

@@ -56,13 +56,22 @@ public final class Model implements AutoCloseable {
         try {
             Architecture arch = Families.describe(configFile, json, norm, ck.tensors(), fromTrainingCode(json, ck));
             if (arch.norm().note() != null) System.err.println("depthlens: note: " + arch.norm().note());
-            Rope rope = new Rope(arch.rope());
+            Rope rope = rope(arch);
             ck.setFp8BlockSize(fp8[0], fp8[1]);
             TensorCheck.check(arch, ck);
             return new Model(dir, arch, rope, ck);
         } catch (RuntimeException e) {
             ck.close();
             throw e;
+        }
+    }
+
+    /** The rope table, its errors (a rope type without its factor, an odd rotary dimension) naming config.json. */
+    private static Rope rope(Architecture arch) {
+        try {
+            return new Rope(arch.rope());
+        } catch (BadInputException e) {
+            throw new BadInputException(arch.configFile() + ": " + e.getMessage());
         }
     }
 

@@ -23,8 +23,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * A checkpoint with some blocks removed, written as HF transformers loads it: every kept tensor copied byte for
@@ -40,7 +38,6 @@ public final class PrunedExport {
             "chat_template.json");
     public static final String RECORD = "depthlens_prune.json";
 
-    private static final Pattern BLOCK = Pattern.compile("model\\.layers\\.(\\d+)\\.(.+)");
 
     private PrunedExport() {}
 
@@ -86,8 +83,9 @@ public final class PrunedExport {
         for (int j = 0; j < kept.length; j++) newIndex[kept[j]] = j;
         Map<String, String> names = new TreeMap<>();
         Map<String, TensorInfo> renamed = new TreeMap<>();
+        Blocks blocks = Blocks.of(a);
         for (TensorInfo t : model.checkpoint().tensors().values()) {
-            String to = rename(t.name(), a, newIndex, dropped.length);
+            String to = rename(t.name(), a, blocks, newIndex, dropped.length);
             if (to == null) continue;
             names.put(t.name(), to);
             renamed.put(to, t);
@@ -95,22 +93,72 @@ public final class PrunedExport {
         JsonNode json = ConfigReader.readJson(model.dir());
         boolean trainingCode = model.checkpoint().format().equals("pytorch");
         PrunedConfig.Result r = PrunedConfig.rewrite(config, json, a, kept, renamed, trainingCode);
+        checkTensors(r.arch(), renamed);
         return new Plan(kept, dropped, names, r.config(), r.arch(), r.wroteLayerTypes());
     }
 
-    /** The exported name of a source tensor, or null when it is not written. */
-    private static String rename(String name, Architecture a, int[] newIndex, int removed) {
-        if (a.tiedEmbeddings() && name.equals(Architecture.LM_HEAD)) return null; // HF ties it to the embedding; save_pretrained drops it too
-        Matcher m = BLOCK.matcher(name);
-        if (!m.matches()) return name;
-        int i;
-        try {
-            i = Integer.parseInt(m.group(1));
-        } catch (NumberFormatException e) {
-            return name;
+    /** How a family names its blocks' tensors: its description's prefix with the index in it ("model.layers.3."). */
+    private record Blocks(String before, String after) {
+        static Blocks of(Architecture a) {
+            String p0 = a.blocks().get(0).prefix();
+            int at = p0.lastIndexOf("0");
+            Blocks b = new Blocks(p0.substring(0, at), p0.substring(at + 1));
+            for (int i = 0; i < a.layers(); i++) {
+                if (!a.blocks().get(i).prefix().equals(b.before + i + b.after)) {
+                    throw new IllegalStateException(a.family() + ": block " + i + "'s prefix " + a.blocks().get(i).prefix() + " does not follow " + p0);
+                }
+            }
+            return b;
         }
-        if (i >= a.layers()) return "model.layers." + (i - removed) + "." + m.group(2); // a known extra past the blocks (DeepSeek-V3's MTP block)
-        return newIndex[i] < 0 ? null : "model.layers." + newIndex[i] + "." + m.group(2);
+
+        /** The block index of a tensor name, or -1. */
+        int index(String name) {
+            if (!name.startsWith(before)) return -1;
+            int end = name.indexOf(after, before.length());
+            if (end <= before.length()) return -1;
+            try {
+                return Integer.parseInt(name.substring(before.length(), end));
+            } catch (NumberFormatException e) {
+                return -1;
+            }
+        }
+
+        String rename(String name, int from, int to) {
+            return before + to + after + name.substring((before + from + after).length());
+        }
+    }
+
+    /**
+     * The tensor check of the export before a byte is written: every weight the exported config describes is there
+     * with its shape, and nothing else is but known extras and FP8 scales. A failure is a bug of prune (exit 1).
+     */
+    static void checkTensors(Architecture out, Map<String, TensorInfo> renamed) {
+        java.util.Set<String> used = new java.util.HashSet<>();
+        for (org.depthlens.model.family.Weight w : out.allWeights()) {
+            for (org.depthlens.model.family.Weight.Part p : w.parts()) {
+                TensorInfo t = renamed.get(p.name());
+                if (t == null || !Arrays.equals(t.shape(), p.shape())) {
+                    throw new IllegalStateException("prune would write a checkpoint whose tensor " + p.name() + " is "
+                            + (t == null ? "missing" : "of shape " + t.shapeString() + ", not " + Arrays.toString(p.shape())));
+                }
+                used.add(p.name());
+            }
+        }
+        for (String n : renamed.keySet()) {
+            boolean scale = n.endsWith("_scale_inv") && used.contains(n.substring(0, n.length() - "_scale_inv".length()));
+            if (!used.contains(n) && !scale && out.extra(n) == null) {
+                throw new IllegalStateException("prune would write tensor " + n + ", which the exported config does not describe");
+            }
+        }
+    }
+
+    /** The exported name of a source tensor, or null when it is not written. */
+    private static String rename(String name, Architecture a, Blocks blocks, int[] newIndex, int removed) {
+        if (a.tiedEmbeddings() && name.equals(Architecture.LM_HEAD)) return null; // HF ties it to the embedding; save_pretrained drops it too
+        int i = blocks.index(name);
+        if (i < 0) return name;
+        if (i >= a.layers()) return blocks.rename(name, i, i - removed); // a known extra past the blocks (DeepSeek-V3's MTP block)
+        return newIndex[i] < 0 ? null : blocks.rename(name, i, newIndex[i]);
     }
 
     /**

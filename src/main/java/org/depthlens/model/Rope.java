@@ -77,7 +77,7 @@ public final class Rope {
     }
 
     private double factor() {
-        if (config.factor() == null) throw new BadInputException("rope type '" + config.type() + "' needs a 'factor'");
+        if (config.factor() == null) throw new BadInputException("rope type '" + config.type() + "' needs a 'factor' (rope_parameters or rope_scaling)");
         return config.factor();
     }
 

@@ -127,7 +127,10 @@ public final class SyntheticCheckpoint {
         try {
             Files.createDirectories(out);
             try (var list = Files.list(out)) {
-                if (list.findAny().isPresent()) throw new BadInputException(out + ": output folder is not empty");
+                // AtomicDir's marker is the only file an output folder may already hold
+                if (list.anyMatch(p -> !p.getFileName().toString().equals(org.depthlens.util.AtomicDir.MARKER))) {
+                    throw new BadInputException(out + ": output folder is not empty");
+                }
             }
             ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
             SafetensorsWriter.writeSharded(out, data, SHARD_BYTES, Map.of("format", "pt", "depthlens_synthetic", "true"));
@@ -137,6 +140,29 @@ public final class SyntheticCheckpoint {
         } catch (IOException e) {
             throw new UncheckedIOException("writing " + out, e);
         }
+        return bytes;
+    }
+
+    /**
+     * The bytes of weights {@link #write} would write, computed from the one- and two-block descriptions (every block
+     * of a shape has the same size), so that an absurd {@code layers} is measured without describing its blocks.
+     * Long.MAX_VALUE when it overflows.
+     */
+    public static long bytes(Shape shape, Integer layers, DType dtype) {
+        long b1 = bytesOf(shape, 1, dtype), b2 = bytesOf(shape, 2, dtype);
+        long perBlock = b2 - b1, base = b1 - perBlock;
+        try {
+            return Math.addExact(base, Math.multiplyExact(perBlock, (long) (layers != null ? layers : shape.layers())));
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    private static long bytesOf(Shape shape, int layers, DType dtype) {
+        Map<String, Object> config = new LinkedHashMap<>(shape.config());
+        config.put("num_hidden_layers", layers);
+        long bytes = 0;
+        for (Weight w : weights(config)) for (Weight.Part part : w.parts()) bytes += numel(part.shape()) * dtype.size();
         return bytes;
     }
 

@@ -23,11 +23,25 @@ public final class WeightPool {
     }
 
     private final Checkpoint checkpoint;
-    private final Map<String, INDArray> buffers = new HashMap<>();
+    private final Map<String, INDArray> buffers;
     private LoadListener listener;
 
     public WeightPool(Checkpoint checkpoint) {
+        this(checkpoint, new HashMap<>());
+    }
+
+    private WeightPool(Checkpoint checkpoint, Map<String, INDArray> buffers) {
         this.checkpoint = checkpoint;
+        this.buffers = buffers;
+    }
+
+    /**
+     * A pool reading {@code other} into this pool's buffers (not to be used at the same time as this one): a second
+     * model of the same block shapes, run after the first (prune's verification of its export), costs no second
+     * block's worth of memory.
+     */
+    public WeightPool reusedFor(Checkpoint other) {
+        return new WeightPool(other, buffers);
     }
 
     /** Tells {@code l} of every load from now on (null: nobody). */

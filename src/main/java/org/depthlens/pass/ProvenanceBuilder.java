@@ -49,7 +49,9 @@ public final class ProvenanceBuilder {
      * hundreds of GB, and any re-save (new tensors, dtypes, offsets or sizes) changes it. The fingerprint
      * of a safetensors file is its header (length + JSON); of a PyTorch .bin its data.pkl (names, dtypes,
      * shapes, strides, storage keys) followed by its zip central directory, which holds the CRC-32 torch
-     * computed over every storage's bytes, so changed values change the hash as well.
+     * computed over every storage's bytes. Metadata only: a safetensors file edited in place keeps its hash;
+     * a .bin's storages are checked against their CRCs as they are read (TorchFile), so there changed values
+     * either change the hash or stop the run.
      */
     public static String weightsSha256(Model model) {
         MessageDigest md = digest();

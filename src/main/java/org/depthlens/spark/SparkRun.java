@@ -57,16 +57,67 @@ public final class SparkRun implements AutoCloseable {
     /** Starts the context (quietly: Spark's INFO lines go nowhere unless SLF4J is configured to show them). */
     public static SparkRun start(SparkOptions o, String appName, PrintStream log) {
         SparkConf conf = conf(o, appName, System.getProperty(JARS_PROPERTY));
-        int cpus = Integer.parseInt(conf.get("spark.task.cpus"));
+        String masterUrl = conf.get("spark.master");
+        checkReachable(masterUrl);
+        int cpus;
+        try {
+            cpus = Integer.parseInt(conf.get("spark.task.cpus"));
+        } catch (NumberFormatException e) {
+            throw new BadInputException("--spark-conf spark.task.cpus=" + conf.get("spark.task.cpus") + ": not an integer");
+        }
         boolean local = conf.get("spark.master").startsWith("local");
         // local mode: the executor is this JVM; OpenBLAS, if not loaded yet, gets the task's threads (N tasks x 1)
         if (local) org.depthlens.model.Blas.presetThreads(cpus);
         // Hadoop's "Unable to load native-hadoop library" is noise here: depthlens reads no HDFS
         System.setProperty("org.slf4j.simpleLogger.log.org.apache.hadoop.util.NativeCodeLoader", "error");
-        JavaSparkContext sc = new JavaSparkContext(conf);
+        JavaSparkContext sc;
+        try {
+            sc = new JavaSparkContext(conf);
+        } catch (RuntimeException | ExceptionInInitializerError e) {
+            throw new BadInputException("--spark " + masterUrl + ": Spark did not start (" + firstLine(e) + ")" + culprit(o, e), e);
+        }
         sc.setLogLevel("WARN");
         log.printf(Locale.ROOT, "Spark %s: master %s, %d CPU(s) per task%n", sc.version(), sc.master(), cpus);
         return new SparkRun(sc, cpus, local);
+    }
+
+    /** How long the driver tries to reach a standalone master before it says so (Spark itself retries for a minute). */
+    static final int CONNECT_TIMEOUT_MS = 5000;
+
+    /**
+     * A standalone master ({@code spark://HOST:PORT,...}) must accept a TCP connection: an unreachable one is named
+     * at once instead of after Spark's minute of registration retries and its "stopped SparkContext".
+     */
+    static void checkReachable(String master) {
+        if (!master.startsWith("spark://")) return;
+        String last = null;
+        for (String hp : master.substring("spark://".length()).split(",")) {
+            int colon = hp.lastIndexOf(':');
+            if (colon <= 0) continue;
+            try (java.net.Socket s = new java.net.Socket()) {
+                s.connect(new java.net.InetSocketAddress(hp.substring(0, colon), Integer.parseInt(hp.substring(colon + 1))), CONNECT_TIMEOUT_MS);
+                return;
+            } catch (java.io.IOException | RuntimeException e) {
+                last = hp + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+            }
+        }
+        throw new BadInputException("--spark " + master + ": cannot reach the Spark master (" + last + ", tried for at most "
+                + CONNECT_TIMEOUT_MS / 1000 + " s); is it running, and is the host:port the one start-master.sh printed?");
+    }
+
+    private static String firstLine(Throwable e) {
+        Throwable t = e instanceof ExceptionInInitializerError && e.getCause() != null ? e.getCause() : e;
+        String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        return m.lines().findFirst().orElse("").strip();
+    }
+
+    /** "; check --spark-conf K=V" for the setting whose value Spark's message quotes, else "". */
+    private static String culprit(SparkOptions o, Throwable e) {
+        String m = firstLine(e);
+        for (Map.Entry<String, String> kv : o.conf().entrySet()) {
+            if (!kv.getValue().isEmpty() && m.contains(kv.getValue())) return "; check --spark-conf " + kv.getKey() + "=" + kv.getValue();
+        }
+        return "";
     }
 
     /**
@@ -85,7 +136,12 @@ public final class SparkRun implements AutoCloseable {
                     + "--spark spark://HOST:PORT");
         }
         c.setAppName(c.get("spark.app.name", appName));
-        int cpus = Integer.parseInt(c.get("spark.task.cpus", "1"));
+        int cpus;
+        try {
+            cpus = Integer.parseInt(c.get("spark.task.cpus", "1").strip());
+        } catch (NumberFormatException e) {
+            throw new BadInputException("--spark-conf spark.task.cpus=" + c.get("spark.task.cpus") + ": not an integer");
+        }
         // the executors' threads follow the task's CPUs unless the user set them (spark.executorEnv.*)
         put(c, "spark.executorEnv.OMP_NUM_THREADS", Integer.toString(cpus));
         put(c, "spark.executorEnv.OPENBLAS_NUM_THREADS", Integer.toString(cpus));
@@ -129,6 +185,10 @@ public final class SparkRun implements AutoCloseable {
         } catch (Exception e) { // Spark's SparkException is checked in Java's eyes, and undeclared
             String line = executorLine(e);
             if (line != null) throw new BadInputException(line, e);
+            if (sc.sc().isStopped()) {
+                throw new BadInputException("--spark " + master + ": the Spark context stopped (" + firstLine(e)
+                        + "); the master gave the application no executor (no worker, or too few cores or memory for it?)", e);
+            }
             if (e instanceof RuntimeException re) throw re;
             throw new IllegalStateException("Spark: " + e.getMessage().lines().findFirst().orElse(""), e);
         }

@@ -91,10 +91,13 @@ public final class ModelTokenizer implements AutoCloseable {
         Path dir = modelDir.toAbsolutePath().normalize();
         if (!Files.isDirectory(dir)) throw new BadInputException(modelDir + ": model directory not found");
         Path file = dir.resolve(TOKENIZER_JSON);
+        org.depthlens.util.InputFiles.requireRegular(file, TOKENIZER_JSON);
         if (!Files.isRegularFile(file)) throw new BadInputException(file + ": not found (the model's tokenizer is required)");
 
         TokenizerVocab vocab = TokenizerVocab.read(file); // also reports malformed JSON with a location
         Path configFile = dir.resolve(TOKENIZER_CONFIG_JSON);
+        org.depthlens.util.InputFiles.requireRegular(configFile, TOKENIZER_CONFIG_JSON);
+        org.depthlens.util.InputFiles.requireRegular(dir.resolve(CONFIG_JSON), CONFIG_JSON);
         JsonNode tokConfig = Files.isRegularFile(configFile) ? readJsonObject(configFile) : null;
         Path modelConfigFile = dir.resolve(CONFIG_JSON);
         JsonNode modelConfig = Files.isRegularFile(modelConfigFile) ? readJsonObject(modelConfigFile) : null;

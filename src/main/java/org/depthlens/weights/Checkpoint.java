@@ -105,7 +105,7 @@ public final class Checkpoint implements AutoCloseable {
                 else paths = st;
             } else if (Files.isRegularFile(binIndex)) {
                 index = binIndex;
-            } else if (Files.isRegularFile(dir.resolve(BIN))) {
+            } else if (Files.exists(dir.resolve(BIN))) {
                 st = List.of(dir.resolve(BIN));
             } else if (hasBinShards(dir)) {
                 throw new SafetensorsException(Msg.f(dir) + ": pytorch_model-*.bin shards without " + BIN_INDEX
@@ -167,6 +167,10 @@ public final class Checkpoint implements AutoCloseable {
         }
         if (out.isEmpty()) throw new SafetensorsException(Msg.f(index) + ": weight_map is empty");
         for (Path p : out) {
+            if (Files.exists(p) && !Files.isRegularFile(p)) {
+                throw new SafetensorsException(Msg.f(index) + ": names shard " + Msg.q(p.getFileName().toString())
+                        + ", which is " + (Files.isDirectory(p) ? "a folder" : "not a regular file (a FIFO, device or socket)") + ", not a weights file");
+            }
             if (!Files.isRegularFile(p)) {
                 throw new SafetensorsException(Msg.f(index) + ": names shard " + Msg.q(p.getFileName().toString()) + ", which is missing");
             }
@@ -197,7 +201,8 @@ public final class Checkpoint implements AutoCloseable {
         try (Stream<Path> s = Files.list(dir)) {
             return s.filter(p -> {
                 String n = p.getFileName().toString();
-                return n.endsWith(".safetensors") && !n.startsWith("consolidated") && !n.startsWith(".") && Files.isRegularFile(p);
+                // not only regular files: a FIFO or folder under a weights name is refused by name when opened
+                return n.endsWith(".safetensors") && !n.startsWith("consolidated") && !n.startsWith(".") && Files.exists(p);
             }).sorted().toList();
         } catch (IOException e) {
             throw new SafetensorsException(Msg.f(dir) + ": cannot list directory (" + Msg.clean(e.getMessage()) + ")");
@@ -208,6 +213,7 @@ public final class Checkpoint implements AutoCloseable {
     private static JsonNode readIndex(Path index) {
         JsonNode root;
         try {
+            org.depthlens.util.InputFiles.requireRegular(index, "index");
             long size = Files.size(index);
             if (size > SafetensorsFile.MAX_HEADER_BYTES) {
                 throw new SafetensorsException(Msg.f(index) + ": " + size + " bytes, over the 100 MB limit for an index");

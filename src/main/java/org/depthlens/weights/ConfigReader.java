@@ -45,10 +45,14 @@ public final class ConfigReader {
         if (!Files.isDirectory(modelDir)) throw new BadInputException(modelDir + ": model directory not found");
         JsonNode root;
         try {
-            root = new ObjectMapper().readTree(Files.readAllBytes(file));
+            if (!Files.exists(file)) throw new NoSuchFileException(file.toString());
+            root = org.depthlens.JsonErrors.strictMapper().readTree(org.depthlens.util.InputFiles.read(file, "config.json",
+                    org.depthlens.util.InputFiles.MAX_JSON_BYTES));
         } catch (NoSuchFileException e) {
             throw new BadInputException(file + ": not found (a HF model folder needs its config.json)");
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            String dup = org.depthlens.JsonErrors.duplicateKey(e);
+            if (dup != null) throw new BadInputException(file + ": key '" + dup + "' appears twice (transformers would silently take the last one); keep one");
             throw new BadInputException(file + ": not valid JSON (" + org.depthlens.JsonErrors.describe(e) + ")");
         } catch (IOException e) {
             throw new BadInputException(file + ": cannot read (" + e.getMessage() + ")");
@@ -193,6 +197,7 @@ public final class ConfigReader {
         consulted.add("original_max_position_embeddings");
         JsonNode p = root.get("rope_parameters");
         if (p == null || p.isNull()) p = root.get("rope_scaling");
+        else checkRopeStylesAgree(p, root.get("rope_scaling"));
         double theta;
         if (p != null && p.isObject() && p.has("rope_theta")) {
             JsonNode t = p.get("rope_theta");
@@ -231,6 +236,31 @@ public final class ConfigReader {
                         ? Integer.valueOf(root.get("original_max_position_embeddings").asInt()) : null,
                 dbl(p, "beta_fast"), dbl(p, "beta_slow"), dbl(p, "mscale"), dbl(p, "mscale_all_dim"),
                 dbl(p, "attention_factor"), p.hasNonNull("truncate") ? p.get("truncate").asBoolean() : null);
+    }
+
+    /**
+     * A file with both rope styles: HF v5 takes a non-empty {@code rope_scaling} over {@code rope_parameters}
+     * (filling rope_theta from the top level), older readers the other way; they must say the same.
+     */
+    private void checkRopeStylesAgree(JsonNode params, JsonNode scaling) {
+        if (scaling == null || scaling.isNull() || scaling.isObject() && scaling.isEmpty()) return;
+        if (!ropeFields(params).equals(ropeFields(scaling))) {
+            throw error("rope_parameters " + params + " and rope_scaling " + scaling + " disagree (HF reads rope_scaling, older"
+                    + " readers rope_parameters); keep one");
+        }
+    }
+
+    /** A rope object's fields but rope_theta, the type under one name, numbers as doubles. */
+    private static Map<String, Object> ropeFields(JsonNode o) {
+        Map<String, Object> m = new java.util.TreeMap<>();
+        if (!o.isObject()) return Map.of("", o.toString());
+        for (Iterator<Map.Entry<String, JsonNode>> it = o.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (e.getKey().equals("rope_theta") || e.getValue().isNull()) continue;
+            String k = e.getKey().equals("type") ? "rope_type" : e.getKey();
+            m.put(k, e.getValue().isNumber() ? (Object) e.getValue().asDouble() : e.getValue().toString());
+        }
+        return m;
     }
 
     private static Double dbl(JsonNode p, String key) {

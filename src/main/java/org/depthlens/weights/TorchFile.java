@@ -32,7 +32,10 @@ public final class TorchFile extends WeightsFile {
     private static final byte[] LEGACY_MAGIC = {(byte) 0x80, 0x02, (byte) 0x8a, 0x0a, 0x6c, (byte) 0xfc, (byte) 0x9c, 0x46};
 
     /** Where a tensor's elements are: its storage's file offset and its view of that storage. */
-    private record Layout(long storageStart, long offset, long[] shape, long[] stride, boolean contiguous) {}
+    private record Layout(long storageStart, long offset, long[] shape, long[] stride, boolean contiguous, StoredZip.Entry storage) {}
+
+    /** Storages (zip entry names) whose bytes matched their CRC-32: each is checked once, when first read. */
+    private final java.util.Set<String> verified = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private final Map<String, TensorInfo> tensors;
     private final Map<String, Layout> layouts;
@@ -93,6 +96,7 @@ public final class TorchFile extends WeightsFile {
         Map<String, TorchPickle.Tensor> dict = TorchPickle.stateDict(f + ": " + pkl.name(), pickle);
 
         Map<String, Long> storageStart = new HashMap<>();
+        Map<String, StoredZip.Entry> storageEntry = new HashMap<>();
         Map<String, TensorInfo> tensors = new LinkedHashMap<>();
         Map<String, Layout> layouts = new HashMap<>();
         for (Map.Entry<String, TorchPickle.Tensor> e : dict.entrySet()) {
@@ -117,9 +121,14 @@ public final class TorchFile extends WeightsFile {
                 }
                 start = zip.dataOffset(se);
                 storageStart.put(s.key(), start);
+                storageEntry.put(s.key(), se);
             }
             long[] shape = t.shape();
             long[] stride = t.stride();
+            if (t.offset() > s.numel()) {
+                throw new SafetensorsException(where + ": storage offset " + t.offset() + " lies past the end of its storage "
+                        + Msg.q(prefix + "data/" + s.key()) + " of " + s.numel() + " elements");
+            }
             long numel = 1;
             long last = t.offset(); // the last element the view touches
             try {
@@ -140,7 +149,8 @@ public final class TorchFile extends WeightsFile {
             long begin = t.offset() * dtype.size();
             long end = numel == 0 ? begin : (last + 1) * dtype.size();
             tensors.put(name, new TensorInfo(name, dtype, shape.clone(), begin, end, file, start));
-            layouts.put(name, new Layout(start, t.offset(), shape.clone(), stride.clone(), isContiguous(shape, stride)));
+            layouts.put(name, new Layout(start, t.offset(), shape.clone(), stride.clone(), isContiguous(shape, stride),
+                    storageEntry.get(s.key())));
         }
         byte[] dir = zip.directory();
         byte[] fp = new byte[pickle.length + dir.length];
@@ -178,13 +188,45 @@ public final class TorchFile extends WeightsFile {
 
     /** True if the tensor's elements lie in c order without gaps (as in safetensors). */
     public boolean isContiguous(TensorInfo t) {
-        return layout(t).contiguous();
+        Layout l = layouts.get(t.name());
+        if (l == null || !t.file().equals(path)) throw new IllegalArgumentException("tensor " + Msg.q(t.name()) + " is not in " + Msg.f(path));
+        return l.contiguous();
     }
 
     private Layout layout(TensorInfo t) {
         Layout l = layouts.get(t.name());
         if (l == null || !t.file().equals(path)) throw new IllegalArgumentException("tensor " + Msg.q(t.name()) + " is not in " + Msg.f(path));
+        verify(t.name(), l);
         return l;
+    }
+
+    /**
+     * The first read of a storage checks all of its bytes against the CRC-32 torch stored in the zip directory, so
+     * a file whose weights changed after torch.save wrote it (bit rot, a bad copy, an edit that left the CRC stale)
+     * is refused instead of analysed; provenance hashes that directory, CRCs included. About 10 GB/s (the JDK's
+     * CRC32 is a hardware intrinsic), on pages the decoding reads next anyway.
+     */
+    private void verify(String tensor, Layout l) {
+        StoredZip.Entry e = l.storage();
+        if (verified.contains(e.name())) return;
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        for (long done = 0; done < e.size(); ) {
+            long n = Math.min(MAX_MAP_BYTES, e.size() - done);
+            MappedByteBuffer mb = map(tensor, l.storageStart() + done, n);
+            try {
+                crc.update(mb);
+            } finally {
+                Reference.reachabilityFence(mb);
+                Unmapper.unmap(mb);
+            }
+            done += n;
+        }
+        if ((int) crc.getValue() != e.crc()) {
+            throw new SafetensorsException(Msg.f(path) + ": zip entry " + Msg.q(e.name()) + " (storage of tensor " + Msg.q(tensor)
+                    + ") does not match its CRC-32 (stored " + String.format("%08x", e.crc()) + ", computed "
+                    + String.format("%08x", (int) crc.getValue()) + "): the weights changed after torch.save wrote them; refused");
+        }
+        verified.add(e.name());
     }
 
     @Override

@@ -269,6 +269,11 @@ public abstract sealed class WeightsFile implements AutoCloseable permits Safete
      */
     static <T extends WeightsFile> T open(Path file, Parser<T> parser) {
         FileChannel ch;
+        if (java.nio.file.Files.exists(file) && !java.nio.file.Files.isRegularFile(file)) {
+            // opening a FIFO would wait for a writer forever, a device never ends
+            throw new SafetensorsException(Msg.f(file) + ": " + (java.nio.file.Files.isDirectory(file) ? "is a folder" : "not a regular file (a FIFO, device or socket)")
+                    + ", not a weights file");
+        }
         try {
             ch = FileChannel.open(file, java.nio.file.StandardOpenOption.READ);
         } catch (java.nio.file.NoSuchFileException e) {

@@ -62,6 +62,20 @@ class ConfigKeysCliTest {
         failsTraceAndAnalyze(model.resolve("config.json").toString(), "rope_parameters.rope_type = \"longrope\": not implemented");
     }
 
+    /** Formerly "depthlens: error: rope type 'linear' needs a 'factor'", naming no file. */
+    @Test
+    void ropeTypeWithoutItsFactor() {
+        BadModels.editConfig(model, c -> c.putObject("rope_parameters").put("rope_type", "linear").put("rope_theta", 10000.0));
+        failsTraceAndAnalyze(model.resolve("config.json").toString(), "rope type 'linear' needs a 'factor'");
+    }
+
+    /** HF v5 takes rope_scaling over rope_parameters, older readers the reverse: a file whose two disagree is refused. */
+    @Test
+    void ropeStylesDisagree() {
+        BadModels.editConfig(model, c -> c.putObject("rope_scaling").put("type", "linear").put("factor", 2.0));
+        failsTraceAndAnalyze(model.resolve("config.json").toString(), "rope_parameters", "rope_scaling", "disagree");
+    }
+
     /** HF's attribute_map names Mixtral's expert count two ways; two different values are refused, not guessed. */
     @Test
     void aliasedCountsDisagree() {

@@ -88,6 +88,12 @@ class PruneParityTest {
     }
 
     private static void synth(String name, Map<String, Object> config) {
+        try { // as synth's AtomicDir leaves it: only the marker inside
+            Files.createDirectories(root.resolve(name));
+            Files.writeString(root.resolve(name).resolve(org.depthlens.util.AtomicDir.MARKER), "test");
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
         SyntheticCheckpoint.write(new SyntheticCheckpoint.Shape(name, "prune parity", config), null, DType.BF16, 11, root.resolve(name));
     }
 

@@ -135,7 +135,8 @@ class ArchitectureRulesTest {
         v3.put("max_position_embeddings", 163840);
         assertEquals(0.13523378, arch(v3).attention() instanceof AttentionSpec.Mla m ? m.scale() : 0, 1e-8);
 
-        ObjectNode v2 = JSON.createObjectNode().put("model_type", "deepseek_v2");
+        // HF's DeepseekV2Config has no default top-k; V2-Lite states 6 and no q LoRA
+        ObjectNode v2 = JSON.createObjectNode().put("model_type", "deepseek_v2").put("num_experts_per_tok", 6).putNull("q_lora_rank");
         v2.putObject("rope_scaling").put("type", "yarn").put("factor", 40).put("original_max_position_embeddings", 4096)
                 .put("beta_fast", 32).put("beta_slow", 1).put("mscale", 0.707).put("mscale_all_dim", 0.707);
         v2.put("max_position_embeddings", 163840);

@@ -118,14 +118,26 @@ class TorchFileTest {
                 new Object[] {"t", "BFloat16Storage", "0", numel, 1024L, new long[] {n, n}, new long[] {1, n}},
                 new Object[] {"tail", "BFloat16Storage", "0", numel, n * n + 1024, new long[] {1024}, new long[] {1}});
         Path p = tmp.resolve("strided.bin");
-        TorchZip.write(p, List.of(TorchZip.Entry.of("arch/data.pkl", pkl), new TorchZip.Entry("arch/data/0", null, numel * 2),
+        // (row, col) of t and the bf16 bits poked at storage element 1024 + row + col * n
+        long[][] at = {{0, 0}, {0, 16383}, {0, 16384}, {0, 32767}, {5, 7}, {32767, 32767}, {32767, 0}};
+        // the storage's CRC-32 is that of the poked bytes: the reader checks every storage against it
+        java.util.TreeMap<Long, Long> pokes = new java.util.TreeMap<>();
+        for (int i = 0; i < at.length; i++) {
+            long b = 2 * (1024 + at[i][0] + at[i][1] * n);
+            int bits = 0x3F80 + i + 1;
+            pokes.put(b, (long) (bits & 0xFF));
+            pokes.put(b + 1, (long) ((bits >> 8) & 0xFF));
+        }
+        pokes.put(2 * (n * n + 2047), 0x40L);
+        pokes.put(2 * (n * n + 2047) + 1, 0x40L);
+        long[][] sorted = pokes.entrySet().stream().map(e -> new long[] {e.getKey(), e.getValue()}).toArray(long[][]::new);
+        TorchZip.write(p, List.of(TorchZip.Entry.of("arch/data.pkl", pkl),
+                new TorchZip.Entry("arch/data/0", null, numel * 2, TorchZip.crcOfZerosWith(numel * 2, sorted)),
                 TorchZip.Entry.of("arch/version", "3\n".getBytes())), false);
         long start;
         try (Checkpoint ck = Checkpoint.open(p)) {
             start = ck.require("t").dataStart();
         }
-        // (row, col) of t and the bf16 bits poked at storage element 1024 + row + col * n
-        long[][] at = {{0, 0}, {0, 16383}, {0, 16384}, {0, 32767}, {5, 7}, {32767, 32767}, {32767, 0}};
         try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(p.toFile(), "rw")) {
             for (int i = 0; i < at.length; i++) {
                 raf.seek(start + 2 * (1024 + at[i][0] + at[i][1] * n));

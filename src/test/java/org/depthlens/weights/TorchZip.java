@@ -28,8 +28,15 @@ import java.util.zip.ZipFile;
 public final class TorchZip {
     private TorchZip() {}
 
-    /** An entry: {@code data}, or {@code holeBytes} zeros left as a hole in the file (CRC not computed: 0). */
-    public record Entry(String name, byte[] data, long holeBytes) {
+    /**
+     * An entry: {@code data}, or {@code holeBytes} zeros left as a hole in the file; a hole's CRC-32 is {@code crc}
+     * (the reader checks a storage's bytes against it: give the CRC of what the test will poke into the hole).
+     */
+    public record Entry(String name, byte[] data, long holeBytes, long crc) {
+        public Entry(String name, byte[] data, long holeBytes) {
+            this(name, data, holeBytes, 0);
+        }
+
         public static Entry of(String name, byte[] data) {
             return new Entry(name, data, 0);
         }
@@ -62,6 +69,36 @@ public final class TorchZip {
         return out;
     }
 
+    /** A state-dict pickle as torch.save writes it; each tensor {name, storage type, storage key, storage numel, offset, shape, stride}. */
+    public static byte[] stateDictPickle(Object[]... tensors) {
+        return new TorchFileTest.Pickle().stateDict(tensors);
+    }
+
+    /**
+     * The CRC-32 of {@code size} zero bytes with {@code pokes} written into them: {offset, byte value} pairs in
+     * increasing offset order (zeros are fed in 1 MB steps, so a 2 GiB storage takes a second or two).
+     */
+    public static long crcOfZerosWith(long size, long[][] pokes) {
+        CRC32 c = new CRC32();
+        byte[] zeros = new byte[1 << 20];
+        long pos = 0;
+        for (long[] p : pokes) {
+            for (long gap = p[0] - pos; gap > 0; ) {
+                int n = (int) Math.min(zeros.length, gap);
+                c.update(zeros, 0, n);
+                gap -= n;
+            }
+            c.update((int) p[1]);
+            pos = p[0] + 1;
+        }
+        for (long gap = size - pos; gap > 0; ) {
+            int n = (int) Math.min(zeros.length, gap);
+            c.update(zeros, 0, n);
+            gap -= n;
+        }
+        return c.getValue();
+    }
+
     /** Writes a stored zip of {@code entries}; {@code forceZip64} uses the zip64 forms even where 32 bits would do. */
     public static void write(Path out, List<Entry> entries, boolean forceZip64) {
         try (FileChannel ch = FileChannel.open(out, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
@@ -71,7 +108,7 @@ public final class TorchZip {
             for (Entry e : entries) {
                 byte[] name = e.name().getBytes(StandardCharsets.UTF_8);
                 long size = e.size();
-                long crc = 0;
+                long crc = e.crc();
                 if (e.data() != null) {
                     CRC32 c = new CRC32();
                     c.update(e.data());

@@ -21,9 +21,8 @@ final class Deepseek {
             .only("moe_layer_freq", "a mixture of experts in every block from first_k_dense_replace on (HF ignores moe_layer_freq,"
                     + " DeepSeek's own code does not)", 1)
             .ignored("expert-parallel group size and auxiliary balance loss, for training", "ep_size", "aux_loss_alpha", "seq_aux");
-    /** first_k_dense_replace is a threshold; moe_layer_freq (read by DeepSeek's own code, not by HF's) must stay 1. */
-    static final LayerKey[] LAYER_KEYS = {new LayerKey.Threshold("first_k_dense_replace"), new LayerKey.MustBe("moe_layer_freq", 1,
-            "DeepSeek's own modeling code makes block i a mixture of experts only when i % moe_layer_freq == 0")};
+    /** first_k_dense_replace is a threshold (moe_layer_freq other than 1 is refused when the config is read: ConfigKeys). */
+    static final LayerKey[] LAYER_KEYS = {new LayerKey.Threshold("first_k_dense_replace")};
 
     /** Multi-head latent attention; its softmax scale carries YaRN's correction (mscale_all_dim) squared. */
     static AttentionSpec.Mla attention(ConfigReader c) {

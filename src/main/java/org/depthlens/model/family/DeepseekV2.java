@@ -30,11 +30,13 @@ final class DeepseekV2 implements Family {
 
     @Override
     public Map<String, Object> defaults() {
-        return Common.defaults("vocab_size", 102400, "hidden_size", 2048, "intermediate_size", 10944, "num_hidden_layers", 27,
-                "num_attention_heads", 16, "num_key_value_heads", 16, "rms_norm_eps", 1e-6, "rope_theta", 1e4,
-                "max_position_embeddings", 2048, "kv_lora_rank", 512, "qk_nope_head_dim", 128, "qk_rope_head_dim", 64,
-                "v_head_dim", 128, "n_routed_experts", 64, "n_shared_experts", 2, "num_experts_per_tok", 6,
-                "moe_intermediate_size", 1408, "first_k_dense_replace", 1, "topk_method", "greedy", "n_group", 1,
+        // HF's DeepseekV2Config defaults (not V2-Lite's values); num_experts_per_tok has none (a file must state it),
+        // n_group / topk_group none either (1 is what greedy routing means)
+        return Common.defaults("vocab_size", 32000, "hidden_size", 4096, "intermediate_size", 11008, "num_hidden_layers", 32,
+                "num_attention_heads", 32, "rms_norm_eps", 1e-6, "rope_theta", 1e4,
+                "max_position_embeddings", 2048, "q_lora_rank", 1536, "kv_lora_rank", 512, "qk_nope_head_dim", 128,
+                "qk_rope_head_dim", 64, "v_head_dim", 128, "n_routed_experts", 64, "n_shared_experts", 2,
+                "moe_intermediate_size", 1407, "first_k_dense_replace", 0, "topk_method", "greedy", "n_group", 1,
                 "topk_group", 1, "routed_scaling_factor", 1.0);
     }
 

@@ -45,9 +45,10 @@ public interface Family {
 
     /**
      * Whether the family's HF class reads an explicit {@code layer_types} list (so {@code prune} may write one when
-     * the family's own rule cannot place the kept blocks' sliding windows).
+     * the family's own rule cannot place the kept blocks' sliding windows): its {@link #configKeys} read the key.
      */
     default boolean honoursLayerTypes() {
-        return false;
+        ConfigKeys.Key k = configKeys().get("layer_types");
+        return k != null && k.use() == ConfigKeys.Use.READ;
     }
 }

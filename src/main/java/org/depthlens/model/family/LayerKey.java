@@ -97,17 +97,6 @@ public sealed interface LayerKey {
         }
     }
 
-    /** A key depthlens and the family's HF class treat as per-block that only one value keeps meaningful after pruning. */
-    record MustBe(String key, int value, String why) implements LayerKey {
-        @Override
-        public void apply(ObjectNode config, int[] kept, int layers, Path file) {
-            JsonNode v = config.get(key);
-            if (v == null || v.isNull() || (v.canConvertToInt() && v.asInt() == value)) return;
-            throw new BadInputException(file + ": '" + key + "' is " + v + "; " + why + ", so prune cannot renumber the blocks (only "
-                    + value + " is)");
-        }
-    }
-
     /** Keys every family shares: an explicit {@code layer_types}, a list of LNS factors, Mix-LN's {@code post_num}. */
     List<LayerKey> COMMON = List.of(new PerBlock("layer_types"), new PerBlock("layernorm_scaling"), new Threshold("post_num"));
 

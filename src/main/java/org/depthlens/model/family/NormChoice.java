@@ -18,8 +18,8 @@ import java.util.Set;
  * tensors); what was assumed is said in the form's note.
  *
  * @param normType a {@code NORM_TYPE} name (any case), or null
- * @param postNum  Mix-LN's {@code POST_NUM}, or null; forms without leading Post-LN blocks ignore it (one value may
- *                 serve a run over several models)
+ * @param postNum  Mix-LN's {@code POST_NUM} as given (--post-num), or null; a form without leading Post-LN blocks
+ *                 refuses it, and it may not exceed the block count
  */
 public record NormChoice(String normType, Integer postNum, Architecture.LnsMode lns) implements java.io.Serializable {
     public static final NormChoice AUTO = new NormChoice(null, null, Architecture.LnsMode.AUTO);
@@ -41,6 +41,7 @@ public record NormChoice(String normType, Integer postNum, Architecture.LnsMode 
     public NormForm resolve(ConfigReader c, Map<String, TensorInfo> tensors, boolean trainingCode) {
         int layers = c.positiveInt("num_hidden_layers"), hidden = c.positiveInt("hidden_size");
         String where = c.file().toAbsolutePath().getParent() + ": ";
+        if (tensors != null) checkBlocksHeld(c, where, layers, tensors);
         NormType type = null;
         String source = null;
         String fromConfig = configNormType(c);
@@ -81,10 +82,46 @@ public record NormChoice(String normType, Integer postNum, Architecture.LnsMode 
                 note = "the blocks hold Post-LN norms, which deeppost checkpoints hold too; assuming post (pass --norm-type deeppost if it was trained with NORM_TYPE=deeppost)";
             }
         }
+        if (postNum != null && !type.usesPostNum()) {
+            throw new BadInputException(where + "--post-num " + postNum + " but the blocks are NORM_TYPE " + type.code() + " (" + source
+                    + "), which has no POST_NUM; give --norm-type post_pre or drop --post-num");
+        }
+        if (type.usesPostNum() && post != null && post > layers) {
+            if (postNum != null) {
+                throw new BadInputException(c.file() + ": --post-num " + post + " is more than the model's " + layers
+                        + " blocks (num_hidden_layers); give --post-num " + layers + " or less");
+            }
+            throw c.error("post_num " + post + " is more than num_hidden_layers " + layers + " (POST_NUM counts leading blocks)");
+        }
         int p = post == null ? 1 : post;
         NormForm form = new NormForm(type, p, type.blocks(layers, p, factors), source, note == null ? null : where + note);
         if (tensors != null) check(where, form, hidden, tensors);
         return form;
+    }
+
+    /**
+     * Every block the config counts holds tensors: else config.json and the weights disagree (a larger
+     * num_hidden_layers, an empty state dict), which is said so rather than as a block form that matches nothing.
+     */
+    private static void checkBlocksHeld(ConfigReader c, String where, int layers, Map<String, TensorInfo> tensors) {
+        if (tensors.isEmpty()) throw new BadInputException(where + "the weights hold no tensor at all (an empty state dict?)");
+        java.util.BitSet held = new java.util.BitSet();
+        for (String n : tensors.keySet()) {
+            if (!n.startsWith("model.layers.")) continue;
+            int dot = n.indexOf('.', "model.layers.".length());
+            if (dot < 0) continue;
+            try {
+                int l = Integer.parseInt(n.substring("model.layers.".length(), dot));
+                if (l >= 0 && l < layers) held.set(l);
+            } catch (NumberFormatException ignored) {
+                // not a block tensor
+            }
+        }
+        int missing = held.nextClearBit(0);
+        if (missing < layers) {
+            throw c.error("num_hidden_layers is " + layers + " but the weights hold no tensor of block " + missing + " ('model.layers."
+                    + missing + ".*', " + held.cardinality() + " blocks held); config.json and the weights disagree");
+        }
     }
 
     /** {@code "norm_type"}, or null. */

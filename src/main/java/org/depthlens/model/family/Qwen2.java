@@ -46,10 +46,4 @@ final class Qwen2 implements Family {
     public List<LayerKey> layerKeys() {
         return Common.layerKeys(new LayerKey.Threshold("max_window_layers"));
     }
-
-    /** HF's config class computes layer_types from the rule only when the file gives none. */
-    @Override
-    public boolean honoursLayerTypes() {
-        return true;
-    }
 }

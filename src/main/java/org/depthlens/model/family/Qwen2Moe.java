@@ -52,10 +52,4 @@ final class Qwen2Moe implements Family {
         return Common.layerKeys(new LayerKey.Threshold("max_window_layers"), new LayerKey.BlockIndices("mlp_only_layers"),
                 new LayerKey.SparseStep("decoder_sparse_step", "mlp_only_layers"));
     }
-
-    /** HF's config class computes layer_types from the rule only when the file gives none. */
-    @Override
-    public boolean honoursLayerTypes() {
-        return true;
-    }
 }

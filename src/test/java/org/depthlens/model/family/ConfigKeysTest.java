@@ -77,6 +77,24 @@ class ConfigKeysTest {
         }
     }
 
+    /** A key a file leaves out means HF's class default: where HF's is a literal, the family's default is the same. */
+    @Test
+    void defaultsAreHfsClassDefaults() throws IOException {
+        JsonNode hf = hfKeys();
+        List<String> differ = new ArrayList<>();
+        for (Family f : Families.ALL) {
+            JsonNode defaults = hf.path("model_types").path(f.modelType()).path("defaults");
+            f.defaults().forEach((k, v) -> {
+                JsonNode h = defaults.get(k);
+                if (h == null || h.isNull()) return; // no literal default in HF's class (None: the family's own neutral value)
+                JsonNode mine = JSON.valueToTree(v);
+                boolean same = h.isNumber() && mine.isNumber() ? h.asDouble() == mine.asDouble() : h.equals(mine);
+                if (!same) differ.add(f.modelType() + " " + k + ": depthlens " + mine + ", HF " + h);
+            });
+        }
+        assertTrue(differ.isEmpty(), "defaults that are not HF's: " + differ);
+    }
+
     /** The config.json files of every fixture and checkpoint the project is tested on. */
     static List<Path> shippedConfigs() throws IOException {
         List<Path> out = new ArrayList<>();
@@ -164,6 +182,19 @@ class ConfigKeysTest {
         c = llamaConfig();
         c.putObject("per_layer_config").putObject("0").put("head_dim", 32);
         assertTrue(refused(c).contains("per_layer_config = "));
+    }
+
+    /** Both rope styles in one file: HF v5 reads rope_scaling, older readers rope_parameters; they must agree. */
+    @Test
+    void bothRopeStylesMustAgree() throws IOException {
+        ObjectNode c = (ObjectNode) JSON.readTree(Fixtures.hf("llama3_bf16_tied").resolve("model/config.json").toFile());
+        ObjectNode same = c.get("rope_parameters").deepCopy();
+        same.remove("rope_theta");
+        same.put("type", same.get("rope_type").asText()).remove("rope_type");
+        c.set("rope_scaling", same);
+        Families.describe(Path.of("m/config.json"), c, Architecture.LnsMode.AUTO);
+        same.put("factor", 8.0 + 1);
+        assertTrue(refused(c).contains("disagree (HF reads rope_scaling"));
     }
 
     /** HF's attribute_map names one count two ways; two different values are refused, either alone is read. */
