@@ -152,6 +152,11 @@ public final class Analyzer {
         }
 
         @Override
+        public ProbeSums empty() {
+            return new ProbeSums(layers, hidden);
+        }
+
+        @Override
         public Observer<ProbeSums> observe(Batch batch) {
             StreamProbe p = new StreamProbe(layers, hidden, batch.batch(), batch.seqLen());
             return new Observer<>() {
@@ -161,15 +166,15 @@ public final class Analyzer {
                 }
 
                 @Override
-                public ProbeSums result() {
+                public List<ProbeSums> result() {
                     return p.sums();
                 }
             };
         }
 
         @Override
-        public ProbeSums merge(ProbeSums earlier, ProbeSums later) {
-            return earlier.merge(later);
+        public ProbeSums merge(ProbeSums acc, ProbeSums later) {
+            return acc.merge(later);
         }
     }
 }

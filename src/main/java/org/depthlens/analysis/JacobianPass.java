@@ -37,7 +37,8 @@ final class JacobianPass implements PassProbe<JacobianSums> {
 
     @Override
     public Observer<JacobianSums> observe(Batch batch) {
-        JacobianSums sums = new JacobianSums(layers);
+        List<JacobianSums> sums = new java.util.ArrayList<>();
+        for (int b = 0; b < batch.batch(); b++) sums.add(new JacobianSums(layers));
         return new Observer<>() {
             @Override
             public void state(int depth, INDArray x) {
@@ -47,20 +48,25 @@ final class JacobianPass implements PassProbe<JacobianSums> {
             public void block(int block, INDArray in, INDArray out, BlockEvaluator evaluate) {
                 INDArray[] pm = JacobianProbe.perturb(in, batch.batch(), batch.seqLen());
                 List<INDArray> f = evaluate.forward(List.of(pm[0], pm[1]));
-                sums.add(block, JacobianProbe.deviationSum(pm[0], pm[1], f.get(0), f.get(1), batch.batch(), batch.seqLen()),
-                        batch.batch());
+                double[] dev = JacobianProbe.deviations(pm[0], pm[1], f.get(0), f.get(1), batch.batch(), batch.seqLen());
+                for (int b = 0; b < dev.length; b++) sums.get(b).add(block, dev[b], 1);
                 for (INDArray a : List.of(pm[0], pm[1], f.get(0), f.get(1))) Scratch.get().recycle(a);
             }
 
             @Override
-            public JacobianSums result() {
+            public List<JacobianSums> result() {
                 return sums;
             }
         };
     }
 
     @Override
-    public JacobianSums merge(JacobianSums earlier, JacobianSums later) {
-        return earlier.merge(later);
+    public JacobianSums empty() {
+        return new JacobianSums(layers);
+    }
+
+    @Override
+    public JacobianSums merge(JacobianSums acc, JacobianSums later) {
+        return acc.merge(later);
     }
 }

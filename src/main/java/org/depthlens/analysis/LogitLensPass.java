@@ -1,5 +1,6 @@
 package org.depthlens.analysis;
 
+import org.depthlens.model.Gemm;
 import org.depthlens.model.Head;
 import org.depthlens.pass.Batch;
 import org.depthlens.pass.PassProbe;
@@ -47,11 +48,16 @@ final class LogitLensPass implements PassProbe<LensSums> {
             }
 
             @Override
-            public LensSums result() {
+            public List<LensSums> result() {
                 if (normed.size() != layers + 1) throw new IllegalStateException("saw " + normed.size() + " depths of " + (layers + 1));
                 int[] targets = batch.nextTokenTargets();
-                LensSums sums = new LensSums(layers);
-                sums.add(head.readNormed(normed, targets, layers), 0, targets);
+                Head.Readings read = head.readNormed(normed, targets, layers, Gemm.Segments.uniform(batch.batch(), batch.seqLen()));
+                List<LensSums> sums = new ArrayList<>();
+                for (int b = 0; b < batch.batch(); b++) { // one window's rows each
+                    LensSums w = new LensSums(layers);
+                    w.add(read, 0, targets, b * batch.seqLen(), (b + 1) * batch.seqLen());
+                    sums.add(w);
+                }
                 for (INDArray a : normed) if (a.closeable()) a.close();
                 normed.clear();
                 return sums;
@@ -60,7 +66,12 @@ final class LogitLensPass implements PassProbe<LensSums> {
     }
 
     @Override
-    public LensSums merge(LensSums earlier, LensSums later) {
-        return earlier.merge(later);
+    public LensSums empty() {
+        return new LensSums(layers);
+    }
+
+    @Override
+    public LensSums merge(LensSums acc, LensSums later) {
+        return acc.merge(later);
     }
 }

@@ -8,6 +8,7 @@ import org.depthlens.util.Progress;
 import org.depthlens.analysis.Windows;
 import org.depthlens.model.family.Architecture;
 import org.depthlens.model.BlockForward;
+import org.depthlens.model.Gemm;
 import org.depthlens.model.family.BlockSpec;
 import org.depthlens.model.BlockWeights;
 import org.depthlens.model.Model;
@@ -72,23 +73,42 @@ public final class Bench {
         }
     }
 
-    /** (1) sgemm y = x W^T into preallocated memory, HF layout [out, in], for each (m, k, n). */
+    /**
+     * (1) sgemm y = x W^T into preallocated memory, HF layout [out, in], for each (m, k, n): once as one OpenBLAS call
+     * on all threads (the machine's roofline), once as depthlens runs every product, in fixed single-threaded pieces
+     * on its own threads ({@link Gemm}, the price of the same numbers whatever the grouping).
+     */
     public void sgemm(int runs, long[][] shapes) {
         ObjectNode out = result.putObject("sgemm");
+        ObjectNode pieces = result.putObject("sgemm_pieces");
         for (long[] s : shapes) {
             long m = s[0], k = s[1], n = s[2];
             INDArray x = Nd4j.rand(DataType.FLOAT, m, k), w = Nd4j.rand(DataType.FLOAT, n, k), c = Nd4j.create(DataType.FLOAT, m, n);
             double flops = 2.0 * m * n * k;
-            for (int i = 0; i < 2; i++) Nd4j.gemm(x, w, c, false, true, 1.0, 0.0);
-            double[] gf = new double[runs];
+            String key = m + "x" + k + "x" + n;
+            double[] one = new double[runs], cut = new double[runs];
+            Gemm.blasThreads(org.depthlens.util.Par.threads());
+            try {
+                for (int i = 0; i < 2; i++) Nd4j.gemm(x, w, c, false, true, 1.0, 0.0);
+                for (int r = 0; r < runs; r++) {
+                    long t0 = System.nanoTime();
+                    Nd4j.gemm(x, w, c, false, true, 1.0, 0.0);
+                    one[r] = flops / (System.nanoTime() - t0);
+                }
+            } finally {
+                Gemm.blasThreads(1);
+            }
+            Gemm.Segments seq = Gemm.Segments.single((int) m);
+            for (int i = 0; i < 2; i++) Gemm.xwT(x, w, c, seq);
             for (int r = 0; r < runs; r++) {
                 long t0 = System.nanoTime();
-                Nd4j.gemm(x, w, c, false, true, 1.0, 0.0);
-                gf[r] = flops / (System.nanoTime() - t0);
+                Gemm.xwT(x, w, c, seq);
+                cut[r] = flops / (System.nanoTime() - t0);
             }
-            String key = m + "x" + k + "x" + n;
-            out.put(key, median(gf));
-            log.printf(Locale.ROOT, "sgemm %-16s %7.1f GFLOP/s (median of %d; min %.1f max %.1f)%n", key, median(gf), runs, min(gf), max(gf));
+            out.put(key, median(one));
+            pieces.put(key, median(cut));
+            log.printf(Locale.ROOT, "sgemm %-16s %7.1f GFLOP/s one call (median of %d; min %.1f max %.1f), %7.1f in depthlens' pieces%n",
+                    key, median(one), runs, min(one), max(one), median(cut));
         }
     }
 

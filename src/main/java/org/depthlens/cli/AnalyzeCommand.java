@@ -139,19 +139,22 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
 
     @Override
     public Integer call() {
-        Skips skips = new Skips();
-        AnalyzeJob.Request request = request(skips);
-        var exec = new AnalyzeJob.Execution(sweep.sparkOptions(spec), sweep.keepGoing, skips);
-        Path done = AnalyzeJob.run(request, new ConsoleProgress(System.err), System.err, exec);
+        Job job = job();
+        Path done = AnalyzeJob.run(job.request(), new ConsoleProgress(System.err), System.err, job.exec());
         spec.commandLine().getOut().println("Wrote " + done + "/report.html");
         return 0;
     }
 
+    /** What the options ask for and where it runs. */
+    record Job(AnalyzeJob.Request request, AnalyzeJob.Execution exec) {
+    }
+
     /**
      * The run the options ask for (usage errors and the models the options do not fit are refused here; with
-     * {@code --keep-going} those are left out into {@code skips}).
+     * {@code --keep-going} those are left out, and recorded in the execution's skips).
      */
-    AnalyzeJob.Request request(Skips skips) {
+    Job job() {
+        Skips skips = new Skips();
         Origin origin = config != null ? RunConfig.apply(config, spec) : Origin.COMMAND_LINE;
         boolean bundled = false;
         if (models.isEmpty() && sweep.modelsFrom.isEmpty()) {
@@ -165,7 +168,7 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         }
         if (text != null && ids != null) throw usage("give --text or --ids, not both");
         if (text == null && ids == null) throw usage("give the data to evaluate on: --text FILE or --ids FILE");
-        List<ModelSpec> named = norm.apply(spec, sweep.models(spec, models, labels), lns);
+        List<ModelSpec> named = norm.apply(spec, sweep.models(spec, models, labels, origin), lns, origin);
         if (window < 2) throw origin.error(spec, "--window", "must be at least 2, got " + window);
         if (maxWindows != null && maxWindows < 1) throw origin.error(spec, "--max-windows", "must be positive, got " + maxWindows);
         if (prune != null && prune < 0) throw origin.error(spec, "--prune", "must not be negative, got " + prune);
@@ -183,14 +186,15 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         if (config != null) more.add(OutputGuard.input("--config", config));
         OutputGuard.check(origin.name("--out"), out, RunOptions.inputs(origin, named, models.size(), sweep.modelsFrom, more));
         DataSource data = text != null ? DataSource.text(text) : DataSource.ids(ids);
-        var options = new Analyzer.Options(true, prune == null ? DEFAULT_PRUNE : prune, Runtime.getRuntime().maxMemory() / 2,
+        var options = new Analyzer.Options(true, prune == null ? DEFAULT_PRUNE : prune, RunOptions.memoryBudget(),
                 new Analyzer.DepthProbes(logitLens, jacobian, sublayerRemoval == null ? bundled : sublayerRemoval));
         if (bundled) System.err.println("No --model given: analysing the bundled Pre-LN/LNS pair on the project's docs/.");
         AnalyzeJob.Evaluation eval = evaluate
                 ? new AnalyzeJob.Evaluation(EvalInputs.read(RunOptions.abs(tasks), RunOptions.abs(docs)), maxLength == null ? 0 : maxLength)
                 : null;
-        return new AnalyzeJob.Request(named, data, window, maxWindows == null ? Integer.MAX_VALUE : maxWindows, options, out, force,
-                defaultOut ? RunOptions.reportsDir() : null, allowNan, eval);
+        var request = new AnalyzeJob.Request(named, data, window, maxWindows == null ? Integer.MAX_VALUE : maxWindows, options,
+                out, force, defaultOut ? RunOptions.reportsDir() : null, allowNan, eval);
+        return new Job(request, new AnalyzeJob.Execution(sweep.sparkOptions(spec, origin), sweep.keepGoing, skips));
     }
 
     private CommandLine.ParameterException usage(String msg) {

@@ -110,7 +110,7 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
         Origin origin = config != null ? RunConfig.apply(config, spec) : Origin.COMMAND_LINE;
         if (models.isEmpty() && sweep.modelsFrom.isEmpty()) throw usage("Missing required option: '--model=DIR' (or --models-from)");
         if (tasks.isEmpty() && docs.isEmpty()) throw usage("give what to evaluate on: --tasks FILE... and/or --docs FILE");
-        List<ModelSpec> named = norm.apply(spec, sweep.models(spec, models, labels), lns);
+        List<ModelSpec> named = norm.apply(spec, sweep.models(spec, models, labels, origin), lns, origin);
         if (prune < 0) throw origin.error(spec, "--prune", "must not be negative, got " + prune);
         if (maxLength != null && maxLength < 1) throw origin.error(spec, "--max-length", "must be positive, got " + maxLength);
         boolean defaultOut = out == null;
@@ -119,10 +119,10 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
         more.addAll(OutputGuard.inputs(origin.name("--docs"), docs));
         if (config != null) more.add(OutputGuard.input("--config", config));
         OutputGuard.check(origin.name("--out"), out, RunOptions.inputs(origin, named, models.size(), sweep.modelsFrom, more));
-        var exec = new AnalyzeJob.Execution(sweep.sparkOptions(spec), sweep.keepGoing);
+        var exec = new AnalyzeJob.Execution(sweep.sparkOptions(spec, origin), sweep.keepGoing);
         named = JobDriver.fitting(named, prune, maxLength == null ? 0 : maxLength, exec, System.err);
         var options = new Evaluator.Options(maxLength == null ? 0 : maxLength, removal == Removal.single, prune, null, null,
-                Runtime.getRuntime().maxMemory() / 2);
+                RunOptions.memoryBudget());
         var request = new EvalJob.Request(named, RunOptions.abs(tasks), RunOptions.abs(docs), options, out, force,
                 defaultOut ? RunOptions.reportsDir() : null, allowNan);
         Path done = EvalJob.run(request, new ConsoleProgress(System.err), System.err, exec);

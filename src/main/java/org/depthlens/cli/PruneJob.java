@@ -102,6 +102,7 @@ public final class PruneJob {
     /** metrics.json of {@code run} (a file, a model's folder, or an analyze output holding one folder per model) whose weights are {@code hash}. */
     static Path findAnalysis(Path run, String hash, Model m) {
         if (Files.isRegularFile(run)) return checkHash(run, hash, m);
+        if (!Files.isDirectory(run)) org.depthlens.util.InputFiles.requireRegular(run, "--from-analysis metrics.json");
         if (!Files.isDirectory(run)) throw new BadInputException(run + ": --from-analysis: no such analysis folder or metrics.json");
         if (Files.isRegularFile(run.resolve("metrics.json"))) return checkHash(run.resolve("metrics.json"), hash, m);
         List<Path> all;

@@ -30,6 +30,15 @@ final class RunOptions {
         return out;
     }
 
+    /**
+     * Bytes the pass planner may fill with batches: half the heap, or {@code -Ddepthlens.memoryBudget} (tests and
+     * diagnostics: the batch size changes no number, docs/design.md).
+     */
+    static long memoryBudget() {
+        long b = Long.getLong("depthlens.memoryBudget", 0L);
+        return b > 0 ? b : Runtime.getRuntime().maxMemory() / 2;
+    }
+
     static Path abs(Path p) {
         return p.toAbsolutePath().normalize();
     }

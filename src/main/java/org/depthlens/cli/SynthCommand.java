@@ -24,6 +24,7 @@ import java.util.concurrent.Callable;
                 "  qwen2.5-7b     15.2 GB (q/k/v biases, 152k vocabulary)",
                 "  mistral-7b     14.5 GB (sliding window)",
                 "  mixtral-small  2.9 GB (8 experts, top-2)",
+                "  llama-tiny-32  56 MB (32 blocks of width 256: quick runs of a deep model)",
                 "",
                 "Examples:",
                 "  depthlens synth --shape llama-3.2-1b --out /tmp/synth-1b",

@@ -129,7 +129,7 @@ public final class TraceCommand extends CommonOptions implements Callable<Intege
                 }
                 progress.update(j + 1, a.layers(), "block " + (j + 1) + "/" + a.layers());
             }
-            tensors.put("logits", f32(m.head().logits(x), new long[] {b, t, a.vocab()}));
+            tensors.put("logits", f32(m.head().logits(x, t), new long[] {b, t, a.vocab()}));
         }
         SafetensorsWriter.write(file, tensors, Map.of("format", "pt", "producer", org.depthlens.pass.ProvenanceBuilder.toolVersion(),
                 MARK_KEY, MARK_VALUE));

@@ -2,9 +2,7 @@ package org.depthlens.model;
 
 import org.depthlens.model.family.AttentionSpec;
 import org.depthlens.util.Par;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 import java.nio.FloatBuffer;
 import java.util.Arrays;
@@ -12,114 +10,82 @@ import java.util.Arrays;
 /**
  * Grouped-query attention (eager HF semantics) and the causal/sliding softmax core shared with MLA.
  *
- * <p>Per block: one gemm for q, k and v together (their weights are stacked at load), one row-parallel
- * Java pass that adds biases, applies q/k norms and RoPE and lays the heads out for batched matmuls,
- * then per group of sequences two batched matmuls around a row-parallel softmax that applies the
- * scale and the causal/sliding mask itself (only the visible keys are exponentiated), and one gemm
- * for o_proj. All temporaries live in {@link Scratch}.
+ * <p>Per block: one product for q, k and v together (their weights are stacked at load), one row-parallel
+ * Java pass that adds biases and applies q/k norms and RoPE in place, then per sequence and query head two
+ * products on that sequence's rows around a softmax that applies the scale and the causal/sliding mask
+ * itself (only the visible keys are exponentiated), and one product for o_proj. All products go through
+ * {@link Gemm}, cut per sequence; all temporaries live in {@link Scratch}.
  */
 public final class Attention {
     private Attention() {}
 
-    /** Bytes of attention scores one batched matmul may produce; sequences are grouped to stay below it (tests lower it). */
-    static long scoreBytes = 128L << 20;
-
     /**
-     * Self-attention of a GQA block on normed input {@code h} [B*T, H] into {@code out} [B*T, H] (the o_proj
-     * output, bias included).
+     * Self-attention of a GQA block on normed input {@code h} [rows, H] into {@code out} [rows, H] (the o_proj
+     * output, bias included); {@code seq} are the sequences' rows, row r is position {@code r % seqLen}.
      */
-    static void gqa(AttentionSpec.Gqa g, BlockWeights w, INDArray h, INDArray out, int batch, int seqLen, int window,
+    static void gqa(AttentionSpec.Gqa g, BlockWeights w, INDArray h, INDArray out, Gemm.Segments seq, int seqLen, int window,
                     Rope.Tables rope, double eps) {
         Scratch s = Scratch.get();
-        int d = g.headDim(), nH = g.heads(), nKV = g.kvHeads(), rep = nH / nKV, t = seqLen;
-        int rows = batch * seqLen, qw = nH * d, kw = nKV * d, width = qw + 2 * kw;
+        int d = g.headDim(), nH = g.heads(), nKV = g.kvHeads(), t = seqLen;
+        int rows = (int) h.rows(), qw = nH * d, kw = nKV * d, width = qw + 2 * kw;
         INDArray qkv = s.get("attn.qkv", rows, width);
-        Ops.gemm(h, w.get("attn.qkv"), qkv);
-        INDArray qp = s.get("attn.q", (long) batch * nKV, (long) rep * t, d);
-        INDArray kp = s.get("attn.k", (long) batch * nKV, t, d);
-        INDArray vp = s.get("attn.v", (long) batch * nKV, t, d);
+        Gemm.xwT(h, w.get("attn.qkv"), qkv, seq);
         float[] bias = Ops.heap(w.get("attn.qkv.bias"));
         float[] qn = Ops.heap(w.get("attn.q_norm")), kn = Ops.heap(w.get("attn.k_norm"));
-        FloatBuffer src = Ops.floats(qkv), qf = Ops.floats(qp), kf = Ops.floats(kp), vf = Ops.floats(vp);
+        FloatBuffer f = Ops.floats(qkv);
+        // biases, q/k norms and RoPE in place, row by row
         Par.rows(rows, Par.grain(rows, 16), (r0, r1) -> {
             float[] row = new float[width];
             for (int r = r0; r < r1; r++) {
-                src.get(r * width, row);
+                f.get(r * width, row);
                 if (bias != null) {
                     for (int i = 0; i < width; i++) row[i] += bias[i];
                 }
-                int b = r / t, pos = r % t;
+                int pos = r % t;
                 for (int hd = 0; hd < nH; hd++) {
-                    int off = hd * d;
-                    if (qn != null) Ops.rmsNormRow(row, off, row, off, qn, eps, 1.0, d);
-                    rope.rotate(row, off, pos);
-                    int kv = hd / rep, rr = hd % rep;
-                    qf.put((((b * nKV + kv) * rep + rr) * t + pos) * d, row, off, d);
+                    if (qn != null) Ops.rmsNormRow(row, hd * d, row, hd * d, qn, eps, 1.0, d);
+                    rope.rotate(row, hd * d, pos);
                 }
                 for (int kv = 0; kv < nKV; kv++) {
                     int off = qw + kv * d;
                     if (kn != null) Ops.rmsNormRow(row, off, row, off, kn, eps, 1.0, d);
                     rope.rotate(row, off, pos);
-                    kf.put(((b * nKV + kv) * t + pos) * d, row, off, d);
-                    vf.put(((b * nKV + kv) * t + pos) * d, row, qw + kw + kv * d, d);
                 }
+                f.put(r * width, row);
             }
         });
         INDArray ctx = s.get("attn.ctx", rows, qw);
-        corePacked(qp, kp, vp, ctx, batch, t, nH, nKV, d, d, Math.pow(d, -0.5), window);
-        Ops.gemm(ctx, w.get("attn.o"), out);
+        core(qkv, 0, qkv, qw, qkv, qw + kw, ctx, seq, nH, nKV, d, d, Math.pow(d, -0.5), window);
+        Gemm.xwT(ctx, w.get("attn.o"), out, seq);
         if (w.get("attn.o.bias") != null) out.addiRowVector(w.get("attn.o.bias"));
     }
 
     /**
-     * softmax(q k^T * scale + mask) v per sequence. q [B*T, nH*dq], k [B*T, nKV*dq], v [B*T, nKV*dv], rows
-     * sequence-major; query head h uses kv head h / (nH/nKV). Returns a new [B*T, nH*dv].
+     * softmax(q k^T * scale + mask) v for each sequence of {@code seq}, into {@code out} [rows, nH*dv] (rows outside
+     * the sequences are left as they are). Query head h of a row is at columns {@code qCol + h*dq} of {@code q}, key
+     * and value head h / (nH/nKV) at {@code kCol + kv*dq} of {@code k} and {@code vCol + kv*dv} of {@code v}, all
+     * c-order with rows sequence-major, so no head is ever copied. Each (sequence, head) is two single-threaded
+     * products on that sequence's own rows ({@link Gemm}): a head's values never depend on the other sequences.
      */
-    public static INDArray core(INDArray q, INDArray k, INDArray v, int batch, int seqLen, int nH, int nKV, int dq, int dv,
-                                double scale, int window) {
-        Scratch s = Scratch.get();
-        int rep = nH / nKV, t = seqLen;
-        INDArray qp = s.get("attn.q", (long) batch * nKV, (long) rep * t, dq);
-        INDArray kp = s.get("attn.k", (long) batch * nKV, t, dq);
-        INDArray vp = s.get("attn.v", (long) batch * nKV, t, dv);
-        pack(c(q), qp, batch, t, nKV, rep, dq);
-        pack(c(k), kp, batch, t, nKV, 1, dq);
-        pack(c(v), vp, batch, t, nKV, 1, dv);
-        INDArray out = Nd4j.createUninitialized(DataType.FLOAT, (long) batch * t, (long) nH * dv);
-        corePacked(qp, kp, vp, out, batch, t, nH, nKV, dq, dv, scale, window);
-        return out;
-    }
-
-    private static INDArray c(INDArray a) {
-        return a.isView() || a.ordering() != 'c' ? a.dup('c') : a;
-    }
-
-    /**
-     * The attention core on packed heads: the query heads of each kv group stacked along the row dimension,
-     * {@code qp} [B*nKV, rep*T, dq] (row r*T+i is query head kv*rep+r at position i), {@code kp} [B*nKV, T, dq],
-     * {@code vp} [B*nKV, T, dv], so K and V are never copied per head. A group of sequences goes through one
-     * batched matmul [G*nKV, rep*T, dq] x [G*nKV, T, dq]^T. Writes sequence-major rows [B*T, nH*dv] into {@code out}.
-     */
-    static void corePacked(INDArray qp, INDArray kp, INDArray vp, INDArray out, int batch, int t, int nH, int nKV,
-                           int dq, int dv, double scale, int window) {
-        Scratch s = Scratch.get();
+    static void core(INDArray q, int qCol, INDArray k, int kCol, INDArray v, int vCol, INDArray out, Gemm.Segments seq,
+                     int nH, int nKV, int dq, int dv, double scale, int window) {
         int rep = nH / nKV;
-        long perSeq = 4L * nH * t * t;
-        int group = (int) Math.max(1, Math.min(batch, scoreBytes / perSeq));
-        FloatBuffer of = Ops.floats(out);
-        for (int b0 = 0; b0 < batch; b0 += group) {
-            int g = Math.min(group, batch - b0);
-            long m = (long) g * nKV;
-            INDArray q = Scratch.view(qp.data(), qp.offset() + (long) b0 * nKV * rep * t * dq, m, (long) rep * t, dq);
-            INDArray k = Scratch.view(kp.data(), kp.offset() + (long) b0 * nKV * t * dq, m, t, dq);
-            INDArray v = Scratch.view(vp.data(), vp.offset() + (long) b0 * nKV * t * dv, m, t, dv);
-            INDArray scores = s.get("attn.scores", m, (long) rep * t, t);
-            Nd4j.matmul(q, k, scores, false, true, false);
-            softmax(Ops.floats(scores), (int) (m * rep * t), t, (float) scale, window);
-            INDArray ctx = s.get("attn.pv", m, (long) rep * t, dv);
-            Nd4j.matmul(scores, v, ctx, false, false, false);
-            unpack(Ops.floats(ctx), of, g, b0, t, nKV, rep, dv);
-        }
+        int ldq = (int) q.columns(), ldk = (int) k.columns(), ldv = (int) v.columns(), ldo = (int) out.columns();
+        if (ldo != nH * dv) throw new IllegalArgumentException("attention output has " + ldo + " columns, expected " + nH * dv);
+        Par.rows(seq.count() * nH, 1, (i0, i1) -> {
+            Scratch s = Scratch.get(); // this thread's
+            for (int i = i0; i < i1; i++) {
+                int b = i / nH, hd = i % nH, kv = hd / rep;
+                int r0 = seq.starts()[b], len = seq.lengths()[b];
+                if (len == 0) continue;
+                INDArray scores = s.get("attn.scores", len, len);
+                Gemm.sgemm(false, true, len, len, dq, Gemm.at(q, (long) r0 * ldq + qCol + (long) hd * dq), ldq,
+                        Gemm.at(k, (long) r0 * ldk + kCol + (long) kv * dq), ldk, Gemm.at(scores, 0), len);
+                softmax(Ops.floats(scores), len, len, (float) scale, window);
+                Gemm.sgemm(false, false, len, dv, len, Gemm.at(scores, 0), len, Gemm.at(v, (long) r0 * ldv + vCol + (long) kv * dv), ldv,
+                        Gemm.at(out, (long) r0 * ldo + (long) hd * dv), ldo);
+            }
+        });
     }
 
     /**
@@ -143,39 +109,6 @@ public final class Attention {
                 Arrays.fill(row, 0, lo, 0f);
                 Arrays.fill(row, hi, t, 0f);
                 f.put(r * t, row, 0, t);
-            }
-        });
-    }
-
-    /** Gathers head runs of {@code d} floats from sequence-major rows [B*T, nKV*rep*d] into [B*nKV, rep*T, d] order. */
-    private static void pack(INDArray src, INDArray dst, int batch, int t, int nKV, int rep, int d) {
-        FloatBuffer sf = Ops.floats(src), df = Ops.floats(dst);
-        int width = nKV * rep * d, rows = batch * t;
-        Par.rows(rows, Par.grain(rows, 16), (r0, r1) -> {
-            float[] row = new float[width];
-            for (int r = r0; r < r1; r++) {
-                sf.get(r * width, row);
-                int b = r / t, pos = r % t;
-                for (int hd = 0; hd < nKV * rep; hd++) {
-                    int kv = hd / rep, rr = hd % rep;
-                    df.put((((b * nKV + kv) * rep + rr) * t + pos) * d, row, hd * d, d);
-                }
-            }
-        });
-    }
-
-    /** Inverse of the packing for sequences [b0, b0+g): [g*nKV, rep*T, d] back to sequence-major rows of nH*d. */
-    private static void unpack(FloatBuffer src, FloatBuffer dst, int g, int b0, int t, int nKV, int rep, int d) {
-        int width = nKV * rep * d, rows = g * t;
-        Par.rows(rows, Par.grain(rows, 16), (r0, r1) -> {
-            float[] row = new float[width];
-            for (int r = r0; r < r1; r++) {
-                int s = r / t, pos = r % t;
-                for (int hd = 0; hd < nKV * rep; hd++) {
-                    int kv = hd / rep, rr = hd % rep;
-                    src.get((((s * nKV + kv) * rep + rr) * t + pos) * d, row, hd * d, d);
-                }
-                dst.put(((b0 + s) * t + pos) * width, row);
             }
         });
     }

@@ -24,6 +24,10 @@ import java.util.stream.Collectors;
  * block ran 262-273 ms with that, 253 ms with {@code OPENBLAS_THREAD_TIMEOUT=4} (2^4 cycles, then sleep),
  * and tiny-curse-24's analysis 15.7-17.2 s vs 13.8-14.5 s. Unless the user set it, we set 4.
  *
+ * <p>OpenBLAS runs single-threaded ({@code OPENBLAS_NUM_THREADS=1} before it loads, and {@link Gemm} sets it
+ * again at run time): how it splits a product between threads changes the last bits of the result, so the
+ * forward pass cuts its products into fixed pieces and runs those on its own threads ({@link Gemm}).
+ *
  * <p>{@link #configure()} must run before the first ND4J array exists;
  * {@code Main} and the test launcher call it first thing, {@link Model#open} as a fallback.
  */
@@ -48,6 +52,7 @@ public final class Blas {
         if (choice != null) return choice;
         boolean loaded = openBlasLoaded(); // then OpenBLAS has read its variables already
         if (System.getenv("OPENBLAS_THREAD_TIMEOUT") == null && !loaded) setenv("OPENBLAS_THREAD_TIMEOUT", THREAD_TIMEOUT);
+        if (!loaded) setenv("OPENBLAS_NUM_THREADS", "1"); // no idle BLAS threads: Gemm never lets OpenBLAS split a product
         String env = System.getenv("OPENBLAS_CORETYPE");
         String prop = System.getProperty("depthlens.blas.coretype", "auto");
         if (env != null && !env.isBlank()) {
@@ -69,15 +74,13 @@ public final class Blas {
     }
 
     /**
-     * OpenBLAS' and OpenMP's thread count for this process ({@code OPENBLAS_NUM_THREADS}, {@code OMP_NUM_THREADS}),
-     * unless the user set them or OpenBLAS is loaded already: a Spark executor runs several tasks at once, each
-     * owning {@code spark.task.cpus} cores, and OpenBLAS would otherwise start one thread per core in every task.
+     * OpenMP's thread count for this process ({@code OMP_NUM_THREADS}: ND4J's own elementwise kernels), unless the
+     * user set it or the natives are loaded already: a Spark executor runs several tasks at once, each owning
+     * {@code spark.task.cpus} cores. OpenBLAS itself always runs single-threaded ({@link #configure}).
      */
     public static synchronized void presetThreads(int n) {
         if (openBlasLoaded()) return;
-        for (String v : List.of("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")) {
-            if (getenv(v) == null) setenv(v, Integer.toString(n));
-        }
+        if (getenv("OMP_NUM_THREADS") == null) setenv("OMP_NUM_THREADS", Integer.toString(n));
     }
 
     /** OPENBLAS_THREAD_TIMEOUT as OpenBLAS sees it (null if unset). */

@@ -37,7 +37,7 @@ public final class BlockForward {
     /** Returns the new stream state [B*T, H]; {@code x} is not modified. */
     public static INDArray forward(Architecture a, BlockWeights w, INDArray x, int batch, int seqLen, Rope.Tables rope,
                                    BlockTrace trace) {
-        return forwardAll(a, w, List.of(x), batch, seqLen, rope, Collections.singletonList(trace)).get(0);
+        return forwardAll(a, w, List.of(x), null, batch, seqLen, null, rope, Collections.singletonList(trace)).get(0);
     }
 
     /**
@@ -81,7 +81,13 @@ public final class BlockForward {
      */
     public static List<INDArray> forwardAll(Architecture a, BlockWeights w, List<INDArray> xs, int batch, int seqLen,
                                             Rope.Tables rope, List<BlockTrace> traces) {
-        return forwardAll(a, w, xs, null, batch, seqLen, rope, traces);
+        return forwardAll(a, w, xs, null, batch, seqLen, null, rope, traces);
+    }
+
+    /** {@link #forwardAll} with zeroed sublayers, every sequence {@code seqLen} long. */
+    public static List<INDArray> forwardAll(Architecture a, BlockWeights w, List<INDArray> xs, List<Set<Sublayer>> zeroed,
+                                            int batch, int seqLen, Rope.Tables rope, List<BlockTrace> traces) {
+        return forwardAll(a, w, xs, zeroed, batch, seqLen, null, rope, traces);
     }
 
     /**
@@ -89,10 +95,15 @@ public final class BlockForward {
      * by zero and everything else runs as usual (the sublayer removal branches). A zeroed sublayer is not
      * computed; a zeroed MoE layer routes nothing.
      *
-     * @param zeroed one per state, or null for none at all
+     * <p>Every row's result depends only on its own sequence ({@link Gemm}): not on the other sequences of the
+     * batch, the batch size, the chunking or the thread count.
+     *
+     * @param zeroed  one per state, or null for none at all
+     * @param lengths real rows of each sequence (the rest is padding, computed as zeros and never read), or null
+     *                when every sequence fills {@code seqLen}
      */
     public static List<INDArray> forwardAll(Architecture a, BlockWeights w, List<INDArray> xs, List<Set<Sublayer>> zeroed,
-                                            int batch, int seqLen, Rope.Tables rope, List<BlockTrace> traces) {
+                                            int batch, int seqLen, int[] lengths, Rope.Tables rope, List<BlockTrace> traces) {
         BlockSpec b = w.spec();
         BlockForm form = b.form();
         int h = a.hidden();
@@ -102,6 +113,7 @@ public final class BlockForward {
         int perChunk = seqsPerChunk(a, b, batch, seqLen);
         Step attnStep = Step.afterAttention(form, w), mlpStep = Step.afterMlp(form, w);
         List<INDArray> outs = new ArrayList<>(), normed = new ArrayList<>();
+        Gemm.Segments all = Gemm.Segments.padded(batch, seqLen, lengths);
         for (int k = 0; k < xs.size(); k++) {
             INDArray x = xs.get(k);
             if (x.isView() || x.ordering() != 'c') x = x.dup('c');
@@ -117,6 +129,7 @@ public final class BlockForward {
             for (int s0 = 0; s0 < batch; s0 += perChunk) {
                 int n = Math.min(perChunk, batch - s0);
                 long r0 = (long) s0 * seqLen, nr = (long) n * seqLen;
+                Gemm.Segments seq = Gemm.Segments.padded(n, seqLen, lengths == null ? null : java.util.Arrays.copyOfRange(lengths, s0, s0 + n));
                 INDArray xc = Scratch.rows(x, r0, nr), x1c = Scratch.rows(x1, r0, nr);
                 INDArray hmc = moe ? Scratch.rows(hm, r0, nr) : s.get("block.hm", nr, h);
                 // attention on s·norm_in(x) (post blocks: on x itself)
@@ -130,14 +143,14 @@ public final class BlockForward {
                     attn = s.get("block.attn", nr, h).assign(0);
                 } else if (a.attention() instanceof AttentionSpec.Gqa g) {
                     attn = s.get("block.attn", nr, h);
-                    Attention.gqa(g, w, hn, attn, n, seqLen, b.slidingWindow(), rope, a.eps());
+                    Attention.gqa(g, w, hn, attn, seq, seqLen, b.slidingWindow(), rope, a.eps());
                 } else {
-                    attn = Mla.forward((AttentionSpec.Mla) a.attention(), w, hn, n, seqLen, b.slidingWindow(), rope);
+                    attn = Mla.forward((AttentionSpec.Mla) a.attention(), w, hn, seq, b.slidingWindow(), rope);
                 }
                 if (keep) Scratch.rows(trace.attnOut, r0, nr).assign(attn);
                 step(xc, attn, x1c, hmc, attnStep, a.eps(), h); // x1 = residual step; hm = the MLP's input
                 if (!moe) {
-                    INDArray mlp = zero.contains(Sublayer.MLP) ? s.get("mlp.out", nr, h).assign(0) : dense(w, "mlp", hmc);
+                    INDArray mlp = zero.contains(Sublayer.MLP) ? s.get("mlp.out", nr, h).assign(0) : dense(w, "mlp", hmc, seq);
                     if (keep) Scratch.rows(trace.mlpOut, r0, nr).assign(mlp);
                     step(x1c, mlp, x1c, null, mlpStep, a.eps(), h);
                 }
@@ -156,7 +169,7 @@ public final class BlockForward {
                 in.add(normed.get(k));
                 usage.add(traces.get(k) == null ? null : traces.get(k).expertUsage);
             }
-            List<INDArray> mlps = in.isEmpty() ? List.of() : Moe.forwardAll((MlpSpec.Moe) b.mlp(), w, in, usage);
+            List<INDArray> mlps = in.isEmpty() ? List.of() : Moe.forwardAll((MlpSpec.Moe) b.mlp(), w, in, all, usage);
             for (int i = 0; i < run.size(); i++) {
                 int k = run.get(i);
                 BlockTrace trace = traces.get(k);
@@ -232,16 +245,16 @@ public final class BlockForward {
     /**
      * SwiGLU MLP with the weights of roles {@code <role>.gu} (gate and up stacked) and {@code <role>.down},
      * and their biases {@code <role>.gu.bias}, {@code <role>.down.bias} when the block has them: one gemm
-     * for gate and up, a Java pass for silu(gate) * up, one gemm for down. Returns [rows, H] in scratch
-     * memory, valid until the next call.
+     * for gate and up, a Java pass for silu(gate) * up, one gemm for down, each on the rows of {@code seq}
+     * ({@link Gemm}). Returns [rows, H] in scratch memory, valid until the next call.
      */
-    static INDArray dense(BlockWeights w, String role, INDArray h) {
+    static INDArray dense(BlockWeights w, String role, INDArray h, Gemm.Segments seq) {
         Scratch s = Scratch.get();
         INDArray wgu = w.get(role + ".gu"), wd = w.get(role + ".down");
         INDArray bgu = w.get(role + ".gu.bias"), bd = w.get(role + ".down.bias");
         int rows = (int) h.rows(), inter = (int) (wgu.rows() / 2);
         INDArray gu = s.get("mlp.gu", rows, 2L * inter);
-        Ops.gemm(h, wgu, gu);
+        Gemm.xwT(h, wgu, gu, seq);
         if (bgu != null) gu.addiRowVector(bgu);
         INDArray act = s.get("mlp.act", rows, inter);
         FloatBuffer gf = Ops.floats(gu), af = Ops.floats(act);
@@ -254,7 +267,7 @@ public final class BlockForward {
             }
         });
         INDArray out = s.get("mlp.out", rows, wd.rows());
-        Ops.gemm(act, wd, out);
+        Gemm.xwT(act, wd, out, seq);
         if (bd != null) out.addiRowVector(bd);
         return out;
     }

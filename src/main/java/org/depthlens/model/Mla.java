@@ -21,24 +21,27 @@ final class Mla {
 
     private Mla() {}
 
-    /** Self-attention on normed input {@code h} [B*T, H]; returns the o_proj output [B*T, H]. */
-    static INDArray forward(AttentionSpec.Mla m, BlockWeights w, INDArray h, int batch, int seqLen, int window, Rope.Tables rope) {
+    /**
+     * Self-attention on normed input {@code h} [rows, H] of the sequences {@code seq} (row r at position
+     * r % the rope tables' length); returns the o_proj output [rows, H].
+     */
+    static INDArray forward(AttentionSpec.Mla m, BlockWeights w, INDArray h, Gemm.Segments seq, int window, Rope.Tables rope) {
         int nH = m.heads(), nope = m.nopeDim(), dr = m.ropeDim(), dq = m.qkDim(), dv = m.vDim(), kvr = m.kvLoraRank();
-        int rows = batch * seqLen;
+        int rows = (int) h.rows();
 
         // q [N, nH*dq], per head [nope | rope]
         INDArray q;
         if (m.qLoraRank() == null) {
-            q = Ops.linear(h, w.get("attn.q"), null);
+            q = Ops.linear(h, w.get("attn.q"), null, seq);
         } else {
-            INDArray qa = Ops.linear(h, w.get("attn.q_a"), w.get("attn.q_a.bias"));
-            q = Ops.linear(Ops.rmsNorm(qa, w.get("attn.q_a_norm"), INNER_NORM_EPS, 1.0, m.qLoraRank()), w.get("attn.q_b"), null);
+            INDArray qa = Ops.linear(h, w.get("attn.q_a"), w.get("attn.q_a.bias"), seq);
+            q = Ops.linear(Ops.rmsNorm(qa, w.get("attn.q_a_norm"), INNER_NORM_EPS, 1.0, m.qLoraRank()), w.get("attn.q_b"), null, seq);
         }
         // c [N, kvr + dr] = [latent | shared rotary key]; only the latent is normed
-        INDArray c = Ops.linear(h, w.get("attn.kv_a"), w.get("attn.kv_a.bias"));
+        INDArray c = Ops.linear(h, w.get("attn.kv_a"), w.get("attn.kv_a.bias"), seq);
         INDArray latent = Ops.rmsNorm(c.get(NDArrayIndex.all(), NDArrayIndex.interval(0, kvr)), w.get("attn.kv_a_norm"),
                 INNER_NORM_EPS, 1.0, kvr);
-        INDArray kv = Ops.linear(latent, w.get("attn.kv_b"), null); // [N, nH*(nope+dv)], per head [k_nope | v]
+        INDArray kv = Ops.linear(latent, w.get("attn.kv_b"), null, seq); // [N, nH*(nope+dv)], per head [k_nope | v]
 
         FloatBuffer qf = Ops.floats(q);
         FloatBuffer cf = Ops.floats(c);
@@ -64,7 +67,8 @@ final class Mla {
             kf.put(r * kRow.length, kRow);
             vf.put(r * vRow.length, vRow);
         }
-        INDArray ctx = Attention.core(q, k, v, batch, seqLen, nH, nH, dq, dv, m.scale(), window);
-        return Ops.linear(ctx, w.get("attn.o"), w.get("attn.o.bias"));
+        INDArray ctx = Nd4j.create(DataType.FLOAT, rows, (long) nH * dv);
+        Attention.core(q, 0, k, 0, v, 0, ctx, seq, nH, nH, dq, dv, m.scale(), window);
+        return Ops.linear(ctx, w.get("attn.o"), w.get("attn.o.bias"), seq);
     }
 }

@@ -3,7 +3,6 @@ package org.depthlens.model;
 import org.depthlens.model.family.MlpSpec;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.ops.transforms.Transforms;
 
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
@@ -28,16 +27,22 @@ final class Moe {
      * input alone would give. The routed sum is accumulated in ascending expert order from zero, as HF's
      * {@code index_add_} loop does. Returns new [N, H] arrays from {@link Scratch#state}.
      *
+     * <p>Each expert runs on the rows of one sequence at a time ({@link Gemm}), so a token's output never depends
+     * on which other sequences (or streams) chose the same expert.
+     *
+     * @param seq    the sequences' rows in each input (rows outside them are padding: not routed, not counted, 0)
      * @param usages one per input, each may be null
      */
-    static List<INDArray> forwardAll(MlpSpec.Moe m, BlockWeights w, List<INDArray> hs, List<ExpertUsage> usages) {
+    static List<INDArray> forwardAll(MlpSpec.Moe m, BlockWeights w, List<INDArray> hs, Gemm.Segments seq, List<ExpertUsage> usages) {
         int k = m.topK();
-        int states = hs.size();
+        int states = hs.size(), segs = seq.count(), units = states * segs;
         Scratch scratch = Scratch.get();
-        int[][] start = new int[states][], rowOf = new int[states][];
-        float[][] weightOf = new float[states][];
+        // per unit u = s * segs + g (input s, sequence g): its rows choosing each expert (CSR, token order) and their weights
+        int[][] start = new int[units][], rowOf = new int[units][];
+        float[][] weightOf = new float[units][];
         INDArray[] hc = new INDArray[states];
         List<INDArray> outs = new ArrayList<>();
+        float[] bias = m.correctionBias() ? w.get("moe.bias").dup().data().asFloat() : null;
         for (int s = 0; s < states; s++) {
             INDArray h = hs.get(s);
             ExpertUsage usage = usages.get(s);
@@ -47,29 +52,28 @@ final class Moe {
             }
             int n = (int) h.rows();
             hc[s] = h.isView() || h.ordering() != 'c' ? h.dup('c') : h;
-            float[] logits = Ops.linear(hc[s], w.get("moe.router"), null).data().asFloat();
-            float[] bias = m.correctionBias() ? w.get("moe.bias").dup().data().asFloat() : null;
+            float[] logits = Ops.linear(hc[s], w.get("moe.router"), null, seq).data().asFloat();
             Routing r = route(m, logits, bias, n);
-            if (usage != null) {
-                for (int e : r.experts()) usage.add(e);
-            }
-            // tokens per expert (CSR), in token order
-            int[] st = new int[m.experts() + 1];
-            for (int e : r.experts()) st[e + 1]++;
-            for (int e = 0; e < m.experts(); e++) st[e + 1] += st[e];
-            int[] rows = new int[n * k];
-            float[] wts = new float[n * k];
-            int[] fill = st.clone();
-            for (int t = 0; t < n; t++) {
-                for (int j = 0; j < k; j++) {
-                    int e = r.experts()[t * k + j];
-                    rows[fill[e]] = t;
-                    wts[fill[e]++] = r.weights()[t * k + j];
+            for (int g = 0; g < segs; g++) {
+                int t0 = seq.starts()[g], t1 = t0 + seq.lengths()[g];
+                int[] st = new int[m.experts() + 1];
+                for (int i = t0 * k; i < t1 * k; i++) st[r.experts()[i] + 1]++;
+                for (int e = 0; e < m.experts(); e++) st[e + 1] += st[e];
+                int[] rows = new int[(t1 - t0) * k];
+                float[] wts = new float[rows.length];
+                int[] fill = st.clone();
+                for (int t = t0; t < t1; t++) {
+                    for (int j = 0; j < k; j++) {
+                        int e = r.experts()[t * k + j];
+                        if (usage != null) usage.add(e);
+                        rows[fill[e]] = t;
+                        wts[fill[e]++] = r.weights()[t * k + j];
+                    }
                 }
+                start[s * segs + g] = st;
+                rowOf[s * segs + g] = rows;
+                weightOf[s * segs + g] = wts;
             }
-            start[s] = st;
-            rowOf[s] = rows;
-            weightOf[s] = wts;
             INDArray out = scratch.state(n, h.columns());
             out.assign(0);
             outs.add(out);
@@ -78,24 +82,25 @@ final class Moe {
         int hidden = (int) hs.get(0).columns();
         for (int e = 0; e < m.experts(); e++) {
             boolean chosen = false;
-            for (int s = 0; s < states; s++) chosen |= start[s][e + 1] > start[s][e];
+            for (int u = 0; u < units; u++) chosen |= start[u][e + 1] > start[u][e];
             if (!chosen) continue; // never loaded
             w.loadExpert(e);
-            for (int s = 0; s < states; s++) {
-                int from = start[s][e], count = start[s][e + 1] - from;
+            for (int u = 0; u < units; u++) {
+                int from = start[u][e], count = start[u][e + 1] - from;
                 if (count == 0) continue;
-                // gather its rows, SwiGLU, scale by the routing weight, scatter-add
+                int s = u / segs;
+                // gather the sequence's rows, SwiGLU, scale by the routing weight, scatter-add
                 INDArray xe = scratch.get("moe.rows", count, hidden);
                 FloatBuffer xf = Ops.floats(xe), hf = Ops.floats(hc[s]), of = Ops.floats(outs.get(s));
                 float[] row = new float[hidden], acc = new float[hidden];
                 for (int i = 0; i < count; i++) {
-                    hf.get(rowOf[s][from + i] * hidden, row);
+                    hf.get(rowOf[u][from + i] * hidden, row);
                     xf.put(i * hidden, row);
                 }
-                FloatBuffer yf = Ops.floats(BlockForward.dense(w, "expert", xe));
+                FloatBuffer yf = Ops.floats(BlockForward.dense(w, "expert", xe, Gemm.Segments.single(count)));
                 for (int i = 0; i < count; i++) {
-                    int t = rowOf[s][from + i];
-                    float we = weightOf[s][from + i];
+                    int t = rowOf[u][from + i];
+                    float we = weightOf[u][from + i];
                     yf.get(i * hidden, row);
                     of.get(t * hidden, acc);
                     // (y * w) rounded, then added: HF's mul then index_add_
@@ -108,10 +113,18 @@ final class Moe {
         MlpSpec.SharedExpert sh = m.shared();
         if (sh != null) {
             for (int s = 0; s < states; s++) {
-                INDArray shared = BlockForward.dense(w, "shared", hc[s]);
+                INDArray shared = BlockForward.dense(w, "shared", hc[s], seq);
                 if (sh.gated()) {
-                    INDArray gate = Transforms.sigmoid(Ops.linear(hc[s], w.get("shared.gate_weight"), null), false); // [N, 1]
-                    shared.muliColumnVector(gate);
+                    // sigmoid(x w_gate) per row in Java: elementwise native kernels may take other paths for a vector's tail
+                    float[] gate = Ops.linear(hc[s], w.get("shared.gate_weight"), null, seq).data().asFloat(); // [N, 1]
+                    FloatBuffer sf = Ops.floats(shared);
+                    float[] row = new float[hidden];
+                    for (int t = 0; t < gate.length; t++) {
+                        float gt = (float) (1.0 / (1.0 + Math.exp(-(double) gate[t])));
+                        sf.get(t * hidden, row);
+                        for (int c = 0; c < hidden; c++) row[c] *= gt;
+                        sf.put(t * hidden, row);
+                    }
                 }
                 outs.get(s).addi(shared);
             }

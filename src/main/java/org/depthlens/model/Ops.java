@@ -19,17 +19,18 @@ public final class Ops {
         return fb.slice();
     }
 
-    /** y = x W^T (+ b), W in HF layout [out, in]: gemm with transposeB, no copy of W. */
-    public static INDArray linear(INDArray x, INDArray w, INDArray bias) {
+    /** y = x W^T (+ b), W in HF layout [out, in], for the rows of the sequences {@code seq} ({@link Gemm}); no copy of W. */
+    public static INDArray linear(INDArray x, INDArray w, INDArray bias, Gemm.Segments seq) {
+        INDArray in = x.isView() || x.ordering() != 'c' ? x.dup('c') : x;
         INDArray out = Nd4j.createUninitialized(DataType.FLOAT, x.rows(), w.rows());
-        Nd4j.gemm(x, w, out, false, true, 1.0, 0.0);
+        Gemm.xwT(in, w, out, seq);
         if (bias != null) out.addiRowVector(bias);
         return out;
     }
 
-    /** y = x W^T into {@code out} [rows, w.rows()], W in HF layout [out, in] (no bias, nothing allocated). */
-    public static void gemm(INDArray x, INDArray w, INDArray out) {
-        Nd4j.gemm(x, w, out, false, true, 1.0, 0.0);
+    /** {@link #linear(INDArray, INDArray, INDArray, Gemm.Segments)} with all rows one sequence. */
+    public static INDArray linear(INDArray x, INDArray w, INDArray bias) {
+        return linear(x, w, bias, Gemm.Segments.single((int) x.rows()));
     }
 
     /** A float32 vector's values on the heap (weights of norms, biases). */

@@ -73,6 +73,9 @@ public final class SyntheticCheckpoint {
                 cfg("mixtral", "MixtralForCausalLM", 1024, 3584, 8, 16, 4, 32000, 32768, 1e-5, 1000000.0, false,
                         "num_local_experts", 8, "num_experts_per_tok", 2, "sliding_window", null,
                         "bos_token_id", 1, "eos_token_id", 2));
+        add(m, "llama-tiny-32", "a tiny Llama: 32 blocks, hidden 256, 8/4 heads, SwiGLU 704, vocab 8192 (quick runs of deep models)",
+                cfg("llama", "LlamaForCausalLM", 256, 704, 32, 8, 4, 8192, 4096, 1e-5, 10000.0, false,
+                        "bos_token_id", 1, "eos_token_id", 2));
         return java.util.Collections.unmodifiableMap(m);
     }
 

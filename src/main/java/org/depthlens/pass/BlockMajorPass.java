@@ -111,7 +111,7 @@ public final class BlockMajorPass {
                                           Rope.Tables rope, List<BlockTrace> traces) {
         try (MemoryWorkspace ws = Workspaces.scratch("depthlens-block")) {
             // the outputs are Scratch states, allocated outside the workspace
-            return BlockForward.forwardAll(a, w, xs, zeroed, batch.batch(), batch.seqLen(), rope, traces);
+            return BlockForward.forwardAll(a, w, xs, zeroed, batch.batch(), batch.seqLen(), batch.lengths(), rope, traces);
         }
     }
 

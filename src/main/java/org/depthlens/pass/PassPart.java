@@ -17,10 +17,10 @@ import java.util.Map;
  *                      ({@link org.depthlens.probe.LastTokenAngles}), or null when not measured
  * @param expertUsage   per block, how often the main stream chose each expert (null entries for dense blocks;
  *                      null for a dense model)
- * @param probes        each {@link PassProbe}'s partial, by name
+ * @param probes        each {@link PassProbe}'s partials by name, one per sequence of the group (in {@code members} order)
  * @param inputTokens   ids of the group's sequences (padding not counted)
  */
 public record PassPart(int[] members, double[][] loglik, double[][] lastAngles, List<long[]> expertUsage,
-                       Map<String, Serializable> probes, long inputTokens) implements Serializable {
+                       Map<String, List<Serializable>> probes, long inputTokens) implements Serializable {
     private static final long serialVersionUID = 1L;
 }

@@ -1,13 +1,16 @@
 package org.depthlens.pass;
 
 import java.io.Serializable;
+import java.util.List;
 
 /**
  * Something a run measures on the main stream beyond what the planner measures itself (log-likelihoods,
  * angular_last, expert counts): e.g. the probe sums of {@code analyze}. Each batch gets its own observer,
- * whose result is a small serialisable partial; the planner merges partials in a fixed order.
+ * whose result is one small serialisable partial per sequence; the planner keeps them per sequence and adds
+ * them up in sequence order, starting from {@link #empty}, whatever way the sequences were grouped into
+ * batches, tasks or machines (docs/design.md, "Same numbers whatever the grouping").
  *
- * @param <P> the partial result
+ * @param <P> the partial result of one sequence
  */
 public interface PassProbe<P extends Serializable> {
     /** The key of this probe's partials in a {@link PassPart}. */
@@ -24,11 +27,15 @@ public interface PassProbe<P extends Serializable> {
     /** An observer of one batch. */
     Observer<P> observe(Batch batch);
 
-    /** {@code earlier} and {@code later} merged (may modify and return {@code earlier}). */
-    P merge(P earlier, P later);
+    /** The partial of no sequence at all, which a fold starts from. */
+    P empty();
+
+    /** {@code later} added into {@code acc} (may modify and return {@code acc}; never modifies {@code later}). */
+    P merge(P acc, P later);
 
     /** An observer of one batch and what it measured. */
     interface Observer<P> extends StreamObserver {
-        P result();
+        /** One partial per sequence of the batch, in batch order; each depends on that sequence alone. */
+        List<P> result();
     }
 }

@@ -1,5 +1,6 @@
 package org.depthlens.pass;
 
+import org.depthlens.model.Gemm;
 import org.depthlens.model.Model;
 import org.depthlens.model.WeightPool;
 import org.depthlens.probe.LastTokenAngles;
@@ -125,20 +126,25 @@ public final class Passes {
      * @param main        per sequence, the main stream's log-likelihood (null when not scored)
      * @param loglik      per branch, per sequence
      * @param angularLast angular_last[l][n-1], or null when not measured
+     * @param probes      each probe's partials added up in sequence order, by name
+     * @param perSequence each probe's partials per sequence, in sequence order, by name (e.g. for resampling windows)
      * @param groups      passes over the weights (one per group)
      */
     public record Totals(double[] main, Map<Branch, double[]> loglik, double[][] angularLast, List<long[]> expertUsage,
-                         Map<String, Object> probes, int groups, long inputTokens) {
+                         Map<String, Object> probes, Map<String, List<Serializable>> perSequence, int groups, long inputTokens) {
     }
 
     /**
      * A whole run.
      *
      * @param pruning the spans pruned together, n = 1..K (their log-likelihoods are in {@code loglik})
-     * @param passes  passes over the weights, both stages
+     * @param probes      each probe's partials added up in sequence order, by name
+     * @param perSequence each probe's partials per sequence, in sequence order, by name
+     * @param passes      passes over the weights, both stages
      */
     public record Outcome(double[] main, Map<Branch, double[]> loglik, double[][] angularLast, List<Branch.Skip> pruning,
-                          List<long[]> expertUsage, Map<String, Object> probes, int passes, long inputTokens) {
+                          List<long[]> expertUsage, Map<String, Object> probes, Map<String, List<Serializable>> perSequence,
+                          int passes, long inputTokens) {
     }
 
     /** Runs both stages here, group by group. */
@@ -165,7 +171,7 @@ public final class Passes {
         if (pruning != null) all.putAll(pruning.loglik());
         List<Branch.Skip> spans = r.spans(first);
         for (Branch b : spans) if (!all.containsKey(b)) throw new IllegalStateException("span " + b + " was not scored");
-        return new Outcome(first.main(), all, first.angularLast(), spans, first.expertUsage(), first.probes(),
+        return new Outcome(first.main(), all, first.angularLast(), spans, first.expertUsage(), first.probes(), first.perSequence(),
                 first.groups() + (pruning == null ? 0 : pruning.groups()), first.inputTokens());
     }
 
@@ -243,7 +249,9 @@ public final class Passes {
         finals.add(r.main());
         finals.addAll(r.branches().values());
         for (INDArray a : finals) close(a);
-        double[][] lp = states.isEmpty() ? new double[0][] : model.head().logProbs(states, targets);
+        int[] scoredPer = new int[members.length];
+        for (int b = 0; b < members.length; b++) scoredPer[b] = seqs.get(members[b]).targets().length;
+        double[][] lp = states.isEmpty() ? new double[0][] : model.head().logProbs(states, targets, Gemm.Segments.consecutive(scoredPer));
         for (INDArray a : states) close(a);
         double[][] loglik = new double[members.length][plan.scoredStreams()];
         for (int s = 0; s < lp.length; s++) {
@@ -254,24 +262,31 @@ public final class Passes {
                 loglik[b][s] = sum;
             }
         }
-        Map<String, Serializable> partials = new LinkedHashMap<>();
-        probes.forEach((name, o) -> partials.put(name, (Serializable) ((PassProbe.Observer) o).result()));
+        Map<String, List<Serializable>> partials = new LinkedHashMap<>();
+        probes.forEach((name, o) -> {
+            List<Serializable> perSeq = new ArrayList<>((List<Serializable>) ((PassProbe.Observer) o).result());
+            if (perSeq.size() != members.length) {
+                throw new IllegalStateException(name + " gave " + perSeq.size() + " partials for " + members.length + " sequences");
+            }
+            partials.put(name, perSeq);
+        });
         long tokens = 0;
         for (int len : batch.lengths()) tokens += len;
         return new PassPart(members.clone(), loglik, angles == null ? null : angles.perSequence(), r.expertUsage(), partials, tokens);
     }
 
     /**
-     * Merges the parts of one stage, in the order given (the driver's fixed order): log-likelihoods and angles
-     * are placed by sequence, so every sequence must be in exactly one part; angular_last is then summed in
-     * sequence order, expert counts are added, and each probe's partials merged in part order.
+     * Merges the parts of one stage, given in any order: everything is placed by sequence, so every sequence must
+     * be in exactly one part; angular_last and each probe's partials are then added up in sequence order (a fixed
+     * order over fixed pieces, whatever the grouping), expert counts (integers) are added.
      */
     @SuppressWarnings({"unchecked", "rawtypes"})
     public static Totals merge(int sequences, Plan plan, int layers, List<PassPart> parts) {
         double[][] ll = new double[sequences][];
         double[][] angles = plan.lastAngles() ? new double[sequences][] : null;
         List<long[]> usage = null;
-        Map<String, Object> probes = new LinkedHashMap<>();
+        Map<String, Serializable[]> bySeq = new LinkedHashMap<>();
+        for (PassProbe<?> probe : plan.probes()) bySeq.put(probe.name(), new Serializable[sequences]);
         long tokens = 0;
         for (PassPart p : parts) {
             for (int i = 0; i < p.members().length; i++) {
@@ -279,21 +294,27 @@ public final class Passes {
                 if (ll[m] != null) throw new IllegalArgumentException("sequence " + m + " is in two parts");
                 ll[m] = p.loglik()[i];
                 if (angles != null) angles[m] = p.lastAngles()[i];
+                for (PassProbe<?> probe : plan.probes()) bySeq.get(probe.name())[m] = p.probes().get(probe.name()).get(i);
             }
             usage = addUsage(usage, p.expertUsage());
-            for (PassProbe<?> probe : plan.probes()) {
-                Object part = p.probes().get(probe.name());
-                Object acc = probes.get(probe.name());
-                probes.put(probe.name(), acc == null ? part : ((PassProbe) probe).merge((Serializable) acc, (Serializable) part));
-            }
             tokens += p.inputTokens();
         }
         for (int m = 0; m < sequences; m++) if (ll[m] == null) throw new IllegalArgumentException("sequence " + m + " is in no part");
+        Map<String, Object> probes = new LinkedHashMap<>();
+        Map<String, List<Serializable>> perSequence = new LinkedHashMap<>();
+        for (PassProbe<?> probe : plan.probes()) {
+            List<Serializable> list = List.of(bySeq.get(probe.name()));
+            Serializable acc = probe.empty();
+            for (Serializable s : list) acc = ((PassProbe) probe).merge(acc, s);
+            probes.put(probe.name(), acc);
+            perSequence.put(probe.name(), list);
+        }
         double[] main = plan.scoreMain() ? column(ll, 0) : null;
         Map<Branch, double[]> byBranch = new LinkedHashMap<>();
         int first = plan.scoreMain() ? 1 : 0;
         for (int b = 0; b < plan.branches().size(); b++) byBranch.put(plan.branches().get(b), column(ll, first + b));
-        return new Totals(main, byBranch, angles == null ? null : LastTokenAngles.mean(layers, angles), usage, probes, parts.size(), tokens);
+        return new Totals(main, byBranch, angles == null ? null : LastTokenAngles.mean(layers, angles), usage, probes, perSequence,
+                parts.size(), tokens);
     }
 
     /** Sum of {@code values} in sequence order. */

@@ -45,13 +45,13 @@ public final class JacobianProbe {
     }
 
     /**
-     * The sum over windows of |D - V'|_F / |V'|_F, from the perturbed inputs and the block's outputs for them.
-     * A window whose input does not vary over its tokens (V' = 0) counts as 0.
+     * Each window's |D - V'|_F / |V'|_F, from the perturbed inputs and the block's outputs for them. A window
+     * whose input does not vary over its tokens (V' = 0) counts as 0.
      */
-    public static double deviationSum(INDArray xPlus, INDArray xMinus, INDArray fPlus, INDArray fMinus, int batch, int seqLen) {
+    public static double[] deviations(INDArray xPlus, INDArray xMinus, INDArray fPlus, INDArray fMinus, int batch, int seqLen) {
         float[] xp = floats(xPlus), xm = floats(xMinus), fp = floats(fPlus), fm = floats(fMinus);
         int per = xp.length / batch;
-        double total = 0;
+        double[] out = new double[batch];
         for (int b = 0; b < batch; b++) {
             double num = 0, den = 0;
             for (int i = b * per; i < (b + 1) * per; i++) {
@@ -60,9 +60,9 @@ public final class JacobianProbe {
                 num += (d - v) * (d - v);
                 den += v * v;
             }
-            total += den == 0 ? 0 : Math.sqrt(num / den);
+            out[b] = den == 0 ? 0 : Math.sqrt(num / den);
         }
-        return total;
+        return out;
     }
 
     private static float[] floats(INDArray a) {

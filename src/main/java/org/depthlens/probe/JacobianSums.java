@@ -2,7 +2,10 @@ package org.depthlens.probe;
 
 import java.io.Serializable;
 
-/** Mergeable partial sums of jacobian_deviation: per block, the sum of the windows' values and the windows. */
+/**
+ * Mergeable partial sums of jacobian_deviation: per block, the sum of the windows' values and the windows (one
+ * window's, or windows' added up in window order).
+ */
 public final class JacobianSums implements Serializable {
     private static final long serialVersionUID = 1L;
 
@@ -20,6 +23,7 @@ public final class JacobianSums implements Serializable {
         windows[l] += count;
     }
 
+    /** Adds {@code o} into this ({@code o} is not modified). */
     public JacobianSums merge(JacobianSums o) {
         for (int l = 0; l < sum.length; l++) {
             sum[l] += o.sum[l];

@@ -5,7 +5,7 @@ import org.depthlens.model.Head;
 import java.io.Serializable;
 
 /**
- * Mergeable partial sums of the logit lens (docs/metrics.md) per depth 0..L: the next-token NLL of p_l over
+ * Mergeable partial sums (of one window, or of windows added up in window order) of the logit lens (docs/metrics.md) per depth 0..L: the next-token NLL of p_l over
  * the scored positions, KL(p_L || p_l) and top-1 agreement over all positions. They come from one streaming
  * read of the head over every depth's state at once, with x[L] as the reference ({@link Head#read}).
  */
@@ -31,15 +31,16 @@ public final class LensSums implements Serializable {
      * {@code first + L}) as its reference.
      *
      * @param targets the next token of each row, -1 where none is scored (the last position of a window)
+     * @param from    first row added (one window's rows [from, to))
      */
-    public void add(Head.Readings r, int first, int[] targets) {
+    public void add(Head.Readings r, int first, int[] targets, int from, int to) {
         if (r.kl() == null) throw new IllegalArgumentException("the logit lens needs the head read against x[L]");
         int layers = nll.length - 1;
         int[] top = r.argmax()[first + layers];
         for (int d = 0; d <= layers; d++) {
             double[] lp = r.logProb()[first + d], k = r.kl()[first + d];
             int[] arg = r.argmax()[first + d];
-            for (int row = 0; row < targets.length; row++) {
+            for (int row = from; row < to; row++) {
                 if (targets[row] >= 0) {
                     nll[d] -= lp[row];
                     scored[d]++;
@@ -47,11 +48,11 @@ public final class LensSums implements Serializable {
                 kl[d] += k[row];
                 if (arg[row] == top[row]) agree[d]++;
             }
-            positions[d] += targets.length;
+            positions[d] += to - from;
         }
     }
 
-    /** Adds {@code o} into this. */
+    /** Adds {@code o} into this ({@code o} is not modified). */
     public LensSums merge(LensSums o) {
         for (int d = 0; d < nll.length; d++) {
             nll[d] += o.nll[d];

@@ -1,12 +1,12 @@
 package org.depthlens.probe;
 
 /**
- * Mergeable, serialisable partial sums of the probe metrics of the residual stream over all tokens
- * (shared/docs/metrics.md), accumulated in double. Windows processed in any grouping — batches, threads,
- * machines — {@link #merge} into the same numbers up to the last bits of the sums; {@link #finish} turns
- * them into {@link Metrics} together with what other parts of the pass measured per sequence (angular_last,
- * the losses). Variances are kept as (count, sum, centred sum of squares) and merged with Chan's formula,
- * so a large mean cannot cancel them out.
+ * Mergeable, serialisable partial sums of the probe metrics of the residual stream over the tokens of one
+ * window, or of several windows added up (docs/metrics.md), accumulated in double. The planner keeps one per
+ * window and adds them up in window order, so the totals are bitwise the same whatever way windows were
+ * grouped into batches, threads or machines; {@link #finish} turns them into {@link Metrics} together with what
+ * other parts of the pass measured per sequence (angular_last, the losses). Variances are kept as (count, sum,
+ * centred sum of squares) and merged with Chan's formula, so a large mean cannot cancel them out.
  */
 public final class ProbeSums implements java.io.Serializable {
     private static final long serialVersionUID = 1L;
@@ -48,7 +48,14 @@ public final class ProbeSums implements java.io.Serializable {
         return layers;
     }
 
-    /** Adds {@code other} into this (same model shape). */
+    /** Windows' sums added up in the order given, starting from nothing ({@code windows} are not modified). */
+    public static ProbeSums total(int layers, int hidden, java.util.List<ProbeSums> windows) {
+        ProbeSums t = new ProbeSums(layers, hidden);
+        for (ProbeSums w : windows) t.merge(w);
+        return t;
+    }
+
+    /** Adds {@code o} into this (same model shape); {@code o} is not modified. */
     public ProbeSums merge(ProbeSums o) {
         if (o.layers != layers || o.hidden != hidden) throw new IllegalArgumentException("cannot merge sums of different models");
         for (int l = 0; l < layers; l++) {

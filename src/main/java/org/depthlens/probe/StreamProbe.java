@@ -5,32 +5,58 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Watches the residual stream of one batch of equal-length sequences (every row is a token) flow block by block and
- * accumulates {@link ProbeSums}. It keeps each depth's state (float32, on heap) because the angular
- * distance compares every pair of depths; dot products and norms are taken in double.
+ * accumulates one {@link ProbeSums} per sequence (window). It keeps each depth's state (float32, on heap) because the
+ * angular distance compares every pair of depths; dot products and norms are taken in double.
+ *
+ * <p>Every sum runs over fixed pieces in a fixed order: a window's rows are cut from its first row into chunks of
+ * {@link #GRAIN} rows, each chunk sums its rows in order, and the window's sum adds its chunks in order. The chunks
+ * run in parallel, but a window's sums depend on nothing but its own states: not on the thread count, nor on the
+ * other windows of the batch.
  */
 public final class StreamProbe {
     private final int layers;
     private final int hidden;
+    private final int batch;
+    private final int seqLen;
     private final int rows;
     private final float[][] states;
     private final double[][] norms;
-    private final ProbeSums sums;
+    private final ProbeSums[] sums;
 
     public StreamProbe(int layers, int hidden, int batch, int seqLen) {
         this.layers = layers;
         this.hidden = hidden;
+        this.batch = batch;
+        this.seqLen = seqLen;
         this.rows = batch * seqLen;
         this.states = new float[layers + 1][];
         this.norms = new double[layers + 1][];
-        this.sums = new ProbeSums(layers, hidden);
-        sums.tokens = rows;
+        this.sums = new ProbeSums[batch];
+        for (int b = 0; b < batch; b++) {
+            sums[b] = new ProbeSums(layers, hidden);
+            sums[b].tokens = seqLen;
+        }
     }
 
-    /**
-     * Rows per chunk of the parallel loops. Fixed (not derived from the thread count), so the per-chunk
-     * partial sums, added in chunk order, give the same doubles on any machine.
-     */
+    /** Rows per chunk of a window (its last chunk is shorter): fixed, so a window's sums are the same on any machine. */
     static final int GRAIN = 64;
+
+    /** Chunks per window. */
+    private int chunksPerWindow() {
+        return (seqLen + GRAIN - 1) / GRAIN;
+    }
+
+    /** Runs {@code body} on every chunk (window b, rows [r0, r1)) in parallel; chunk c is window c / chunksPerWindow. */
+    private void chunks(Par.Chunk body) {
+        int per = chunksPerWindow();
+        Par.rows(batch * per, 1, (i0, i1) -> {
+            for (int i = i0; i < i1; i++) {
+                int b = i / per, c = i % per;
+                int r0 = b * seqLen + c * GRAIN;
+                body.run(i, r0, Math.min(r0 + GRAIN, (b + 1) * seqLen));
+            }
+        });
+    }
 
     /** Observes x[depth] ([B*T, H], sequence-major rows); depths must arrive in order 0..L. */
     public void observe(int depth, INDArray x) {
@@ -39,10 +65,10 @@ public final class StreamProbe {
         if (s.length != rows * hidden) throw new IllegalArgumentException("state has " + s.length + " values, expected " + rows * hidden);
         states[depth] = s;
         double[] nrm = new double[rows];
-        int chunks = Par.chunkCount(rows, GRAIN);
+        int per = chunksPerWindow();
         // per chunk: token variance, rms, element sum
-        double[][] part = new double[chunks][3];
-        Par.chunks(rows, GRAIN, (c, r0, r1) -> {
+        double[][] part = new double[batch * per][3];
+        chunks((c, r0, r1) -> {
             double tokenVar = 0, rms = 0, sum = 0;
             for (int r = r0; r < r1; r++) {
                 int base = r * hidden;
@@ -67,30 +93,36 @@ public final class StreamProbe {
             part[c][1] = rms;
             part[c][2] = sum;
         });
-        double tokenVar = 0, rms = 0, sum = 0;
-        for (double[] p : part) {
-            tokenVar += p[0];
-            rms += p[1];
-            sum += p[2];
-        }
         norms[depth] = nrm;
-        double mean = sum / ((double) rows * hidden);
-        double[] m2Part = new double[chunks];
-        Par.chunks(rows, GRAIN, (c, r0, r1) -> {
-            double m2 = 0;
+        double[] mean = new double[batch];
+        for (int b = 0; b < batch; b++) {
+            double tokenVar = 0, rms = 0, sum = 0;
+            for (int c = b * per; c < (b + 1) * per; c++) {
+                tokenVar += part[c][0];
+                rms += part[c][1];
+                sum += part[c][2];
+            }
+            sums[b].tokenVar[depth] = tokenVar;
+            sums[b].rmsSum[depth] = rms;
+            sums[b].elemCount[depth] = (double) seqLen * hidden;
+            sums[b].elemSum[depth] = sum;
+            mean[b] = sum / ((double) seqLen * hidden);
+        }
+        // centred sum of squares about each window's own mean (merged across windows with Chan's formula)
+        double[] m2Part = new double[batch * per];
+        chunks((c, r0, r1) -> {
+            double mu = mean[c / per], m2 = 0;
             for (int i = r0 * hidden; i < r1 * hidden; i++) {
-                double dv = s[i] - mean;
+                double dv = s[i] - mu;
                 m2 += dv * dv;
             }
             m2Part[c] = m2;
         });
-        double m2 = 0;
-        for (double v : m2Part) m2 += v;
-        sums.tokenVar[depth] = tokenVar;
-        sums.rmsSum[depth] = rms;
-        sums.elemCount[depth] = (double) rows * hidden;
-        sums.elemSum[depth] = sum;
-        sums.elemM2[depth] = m2;
+        for (int b = 0; b < batch; b++) {
+            double m2 = 0;
+            for (int c = b * per; c < (b + 1) * per; c++) m2 += m2Part[c];
+            sums[b].elemM2[depth] = m2;
+        }
         if (depth > 0) angularAndUpdate(depth);
     }
 
@@ -105,13 +137,13 @@ public final class StreamProbe {
      * x[m] once and compares them with the same rows of every earlier depth.
      */
     private void angularAndUpdate(int m) {
-        int chunks = Par.chunkCount(rows, GRAIN);
+        int per = chunksPerWindow();
         // per chunk and earlier depth l: [all, cos sum]; plus the update ratio of block m-1
-        double[][][] part = new double[chunks][m][2];
-        double[] upd = new double[chunks];
+        double[][][] part = new double[batch * per][m][2];
+        double[] upd = new double[batch * per];
         float[] b = states[m];
         double[] nb = norms[m];
-        Par.chunks(rows, GRAIN, (c, r0, r1) -> {
+        chunks((c, r0, r1) -> {
             for (int l = 0; l < m; l++) {
                 float[] a = states[l];
                 double[] na = norms[l];
@@ -145,18 +177,21 @@ public final class StreamProbe {
             }
             upd[c] = total;
         });
-        for (int l = 0; l < m; l++) {
-            double all = 0, cosSum = 0;
-            for (int c = 0; c < chunks; c++) {
-                all += part[c][l][0];
-                cosSum += part[c][l][1];
+        for (int w = 0; w < batch; w++) {
+            ProbeSums ws = sums[w];
+            for (int l = 0; l < m; l++) {
+                double all = 0, cosSum = 0;
+                for (int c = w * per; c < (w + 1) * per; c++) {
+                    all += part[c][l][0];
+                    cosSum += part[c][l][1];
+                }
+                ws.angAll[l][m - l - 1] = all;
+                if (m == l + 1) ws.cosNext[l] = cosSum;
             }
-            sums.angAll[l][m - l - 1] = all;
-            if (m == l + 1) sums.cosNext[l] = cosSum;
+            double total = 0;
+            for (int c = w * per; c < (w + 1) * per; c++) total += upd[c];
+            ws.updateRatio[m - 1] = total;
         }
-        double total = 0;
-        for (double v : upd) total += v;
-        sums.updateRatio[m - 1] = total;
     }
 
     /** Dot product of two rows in double (float products are exact in double), four partial sums. */
@@ -173,8 +208,8 @@ public final class StreamProbe {
         return (s0 + s1) + (s2 + s3);
     }
 
-    /** The partial sums of this batch. */
-    public ProbeSums sums() {
-        return sums;
+    /** The partial sums of each window of this batch, in batch order. */
+    public java.util.List<ProbeSums> sums() {
+        return java.util.List.of(sums);
     }
 }

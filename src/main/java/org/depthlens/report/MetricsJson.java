@@ -52,6 +52,7 @@ public final class MetricsJson {
             .enable(StreamWriteFeature.USE_FAST_DOUBLE_WRITER) // Schubfach: shortest round-trip repr
             .build();
     private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final ObjectMapper READER = org.depthlens.JsonErrors.oneValueMapper();
 
     private MetricsJson() {}
 
@@ -196,9 +197,10 @@ public final class MetricsJson {
     public static ModelResult read(Path file) throws IOException {
         JsonNode root;
         try {
-            root = MAPPER.readTree(file.toFile());
+            // a regular file of bounded size (prune --from-analysis reads it: a FIFO there would hang), one JSON value
+            root = READER.readTree(org.depthlens.util.InputFiles.read(file, "metrics.json", org.depthlens.util.InputFiles.MAX_JSON_BYTES));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new BadInputException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
+            throw new BadInputException(file + ": not valid JSON (" + org.depthlens.JsonErrors.describe(e) + ")", e);
         }
         return fromTree(root, file.toString());
     }
@@ -207,9 +209,9 @@ public final class MetricsJson {
     public static ModelResult parse(String json, String source) {
         JsonNode root;
         try {
-            root = MAPPER.readTree(json);
+            root = READER.readTree(json);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new BadInputException(source + ": not valid JSON: " + e.getOriginalMessage(), e);
+            throw new BadInputException(source + ": not valid JSON (" + org.depthlens.JsonErrors.describe(e) + ")", e);
         }
         return fromTree(root, source);
     }

@@ -21,9 +21,9 @@ public final class ExecutorEnv {
     private ExecutorEnv() {}
 
     /**
-     * Once per executor JVM. {@code threads}: depthlens' and OpenBLAS' threads per task, set unless the user set
-     * them; 0 in local mode, where the executor is the driver's own JVM and its thread settings stay as they are
-     * (OpenBLAS' count was preset by {@link SparkRun#start} if it was not loaded yet).
+     * Once per executor JVM. {@code threads}: depthlens' and OpenMP's threads per task, set unless the user set
+     * them; 0 in local mode, where the executor is the driver's own JVM and its thread settings stay as they are.
+     * OpenBLAS runs single-threaded everywhere ({@link Blas}); the numbers do not depend on any of these counts.
      */
     static synchronized void prepare(int threads) {
         if (ready) return;

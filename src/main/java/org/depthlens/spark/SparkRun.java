@@ -66,7 +66,7 @@ public final class SparkRun implements AutoCloseable {
             throw new BadInputException("--spark-conf spark.task.cpus=" + conf.get("spark.task.cpus") + ": not an integer");
         }
         boolean local = conf.get("spark.master").startsWith("local");
-        // local mode: the executor is this JVM; OpenBLAS, if not loaded yet, gets the task's threads (N tasks x 1)
+        // local mode: the executor is this JVM; ND4J's OpenMP kernels, if not loaded yet, get the task's threads
         if (local) org.depthlens.model.Blas.presetThreads(cpus);
         // Hadoop's "Unable to load native-hadoop library" is noise here: depthlens reads no HDFS
         System.setProperty("org.slf4j.simpleLogger.log.org.apache.hadoop.util.NativeCodeLoader", "error");
@@ -144,7 +144,7 @@ public final class SparkRun implements AutoCloseable {
         }
         // the executors' threads follow the task's CPUs unless the user set them (spark.executorEnv.*)
         put(c, "spark.executorEnv.OMP_NUM_THREADS", Integer.toString(cpus));
-        put(c, "spark.executorEnv.OPENBLAS_NUM_THREADS", Integer.toString(cpus));
+        put(c, "spark.executorEnv.OPENBLAS_NUM_THREADS", "1"); // always: the task's threads run fixed single-threaded pieces (model/Gemm)
         String javaOpts = "-Ddepthlens.threads=" + cpus + " -Dorg.bytedeco.javacpp.maxbytes=0 "
                 + "-Dorg.bytedeco.javacpp.maxphysicalbytes=0 -Dai.djl.offline=true -Djava.awt.headless=true";
         c.set("spark.executor.extraJavaOptions", (javaOpts + " " + c.get("spark.executor.extraJavaOptions", "")).trim());

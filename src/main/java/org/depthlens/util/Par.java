@@ -90,11 +90,14 @@ public final class Par {
             });
         }
         Throwable error = null;
+        WORKER.set(true); // a loop nested in this one's body runs on its caller alone, as in the workers
         try {
             work.run();
         } catch (Throwable t) {
             error = t;
             next.set(count); // stop handing out chunks
+        } finally {
+            WORKER.set(false);
         }
         for (Future<?> f : futures) {
             try {

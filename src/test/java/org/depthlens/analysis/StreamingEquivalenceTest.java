@@ -131,7 +131,7 @@ class StreamingEquivalenceTest {
         int[] rows = java.util.stream.IntStream.range(0, targets.length).filter(r -> targets[r] >= 0).toArray();
         int[] scoredTargets = java.util.Arrays.stream(rows).map(r -> targets[r]).toArray();
         List<INDArray> scored = states.stream().map(st -> Rows.gather(st, rows)).toList();
-        double[][] lp = m.head().logProbs(scored, scoredTargets);
+        double[][] lp = m.head().logProbs(scored, scoredTargets, org.depthlens.model.Gemm.Segments.uniform(batch.batch(), batch.seqLen() - 1));
         double[] loss = new double[lp.length];
         int perWindow = batch.seqLen() - 1;
         for (int s = 0; s < lp.length; s++) {
@@ -143,7 +143,7 @@ class StreamingEquivalenceTest {
             }
             loss[s] = -Passes.sum(perSeq) / rows.length;
         }
-        return probe.sums().finish(LastTokenAngles.mean(layers, angles.perSequence()), loss[0],
+        return org.depthlens.probe.ProbeSums.total(layers, a.hidden(), probe.sums()).finish(LastTokenAngles.mean(layers, angles.perSequence()), loss[0],
                 java.util.Arrays.copyOfRange(loss, 1, loss.length));
     }
 

@@ -89,7 +89,7 @@ class JobOptionsTest {
         List<String> all = new ArrayList<>(List.of("analyze"));
         all.addAll(args);
         CommandLine.ParseResult parsed = Main.commandLine().parseArgs(all.toArray(String[]::new));
-        AnalyzeJob.Request r = ((AnalyzeCommand) parsed.subcommand().commandSpec().userObject()).request(new Skips());
+        AnalyzeJob.Request r = ((AnalyzeCommand) parsed.subcommand().commandSpec().userObject()).job().request();
         assertFalse(Files.exists(tmp.resolve("out")));
         return r;
     }

@@ -46,6 +46,6 @@ class SparkAnalyzeEvalTest {
         // analysis: 2 models x 1 group in the first stage, the pruning stage; evaluation: 2 models x 1 group
         assertTrue(r2.err().contains(" tasks in 3 stages"), r2::describe);
         r2.err().lines().filter(l -> l.contains("evaluated") || l.contains("tasks in")).forEach(l -> System.err.println("SparkAnalyzeEvalTest: " + l));
-        SameOutputs.assertSame(single, spark, 0);
+        SameOutputs.assertSame(single, spark);
     }
 }

@@ -51,7 +51,7 @@ class SparkClusterTest {
             assertTrue(err.contains("master spark://127.0.0.1:"), () -> tail(err));
             assertTrue(r.out().contains("Wrote " + out + "/report.html"), r::out);
         }
-        SameOutputs.assertSame(single, out, 0);
+        SameOutputs.assertSame(single, out);
     }
 
     /** Waits for the driver to start a task of the first stage, then kills that executor's JVM. */

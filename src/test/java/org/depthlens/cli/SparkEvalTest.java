@@ -39,6 +39,6 @@ class SparkEvalTest {
         Cli.Result r2 = Cli.run(b.toArray(String[]::new));
         assertEquals(0, r2.code(), r2::describe);
         assertTrue(r2.err().contains("Apache Spark 4.0.4, master local[2], "), r2::describe);
-        SameOutputs.assertSame(single, spark, 0);
+        SameOutputs.assertSame(single, spark);
     }
 }

@@ -15,7 +15,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The OpenBLAS kernel depthlens chooses, and that the kernel in use computes the products the forward pass
  * needs correctly: every shape class (single rows, odd sizes, K up to 8192, operands at offsets inside a
- * larger buffer, batched products with and without transposition) against a double-precision reference.
+ * larger buffer, more columns than one block) against a double-precision reference; and that {@link Gemm}'s
+ * cut makes a sequence's rows independent of the rest of the batch, bit for bit.
  */
 class BlasTest {
     @Test
@@ -44,7 +45,7 @@ class BlasTest {
     @Test
     void gemmMatchesDoubleReference() {
         int[][] shapes = {{1, 2048, 2048}, {1, 7, 3}, {3, 17, 5}, {7, 128, 384}, {16, 64, 33}, {31, 96, 130}, {64, 128, 512},
-                {257, 96, 130}, {512, 256, 512}, {33, 8192, 64}, {130, 2048, 96}};
+                {257, 96, 130}, {512, 256, 512}, {33, 8192, 64}, {130, 2048, 96}, {3, 64, 2500}};
         Nd4j.getRandom().setSeed(7);
         for (int[] s : shapes) {
             int m = s[0], k = s[1], n = s[2];
@@ -53,28 +54,38 @@ class BlasTest {
             INDArray big = Nd4j.randn(DataType.FLOAT, n + 3, k);
             INDArray w = Scratch.view(big.data(), 3L * k, n, k);
             INDArray out = Nd4j.create(DataType.FLOAT, m, n);
-            Ops.gemm(x, w, out);
+            Gemm.xwT(x, w, out, Gemm.Segments.single(m));
             check(x.toFloatMatrix(), w.toFloatMatrix(), true, out.toFloatMatrix(), "gemm " + m + "x" + k + "x" + n);
         }
     }
 
+    /**
+     * A sequence's rows come out bitwise the same whatever other sequences share the product, wherever the
+     * sequence sits in the batch and whatever padding follows it (rows outside every sequence are 0): the
+     * property the whole forward pass rests on (docs/design.md), for lengths around the piece size.
+     */
     @Test
-    void batchedMatmulMatchesDoubleReference() {
-        int[][] shapes = {{4, 512, 64, 128}, {8, 40, 32, 40}, {2, 3, 128, 3}, {1, 256, 192, 256}};
-        Nd4j.getRandom().setSeed(11);
-        for (int[] s : shapes) {
-            int b = s[0], m = s[1], k = s[2], n = s[3];
-            INDArray q = Nd4j.randn(DataType.FLOAT, b, m, k), kk = Nd4j.randn(DataType.FLOAT, b, n, k);
-            INDArray scores = Nd4j.create(DataType.FLOAT, b, m, n);
-            Nd4j.matmul(q, kk, scores, false, true, false);
-            INDArray v = Nd4j.randn(DataType.FLOAT, b, n, k);
-            INDArray ctx = Nd4j.create(DataType.FLOAT, b, m, k);
-            Nd4j.matmul(scores, v, ctx, false, false, false);
-            for (int i = 0; i < b; i++) {
-                float[][] qi = q.slice(i).toFloatMatrix(), ki = kk.slice(i).toFloatMatrix();
-                float[][] si = scores.slice(i).toFloatMatrix(), vi = v.slice(i).toFloatMatrix();
-                check(qi, ki, true, si, "q k^T " + b + "x" + m + "x" + k + "x" + n + " batch " + i);
-                check(si, vi, false, ctx.slice(i).toFloatMatrix(), "p v " + b + "x" + m + "x" + n + "x" + k + " batch " + i);
+    void aSequencesRowsDependOnItAlone() {
+        Nd4j.getRandom().setSeed(13);
+        int k = 96, n = Gemm.COLS + 37;
+        INDArray w = Nd4j.randn(DataType.FLOAT, n, k);
+        for (int len : new int[] {1, 5, Gemm.ROWS - 1, Gemm.ROWS, Gemm.ROWS + 3, 2 * Gemm.ROWS + 1}) {
+            INDArray seq = Nd4j.randn(DataType.FLOAT, len, k);
+            INDArray alone = Nd4j.create(DataType.FLOAT, len, n);
+            Gemm.xwT(seq, w, alone, Gemm.Segments.single(len));
+            for (int[] layout : new int[][] {{3, 0}, {3, 2}, {5, 4}}) {
+                int count = layout[0], at = layout[1], t = len + 7; // sequences padded to t rows
+                INDArray batch = Nd4j.randn(DataType.FLOAT, (long) count * t, k);
+                batch.get(org.nd4j.linalg.indexing.NDArrayIndex.interval((long) at * t, (long) at * t + len),
+                        org.nd4j.linalg.indexing.NDArrayIndex.all()).assign(seq);
+                int[] lengths = new int[count];
+                for (int b = 0; b < count; b++) lengths[b] = b == at ? len : t - b;
+                INDArray out = Nd4j.create(DataType.FLOAT, (long) count * t, n);
+                Gemm.xwT(batch, w, out, Gemm.Segments.padded(count, t, lengths));
+                INDArray got = out.get(org.nd4j.linalg.indexing.NDArrayIndex.interval((long) at * t, (long) at * t + len),
+                        org.nd4j.linalg.indexing.NDArrayIndex.all());
+                assertEquals(alone, got, "sequence of " + len + " rows at " + at + " of " + count);
+                assertEquals(0.0, out.getRow((long) at * t + len).norm1Number().doubleValue(), "padding rows are 0");
             }
         }
     }

@@ -97,7 +97,7 @@ class ForwardParityTest {
                 out.put("mlp_out." + j, flat(trace.mlpOut));
                 out.put("resid." + (j + 1), flat(x));
             }
-            out.put("logits", flat(m.head().logits(x)));
+            out.put("logits", flat(m.head().logits(x, seq)));
         }
         return out;
     }

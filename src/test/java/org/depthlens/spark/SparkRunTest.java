@@ -30,7 +30,7 @@ class SparkRunTest {
                 "-Dx=y", "spark.executorEnv.OMP_NUM_THREADS", "3"), 0), "app", "a.jar");
         assertEquals("2", u.get("spark.task.cpus"));
         assertEquals("3", u.get("spark.executorEnv.OMP_NUM_THREADS"), "the user's own setting wins");
-        assertEquals("2", u.get("spark.executorEnv.OPENBLAS_NUM_THREADS"), "threads follow spark.task.cpus");
+        assertEquals("1", u.get("spark.executorEnv.OPENBLAS_NUM_THREADS"), "OpenBLAS never splits a product (model/Gemm)");
         assertTrue(u.get("spark.executor.extraJavaOptions").endsWith(" -Dx=y"));
         assertTrue(u.get("spark.executor.extraJavaOptions").startsWith("-Ddepthlens.threads=2 "));
         assertFalse(u.contains("spark.jars"), "local mode runs in this JVM: nothing to ship");

@@ -20,12 +20,23 @@ import java.util.Set;
  * @param normType a {@code NORM_TYPE} name (any case), or null
  * @param postNum  Mix-LN's {@code POST_NUM} as given (--post-num), or null; a form without leading Post-LN blocks
  *                 refuses it, and it may not exceed the block count
+ * @param postNumGiven how the user wrote POST_NUM, for messages: null for {@code --post-num}, or a run config's
+ *                 {@code run.json: 'postNum'}
  */
-public record NormChoice(String normType, Integer postNum, Architecture.LnsMode lns) implements java.io.Serializable {
+public record NormChoice(String normType, Integer postNum, Architecture.LnsMode lns, String postNumGiven) implements java.io.Serializable {
     public static final NormChoice AUTO = new NormChoice(null, null, Architecture.LnsMode.AUTO);
 
     public NormChoice {
         if (lns == null) lns = Architecture.LnsMode.AUTO;
+    }
+
+    public NormChoice(String normType, Integer postNum, Architecture.LnsMode lns) {
+        this(normType, postNum, lns, null);
+    }
+
+    /** {@code --post-num}, or where a run config gave it. */
+    private String postNumName() {
+        return postNumGiven == null ? "--post-num" : postNumGiven;
     }
 
     public static NormChoice of(Architecture.LnsMode lns) {
@@ -71,7 +82,7 @@ public record NormChoice(String normType, Integer postNum, Architecture.LnsMode 
             source = NormForm.DETECTED;
             if (d.postNum != null) {
                 if (postNum != null && !postNum.equals(d.postNum)) {
-                    throw new BadInputException(where + "--post-num " + postNum + " but the norm tensors say the first " + d.postNum
+                    throw new BadInputException(where + postNumName() + " " + postNum + " but the norm tensors say the first " + d.postNum
                             + " block" + (d.postNum == 1 ? " is" : "s are") + " Post-LN");
                 }
                 post = d.postNum;
@@ -83,10 +94,14 @@ public record NormChoice(String normType, Integer postNum, Architecture.LnsMode 
             }
         }
         if (postNum != null && !type.usesPostNum()) {
-            throw new BadInputException(where + "--post-num " + postNum + " but the blocks are NORM_TYPE " + type.code() + " (" + source
-                    + "), which has no POST_NUM; give --norm-type post_pre or drop --post-num");
+            throw new BadInputException(where + postNumName() + " " + postNum + " but the blocks are NORM_TYPE " + type.code() + " (" + source
+                    + "), which has no POST_NUM; give " + (postNumGiven == null ? "--norm-type post_pre or drop --post-num" : "'normType' post_pre or drop 'postNum'"));
         }
         if (type.usesPostNum() && post != null && post > layers) {
+            if (postNumGiven != null) {
+                throw new BadInputException(postNumGiven + " " + post + " is more than the " + layers + " blocks of " + c.file()
+                        + " (num_hidden_layers); give " + layers + " or less");
+            }
             if (postNum != null) {
                 throw new BadInputException(c.file() + ": --post-num " + post + " is more than the model's " + layers
                         + " blocks (num_hidden_layers); give --post-num " + layers + " or less");
