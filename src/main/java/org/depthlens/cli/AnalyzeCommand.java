@@ -185,7 +185,8 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         more.addAll(OutputGuard.inputs(origin.name("--docs"), docs));
         if (config != null) more.add(OutputGuard.input("--config", config));
         OutputGuard.check(origin.name("--out"), out, RunOptions.inputs(origin, named, models.size(), sweep.modelsFrom, more));
-        DataSource data = text != null ? DataSource.text(text) : DataSource.ids(ids);
+        // absolute, as model_path is: provenance's data_path must find the data again from anywhere (prune --from-analysis)
+        DataSource data = text != null ? DataSource.text(RunOptions.abs(text)) : DataSource.ids(RunOptions.abs(ids));
         var options = new Analyzer.Options(true, prune == null ? DEFAULT_PRUNE : prune, RunOptions.memoryBudget(),
                 new Analyzer.DepthProbes(logitLens, jacobian, sublayerRemoval == null ? bundled : sublayerRemoval));
         if (bundled) System.err.println("No --model given: analysing the bundled Pre-LN/LNS pair on the project's docs/.");
