@@ -13,7 +13,7 @@ import org.depthlens.model.family.BlockSpec;
 import org.depthlens.model.BlockWeights;
 import org.depthlens.model.Model;
 import org.depthlens.util.Par;
-import org.depthlens.model.Rope;
+import org.depthlens.model.RopeTables;
 import org.depthlens.model.Scratch;
 import org.depthlens.model.SyntheticCheckpoint;
 import org.depthlens.model.family.Families;
@@ -117,7 +117,7 @@ public final class Bench {
         final Architecture arch;
         final BlockWeights weights;
         final INDArray x;
-        final Rope.Tables rope;
+        final RopeTables rope;
         final int seqLen;
 
         BlockCase(String shapeName, int seqLen, long seed) throws IOException {
@@ -143,7 +143,7 @@ public final class Bench {
             BlockSpec spec = arch.blocks().get(0);
             weights = BlockWeights.of(spec, roles);
             x = Nd4j.randn(DataType.FLOAT, seqLen, h);
-            rope = new Rope(arch.rope()).tables(seqLen);
+            rope = RopeTables.of(arch, seqLen);
         }
 
         /** Weights uniform on [-1/sqrt(in), 1/sqrt(in)), as torch_block.py draws them. */

@@ -181,7 +181,8 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         more.addAll(OutputGuard.inputs(origin.name("--docs"), docs));
         if (config != null) more.add(OutputGuard.input("--config", config));
         OutputGuard.check(origin.name("--out"), out, RunOptions.inputs(origin, named, models.size(), sweep.modelsFrom, more));
-        DataSource data = text != null ? DataSource.text(text) : DataSource.ids(ids);
+        // absolute, as model_path is: provenance's data_path must find the data again from anywhere (prune --from-analysis)
+        DataSource data = text != null ? DataSource.text(RunOptions.abs(text)) : DataSource.ids(RunOptions.abs(ids));
         var request = new AnalyzeJob.Request(named, data, window, maxWindows == null ? Integer.MAX_VALUE : maxWindows,
                 prune == null ? DEFAULT_PRUNE : prune,
                 out, force, defaultOut ? RunOptions.reportsDir() : null, RunOptions.memoryBudget(), allowNan,

@@ -11,7 +11,7 @@ import java.util.List;
 
 /**
  * {@code --norm-type} and {@code --post-num}, on every command that loads a model: the block normalisation
- * of checkpoints from the Curse-of-Depth training code, which records it nowhere. Given once, a value applies
+ * of checkpoints from the Curse-of-Depth training code, which records it nowhere; and {@code --skip-vision}. Given once, a value applies
  * to every {@code --model}; given as often as {@code --model}, the n-th goes with the n-th model.
  */
 public final class NormOptions {
@@ -25,6 +25,12 @@ public final class NormOptions {
             description = "Mix-LN's POST_NUM (post_pre, scale_post_pre): the first N blocks are Post-LN. Default: config.json's "
                     + "\"post_num\", else what the norm tensors show, else 1. Once for all models or once per --model.")
     List<Integer> postNums = new ArrayList<>();
+
+    @Option(names = "--skip-vision",
+            description = "A multimodal checkpoint (Gemma-3's Gemma3ForConditionalGeneration): analyse its language model and leave "
+                    + "the vision tower and projector tensors out. Without it they are refused by name, since they are part of "
+                    + "what the checkpoint computes.")
+    boolean skipVision;
 
     /**
      * Usage errors (exit 2) for unknown names, negative N, or counts that fit neither one nor {@code models} models;
@@ -94,7 +100,7 @@ public final class NormOptions {
                     + " LNS: they contradict each other; give one of them");
         }
         // the model's checks name POST_NUM where the user wrote it
-        return new NormChoice(auto ? null : t, post, lns, origin.fromConfig("--post-num") ? origin.name("--post-num") : null);
+        return new NormChoice(auto ? null : t, post, lns, origin.fromConfig("--post-num") ? origin.name("--post-num") : null, skipVision);
     }
 
     private static <T> T pick(List<T> values, int i) {

@@ -163,7 +163,12 @@ public final class PruneJob {
         }
         Provenance pv = a.provenance();
         Path data = Path.of(pv.dataPath());
-        if (!data.isAbsolute()) data = metrics.getParent().resolve(data);
+        if (!data.isAbsolute()) {
+            // an analysis that recorded the path as typed: relative to where analyze ran (most often here), else beside
+            // the analysis; the data_sha256 check below refuses whichever is not the analysed data
+            Path here = RunOptions.abs(data);
+            data = Files.exists(here) ? here : metrics.getParent().resolve(data);
+        }
         String why = null;
         DataSource src = null;
         if (!Files.exists(data)) {

@@ -77,6 +77,11 @@ class SafetyBadInputTest {
         assertError(Cli.run("trace", "-m", m.toString(), "--ids", idsFile.toString(), "-o", trace.toString()), BAD,
                 bin.toString(), "zip entry '" + storage + "'", "does not match its CRC-32");
         assertNothingLeft(trace);
+        // prune copies the weights it keeps: it reads them through the same check
+        Path export = tmp.resolve("export");
+        assertError(Cli.run("prune", "-m", m.toString(), "--drop", "1", "--no-verify", "-o", export.toString()), BAD,
+                bin.toString(), "does not match its CRC-32");
+        assertNothingLeft(export);
     }
 
     // ---- contradictory norm options, POST_NUM bounds ----
@@ -415,6 +420,23 @@ class SafetyBadInputTest {
         Cli.Result r = Cli.run("analyze", "--config", run.toString());
         assertEquals(0, r.code(), r::describe);
         assertTrue(Files.isRegularFile(exp.resolve("o/step1/metrics.json")));
+    }
+
+    /**
+     * An analysis run with relative paths records its data absolutely (as it does the model), so prune
+     * --from-analysis started elsewhere finds and verifies on it (it looked for the data beside metrics.json).
+     */
+    @Test
+    void pruneFromAnAnalysisGivenRelativePaths() throws Exception {
+        Cli.Result a = Cli.runProcess(Cli.command(List.of(), List.of("analyze", "-m", "llama", "--ids", "ids.json", "--window", "32",
+                "--max-windows", "2", "--prune", "1", "--no-jacobian", "--no-logit-lens", "-o", "run")), tmp, 300);
+        assertEquals(0, a.code(), a::describe);
+        String dataPath = new com.fasterxml.jackson.databind.ObjectMapper().readTree(tmp.resolve("run/llama/metrics.json").toFile())
+                .get("provenance").get("data_path").asText();
+        assertEquals(ids.toAbsolutePath().normalize().toString(), dataPath);
+        Cli.Result p = Cli.run("prune", "-m", model.toString(), "--from-analysis", tmp.resolve("run").toString(), "--n", "1", "-o", out.toString());
+        assertEquals(0, p.code(), p::describe);
+        assertTrue(Files.isRegularFile(out.resolve("model.safetensors")));
     }
 
     @Test

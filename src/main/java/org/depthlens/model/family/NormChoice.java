@@ -15,15 +15,19 @@ import java.util.Set;
  * {@code --norm-type} (with {@code --post-num}), else config.json's {@code "norm_type"} / {@code "post_num"},
  * else {@code --lns on} or {@code "layernorm_scaling"}, else the norm tensors each block holds (matched against
  * the weights of each {@link BlockForm}). The files cannot tell Pre-LN from LNS nor post from deeppost (same
- * tensors); what was assumed is said in the form's note.
+ * tensors); what was assumed is said in the form's note. It also carries the one other reading choice a user makes
+ * about a checkpoint, {@code --skip-vision}, because it travels the same way to every model a run opens.
  *
  * @param normType a {@code NORM_TYPE} name (any case), or null
  * @param postNum  Mix-LN's {@code POST_NUM} as given (--post-num), or null; a form without leading Post-LN blocks
  *                 refuses it, and it may not exceed the block count
  * @param postNumGiven how the user wrote POST_NUM, for messages: null for {@code --post-num}, or a run config's
  *                 {@code run.json: 'postNum'}
+ * @param skipVision a multimodal checkpoint's vision tower and projector tensors are left out of the tensor check
+ *                   ({@link Architecture.Extra#onRequest}); without it they are refused by name
  */
-public record NormChoice(String normType, Integer postNum, Architecture.LnsMode lns, String postNumGiven) implements java.io.Serializable {
+public record NormChoice(String normType, Integer postNum, Architecture.LnsMode lns, String postNumGiven, boolean skipVision)
+        implements java.io.Serializable {
     public static final NormChoice AUTO = new NormChoice(null, null, Architecture.LnsMode.AUTO);
 
     public NormChoice {
@@ -31,7 +35,7 @@ public record NormChoice(String normType, Integer postNum, Architecture.LnsMode 
     }
 
     public NormChoice(String normType, Integer postNum, Architecture.LnsMode lns) {
-        this(normType, postNum, lns, null);
+        this(normType, postNum, lns, null, false);
     }
 
     /** {@code --post-num}, or where a run config gave it. */
@@ -57,11 +61,11 @@ public record NormChoice(String normType, Integer postNum, Architecture.LnsMode 
         String source = null;
         String fromConfig = configNormType(c);
         if (normType != null) {
-            type = NormType.parse(normType);
+            type = NormType.parseCode(normType);
             if (type == null) throw new BadInputException(where + "--norm-type '" + normType + "' is not a NORM_TYPE of the Curse-of-Depth code (" + NormType.names() + ")");
             source = NormForm.GIVEN_FLAG;
         } else if (fromConfig != null) {
-            type = NormType.parse(fromConfig);
+            type = NormType.parseCode(fromConfig);
             if (type == null) throw c.error("norm_type '" + fromConfig + "' is not a NORM_TYPE of the Curse-of-Depth code (" + NormType.names() + ")");
             source = "config.json norm_type";
         } else if (lns == Architecture.LnsMode.ON) {
@@ -112,6 +116,24 @@ public record NormChoice(String normType, Integer postNum, Architecture.LnsMode 
         NormForm form = new NormForm(type, p, type.blocks(layers, p, factors), source, note == null ? null : where + note);
         if (tensors != null) check(where, form, hidden, tensors);
         return form;
+    }
+
+    /**
+     * The one form of a family whose blocks have a fixed normalisation (Gemma's sandwich, OLMo-2's output norms,
+     * GPT-NeoX's parallel residual, OLMo's parameter-free Pre-LN): asking for another form, or for LayerNorm
+     * Scaling, is refused rather than silently ignored.
+     */
+    public NormForm fixed(ConfigReader c, String family, NormType type) {
+        int layers = c.positiveInt("num_hidden_layers");
+        String where = c.file().toAbsolutePath().getParent() + ": ";
+        if (normType != null && NormType.parseCode(normType) != type) {
+            throw new BadInputException(where + "--norm-type " + normType + " does not apply: " + family + " blocks are " + type.label()
+                    + " by construction (--norm-type is for checkpoints of the Curse-of-Depth code)");
+        }
+        if (lns == Architecture.LnsMode.ON) {
+            throw new BadInputException(where + "--lns on does not apply: " + family + " blocks are " + type.label() + " by construction");
+        }
+        return new NormForm(type, 1, type.blocks(layers, 1, null), "the " + family + " architecture", null);
     }
 
     /**
