@@ -128,7 +128,7 @@ def main(src):
                 out["common"] = keys_of(body)[0]
                 continue
             m = re.search(r"^    model_type\s*=\s*\"(\w+)\"", body, flags=re.M)
-            if not m or m.group(1) == "gemma3":  # gemma3 is the multimodal wrapper; gemma3_text is the LM
+            if not m:  # gemma3 is the multimodal wrapper: its own keys (text_config, vision_config, ...) are listed too
                 continue
             keys, defaults = keys_of(body)
             out["model_types"][m.group(1)] = {"class": cls, "path": path, "keys": keys, "defaults": defaults}

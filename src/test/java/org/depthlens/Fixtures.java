@@ -44,7 +44,7 @@ public final class Fixtures {
      * in place of {@code config.json} (the fixture itself is never modified).
      */
     public static Path copyModel(String name, boolean legacyConfig, Path tmp) {
-        Path src = hf(name).resolve("model");
+        Path src = FixtureSet.of(name).model();
         Path dst = tmp.resolve(name + (legacyConfig ? "-legacy" : ""));
         try {
             Files.createDirectories(dst);
@@ -62,10 +62,14 @@ public final class Fixtures {
         }
     }
 
-    /** A float32 reference tensor, flattened. */
-    /** The input_ids of an HF fixture's reference.safetensors, one window per row. */
+    /** The folder of any fixture of {@link FixtureSet#ALL} (HF's or LitGPT's). */
+    public static Path dir(String name) {
+        return FixtureSet.of(name).dir();
+    }
+
+    /** The input_ids of a fixture's reference.safetensors, one window per row. */
     public static java.util.List<int[]> windows(String fixture) {
-        try (SafetensorsFile f = SafetensorsFile.open(hf(fixture).resolve("reference.safetensors"))) {
+        try (SafetensorsFile f = SafetensorsFile.open(dir(fixture).resolve("reference.safetensors"))) {
             var t = f.tensors().get("input_ids");
             long[] ids = f.readLongs(t);
             int b = (int) t.shape()[0], n = (int) t.shape()[1];
@@ -79,6 +83,7 @@ public final class Fixtures {
         }
     }
 
+    /** A float32 reference tensor, flattened. */
     public static float[] readFloats(SafetensorsFile f, String name) {
         TensorInfo t = f.tensors().get(name);
         if (t == null) throw new IllegalArgumentException("no tensor " + name + " in " + f.path());

@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 class PackageLayersTest {
     /** Layer of each package (suffix after org.depthlens; "" is the root package). Same layer: no edges. */
     static final Map<String, Integer> LAYERS = Map.ofEntries(
-            Map.entry("", 0), Map.entry("util", 1),
+            Map.entry("", 0), Map.entry("util", 1), Map.entry("stats", 1),
             Map.entry("weights", 2), Map.entry("text", 2),
             Map.entry("model.family", 3),
             Map.entry("model", 4),

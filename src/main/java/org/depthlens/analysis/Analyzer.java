@@ -14,6 +14,7 @@ import org.depthlens.probe.JacobianSums;
 import org.depthlens.probe.LensSums;
 import org.depthlens.probe.ProbeSums;
 import org.depthlens.probe.StreamProbe;
+import org.depthlens.stats.Bootstrap;
 import org.depthlens.util.Progress;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -46,8 +47,12 @@ public final class Analyzer {
         public static final DepthProbes ALL = new DepthProbes(true, true, true);
     }
 
-    /** Metrics, pruning and expert usage of one model. */
-    public record Outcome(Metrics metrics, List<PrunedRemoval> pruned, List<long[]> expertUsage, long tokens, int windows) {
+    /**
+     * Metrics, pruning and expert usage of one model; {@code intervalSeconds}: wall time of the bootstrap intervals
+     * (bench/README.md reports it against the analysis).
+     */
+    public record Outcome(Metrics metrics, List<PrunedRemoval> pruned, List<long[]> expertUsage, long tokens, int windows,
+                          double intervalSeconds) {
     }
 
     private final Model model;
@@ -109,7 +114,10 @@ public final class Analyzer {
                 d.sublayerRemoval() ? losses(o, count, layers, l -> Branch.without(l, Sublayer.MLP)) : null);
         List<PrunedRemoval> pruned = new ArrayList<>();
         for (Branch.Skip b : o.pruning()) pruned.add(new PrunedRemoval(b.n(), b.from(), -Passes.sum(o.loglik().get(b)) / count));
-        return new Outcome(metrics, pruned, o.expertUsage(), sums.tokens(), seqs.size());
+        long t0 = System.nanoTime();
+        metrics = metrics.withUncertainty(Intervals.of(seqs, o, options, metrics, Bootstrap.RESAMPLES, Bootstrap.SEED));
+        double intervals = (System.nanoTime() - t0) / 1e9;
+        return new Outcome(metrics, pruned, o.expertUsage(), sums.tokens(), seqs.size(), intervals);
     }
 
     /** Per block l, the mean next-token NLL of branch {@code branch(l)}. */

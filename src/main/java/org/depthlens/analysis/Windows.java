@@ -1,7 +1,6 @@
 package org.depthlens.analysis;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.depthlens.BadInputException;
 
 import java.io.IOException;
@@ -25,7 +24,7 @@ public final class Windows {
     public static Ids readIds(Path file) {
         JsonNode root;
         try {
-            root = new ObjectMapper().readTree(org.depthlens.util.InputFiles.read(file, "ids file", org.depthlens.util.InputFiles.heapShare()));
+            root = org.depthlens.JsonErrors.oneValueMapper().readTree(org.depthlens.util.InputFiles.read(file, "ids file", org.depthlens.util.InputFiles.heapShare()));
         } catch (NoSuchFileException e) {
             throw new BadInputException(file + ": ids file not found");
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {

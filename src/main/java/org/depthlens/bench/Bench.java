@@ -13,7 +13,7 @@ import org.depthlens.model.family.BlockSpec;
 import org.depthlens.model.BlockWeights;
 import org.depthlens.model.Model;
 import org.depthlens.util.Par;
-import org.depthlens.model.Rope;
+import org.depthlens.model.RopeTables;
 import org.depthlens.model.Scratch;
 import org.depthlens.model.SyntheticCheckpoint;
 import org.depthlens.model.family.Families;
@@ -117,7 +117,7 @@ public final class Bench {
         final Architecture arch;
         final BlockWeights weights;
         final INDArray x;
-        final Rope.Tables rope;
+        final RopeTables rope;
         final int seqLen;
 
         BlockCase(String shapeName, int seqLen, long seed) throws IOException {
@@ -143,7 +143,7 @@ public final class Bench {
             BlockSpec spec = arch.blocks().get(0);
             weights = BlockWeights.of(spec, roles);
             x = Nd4j.randn(DataType.FLOAT, seqLen, h);
-            rope = new Rope(arch.rope()).tables(seqLen);
+            rope = RopeTables.of(arch, seqLen);
         }
 
         /** Weights uniform on [-1/sqrt(in), 1/sqrt(in)), as torch_block.py draws them. */
@@ -283,6 +283,7 @@ public final class Bench {
         ObjectNode a = result.putObject("analyze");
         List<int[]> ws;
         List<Double> secs = new ArrayList<>();
+        List<Double> intervalSecs = new ArrayList<>();
         long loads = 0;
         double loss = Double.NaN;
         int layers;
@@ -300,10 +301,12 @@ public final class Bench {
                 Analyzer.Outcome o = an.run(ws);
                 double s = (System.nanoTime() - t0) / 1e9;
                 secs.add(s);
+                intervalSecs.add(o.intervalSeconds());
                 loads = loaded[0];
                 loss = o.metrics().loss();
-                log.printf(Locale.ROOT, "analyze %s: %d windows x %d tokens, %d blocks, removal sweep%s: %.1f s (load %.2f), loss %.6f, %d weight loads%n",
-                        modelDir.getFileName(), windows, window, layers, prune > 0 ? " + pruning " + prune : "", s, load, loss, loads);
+                log.printf(Locale.ROOT, "analyze %s: %d windows x %d tokens, %d blocks, removal sweep%s: %.1f s (load %.2f), loss %.6f, %d weight loads; bootstrap intervals %.3f s = %.2f %%%n",
+                        modelDir.getFileName(), windows, window, layers, prune > 0 ? " + pruning " + prune : "", s, load, loss, loads,
+                        o.intervalSeconds(), 100 * o.intervalSeconds() / s);
             }
         }
         a.put("model", modelDir.toString());
@@ -313,6 +316,7 @@ public final class Bench {
         a.put("prune", prune);
         a.put("seconds_median", median(secs));
         a.putPOJO("seconds", secs);
+        a.putPOJO("interval_seconds", intervalSecs);
         a.put("weight_loads", loads);
         a.put("loss", loss);
     }

@@ -154,7 +154,7 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         }
         if (text != null && ids != null) throw usage("give --text or --ids, not both");
         if (text == null && ids == null) throw usage("give the data to evaluate on: --text FILE or --ids FILE");
-        List<ModelSpec> named = norm.apply(spec, sweep.models(spec, models, labels), lns);
+        List<ModelSpec> named = norm.apply(spec, sweep.models(spec, models, labels, origin), lns, origin);
         if (window < 2) throw origin.error(spec, "--window", "must be at least 2, got " + window);
         if (maxWindows != null && maxWindows < 1) throw origin.error(spec, "--max-windows", "must be positive, got " + maxWindows);
         if (prune != null && prune < 0) throw origin.error(spec, "--prune", "must not be negative, got " + prune);
@@ -181,7 +181,8 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         more.addAll(OutputGuard.inputs(origin.name("--docs"), docs));
         if (config != null) more.add(OutputGuard.input("--config", config));
         OutputGuard.check(origin.name("--out"), out, RunOptions.inputs(origin, named, models.size(), sweep.modelsFrom, more));
-        DataSource data = text != null ? DataSource.text(text) : DataSource.ids(ids);
+        // absolute, as model_path is: provenance's data_path must find the data again from anywhere (prune --from-analysis)
+        DataSource data = text != null ? DataSource.text(RunOptions.abs(text)) : DataSource.ids(RunOptions.abs(ids));
         var request = new AnalyzeJob.Request(named, data, window, maxWindows == null ? Integer.MAX_VALUE : maxWindows,
                 prune == null ? DEFAULT_PRUNE : prune,
                 out, force, defaultOut ? RunOptions.reportsDir() : null, RunOptions.memoryBudget(), allowNan,
@@ -191,7 +192,7 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         EvalExtension eval = tasks.isEmpty() && docs.isEmpty() ? null : new EvalExtension(
                 EvalInputs.read(RunOptions.abs(tasks), RunOptions.abs(docs)), maxLength == null ? 0 : maxLength,
                 RunOptions.memoryBudget());
-        var spark = sweep.sparkOptions(spec);
+        var spark = sweep.sparkOptions(spec, origin);
         if (spark != null && eval != null) throw usage("--tasks/--docs do not run on Spark yet: run 'depthlens eval --spark ...' for them");
         Path done = AnalyzeJob.run(request, new ConsoleProgress(System.err), System.err, eval,
                 new AnalyzeJob.Execution(spark, sweep.keepGoing, exec.skips()));

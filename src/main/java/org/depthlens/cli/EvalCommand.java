@@ -109,7 +109,7 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
         Origin origin = config != null ? RunConfig.apply(config, spec) : Origin.COMMAND_LINE;
         if (models.isEmpty() && sweep.modelsFrom.isEmpty()) throw usage("Missing required option: '--model=DIR' (or --models-from)");
         if (tasks.isEmpty() && docs.isEmpty()) throw usage("give what to evaluate on: --tasks FILE... and/or --docs FILE");
-        List<ModelSpec> named = norm.apply(spec, sweep.models(spec, models, labels), lns);
+        List<ModelSpec> named = norm.apply(spec, sweep.models(spec, models, labels, origin), lns, origin);
         if (prune < 0) throw origin.error(spec, "--prune", "must not be negative, got " + prune);
         if (maxLength != null && maxLength < 1) throw origin.error(spec, "--max-length", "must be positive, got " + maxLength);
         boolean defaultOut = out == null;
@@ -122,7 +122,7 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
                 maxLength == null ? 0 : maxLength, out, force, defaultOut ? RunOptions.reportsDir() : null,
                 RunOptions.memoryBudget(), allowNan);
         Path done = EvalJob.run(request, new ConsoleProgress(System.err), System.err,
-                new AnalyzeJob.Execution(sweep.sparkOptions(spec), sweep.keepGoing));
+                new AnalyzeJob.Execution(sweep.sparkOptions(spec, origin), sweep.keepGoing));
         spec.commandLine().getOut().println("Wrote " + done + "/report.html");
         return 0;
     }

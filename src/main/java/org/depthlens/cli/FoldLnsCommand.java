@@ -67,6 +67,12 @@ public final class FoldLnsCommand extends CommonOptions implements Callable<Inte
                 throw new BadInputException(model + ": the blocks are " + a.norm().describe() + " (" + a.norm().source()
                         + "): no LayerNorm Scaling factors to fold (config.json has no \"layernorm_scaling\"; for an LNS checkpoint without a record of it use --lns on or --norm-type LNS)");
             }
+            if (a.normSpec().kind() != org.depthlens.model.family.NormSpec.Kind.RMS) {
+                // unreachable through the families today (their fixed forms refuse LNS), kept as the rule: s·(1 + w) or a
+                // LayerNorm's bias are not a gain times s
+                throw new BadInputException(model + ": the norms are " + a.normSpec().kind().label()
+                        + "; fold-lns folds LNS factors into plain RMSNorm gains only");
+            }
             Map<String, Double> factors = new LinkedHashMap<>();
             for (BlockSpec b : a.blocks()) {
                 factors.put(b.prefix() + "input_layernorm.weight", b.normScale());

@@ -11,7 +11,7 @@ import java.util.List;
 
 /**
  * {@code --norm-type} and {@code --post-num}, on every command that loads a model: the block normalisation
- * of checkpoints from the Curse-of-Depth training code, which records it nowhere. Given once, a value applies
+ * of checkpoints from the Curse-of-Depth training code, which records it nowhere; and {@code --skip-vision}. Given once, a value applies
  * to every {@code --model}; given as often as {@code --model}, the n-th goes with the n-th model.
  */
 public final class NormOptions {
@@ -26,31 +26,50 @@ public final class NormOptions {
                     + "\"post_num\", else what the norm tensors show, else 1. Once for all models or once per --model.")
     List<Integer> postNums = new ArrayList<>();
 
-    /** Usage errors (exit 2) for unknown names, negative N, or counts that fit neither one nor {@code models} models. */
-    void validate(CommandLine.Model.CommandSpec spec, int models) {
+    @Option(names = "--skip-vision",
+            description = "A multimodal checkpoint (Gemma-3's Gemma3ForConditionalGeneration): analyse its language model and leave "
+                    + "the vision tower and projector tensors out. Without it they are refused by name, since they are part of "
+                    + "what the checkpoint computes.")
+    boolean skipVision;
+
+    /**
+     * Usage errors (exit 2) for unknown names, negative N, or counts that fit neither one nor {@code models} models;
+     * bad input of the run config (exit 3, naming it) when the value came from there.
+     */
+    void validate(CommandLine.Model.CommandSpec spec, int models, Origin origin) {
         for (String t : normTypes) {
             if (!t.equalsIgnoreCase("auto") && NormType.parse(t) == null) {
-                throw RunOptions.usage(spec, "--norm-type '" + t + "' is not a NORM_TYPE of the Curse-of-Depth code (" + NormType.names() + ", or auto)");
+                throw origin.error(spec, "--norm-type", "'" + t + "' is not a NORM_TYPE of the Curse-of-Depth code (" + NormType.names() + ", or auto)");
             }
         }
-        for (int n : postNums) if (n < 0) throw RunOptions.usage(spec, "--post-num must not be negative, got " + n);
-        count(spec, "--norm-type", normTypes.size(), models);
-        count(spec, "--post-num", postNums.size(), models);
+        for (int n : postNums) if (n < 0) throw origin.error(spec, "--post-num", "must not be negative, got " + n);
+        count(spec, origin, "--norm-type", normTypes.size(), models);
+        count(spec, origin, "--post-num", postNums.size(), models);
     }
 
-    private static void count(CommandLine.Model.CommandSpec spec, String option, int given, int models) {
+    private static void count(CommandLine.Model.CommandSpec spec, Origin origin, String option, int given, int models) {
         if (given > 1 && given != models) {
-            throw RunOptions.usage(spec, option + " is given " + given + " times for " + models + " model" + (models == 1 ? "" : "s")
+            throw origin.error(spec, option, "is given " + given + " times for " + models + " model" + (models == 1 ? "" : "s")
                     + " (give it once for all, or once per --model)");
         }
     }
 
-    /** The models with their choices (after {@link #validate}). */
-    List<ModelSpec> apply(CommandLine.Model.CommandSpec spec, List<ModelSpec> models, Architecture.LnsMode lns) {
-        validate(spec, models.size());
+    /** {@link #validate(CommandLine.Model.CommandSpec, int, Origin)} of options given on the command line. */
+    void validate(CommandLine.Model.CommandSpec spec, int models) {
+        validate(spec, models, Origin.COMMAND_LINE);
+    }
+
+    /** The models with their choices (after {@link #validate}); {@code origin} says which values a run config gave. */
+    List<ModelSpec> apply(CommandLine.Model.CommandSpec spec, List<ModelSpec> models, Architecture.LnsMode lns, Origin origin) {
+        validate(spec, models.size(), origin);
         List<ModelSpec> out = new ArrayList<>();
-        for (int i = 0; i < models.size(); i++) out.add(models.get(i).withNorm(choice(i, lns)));
+        for (int i = 0; i < models.size(); i++) out.add(models.get(i).withNorm(choice(i, lns, origin)));
         return out;
+    }
+
+    /** {@link #choice(int, Architecture.LnsMode, Origin)} of options given on the command line. */
+    NormChoice choice(int i, Architecture.LnsMode lns) {
+        return choice(i, lns, Origin.COMMAND_LINE);
     }
 
     /**
@@ -59,7 +78,7 @@ public final class NormOptions {
      * with LNS. One {@code --post-num} given for several models with their own {@code --norm-type} serves only those
      * whose form has a POST_NUM.
      */
-    NormChoice choice(int i, Architecture.LnsMode lns) {
+    NormChoice choice(int i, Architecture.LnsMode lns, Origin origin) {
         String t = pick(normTypes, i);
         boolean auto = t == null || t.equalsIgnoreCase("auto");
         NormType type = auto ? null : NormType.parse(t);
@@ -67,19 +86,21 @@ public final class NormOptions {
         if (type != null && post != null && !type.usesPostNum()) {
             boolean shared = postNums.size() == 1 && normTypes.size() > 1;
             if (!shared) {
-                throw new org.depthlens.UsageException("--post-num " + post + " with --norm-type " + type.code()
-                        + ", which has no POST_NUM (only post_pre and scale_post_pre have leading Post-LN blocks)");
+                throw origin.error(null, List.of("--post-num", "--norm-type"), origin.key("--post-num") + " " + post + " with "
+                        + origin.key("--norm-type") + " " + type.code() + ", which has no POST_NUM (only post_pre and scale_post_pre have leading Post-LN blocks)");
             }
             post = null;
         }
         if (type != null && lns == Architecture.LnsMode.ON && type != NormType.LNS) {
-            throw new org.depthlens.UsageException("--lns on with --norm-type " + type.code()
-                    + ": --lns on means NORM_TYPE LNS; give one of them");
+            throw origin.error(null, List.of("--lns", "--norm-type"), origin.key("--lns") + " on with " + origin.key("--norm-type") + " " + type.code()
+                    + ": " + origin.key("--lns") + " on means NORM_TYPE LNS; give one of them");
         }
         if (type == NormType.LNS && lns == Architecture.LnsMode.OFF) {
-            throw new org.depthlens.UsageException("--lns off with --norm-type LNS: they contradict each other; give one of them");
+            throw origin.error(null, List.of("--lns", "--norm-type"), origin.key("--lns") + " off with " + origin.key("--norm-type")
+                    + " LNS: they contradict each other; give one of them");
         }
-        return new NormChoice(auto ? null : t, post, lns);
+        // the model's checks name POST_NUM where the user wrote it
+        return new NormChoice(auto ? null : t, post, lns, origin.fromConfig("--post-num") ? origin.name("--post-num") : null, skipVision);
     }
 
     private static <T> T pick(List<T> values, int i) {

@@ -30,6 +30,20 @@ record Origin(Path config, Set<String> keys) {
         return fromConfig(option) ? config + ": '" + RunConfig.keyOf(option) + "'" : option;
     }
 
+    /** {@code --post-num}, or {@code 'postNum'} when the run config gave it (the file is then named once, in front). */
+    String key(String option) {
+        return fromConfig(option) ? "'" + RunConfig.keyOf(option) + "'" : option;
+    }
+
+    /**
+     * A message about several options (written with {@link #key}): bad input of the run config when it gave any of
+     * them, else a usage error.
+     */
+    RuntimeException error(CommandLine.Model.CommandSpec spec, java.util.List<String> options, String message) {
+        if (options.stream().anyMatch(this::fromConfig)) return new BadInputException(config + ": " + message);
+        return spec == null ? new org.depthlens.UsageException(message) : RunOptions.usage(spec, message);
+    }
+
     /** "{@code option} {@code rest}" as a usage error, or as bad input of the run config that gave the value. */
     RuntimeException error(CommandLine.Model.CommandSpec spec, String option, String rest) {
         if (fromConfig(option)) return new BadInputException(name(option) + " " + rest);

@@ -102,6 +102,7 @@ public final class PruneJob {
     /** metrics.json of {@code run} (a file, a model's folder, or an analyze output holding one folder per model) whose weights are {@code hash}. */
     static Path findAnalysis(Path run, String hash, Model m) {
         if (Files.isRegularFile(run)) return checkHash(run, hash, m);
+        if (!Files.isDirectory(run)) org.depthlens.util.InputFiles.requireRegular(run, "--from-analysis metrics.json");
         if (!Files.isDirectory(run)) throw new BadInputException(run + ": --from-analysis: no such analysis folder or metrics.json");
         if (Files.isRegularFile(run.resolve("metrics.json"))) return checkHash(run.resolve("metrics.json"), hash, m);
         List<Path> all;
@@ -162,7 +163,12 @@ public final class PruneJob {
         }
         Provenance pv = a.provenance();
         Path data = Path.of(pv.dataPath());
-        if (!data.isAbsolute()) data = metrics.getParent().resolve(data);
+        if (!data.isAbsolute()) {
+            // an analysis that recorded the path as typed: relative to where analyze ran (most often here), else beside
+            // the analysis; the data_sha256 check below refuses whichever is not the analysed data
+            Path here = RunOptions.abs(data);
+            data = Files.exists(here) ? here : metrics.getParent().resolve(data);
+        }
         String why = null;
         DataSource src = null;
         if (!Files.exists(data)) {

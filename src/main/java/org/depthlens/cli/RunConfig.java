@@ -114,7 +114,8 @@ final class RunConfig {
         if (List.class.isAssignableFrom(type)) {
             Class<?> element = aux.length > 0 ? aux[0] : String.class;
             if (element == Path.class) return paths(key);
-            if (element == String.class) return strings(key);
+            // --models-from takes strings (a glob is no Path) but names files and folders all the same
+            if (element == String.class) return key.equals("modelsFrom") ? pathStrings(key) : strings(key);
             if (element == Integer.class) return integers(key);
         } else if (type == Path.class) {
             return path(key);
@@ -160,6 +161,13 @@ final class RunConfig {
     List<Path> paths(String key) {
         List<Path> out = new ArrayList<>();
         for (String s : strings(key)) out.add(base().resolve(nonEmpty(key, s)).normalize());
+        return out;
+    }
+
+    /** Paths (or globs) as strings, relative to the config's folder like every other path in it. */
+    List<String> pathStrings(String key) {
+        List<String> out = new ArrayList<>();
+        for (String s : strings(key)) out.add(base().resolve(nonEmpty(key, s)).normalize().toString());
         return out;
     }
 

@@ -36,28 +36,29 @@ final class SweepOptions {
     boolean keepGoing;
 
     /** The Spark options, or null without --spark. */
-    SparkOptions sparkOptions(picocli.CommandLine.Model.CommandSpec spec) {
+    SparkOptions sparkOptions(picocli.CommandLine.Model.CommandSpec spec, Origin origin) {
         if (spark == null) {
-            if (!sparkConf.isEmpty() || windowsPerTask != null) throw RunOptions.usage(spec, "--spark-conf and --windows-per-task need --spark");
+            if (!sparkConf.isEmpty()) throw origin.error(spec, "--spark-conf", "needs --spark");
+            if (windowsPerTask != null) throw origin.error(spec, "--windows-per-task", "needs --spark");
             return null;
         }
         Map<String, String> conf = new LinkedHashMap<>();
         for (String kv : sparkConf) {
             int eq = kv.indexOf('=');
-            if (eq <= 0) throw RunOptions.usage(spec, "--spark-conf wants KEY=VALUE, got '" + kv + "'");
+            if (eq <= 0) throw origin.error(spec, "--spark-conf", "wants KEY=VALUE, got '" + kv + "'");
             conf.put(kv.substring(0, eq).strip(), kv.substring(eq + 1).strip());
         }
-        if (windowsPerTask != null && windowsPerTask < 1) throw RunOptions.usage(spec, "--windows-per-task must be positive, got " + windowsPerTask);
+        if (windowsPerTask != null && windowsPerTask < 1) throw origin.error(spec, "--windows-per-task", "must be positive, got " + windowsPerTask);
         String bad = badMaster(spark.strip());
-        if (bad != null) throw RunOptions.usage(spec, "--spark '" + spark.strip() + "': " + bad);
+        if (bad != null) throw origin.error(spec, "--spark", "'" + spark.strip() + "': " + bad);
         for (Map.Entry<String, String> e : conf.entrySet()) {
             String why = badSetting(e.getKey(), e.getValue());
-            if (why != null) throw RunOptions.usage(spec, "--spark-conf " + e.getKey() + "=" + e.getValue() + ": " + why);
+            if (why != null) throw origin.error(spec, "--spark-conf", e.getKey() + "=" + e.getValue() + ": " + why);
         }
         try {
             Class.forName("org.apache.spark.SparkConf", false, SweepOptions.class.getClassLoader());
         } catch (ClassNotFoundException | LinkageError e) {
-            throw new org.depthlens.BadInputException("--spark: Apache Spark is not on the class path; run through the "
+            throw new org.depthlens.BadInputException(origin.name("--spark") + ": Apache Spark is not on the class path; run through the "
                     + "./depthlens launcher (it adds target/spark.classpath for --spark, or a --config file with a \"spark\" key) or spark-submit");
         }
         return new SparkOptions(spark.strip(), conf, windowsPerTask == null ? 0 : windowsPerTask);
@@ -68,12 +69,13 @@ final class SweepOptions {
     /** Why {@code master} is not a master URL Spark accepts, or null ("" is spark-submit's own master). */
     static String badMaster(String m) {
         if (m.isEmpty() || m.equals("local") || m.equals("yarn") || m.startsWith("k8s://") && m.length() > 6) return null;
-        java.util.regex.Matcher local = java.util.regex.Pattern.compile("local\\[(.*?)(?:,\\s*(.*))?\\]").matcher(m);
+        // Spark's own patterns (SparkMasterRegex): no blank inside the brackets except around the comma of local[N,F]
+        java.util.regex.Matcher local = java.util.regex.Pattern.compile("local\\[([^,\\]]*?)(?:\\s*,\\s*([^\\]]*))?\\]").matcher(m);
         if (local.matches()) {
-            String n = local.group(1).strip();
+            String n = local.group(1);
             if (!n.equals("*") && !(n.matches("\\d{1,6}") && Integer.parseInt(n) > 0)) return "local[N] wants N = a positive number of threads or *, got '" + n + "'";
-            if (local.group(2) != null && !(local.group(2).strip().matches("\\d{1,6}") && Integer.parseInt(local.group(2).strip()) > 0)) {
-                return "local[N,F] wants F = a positive number of task failures, got '" + local.group(2).strip() + "'";
+            if (local.group(2) != null && !(local.group(2).matches("\\d{1,6}") && Integer.parseInt(local.group(2)) > 0)) {
+                return "local[N,F] wants F = a positive number of task failures, got '" + local.group(2) + "'";
             }
             return null;
         }
@@ -99,6 +101,13 @@ final class SweepOptions {
         boolean count = key.equals("spark.task.cpus") || key.equals("spark.executor.cores") || key.equals("spark.driver.cores")
                 || key.equals("spark.task.maxFailures") || key.equals("spark.executor.instances");
         if (count && !(v.matches("\\d{1,6}") && Integer.parseInt(v) > 0)) return "a positive integer, got '" + value + "'";
+        // Spark's time settings (spark.network.timeout, spark.executor.heartbeatInterval, ...): a bad one failed the
+        // context half-started, with Spark's stack traces; 0 made the heartbeat scheduler throw
+        String k = key.toLowerCase(java.util.Locale.ROOT);
+        boolean time = key.startsWith("spark.") && (k.endsWith("timeout") || k.endsWith("interval"));
+        if (time && !(v.matches("0*[1-9]\\d{0,17}(us|ms|s|m|min|h|d)?"))) {
+            return "a positive time such as 120s, 500ms or 10min, got '" + value + "'";
+        }
         if (key.equals("spark.master")) {
             String bad = badMaster(value.strip());
             if (bad != null) return bad;
@@ -107,9 +116,17 @@ final class SweepOptions {
     }
 
     /** --model/--label, then every --models-from in order. */
-    List<ModelSpec> models(picocli.CommandLine.Model.CommandSpec spec, List<java.nio.file.Path> models, List<String> labels) {
+    List<ModelSpec> models(picocli.CommandLine.Model.CommandSpec spec, List<java.nio.file.Path> models, List<String> labels, Origin origin) {
         List<ModelSpec> out = new ArrayList<>(RunOptions.labelled(spec, models, labels));
-        for (String m : modelsFrom) out.addAll(ModelList.read(m));
+        for (String m : modelsFrom) {
+            try {
+                out.addAll(ModelList.read(m));
+            } catch (org.depthlens.UsageException e) {
+                // a glob written in the run config is bad input of that file, not a usage error
+                if (!origin.fromConfig("--models-from")) throw e;
+                throw new org.depthlens.BadInputException(origin.name("--models-from") + " " + e.getMessage().replaceFirst("^--models-from ", ""));
+            }
+        }
         return out;
     }
 }

@@ -7,7 +7,7 @@ import org.depthlens.model.family.Architecture;
 import org.depthlens.model.BlockForward;
 import org.depthlens.model.BlockTrace;
 import org.depthlens.model.Model;
-import org.depthlens.model.Rope;
+import org.depthlens.model.RopeTables;
 import org.depthlens.model.WeightPool;
 import org.depthlens.weights.DType;
 import org.depthlens.weights.SafetensorsFile;
@@ -117,7 +117,7 @@ public final class TraceCommand extends CommonOptions implements Callable<Intege
             INDArray x = m.embed(flat);
             tensors.put("resid.0", f32(x, shape));
             WeightPool pool = m.newPool();
-            Rope.Tables rope = m.ropeTables(t);
+            RopeTables rope = m.ropeTables(t);
             ConsoleProgress progress = new ConsoleProgress(System.err);
             for (int j = 0; j < a.layers(); j++) {
                 BlockTrace trace = new BlockTrace(modules, null);

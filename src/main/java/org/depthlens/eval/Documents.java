@@ -67,7 +67,7 @@ public record Documents(Path path, String name, List<String> texts, byte[] bytes
      * file order; a line that is not JSON is refused naming the file and the line.
      */
     static void forEachJsonLine(Path path, String s, ObjIntConsumer<JsonNode> each) {
-        ObjectMapper om = new ObjectMapper();
+        ObjectMapper om = org.depthlens.JsonErrors.oneValueMapper();
         String[] lines = s.split("\n", -1);
         for (int i = 0; i < lines.length; i++) {
             String line = lines[i].strip();
@@ -75,6 +75,8 @@ public record Documents(Path path, String name, List<String> texts, byte[] bytes
             JsonNode n;
             try {
                 n = om.readTree(line);
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new BadInputException(path + ": line " + (i + 1) + " is not valid JSON (" + org.depthlens.JsonErrors.describe(e) + ")");
             } catch (IOException e) {
                 throw new BadInputException(path + ": line " + (i + 1) + " is not valid JSON (" + firstLine(e.getMessage()) + ")");
             }

@@ -32,8 +32,11 @@ public final class Attention {
         Gemm.xwT(h, w.get("attn.qkv"), qkv, seq);
         float[] bias = Ops.heap(w.get("attn.qkv.bias"));
         float[] qn = Ops.heap(w.get("attn.q_norm")), kn = Ops.heap(w.get("attn.k_norm"));
+        boolean whole = g.qkNorm() == AttentionSpec.QkNorm.WHOLE;
+        float[] qnHead = whole ? null : qn, knHead = whole ? null : kn;
+        float clip = (float) g.clip();
         FloatBuffer f = Ops.floats(qkv);
-        // biases, q/k norms and RoPE in place, row by row
+        // biases, clipping (OLMo's clip_qkv), q/k norms and RoPE in place, row by row
         Par.rows(rows, Par.grain(rows, 16), (r0, r1) -> {
             float[] row = new float[width];
             for (int r = r0; r < r1; r++) {
@@ -41,21 +44,28 @@ public final class Attention {
                 if (bias != null) {
                     for (int i = 0; i < width; i++) row[i] += bias[i];
                 }
+                if (clip > 0) {
+                    for (int i = 0; i < width; i++) row[i] = Math.max(-clip, Math.min(clip, row[i]));
+                }
+                if (whole) { // OLMo-2: one norm over all heads of q, one over all of k
+                    Ops.rmsNormRow(row, 0, row, 0, qn, eps, 1.0, qw);
+                    Ops.rmsNormRow(row, qw, row, qw, kn, eps, 1.0, kw);
+                }
                 int pos = r % t;
                 for (int hd = 0; hd < nH; hd++) {
-                    if (qn != null) Ops.rmsNormRow(row, hd * d, row, hd * d, qn, eps, 1.0, d);
+                    if (qnHead != null) Ops.rmsNormRow(row, hd * d, row, hd * d, qnHead, eps, 1.0, d);
                     rope.rotate(row, hd * d, pos);
                 }
                 for (int kv = 0; kv < nKV; kv++) {
                     int off = qw + kv * d;
-                    if (kn != null) Ops.rmsNormRow(row, off, row, off, kn, eps, 1.0, d);
+                    if (knHead != null) Ops.rmsNormRow(row, off, row, off, knHead, eps, 1.0, d);
                     rope.rotate(row, off, pos);
                 }
                 f.put(r * width, row);
             }
         });
         INDArray ctx = s.get("attn.ctx", rows, qw);
-        core(qkv, 0, qkv, qw, qkv, qw + kw, ctx, seq, nH, nKV, d, d, Math.pow(d, -0.5), window);
+        core(qkv, 0, qkv, qw, qkv, qw + kw, ctx, seq, nH, nKV, d, d, g.scale(), window, (float) g.softcap());
         Gemm.xwT(ctx, w.get("attn.o"), out, seq);
         if (w.get("attn.o.bias") != null) out.addiRowVector(w.get("attn.o.bias"));
     }
@@ -69,6 +79,12 @@ public final class Attention {
      */
     static void core(INDArray q, int qCol, INDArray k, int kCol, INDArray v, int vCol, INDArray out, Gemm.Segments seq,
                      int nH, int nKV, int dq, int dv, double scale, int window) {
+        core(q, qCol, k, kCol, v, vCol, out, seq, nH, nKV, dq, dv, scale, window, 0f);
+    }
+
+    /** {@link #core} with the scaled scores soft-capped first ({@code softcap} > 0, Gemma-2: {@link #softmaxCapped}). */
+    static void core(INDArray q, int qCol, INDArray k, int kCol, INDArray v, int vCol, INDArray out, Gemm.Segments seq,
+                     int nH, int nKV, int dq, int dv, double scale, int window, float softcap) {
         int rep = nH / nKV;
         int ldq = (int) q.columns(), ldk = (int) k.columns(), ldv = (int) v.columns(), ldo = (int) out.columns();
         if (ldo != nH * dv) throw new IllegalArgumentException("attention output has " + ldo + " columns, expected " + nH * dv);
@@ -81,7 +97,8 @@ public final class Attention {
                 INDArray scores = s.get("attn.scores", len, len);
                 Gemm.sgemm(false, true, len, len, dq, Gemm.at(q, (long) r0 * ldq + qCol + (long) hd * dq), ldq,
                         Gemm.at(k, (long) r0 * ldk + kCol + (long) kv * dq), ldk, Gemm.at(scores, 0), len);
-                softmax(Ops.floats(scores), len, len, (float) scale, window);
+                if (softcap > 0) softmaxCapped(Ops.floats(scores), len, len, (float) scale, window, softcap);
+                else softmax(Ops.floats(scores), len, len, (float) scale, window);
                 Gemm.sgemm(false, false, len, dv, len, Gemm.at(scores, 0), len, Gemm.at(v, (long) r0 * ldv + vCol + (long) kv * dv), ldv,
                         Gemm.at(out, (long) r0 * ldo + (long) hd * dv), ldo);
             }
@@ -106,6 +123,38 @@ public final class Attention {
                 Ops.exp(row, row, lo, hi, scale, Ops.max(row, lo, hi) * scale, tmp);
                 float inv = (float) (1.0 / Ops.sum(row, lo, hi));
                 for (int j = lo; j < hi; j++) row[j] *= inv;
+                Arrays.fill(row, 0, lo, 0f);
+                Arrays.fill(row, hi, t, 0f);
+                f.put(r * t, row, 0, t);
+            }
+        });
+    }
+
+    /**
+     * {@link #softmax} of soft-capped scores (Gemma-2): each visible score becomes {@code cap·tanh(score·scale/cap)}
+     * before the softmax, as HF caps the scaled scores before adding the mask. The capped scores and their
+     * exponentials stay in double: capped scores sit near ±cap, where a float32 rounding alone would move each
+     * weight by about 1e-6.
+     */
+    static void softmaxCapped(FloatBuffer f, int rows, int t, float scale, int window, float cap) {
+        Par.rows(rows, Par.grain(rows, 16), (r0, r1) -> {
+            float[] row = new float[t];
+            double[] e = new double[t];
+            for (int r = r0; r < r1; r++) {
+                int i = r % t;
+                int lo = window > 0 ? Math.max(0, i - window + 1) : 0;
+                int hi = i + 1;
+                f.get(r * t + lo, row, lo, hi - lo);
+                double max = Double.NEGATIVE_INFINITY, sum = 0;
+                for (int j = lo; j < hi; j++) {
+                    e[j] = cap * Math.tanh((double) row[j] * scale / cap);
+                    max = Math.max(max, e[j]);
+                }
+                for (int j = lo; j < hi; j++) {
+                    e[j] = Math.exp(e[j] - max);
+                    sum += e[j];
+                }
+                for (int j = lo; j < hi; j++) row[j] = (float) (e[j] / sum);
                 Arrays.fill(row, 0, lo, 0f);
                 Arrays.fill(row, hi, t, 0f);
                 f.put(r * t, row, 0, t);

@@ -5,6 +5,7 @@ import org.depthlens.model.family.AttentionSpec;
 import org.depthlens.model.family.BlockForm;
 import org.depthlens.model.family.BlockSpec;
 import org.depthlens.model.family.MlpSpec;
+import org.depthlens.model.family.NormSpec;
 import org.depthlens.util.Par;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -35,7 +36,7 @@ public final class BlockForward {
     private BlockForward() {}
 
     /** Returns the new stream state [B*T, H]; {@code x} is not modified. */
-    public static INDArray forward(Architecture a, BlockWeights w, INDArray x, int batch, int seqLen, Rope.Tables rope,
+    public static INDArray forward(Architecture a, BlockWeights w, INDArray x, int batch, int seqLen, RopeTables rope,
                                    BlockTrace trace) {
         return forwardAll(a, w, List.of(x), null, batch, seqLen, null, rope, Collections.singletonList(trace)).get(0);
     }
@@ -43,23 +44,31 @@ public final class BlockForward {
     /**
      * The residual step after a module: {@code out = outNorm(alpha·x + beta·yNorm(y))} (absent norms are the
      * identity), and when {@code next} is given also the next module's input {@code next = nextScale·nextNorm(out)}
-     * (no nextNorm: a copy of out).
+     * (no nextNorm: a copy of out), or with {@code nextOfInput} {@code nextNorm(x)} of the step's input x (the
+     * parallel residual, whose MLP reads the block's input).
      */
-    record Step(float[] yNorm, double alpha, double beta, float[] outNorm, float[] nextNorm, double nextScale) {
+    record Step(Norm yNorm, double alpha, double beta, Norm outNorm, Norm nextNorm, double nextScale, boolean nextOfInput) {
+        Step(Norm yNorm, double alpha, double beta, Norm outNorm, Norm nextNorm, double nextScale) {
+            this(yNorm, alpha, beta, outNorm, nextNorm, nextScale, false);
+        }
+
         /** After attention: the residual sum and the MLP's input. */
-        static Step afterAttention(BlockForm f, BlockWeights w) {
+        static Step afterAttention(BlockForm f, BlockWeights w, NormSpec n) {
             if (f instanceof BlockForm.PreNorm p) {
-                return new Step(null, 1, p.residualScalars() ? scalar(w, "res.attn") : 1, null, Ops.heap(w.get("norm.post")), p.scale());
+                return new Step(null, 1, p.residualScalars() ? scalar(w, "res.attn") : 1, null, Norm.of(n, w, "norm.post"), p.scale());
             }
-            if (f instanceof BlockForm.PostNorm p) return new Step(null, p.alpha(), 1, Ops.heap(w.get("norm.post")), null, 1);
-            return new Step(Ops.heap(w.get("norm.post")), 1, 1, null, Ops.heap(w.get("norm.pre_ff")), 1); // sandwich
+            if (f instanceof BlockForm.PostNorm p) return new Step(null, p.alpha(), 1, Norm.of(n, w, "norm.post"), null, 1);
+            if (f instanceof BlockForm.OutputNorm) return new Step(Norm.of(n, w, "norm.post"), 1, 1, null, null, 1);
+            if (f instanceof BlockForm.Parallel) return new Step(null, 1, 1, null, Norm.of(n, w, "norm.post"), 1, true);
+            return new Step(Norm.of(n, w, "norm.post"), 1, 1, null, Norm.of(n, w, "norm.pre_ff"), 1); // sandwich
         }
 
         /** After the MLP: the block's output. */
-        static Step afterMlp(BlockForm f, BlockWeights w) {
+        static Step afterMlp(BlockForm f, BlockWeights w, NormSpec n) {
             if (f instanceof BlockForm.PreNorm p) return new Step(null, 1, p.residualScalars() ? scalar(w, "res.mlp") : 1, null, null, 1);
-            if (f instanceof BlockForm.PostNorm p) return new Step(null, p.alpha(), 1, Ops.heap(w.get("norm.post_ff")), null, 1);
-            return new Step(Ops.heap(w.get("norm.post_ff")), 1, 1, null, null, 1); // sandwich
+            if (f instanceof BlockForm.PostNorm p) return new Step(null, p.alpha(), 1, Norm.of(n, w, "norm.post_ff"), null, 1);
+            if (f instanceof BlockForm.Parallel) return new Step(null, 1, 1, null, null, 1);
+            return new Step(Norm.of(n, w, "norm.post_ff"), 1, 1, null, null, 1); // sandwich, output-norm
         }
 
         private static double scalar(BlockWeights w, String role) {
@@ -80,13 +89,13 @@ public final class BlockForward {
      * @param traces one per state, each may be null
      */
     public static List<INDArray> forwardAll(Architecture a, BlockWeights w, List<INDArray> xs, int batch, int seqLen,
-                                            Rope.Tables rope, List<BlockTrace> traces) {
+                                            RopeTables rope, List<BlockTrace> traces) {
         return forwardAll(a, w, xs, null, batch, seqLen, null, rope, traces);
     }
 
     /** {@link #forwardAll} with zeroed sublayers, every sequence {@code seqLen} long. */
     public static List<INDArray> forwardAll(Architecture a, BlockWeights w, List<INDArray> xs, List<Set<Sublayer>> zeroed,
-                                            int batch, int seqLen, Rope.Tables rope, List<BlockTrace> traces) {
+                                            int batch, int seqLen, RopeTables rope, List<BlockTrace> traces) {
         return forwardAll(a, w, xs, zeroed, batch, seqLen, null, rope, traces);
     }
 
@@ -103,7 +112,7 @@ public final class BlockForward {
      *                when every sequence fills {@code seqLen}
      */
     public static List<INDArray> forwardAll(Architecture a, BlockWeights w, List<INDArray> xs, List<Set<Sublayer>> zeroed,
-                                            int batch, int seqLen, int[] lengths, Rope.Tables rope, List<BlockTrace> traces) {
+                                            int batch, int seqLen, int[] lengths, RopeTables rope, List<BlockTrace> traces) {
         BlockSpec b = w.spec();
         BlockForm form = b.form();
         int h = a.hidden();
@@ -111,7 +120,10 @@ public final class BlockForward {
         Scratch s = Scratch.get();
         boolean moe = b.mlp() instanceof MlpSpec.Moe;
         int perChunk = seqsPerChunk(a, b, batch, seqLen);
-        Step attnStep = Step.afterAttention(form, w), mlpStep = Step.afterMlp(form, w);
+        NormSpec normSpec = a.normSpec();
+        Step attnStep = Step.afterAttention(form, w, normSpec), mlpStep = Step.afterMlp(form, w, normSpec);
+        Norm inNorm = form.normsInput() ? Norm.of(normSpec, w, "norm.in") : null;
+        Rope.Tables blockRope = rope.forBlock(b);
         List<INDArray> outs = new ArrayList<>(), normed = new ArrayList<>();
         Gemm.Segments all = Gemm.Segments.padded(batch, seqLen, lengths);
         for (int k = 0; k < xs.size(); k++) {
@@ -132,25 +144,26 @@ public final class BlockForward {
                 Gemm.Segments seq = Gemm.Segments.padded(n, seqLen, lengths == null ? null : java.util.Arrays.copyOfRange(lengths, s0, s0 + n));
                 INDArray xc = Scratch.rows(x, r0, nr), x1c = Scratch.rows(x1, r0, nr);
                 INDArray hmc = moe ? Scratch.rows(hm, r0, nr) : s.get("block.hm", nr, h);
-                // attention on s·norm_in(x) (post blocks: on x itself)
+                // attention on s·norm_in(x) (post and output-norm blocks: on x itself)
                 INDArray hn = xc;
-                if (!(form instanceof BlockForm.PostNorm)) {
+                if (inNorm != null) {
                     hn = s.get("block.hn", nr, h);
-                    Ops.rmsNorm(Ops.floats(xc), Ops.floats(hn), Ops.heap(w.get("norm.in")), a.eps(), b.normScale(), (int) nr, h);
+                    inNorm.apply(Ops.floats(xc), Ops.floats(hn), b.normScale(), (int) nr, h);
                 }
                 INDArray attn;
                 if (zero.contains(Sublayer.ATTENTION)) {
                     attn = s.get("block.attn", nr, h).assign(0);
                 } else if (a.attention() instanceof AttentionSpec.Gqa g) {
                     attn = s.get("block.attn", nr, h);
-                    Attention.gqa(g, w, hn, attn, seq, seqLen, b.slidingWindow(), rope, a.eps());
+                    Attention.gqa(g, w, hn, attn, seq, seqLen, b.slidingWindow(), blockRope, a.eps());
                 } else {
-                    attn = Mla.forward((AttentionSpec.Mla) a.attention(), w, hn, seq, b.slidingWindow(), rope);
+                    attn = Mla.forward((AttentionSpec.Mla) a.attention(), w, hn, seq, b.slidingWindow(), blockRope);
                 }
                 if (keep) Scratch.rows(trace.attnOut, r0, nr).assign(attn);
                 step(xc, attn, x1c, hmc, attnStep, a.eps(), h); // x1 = residual step; hm = the MLP's input
                 if (!moe) {
-                    INDArray mlp = zero.contains(Sublayer.MLP) ? s.get("mlp.out", nr, h).assign(0) : dense(w, "mlp", hmc, seq);
+                    INDArray mlp = zero.contains(Sublayer.MLP) ? s.get("mlp.out", nr, h).assign(0)
+                            : dense(w, "mlp", hmc, seq, ((MlpSpec.Dense) b.mlp()).activation());
                     if (keep) Scratch.rows(trace.mlpOut, r0, nr).assign(mlp);
                     step(x1c, mlp, x1c, null, mlpStep, a.eps(), h);
                 }
@@ -210,16 +223,21 @@ public final class BlockForward {
             for (int r = r0; r < r1; r++) {
                 xf.get(r * h, xr);
                 yf.get(r * h, yr);
-                if (st.yNorm() != null) Ops.rmsNormRow(yr, 0, yr, 0, st.yNorm(), eps, 1.0, h);
+                if (nf != null && st.nextOfInput()) {
+                    float[] nr = new float[h];
+                    st.nextNorm().row(xr, 0, nr, 0, st.nextScale(), h);
+                    nf.put(r * h, nr);
+                }
+                if (st.yNorm() != null) st.yNorm().row(yr, 0, yr, 0, 1.0, h);
                 if (alpha == 1f && beta == 1f) {
                     for (int i = 0; i < h; i++) xr[i] += yr[i];
                 } else {
                     for (int i = 0; i < h; i++) xr[i] = alpha * xr[i] + beta * yr[i];
                 }
-                if (st.outNorm() != null) Ops.rmsNormRow(xr, 0, xr, 0, st.outNorm(), eps, 1.0, h);
+                if (st.outNorm() != null) st.outNorm().row(xr, 0, xr, 0, 1.0, h);
                 of.put(r * h, xr);
-                if (nf != null) {
-                    if (st.nextNorm() != null) Ops.rmsNormRow(xr, 0, yr, 0, st.nextNorm(), eps, st.nextScale(), h);
+                if (nf != null && !st.nextOfInput()) {
+                    if (st.nextNorm() != null) st.nextNorm().row(xr, 0, yr, 0, st.nextScale(), h);
                     else System.arraycopy(xr, 0, yr, 0, h);
                     nf.put(r * h, yr);
                 }
@@ -242,27 +260,41 @@ public final class BlockForward {
         });
     }
 
-    /**
-     * SwiGLU MLP with the weights of roles {@code <role>.gu} (gate and up stacked) and {@code <role>.down},
-     * and their biases {@code <role>.gu.bias}, {@code <role>.down.bias} when the block has them: one gemm
-     * for gate and up, a Java pass for silu(gate) * up, one gemm for down, each on the rows of {@code seq}
-     * ({@link Gemm}). Returns [rows, H] in scratch memory, valid until the next call.
-     */
+    /** {@link #dense(BlockWeights, String, INDArray, Gemm.Segments, MlpSpec.Activation)} of a SwiGLU MLP (shared and routed experts). */
     static INDArray dense(BlockWeights w, String role, INDArray h, Gemm.Segments seq) {
+        return dense(w, role, h, seq, MlpSpec.Activation.SILU_GLU);
+    }
+
+    /**
+     * A dense MLP with the weights of roles {@code <role>.gu} (gate and up stacked; {@code <role>.up} when not gated)
+     * and {@code <role>.down}, and their biases {@code <role>.gu.bias}, {@code <role>.down.bias} when the block has
+     * them: one gemm for gate and up, a Java pass for act(gate) * up (or act(up)), one gemm for down, each on the rows
+     * of {@code seq} ({@link Gemm}). Returns [rows, H] in scratch memory, valid until the next call.
+     */
+    static INDArray dense(BlockWeights w, String role, INDArray h, Gemm.Segments seq, MlpSpec.Activation activation) {
         Scratch s = Scratch.get();
-        INDArray wgu = w.get(role + ".gu"), wd = w.get(role + ".down");
-        INDArray bgu = w.get(role + ".gu.bias"), bd = w.get(role + ".down.bias");
-        int rows = (int) h.rows(), inter = (int) (wgu.rows() / 2);
-        INDArray gu = s.get("mlp.gu", rows, 2L * inter);
+        boolean gated = activation.gated();
+        String in = role + (gated ? ".gu" : ".up");
+        INDArray wgu = w.get(in), wd = w.get(role + ".down");
+        INDArray bgu = w.get(in + ".bias"), bd = w.get(role + ".down.bias");
+        int rows = (int) h.rows(), inter = (int) (gated ? wgu.rows() / 2 : wgu.rows()), width = gated ? 2 * inter : inter;
+        INDArray gu = s.get("mlp.gu", rows, width);
         Gemm.xwT(h, wgu, gu, seq);
         if (bgu != null) gu.addiRowVector(bgu);
         INDArray act = s.get("mlp.act", rows, inter);
         FloatBuffer gf = Ops.floats(gu), af = Ops.floats(act);
         Par.rows(rows, Par.grain(rows, Math.max(1, 8192 / inter)), (r0, r1) -> {
-            float[] row = new float[2 * inter], res = new float[inter], t1 = new float[inter], t2 = new float[inter];
+            float[] row = new float[width], res = new float[inter], t1 = new float[inter], t2 = new float[inter];
             for (int r = r0; r < r1; r++) {
-                gf.get(r * 2 * inter, row);
-                Ops.swiglu(row, inter, res, t1, t2);
+                gf.get(r * width, row);
+                switch (activation) {
+                    case SILU_GLU -> Ops.swiglu(row, inter, res, t1, t2);
+                    case GELU_TANH_GLU -> Ops.geluTanhGlu(row, inter, res);
+                    case GELU -> {
+                        Ops.gelu(row, inter);
+                        System.arraycopy(row, 0, res, 0, inter);
+                    }
+                }
                 af.put(r * inter, res);
             }
         });

@@ -12,8 +12,9 @@ import java.nio.FloatBuffer;
 import java.util.List;
 
 /**
- * Final RMSNorm and the LM head. The head matrix is read in chunks of vocabulary rows (a 152k x 8192
- * head is 5 GB in float32, larger than a block), and every chunk serves all stream states at once.
+ * Final norm and the LM head (with the final logit soft-capping of the model's numerics, if any). The head
+ * matrix is read in chunks of vocabulary rows (a 152k x 8192 head is 5 GB in float32, larger than a block),
+ * and every chunk serves all stream states at once.
  */
 public final class Head {
     /** Float32 bytes of one vocabulary chunk. */
@@ -21,22 +22,51 @@ public final class Head {
 
     private final Architecture arch;
     private final Checkpoint checkpoint;
-    private final INDArray norm;
+    private final Norm norm;
     private final String headName;
+    /** Final logit soft-capping, 0 for none. */
+    private final float softcap;
 
     public Head(Architecture arch, Checkpoint checkpoint) {
         this.arch = arch;
         this.checkpoint = checkpoint;
-        this.norm = Nd4j.create(DataType.FLOAT, arch.hidden());
-        checkpoint.require(Architecture.FINAL_NORM, arch.hidden());
-        checkpoint.loadInto(Architecture.FINAL_NORM, norm);
+        WeightPool pool = new WeightPool(checkpoint);
+        INDArray gain = null, bias = null;
+        for (org.depthlens.model.family.Weight w : arch.finalNormWeights()) {
+            INDArray v = pool.load(w);
+            if (w.role().endsWith(".bias")) bias = v;
+            else gain = v;
+        }
+        this.norm = Norm.of(arch.normSpec(), gain, bias);
         this.headName = arch.headName();
         checkpoint.require(headName, arch.vocab(), arch.hidden());
+        this.softcap = (float) arch.numerics().logitSoftcap();
     }
 
     /** norm(x), the final hidden state HF returns as the last entry of output_hidden_states. */
     public INDArray normed(INDArray x) {
-        return Ops.rmsNorm(x, norm, arch.eps(), 1.0, arch.hidden());
+        int width = arch.hidden();
+        INDArray in = x.isView() || x.ordering() != 'c' ? x.dup('c') : x;
+        INDArray out = Nd4j.createUninitialized(DataType.FLOAT, x.shape());
+        norm.apply(Ops.floats(in), Ops.floats(out), 1.0, (int) (x.length() / width), width);
+        return out;
+    }
+
+    /**
+     * Final logit soft-capping {@code cap·tanh(z/cap)} of {@code rows x n} logits in place (no-op without capping);
+     * on the calling thread, since the head already runs one piece of rows per thread.
+     */
+    private void cap(INDArray logits) {
+        if (softcap == 0) return;
+        FloatBuffer f = Ops.floats(logits);
+        int rows = (int) logits.rows(), n = (int) logits.columns();
+        double c = softcap;
+        float[] row = new float[n];
+        for (int r = 0; r < rows; r++) {
+            f.get(r * n, row);
+            for (int i = 0; i < n; i++) row[i] = (float) (c * Math.tanh(row[i] / c));
+            f.put(r * n, row);
+        }
     }
 
     /** Vocabulary rows per chunk at most, so that a piece's logits stay small. */
@@ -62,6 +92,7 @@ public final class Head {
             INDArray buf = Nd4j.create(DataType.FLOAT, new long[] {n, arch.hidden()}, 'c');
             checkpoint.loadRows(headName, v0, n, buf);
             INDArray part = Ops.linear(h, buf, null, seq);
+            cap(part);
             out.get(NDArrayIndex.all(), NDArrayIndex.interval(v0, v0 + n)).assign(part);
         }
         return out;
@@ -169,6 +200,7 @@ public final class Head {
                     if (withKl) {
                         INDArray rl = ts.get("head.refLogits", m, n), rw = ts.get("head.refWeights", m, n);
                         Gemm.sgemm(false, true, m, n, h, Gemm.at(normed[reference], (long) r0 * h), h, Gemm.at(buf, 0), h, Gemm.at(rl, 0), n);
+                        cap(rl);
                         refLogits = Ops.floats(rl);
                         refWeights = Ops.floats(rw);
                         System.arraycopy(max[reference], r0, refMaxBefore, 0, m);
@@ -180,6 +212,7 @@ public final class Head {
                     for (int s = 0; s < k; s++) {
                         if (s == reference) continue;
                         Gemm.sgemm(false, true, m, n, h, Gemm.at(normed[s], (long) r0 * h), h, Gemm.at(buf, 0), h, Gemm.at(logits, 0), n);
+                        cap(logits);
                         scanChunk(lf, null, from, n, targets, r0, m, max[s], sum[s], target[s], best[s], argmax[s]);
                         if (withKl) crossChunk(lf, refLogits, refWeights, n, r0, m, refMaxBefore, max[reference], cross[s]);
                     }

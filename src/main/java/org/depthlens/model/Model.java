@@ -14,6 +14,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -27,15 +28,15 @@ public final class Model implements AutoCloseable {
 
     private final Path dir;
     private final Architecture arch;
-    private final Rope rope;
+    private final List<Rope> ropes;
     private final Checkpoint checkpoint;
     private INDArray embedding;
     private Head head;
 
-    private Model(Path dir, Architecture arch, Rope rope, Checkpoint checkpoint) {
+    private Model(Path dir, Architecture arch, List<Rope> ropes, Checkpoint checkpoint) {
         this.dir = dir;
         this.arch = arch;
-        this.rope = rope;
+        this.ropes = ropes;
         this.checkpoint = checkpoint;
     }
 
@@ -56,20 +57,20 @@ public final class Model implements AutoCloseable {
         try {
             Architecture arch = Families.describe(configFile, json, norm, ck.tensors(), fromTrainingCode(json, ck));
             if (arch.norm().note() != null) System.err.println("depthlens: note: " + arch.norm().note());
-            Rope rope = rope(arch);
+            List<Rope> ropes = arch.ropes().stream().map(r -> rope(arch, r)).toList();
             ck.setFp8BlockSize(fp8[0], fp8[1]);
-            TensorCheck.check(arch, ck);
-            return new Model(dir, arch, rope, ck);
+            TensorCheck.check(arch, ck, norm.skipVision());
+            return new Model(dir, arch, ropes, ck);
         } catch (RuntimeException e) {
             ck.close();
             throw e;
         }
     }
 
-    /** The rope table, its errors (a rope type without its factor, an odd rotary dimension) naming config.json. */
-    private static Rope rope(Architecture arch) {
+    /** One rotary table, its errors (a rope type without its factor, an odd rotary dimension) naming config.json. */
+    private static Rope rope(Architecture arch, org.depthlens.model.family.RopeSpec spec) {
         try {
-            return new Rope(arch.rope());
+            return new Rope(spec);
         } catch (BadInputException e) {
             throw new BadInputException(arch.configFile() + ": " + e.getMessage());
         }
@@ -93,7 +94,7 @@ public final class Model implements AutoCloseable {
         return checkpoint;
     }
 
-    /** x[0]: embedding rows of the flat token ids (sequence-major), [N, H]. */
+    /** x[0]: embedding rows of the flat token ids (sequence-major), [N, H], times the model's embedding scale (Gemma). */
     public INDArray embed(int[] ids) {
         int h = arch.hidden();
         for (int id : ids) {
@@ -102,7 +103,7 @@ public final class Model implements AutoCloseable {
             }
         }
         INDArray out = Nd4j.create(DataType.FLOAT, ids.length, h);
-        String name = Architecture.EMBEDDING;
+        String name = arch.names().embedding();
         if ((long) arch.vocab() * h * 4 <= CACHED_EMBEDDING_BYTES) {
             if (embedding == null) embedding = checkpoint.load(name);
             for (int r = 0; r < ids.length; r++) out.putRow(r, embedding.getRow(ids[r]));
@@ -113,6 +114,8 @@ public final class Model implements AutoCloseable {
                 out.get(NDArrayIndex.point(r), NDArrayIndex.all()).assign(row.reshape(h));
             }
         }
+        // Gemma multiplies by sqrt(hidden) rounded to the activation dtype, here float32
+        if (arch.numerics().embedScale() != 1.0) out.muli((float) arch.numerics().embedScale());
         return out;
     }
 
@@ -125,8 +128,9 @@ public final class Model implements AutoCloseable {
         return new WeightPool(checkpoint);
     }
 
-    public Rope.Tables ropeTables(int seqLen) {
-        return rope.tables(seqLen);
+    /** The cos/sin tables of every rotary table of the model for sequences of {@code seqLen}. */
+    public RopeTables ropeTables(int seqLen) {
+        return RopeTables.of(ropes, seqLen);
     }
 
     public Head head() {

@@ -72,6 +72,29 @@ public final class Ops {
         }
     }
 
+    /**
+     * One row of a LayerNorm: {@code dst[doff..]} = (x - mean) / sqrt(var + eps) · w + b, times {@code scale}, for
+     * {@code x = src[off..off+width)}; w and b may be null (none). Mean and (biased) variance in double, the
+     * normalised value rounded to float before the gain, as torch's float32 layer_norm does.
+     */
+    static void layerNormRow(float[] src, int off, float[] dst, int doff, float[] w, float[] b, double eps, double scale, int width) {
+        double sum = 0;
+        for (int i = 0; i < width; i++) sum += src[off + i];
+        double mean = sum / width, sq = 0;
+        for (int i = 0; i < width; i++) {
+            double d = src[off + i] - mean;
+            sq += d * d;
+        }
+        double inv = 1.0 / Math.sqrt(sq / width + eps);
+        float fs = (float) scale;
+        for (int i = 0; i < width; i++) {
+            float v = (float) ((src[off + i] - mean) * inv);
+            if (w != null) v *= w[i];
+            if (b != null) v += b[i];
+            dst[doff + i] = scale != 1.0 ? v * fs : v;
+        }
+    }
+
     /** mean(x^2) of {@code a[off..off+n)} accumulated in double (four partial sums), rounded to float as HF's variance. */
     static float meanSquare(float[] a, int off, int n) {
         double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -141,6 +164,32 @@ public final class Ops {
         float m = Float.NEGATIVE_INFINITY;
         for (int i = from; i < to; i++) m = Math.max(m, a[i]); // the JIT vectorises this plain form
         return m;
+    }
+
+    /** gelu_pytorch_tanh(g) * u for a row holding gate {@code gu[0..n)} then up {@code gu[n..2n)}, into {@code out[0..n)} (in double, rounded once). */
+    static void geluTanhGlu(float[] gu, int n, float[] out) {
+        for (int i = 0; i < n; i++) out[i] = (float) (geluTanh(gu[i]) * gu[n + i]);
+    }
+
+    /** 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), torch's gelu(approximate="tanh"). */
+    static double geluTanh(double x) {
+        return 0.5 * x * (1 + Math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+    }
+
+    /** The exact GELU x·Φ(x) = x/2 · erfc(-x/√2) of {@code a[0..n)}, in place. */
+    static void gelu(float[] a, int n) {
+        for (int i = 0; i < n; i++) a[i] = (float) (0.5 * a[i] * erfc(-a[i] * 0.7071067811865476));
+    }
+
+    /**
+     * erfc with a relative error below 1.2e-7 everywhere (Numerical Recipes' erfcc, a Chebyshev fit of
+     * exp(-z²)·erfc's remainder), which makes the GELU exact to float32 rounding.
+     */
+    static double erfc(double x) {
+        double z = Math.abs(x), t = 1 / (1 + 0.5 * z);
+        double r = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
+                + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+        return x >= 0 ? r : 2 - r;
     }
 
     /**

@@ -154,7 +154,7 @@ public final class PrunedExport {
 
     /** The exported name of a source tensor, or null when it is not written. */
     private static String rename(String name, Architecture a, Blocks blocks, int[] newIndex, int removed) {
-        if (a.tiedEmbeddings() && name.equals(Architecture.LM_HEAD)) return null; // HF ties it to the embedding; save_pretrained drops it too
+        if (a.tiedEmbeddings() && name.equals(a.names().head())) return null; // HF ties it to the embedding; save_pretrained drops it too
         int i = blocks.index(name);
         if (i < 0) return name;
         if (i >= a.layers()) return blocks.rename(name, i, i - removed); // a known extra past the blocks (DeepSeek-V3's MTP block)

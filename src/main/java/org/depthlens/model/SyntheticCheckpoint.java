@@ -25,7 +25,8 @@ import java.util.TreeMap;
  * (never for results): config.json, sharded safetensors with an index, and {@code ids.json}, a flat
  * list of random token ids to analyse them on.
  *
- * <p>Weights are uniform with standard deviation 0.02 (HF's {@code initializer_range}), norms are 1,
+ * <p>Weights are uniform with standard deviation 0.02 (HF's {@code initializer_range}), norm gains are 1 (Gemma's
+ * stored offsets 0) and norm biases 0,
  * so activations stay finite through every block. Each tensor's values depend only on the seed, its
  * name and its position: the same command writes the same bytes.
  */
@@ -73,10 +74,36 @@ public final class SyntheticCheckpoint {
                 cfg("mixtral", "MixtralForCausalLM", 1024, 3584, 8, 16, 4, 32000, 32768, 1e-5, 1000000.0, false,
                         "num_local_experts", 8, "num_experts_per_tok", 2, "sliding_window", null,
                         "bos_token_id", 1, "eos_token_id", 2));
+        add(m, "gemma-2-2b", "Gemma 2 2B: 26 blocks, hidden 2304, 8/4 heads of 256, sandwich norms (1 + w), GeGLU 9216, even blocks "
+                        + "sliding 4096, soft-capping 50/30, vocab 256000, tied",
+                cfg("gemma2", "Gemma2ForCausalLM", 2304, 9216, 26, 8, 4, 256000, 8192, 1e-6, 10000.0, true,
+                        "head_dim", 256, "hidden_act", "gelu_pytorch_tanh", "hidden_activation", "gelu_pytorch_tanh",
+                        "query_pre_attn_scalar", 256, "sliding_window", 4096, "final_logit_softcapping", 30.0,
+                        "attn_logit_softcapping", 50.0, "bos_token_id", 2, "eos_token_id", 1));
+        add(m, "olmo-2-1124-7b", "OLMo 2 7B (1124): 32 blocks, hidden 4096, 32 heads, output norms (no input norm), q/k norm over all heads, "
+                        + "SwiGLU 11008, vocab 100352",
+                cfg("olmo2", "Olmo2ForCausalLM", 4096, 11008, 32, 32, 32, 100352, 4096, 1e-6, 500000.0, false,
+                        "bos_token_id", 100257, "eos_token_id", 100257));
+        add(m, "olmo-2-0425-1b", "OLMo 2 1B (0425): 16 blocks, hidden 2048, 16 heads, output norms, SwiGLU 8192, vocab 100352",
+                cfg("olmo2", "Olmo2ForCausalLM", 2048, 8192, 16, 16, 16, 100352, 4096, 1e-6, 500000.0, false,
+                        "bos_token_id", 100257, "eos_token_id", 100257));
+        add(m, "pythia-1b", "Pythia 1B (GPT-NeoX): 16 blocks, hidden 2048, 8 heads, parallel residual, LayerNorm with bias, fused per-head "
+                        + "qkv, rotary on 25 %, GELU 8192, vocab 50304",
+                neox(cfg("gpt_neox", "GPTNeoXForCausalLM", 2048, 8192, 16, 8, 8, 50304, 2048, 1e-5, 10000.0, false,
+                        "hidden_act", "gelu", "rotary_pct", 0.25, "rotary_emb_base", 10000, "layer_norm_eps", 1e-5,
+                        "use_parallel_residual", true, "bos_token_id", 0, "eos_token_id", 0)));
         add(m, "llama-tiny-32", "a tiny Llama: 32 blocks, hidden 256, 8/4 heads, SwiGLU 704, vocab 8192 (quick runs of deep models)",
                 cfg("llama", "LlamaForCausalLM", 256, 704, 32, 8, 4, 8192, 4096, 1e-5, 10000.0, false,
                         "bos_token_id", 1, "eos_token_id", 2));
         return java.util.Collections.unmodifiableMap(m);
+    }
+
+    /** GPT-NeoX's config has neither rms_norm_eps, rope_theta nor num_key_value_heads (its own keys say the same). */
+    private static Map<String, Object> neox(Map<String, Object> c) {
+        c.remove("rms_norm_eps");
+        c.remove("rope_theta");
+        c.remove("num_key_value_heads");
+        return c;
     }
 
     private static void add(Map<String, Shape> m, String name, String description, Map<String, Object> config) {
@@ -119,11 +146,11 @@ public final class SyntheticCheckpoint {
         // the shapes all say 0.02; tests that need blocks with a visible effect give a larger initializer_range
         double std = config.get("initializer_range") instanceof Number x ? x.doubleValue() : STD;
         for (Weight w : weights(config)) {
-            boolean ones = w.init() == Weight.Init.ONES;
+            Weight.Init init = w.init();
             for (Weight.Part part : w.parts()) {
                 String name = part.name();
                 long[] s = part.shape();
-                data.put(name, SafetensorsWriter.Tensor.streamed(dtype, s, sink -> fill(sink, name, numel(s), dtype, seed, ones, std)));
+                data.put(name, SafetensorsWriter.Tensor.streamed(dtype, s, sink -> fill(sink, name, numel(s), dtype, seed, init, std)));
                 bytes += numel(s) * dtype.size();
             }
         }
@@ -182,7 +209,7 @@ public final class SyntheticCheckpoint {
     }
 
     /** Pushes the tensor's values: chunks generated in parallel, written in order. */
-    private static void fill(SafetensorsWriter.Sink sink, String name, long n, DType dtype, long seed, boolean ones, double std) throws IOException {
+    private static void fill(SafetensorsWriter.Sink sink, String name, long n, DType dtype, long seed, Weight.Init init, double std) throws IOException {
         long tensorSeed = mix(seed ^ mix(name.hashCode()) ^ ((long) name.length() << 32));
         int es = dtype.size();
         long chunks = (n + CHUNK - 1) / CHUNK;
@@ -194,20 +221,22 @@ public final class SyntheticCheckpoint {
             Par.chunks(nb, 1, (i, a, b) -> {
                 long from = (first + i) * CHUNK;
                 int m = (int) Math.min(CHUNK, n - from);
-                out[i] = chunk(m, dtype, mix(tensorSeed + first + i), ones, es, std);
+                out[i] = chunk(m, dtype, mix(tensorSeed + first + i), init, es, std);
             });
             for (byte[] o : out) sink.bytes(o, 0, o.length);
         }
     }
 
-    private static byte[] chunk(int m, DType dtype, long state, boolean ones, int es, double std) {
+    private static byte[] chunk(int m, DType dtype, long state, Weight.Init init, int es, double std) {
         byte[] b = new byte[m * es];
         float scale = (float) (std * Math.sqrt(3.0) / (1 << 23)); // uniform on [-a, a) has std a / sqrt(3)
         long s = state;
         for (int i = 0; i < m; i++) {
             float v;
-            if (ones) {
+            if (init == Weight.Init.ONES) {
                 v = 1f;
+            } else if (init == Weight.Init.ZEROS) {
+                v = 0f;
             } else {
                 s += 0x9E3779B97F4A7C15L;
                 v = (int) (mix(s) >> 40) * scale; // 24 random bits, signed

@@ -60,11 +60,22 @@ public final class WeightPool {
             buf = allocate(shape);
             buffers.put(w.role(), buf);
         }
+        if (w.transform().kind() == Weight.Transform.Kind.PER_HEAD_QKV) {
+            Weight.Part p = w.parts().get(0);
+            checkpoint.require(p.name(), p.shape());
+            INDArray raw = buffers.computeIfAbsent(w.role() + "#stored", r -> allocate(shape));
+            if (!Arrays.equals(raw.shape(), shape)) buffers.put(w.role() + "#stored", raw = allocate(shape));
+            checkpoint.loadInto(p.name(), raw);
+            loaded(p.name(), raw.length());
+            regroupPerHead(raw, buf, w.transform().heads(), w.transform().headDim());
+            return buf;
+        }
         if (w.parts().size() == 1) {
             Weight.Part p = w.parts().get(0);
             checkpoint.require(p.name(), p.shape());
             checkpoint.loadInto(p.name(), buf);
             loaded(p.name(), buf.length());
+            if (w.transform().kind() == Weight.Transform.Kind.PLUS_ONE) buf.addi(1f); // float32 1 + w, as Gemma's norms
             return buf;
         }
         long offset = 0;
@@ -76,6 +87,23 @@ public final class WeightPool {
             offset += n;
         }
         return buf;
+    }
+
+    /**
+     * GPT-NeoX's fused rows [heads, 3, d, cols] (q, k, v of each head in turn) into [3, heads, d, cols]: all q rows,
+     * then all k, then all v, the layout of a stacked q/k/v weight (cols = 1 for the bias).
+     */
+    static void regroupPerHead(INDArray from, INDArray to, int heads, int d) {
+        long cols = from.length() / (3L * heads * d);
+        java.nio.FloatBuffer src = Ops.floats(from), dst = Ops.floats(to);
+        long run = d * cols;
+        float[] tmp = new float[(int) run];
+        for (int h = 0; h < heads; h++) {
+            for (int part = 0; part < 3; part++) {
+                src.get((int) ((h * 3L + part) * run), tmp);
+                dst.put((int) ((part * (long) heads + h) * run), tmp);
+            }
+        }
     }
 
     private void loaded(String name, long elements) {

@@ -8,7 +8,7 @@ import org.depthlens.model.BlockWeights;
 import org.depthlens.model.ExpertUsage;
 import org.depthlens.model.Model;
 import org.depthlens.model.family.MlpSpec;
-import org.depthlens.model.Rope;
+import org.depthlens.model.RopeTables;
 import org.depthlens.model.Scratch;
 import org.depthlens.model.Sublayer;
 import org.depthlens.model.WeightPool;
@@ -56,7 +56,7 @@ public final class BlockMajorPass {
                 throw new IllegalArgumentException("branch " + br + " outside the model's " + layers + " blocks");
             }
         }
-        Rope.Tables rope = model.ropeTables(batch.seqLen());
+        RopeTables rope = model.ropeTables(batch.seqLen());
         INDArray x = model.embed(batch.ids());
         for (StreamObserver o : observers) o.state(0, x);
         Map<Branch, INDArray> live = new LinkedHashMap<>();
@@ -108,7 +108,7 @@ public final class BlockMajorPass {
     }
 
     private static List<INDArray> advance(Architecture a, BlockWeights w, List<INDArray> xs, List<Set<Sublayer>> zeroed, Batch batch,
-                                          Rope.Tables rope, List<BlockTrace> traces) {
+                                          RopeTables rope, List<BlockTrace> traces) {
         try (MemoryWorkspace ws = Workspaces.scratch("depthlens-block")) {
             // the outputs are Scratch states, allocated outside the workspace
             return BlockForward.forwardAll(a, w, xs, zeroed, batch.batch(), batch.seqLen(), batch.lengths(), rope, traces);

@@ -129,9 +129,11 @@ public final class Passes {
      * @param probes      each probe's partials added up in sequence order, by name
      * @param perSequence each probe's partials per sequence, in sequence order, by name (e.g. for resampling windows)
      * @param groups      passes over the weights (one per group)
+     * @param lastAngles  per sequence, its angular_last values ({@link LastTokenAngles#index}), or null
      */
     public record Totals(double[] main, Map<Branch, double[]> loglik, double[][] angularLast, List<long[]> expertUsage,
-                         Map<String, Object> probes, Map<String, List<Serializable>> perSequence, int groups, long inputTokens) {
+                         Map<String, Object> probes, Map<String, List<Serializable>> perSequence, int groups, long inputTokens,
+                         double[][] lastAngles) {
     }
 
     /**
@@ -141,10 +143,11 @@ public final class Passes {
      * @param probes      each probe's partials added up in sequence order, by name
      * @param perSequence each probe's partials per sequence, in sequence order, by name
      * @param passes      passes over the weights, both stages
+     * @param lastAngles  per sequence, its angular_last values, or null (the windows the bootstrap resamples)
      */
     public record Outcome(double[] main, Map<Branch, double[]> loglik, double[][] angularLast, List<Branch.Skip> pruning,
                           List<long[]> expertUsage, Map<String, Object> probes, Map<String, List<Serializable>> perSequence,
-                          int passes, long inputTokens) {
+                          int passes, long inputTokens, double[][] lastAngles) {
     }
 
     /** Runs both stages here, group by group. */
@@ -172,7 +175,7 @@ public final class Passes {
         List<Branch.Skip> spans = r.spans(first);
         for (Branch b : spans) if (!all.containsKey(b)) throw new IllegalStateException("span " + b + " was not scored");
         return new Outcome(first.main(), all, first.angularLast(), spans, first.expertUsage(), first.probes(), first.perSequence(),
-                first.groups() + (pruning == null ? 0 : pruning.groups()), first.inputTokens());
+                first.groups() + (pruning == null ? 0 : pruning.groups()), first.inputTokens(), first.lastAngles());
     }
 
     /**
@@ -314,7 +317,7 @@ public final class Passes {
         int first = plan.scoreMain() ? 1 : 0;
         for (int b = 0; b < plan.branches().size(); b++) byBranch.put(plan.branches().get(b), column(ll, first + b));
         return new Totals(main, byBranch, angles == null ? null : LastTokenAngles.mean(layers, angles), usage, probes, perSequence,
-                parts.size(), tokens);
+                parts.size(), tokens, angles);
     }
 
     /** Sum of {@code values} in sequence order. */

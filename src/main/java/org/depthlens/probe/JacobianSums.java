@@ -1,6 +1,9 @@
 package org.depthlens.probe;
 
+import org.depthlens.stats.WindowTable;
+
 import java.io.Serializable;
+import java.util.List;
 
 /**
  * Mergeable partial sums of jacobian_deviation: per block, the sum of the windows' values and the windows (one
@@ -36,5 +39,26 @@ public final class JacobianSums implements Serializable {
         double[] out = new double[sum.length];
         for (int l = 0; l < out.length; l++) out[l] = sum[l] / windows[l];
         return out;
+    }
+
+    /**
+     * Adds the per-window sums of {@code windows} (one partial per window, in window order) and the metric
+     * jacobian_deviation (sum of the windows' deviations / windows) to a bootstrap table.
+     */
+    public static void declare(WindowTable table, List<JacobianSums> windows) {
+        int L = windows.get(0).sum.length;
+        double[][] rows = new double[windows.size()][2 * L];
+        for (int k = 0; k < rows.length; k++) {
+            for (int l = 0; l < L; l++) {
+                rows[k][l] = windows.get(k).sum[l];
+                rows[k][L + l] = windows.get(k).windows[l];
+            }
+        }
+        int o = table.columns(rows);
+        table.metric("jacobian_deviation", 1, new int[] {L}, s -> {
+            double[] v = new double[L];
+            for (int l = 0; l < L; l++) v[l] = s[o + l] / s[o + L + l];
+            return v;
+        });
     }
 }

@@ -2,7 +2,10 @@ package org.depthlens.probe;
 
 import org.depthlens.model.Head;
 
+import org.depthlens.stats.WindowTable;
+
 import java.io.Serializable;
+import java.util.List;
 
 /**
  * Mergeable partial sums (of one window, or of windows added up in window order) of the logit lens (docs/metrics.md) per depth 0..L: the next-token NLL of p_l over
@@ -73,5 +76,36 @@ public final class LensSums implements Serializable {
             top1[d] = (double) agree[d] / positions[d];
         }
         return new Metrics.LogitLens(loss, k, top1);
+    }
+
+    /**
+     * Adds the per-window sums of {@code windows} (one partial per window, in window order) and the metrics
+     * logit_lens.loss, .kl and .top1_agreement they define to a bootstrap table (docs/metrics.md, "Uncertainty").
+     */
+    public static void declare(WindowTable table, List<LensSums> windows) {
+        int n = windows.get(0).nll.length;
+        double[][] rows = new double[windows.size()][5 * n];
+        for (int k = 0; k < rows.length; k++) {
+            LensSums w = windows.get(k);
+            for (int d = 0; d < n; d++) {
+                rows[k][d] = w.nll[d];
+                rows[k][n + d] = w.scored[d];
+                rows[k][2 * n + d] = w.kl[d];
+                rows[k][3 * n + d] = w.agree[d];
+                rows[k][4 * n + d] = w.positions[d];
+            }
+        }
+        int o = table.columns(rows);
+        // loss = NLL / scored positions; kl and top-1 agreement over all positions
+        int[][] numDen = {{0, n}, {2 * n, 4 * n}, {3 * n, 4 * n}};
+        String[] keys = {"logit_lens.loss", "logit_lens.kl", "logit_lens.top1_agreement"};
+        for (int i = 0; i < keys.length; i++) {
+            int num = o + numDen[i][0], den = o + numDen[i][1];
+            table.metric(keys[i], 1, new int[] {n}, s -> {
+                double[] v = new double[n];
+                for (int d = 0; d < n; d++) v[d] = s[num + d] / s[den + d];
+                return v;
+            });
+        }
     }
 }

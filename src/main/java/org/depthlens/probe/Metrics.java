@@ -1,5 +1,7 @@
 package org.depthlens.probe;
 
+import org.depthlens.stats.Uncertainty;
+
 /**
  * The probe metrics of one model on one data set, exactly as defined in shared/docs/metrics.md.
  * Depth indices: {@code x[0]} is the embedding output, {@code x[L]} the last block's output
@@ -19,11 +21,21 @@ package org.depthlens.probe;
  * @param jacobianDeviation |D - V| / |V| of block l's central difference along the centred input, length L (null if off)
  * @param lossWithoutAttention loss with only block l's attention output replaced by zero, length L (null if off)
  * @param lossWithoutMlp   loss with only block l's MLP output replaced by zero, length L (null if off)
+ * @param uncertainty      bootstrap intervals of these numbers over windows (docs/metrics.md), or null
  */
 public record Metrics(int blocks, double[][] angularAll, double[][] angularLast, double[] blockInfluence,
                       double[] variance, double[] tokenVariance, double[] rms, double[] updateRatio,
                       double loss, double[] lossWithoutLayer, LogitLens logitLens, double[] jacobianDeviation,
-                      double[] lossWithoutAttention, double[] lossWithoutMlp) {
+                      double[] lossWithoutAttention, double[] lossWithoutMlp, Uncertainty uncertainty) {
+    /** Without intervals. */
+    public Metrics(int blocks, double[][] angularAll, double[][] angularLast, double[] blockInfluence,
+                   double[] variance, double[] tokenVariance, double[] rms, double[] updateRatio,
+                   double loss, double[] lossWithoutLayer, LogitLens logitLens, double[] jacobianDeviation,
+                   double[] lossWithoutAttention, double[] lossWithoutMlp) {
+        this(blocks, angularAll, angularLast, blockInfluence, variance, tokenVariance, rms, updateRatio, loss, lossWithoutLayer,
+                logitLens, jacobianDeviation, lossWithoutAttention, lossWithoutMlp, null);
+    }
+
     /** The paper's probes only (the probes of issue 14 switched off). */
     public Metrics(int blocks, double[][] angularAll, double[][] angularLast, double[] blockInfluence, double[] variance,
                    double[] tokenVariance, double[] rms, double[] updateRatio, double loss, double[] lossWithoutLayer) {
@@ -34,7 +46,13 @@ public record Metrics(int blocks, double[][] angularAll, double[][] angularLast,
     /** This with the probes of issue 14 replaced (any may be null). */
     public Metrics withProbes(LogitLens lens, double[] jacobian, double[] withoutAttention, double[] withoutMlp) {
         return new Metrics(blocks, angularAll, angularLast, blockInfluence, variance, tokenVariance, rms, updateRatio, loss,
-                lossWithoutLayer, lens, jacobian, withoutAttention, withoutMlp);
+                lossWithoutLayer, lens, jacobian, withoutAttention, withoutMlp, uncertainty);
+    }
+
+    /** This with its intervals replaced. */
+    public Metrics withUncertainty(Uncertainty u) {
+        return new Metrics(blocks, angularAll, angularLast, blockInfluence, variance, tokenVariance, rms, updateRatio, loss,
+                lossWithoutLayer, logitLens, jacobianDeviation, lossWithoutAttention, lossWithoutMlp, u);
     }
 
     /**

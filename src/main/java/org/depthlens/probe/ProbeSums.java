@@ -1,5 +1,9 @@
 package org.depthlens.probe;
 
+import org.depthlens.stats.WindowTable;
+
+import java.util.List;
+
 /**
  * Mergeable, serialisable partial sums of the probe metrics of the residual stream over the tokens of one
  * window, or of several windows added up (docs/metrics.md), accumulated in double. The planner keeps one per
@@ -49,7 +53,7 @@ public final class ProbeSums implements java.io.Serializable {
     }
 
     /** Windows' sums added up in the order given, starting from nothing ({@code windows} are not modified). */
-    public static ProbeSums total(int layers, int hidden, java.util.List<ProbeSums> windows) {
+    public static ProbeSums total(int layers, int hidden, List<ProbeSums> windows) {
         ProbeSums t = new ProbeSums(layers, hidden);
         for (ProbeSums w : windows) t.merge(w);
         return t;
@@ -108,5 +112,68 @@ public final class ProbeSums implements java.io.Serializable {
 
     public long tokens() {
         return tokens;
+    }
+
+    /**
+     * Adds the per-window sums of {@code windows} (one partial per window, in window order) and the metrics they
+     * define to a bootstrap table (docs/metrics.md, "Uncertainty"): angular_all, block_influence, variance,
+     * token_variance, rms, update_ratio, each a ratio of summed sums. For the variance, each window's (count,
+     * sum, M2) becomes sums of (x - mu) and (x - mu)^2 about the depth's overall mean mu, which add linearly and
+     * keep the resampled variance free of cancellation.
+     */
+    public static void declare(WindowTable table, List<ProbeSums> windows) {
+        int L = windows.get(0).layers, pairs = LastTokenAngles.pairs(L);
+        // row layout: angle sums (pairs), cos next (L), token variance (L+1), rms (L+1), update ratio (L),
+        // count, shifted sum, shifted sum of squares (3 x (L+1)), tokens
+        int cos = pairs, tokVar = cos + L, rms = tokVar + L + 1, upd = rms + L + 1, cnt = upd + L, sum = cnt + L + 1,
+                sq = sum + L + 1, tok = sq + L + 1;
+        ProbeSums all = total(L, windows.get(0).hidden, windows);
+        double[][] rows = new double[windows.size()][tok + 1];
+        for (int k = 0; k < rows.length; k++) {
+            ProbeSums w = windows.get(k);
+            double[] r = rows[k];
+            for (int l = 0; l < L; l++) {
+                for (int n = 1; n <= L - l; n++) r[LastTokenAngles.index(L, l, n)] = w.angAll[l][n - 1];
+                r[cos + l] = w.cosNext[l];
+                r[upd + l] = w.updateRatio[l];
+            }
+            for (int d = 0; d <= L; d++) {
+                r[tokVar + d] = w.tokenVar[d];
+                r[rms + d] = w.rmsSum[d];
+                double n = w.elemCount[d], mu = all.elemSum[d] / all.elemCount[d];
+                double shift = n == 0 ? 0 : w.elemSum[d] / n - mu;
+                r[cnt + d] = n;
+                r[sum + d] = n * shift;
+                r[sq + d] = w.elemM2[d] + n * shift * shift;
+            }
+            r[tok] = w.tokens;
+        }
+        int o = table.columns(rows);
+        int[] tri = new int[L];
+        for (int l = 0; l < L; l++) tri[l] = L - l;
+        table.metric("angular_all", 2, tri, s -> ratio(s, o, 0, pairs, o + tok));
+        table.metric("block_influence", 1, new int[] {L}, s -> {
+            double[] v = new double[L];
+            for (int l = 0; l < L; l++) v[l] = 1 - s[o + cos + l] / s[o + tok];
+            return v;
+        });
+        table.metric("variance", 1, new int[] {L + 1}, s -> {
+            double[] v = new double[L + 1];
+            for (int d = 0; d <= L; d++) {
+                double n = s[o + cnt + d], c = s[o + sum + d];
+                v[d] = (s[o + sq + d] - c * c / n) / n;
+            }
+            return v;
+        });
+        table.metric("token_variance", 1, new int[] {L + 1}, s -> ratio(s, o, tokVar, L + 1, o + tok));
+        table.metric("rms", 1, new int[] {L + 1}, s -> ratio(s, o, rms, L + 1, o + tok));
+        table.metric("update_ratio", 1, new int[] {L}, s -> ratio(s, o, upd, L, o + tok));
+    }
+
+    /** {@code len} column totals from {@code o + at}, each divided by the total at {@code den}. */
+    private static double[] ratio(double[] s, int o, int at, int len, int den) {
+        double[] v = new double[len];
+        for (int i = 0; i < len; i++) v[i] = s[o + at + i] / s[den];
+        return v;
     }
 }

@@ -1,5 +1,6 @@
 package org.depthlens.report;
 
+import org.depthlens.probe.MetricSpec;
 import org.depthlens.probe.Metrics;
 import org.knowm.xchart.AnnotationLine;
 import org.knowm.xchart.HeatMapChart;
@@ -59,8 +60,36 @@ public final class Charts {
     /** Linear or logarithmic y axis. */
     public enum Scale { LINEAR, LOG }
 
-    /** One line of an XY chart; {@code y[i]} is plotted at {@code x[i]}; NaN is a gap. */
-    public record Line(String name, double[] x, double[] y, Color color, Marker marker, boolean dashed) {}
+    /**
+     * One line of an XY chart; {@code y[i]} is plotted at {@code x[i]}; NaN is a gap. {@code lo}, {@code hi}: its 95 %
+     * interval, drawn as a shaded band (null: none).
+     */
+    public record Line(String name, double[] x, double[] y, Color color, Marker marker, boolean dashed, double[] lo, double[] hi) {
+        public Line(String name, double[] x, double[] y, Color color, Marker marker, boolean dashed) {
+            this(name, x, y, color, marker, dashed, null, null);
+        }
+
+        /** This line with the interval {@code band} = {lo, hi} (null: unchanged). */
+        public Line with(double[][] band) {
+            return band == null ? this : new Line(name, x, y, color, marker, dashed, band[0], band[1]);
+        }
+    }
+
+    /** {lo, hi} of metric {@code key} of a model (a vector, or a triangle's first column), or null without intervals. */
+    static double[][] band(ReportModel m, String key) {
+        var u = m.metrics().uncertainty();
+        var b = u == null ? null : u.ci95().get(key);
+        if (b == null) return null;
+        if (b.rank() == 2) {
+            double[] lo = new double[b.lo().length], hi = new double[b.lo().length];
+            for (int i = 0; i < lo.length; i++) {
+                lo[i] = b.lo()[i][0];
+                hi[i] = b.hi()[i][0];
+            }
+            return new double[][] {lo, hi};
+        }
+        return new double[][] {b.lo0(), b.hi0()};
+    }
 
     /** Marker of the model at {@code index}. */
     public static Marker marker(int index) {
@@ -132,6 +161,9 @@ public final class Charts {
                     : new BasicStroke(2f, BasicStroke.CAP_ROUND, BasicStroke.JOIN_ROUND));
             for (double x : line.x()) {
                 xMax = Math.max(xMax, x);
+            }
+            if (line.lo() != null && line.hi() != null) {
+                c.addAnnotation(new IntervalBand(line.x(), line.lo(), line.hi(), line.color(), scale == Scale.LOG));
             }
         }
         double yMaxShown = Double.NaN;
@@ -308,14 +340,14 @@ public final class Charts {
      * largest values (usually block 0) would flatten everything else: those cells take the end colour.
      */
     static HeatMapChart trajectory(String titlePrefix, List<ReportModel> models, String what) {
-        boolean depth = what.equals("variance");
+        boolean depth = spec(what).shape() == MetricSpec.Shape.DEPTHS;
         boolean log = !what.equals("loss_drop");
         List<Number[]> cells = new ArrayList<>();
         List<Double> values = new ArrayList<>();
         int width = 0;
         for (int y = 0; y < models.size(); y++) {
             ReportModel m = models.get(y);
-            double[] v = depth ? m.metrics().variance() : blockValues(m, what);
+            double[] v = blockValues(m, what);
             if (v == null) continue;
             width = Math.max(width, v.length);
             for (int x = 0; x < v.length; x++) {
@@ -414,64 +446,56 @@ public final class Charts {
         String yTitle;
         if (what.equals("variance")) {
             lines.add(new Line("variance (all elements of x[l])", depth, x.variance(), m.color(),
-                    SeriesMarkers.CIRCLE, false));
+                    SeriesMarkers.CIRCLE, false).with(band(m, "variance")));
             lines.add(new Line("token variance (mean over tokens of Var over d)", depth, x.tokenVariance(),
-                    m.color(), SeriesMarkers.NONE, true));
+                    m.color(), SeriesMarkers.NONE, true).with(band(m, "token_variance")));
             title = m.label() + ": residual-stream variance vs depth";
             yTitle = "Variance of x[l]";
         } else {
             lines.add(new Line("rms = mean over tokens of |x[l]| / sqrt(d)", depth, x.rms(), m.color(),
-                    SeriesMarkers.CIRCLE, false));
+                    SeriesMarkers.CIRCLE, false).with(band(m, "rms")));
             title = m.label() + ": residual-stream RMS vs depth";
             yTitle = "RMS of x[l]";
         }
         return lines(title, DEPTH_AXIS, yTitle, lines, scale, false, false, "depth");
     }
 
-    /** Per-block metric names: {@code block_influence}, {@code update_ratio}, {@code loss_drop}. */
+    /** The registered metric whose default chart is {@code what} ({@link MetricSpec#ofChart}). */
+    static MetricSpec spec(String what) {
+        MetricSpec s = MetricSpec.ofChart(what);
+        if (s == null) throw new IllegalArgumentException("no metric has the chart " + what);
+        return s;
+    }
+
+    /** A chart's values of one model (e.g. {@code block_influence}, {@code loss_drop}), or null when not measured. */
     static double[] blockValues(ReportModel m, String what) {
-        return switch (what) {
-            case "block_influence" -> m.metrics().blockInfluence();
-            case "update_ratio" -> m.metrics().updateRatio();
-            case "loss_drop" -> m.lossDrop();
-            default -> throw new IllegalArgumentException(what);
-        };
+        return spec(what).vector(m.metrics());
     }
 
     static String blockTitle(String what) {
-        return switch (what) {
-            case "block_influence" -> "block influence";
-            case "update_ratio" -> "update ratio";
-            case "loss_drop" -> "loss increase when one block is skipped";
-            default -> throw new IllegalArgumentException(what);
-        };
+        return spec(what).chart().title();
     }
 
     static String blockYAxis(String what) {
-        return switch (what) {
-            case "block_influence" -> "Block influence 1 - mean cos(x[l], x[l+1])";
-            case "update_ratio" -> "Update ratio |x[l+1] - x[l]| / |x[l]|";
-            case "loss_drop" -> "Loss without block l - loss (nats/token)";
-            default -> throw new IllegalArgumentException(what);
-        };
+        return spec(what).chart().yAxis();
     }
 
     /** One per-block metric of one model. */
     static XYChart perBlock(ReportModel m, String what, Scale scale, boolean zoom) {
         double[] y = blockValues(m, what);
         List<Line> lines = List.of(new Line(legendName(what), range(0, y.length), y, m.color(),
-                SeriesMarkers.CIRCLE, false));
+                SeriesMarkers.CIRCLE, false).with(band(m, bandKey(what))));
         String title = m.label() + ": " + blockTitle(what) + (zoom ? " (zoomed)" : "");
         return lines(title, BLOCK_AXIS, blockYAxis(what), lines, scale, zoom, what.equals("loss_drop"), "block");
     }
 
+    /** The interval key of a chart's metric. */
+    static String bandKey(String what) {
+        return spec(what).key();
+    }
+
     private static String legendName(String what) {
-        return switch (what) {
-            case "block_influence" -> "block influence (all tokens)";
-            case "update_ratio" -> "update ratio (mean over tokens)";
-            case "loss_drop" -> "loss_without_layer[l] - loss";
-            default -> what;
-        };
+        return spec(what).chart().legend();
     }
 
     /** Several models on one chart, each in its own colour and marker. */
@@ -480,34 +504,18 @@ public final class Charts {
         List<Line> lines = new ArrayList<>();
         for (int i = 0; i < models.size(); i++) {
             ReportModel m = models.get(i);
-            double[] y;
+            double[] y = blockValues(m, what);
             double[] x;
-            switch (what) {
-                case "variance" -> y = m.metrics().variance();
-                case "token_variance" -> y = m.metrics().tokenVariance();
-                case "rms" -> y = m.metrics().rms();
-                default -> y = blockValues(m, what);
-            }
             if (y == null) {
                 continue;
             }
             x = range(0, y.length);
             lines.add(new Line(m.label(), x, y, colours.get(i), sameMarker ? SeriesMarkers.CIRCLE : marker(m.index()),
-                    false));
+                    false).with(band(m, bandKey(what))));
         }
-        boolean depth = what.equals("variance") || what.equals("token_variance") || what.equals("rms");
-        String yTitle = switch (what) {
-            case "variance" -> "Variance of x[l] (all elements)";
-            case "token_variance" -> "Token variance of x[l]";
-            case "rms" -> "RMS of x[l]";
-            default -> blockYAxis(what);
-        };
-        String name = switch (what) {
-            case "variance" -> "residual-stream variance vs depth";
-            case "token_variance" -> "token variance vs depth";
-            case "rms" -> "residual-stream RMS vs depth";
-            default -> blockTitle(what);
-        };
+        boolean depth = spec(what).shape() == MetricSpec.Shape.DEPTHS;
+        String yTitle = blockYAxis(what);
+        String name = blockTitle(what);
         String title = titlePrefix.isEmpty() ? Character.toUpperCase(name.charAt(0)) + name.substring(1)
                 : titlePrefix + name;
         return lines(title + (zoom ? " (zoomed)" : ""), depth ? DEPTH_AXIS : BLOCK_AXIS, yTitle, lines,

@@ -1,7 +1,10 @@
 package org.depthlens.report;
 
 import org.depthlens.analysis.ModelResult;
+import org.depthlens.probe.MetricSpec;
 import org.depthlens.probe.Metrics;
+import org.depthlens.stats.Band;
+import org.depthlens.stats.Uncertainty;
 import tech.tablesaw.api.DoubleColumn;
 import tech.tablesaw.api.IntColumn;
 import tech.tablesaw.api.Table;
@@ -12,6 +15,7 @@ import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * The CSV tables of one model, built with Tablesaw.
@@ -32,6 +36,9 @@ import java.nio.file.Path;
  *   <li>{@code angular_all.csv}, {@code angular_last.csv}: column {@code l} then one column per
  *       n = 1..L named {@code n=<n>}; cell (l, n) is the angular distance between x[l] and x[l+n].</li>
  * </ul>
+ * With intervals (docs/metrics.md, "Uncertainty"), every interval column {@code C} of per_block.csv is followed,
+ * after all the value columns, by {@code C_lo} and {@code C_hi} ({@code loss_drop}'s are those of {@code damage}),
+ * and the triangles by {@code n=<n>_lo, n=<n>_hi}.
  */
 public final class MetricsCsv {
     public static final String PER_BLOCK = "per_block.csv";
@@ -44,8 +51,9 @@ public final class MetricsCsv {
     public static void writeAll(ModelResult r, Path dir) throws IOException {
         MetricsShape.check(r);
         write(perBlock(r), dir.resolve(PER_BLOCK));
-        write(triangle("angular_all", r.metrics().angularAll()), dir.resolve(ANGULAR_ALL));
-        write(triangle("angular_last", r.metrics().angularLast()), dir.resolve(ANGULAR_LAST));
+        Uncertainty u = r.metrics().uncertainty();
+        write(triangle("angular_all", r.metrics().angularAll(), u == null ? null : u.ci95().get("angular_all")), dir.resolve(ANGULAR_ALL));
+        write(triangle("angular_last", r.metrics().angularLast(), u == null ? null : u.ci95().get("angular_last")), dir.resolve(ANGULAR_LAST));
     }
 
     /** The per-depth table (columns {@code depth, variance, token_variance, rms, block_influence,
@@ -54,45 +62,56 @@ public final class MetricsCsv {
     public static Table perBlock(ModelResult r) {
         Metrics m = r.metrics();
         int L = m.blocks();
-        IntColumn depth = IntColumn.create("depth");
-        DoubleColumn variance = DoubleColumn.create("variance");
-        DoubleColumn tokenVariance = DoubleColumn.create("token_variance");
-        DoubleColumn rms = DoubleColumn.create("rms");
-        DoubleColumn bi = DoubleColumn.create("block_influence");
-        DoubleColumn update = DoubleColumn.create("update_ratio");
-        DoubleColumn without = DoubleColumn.create("loss_without_layer");
-        DoubleColumn drop = DoubleColumn.create("loss_drop");
-        DoubleColumn lensLoss = DoubleColumn.create("logit_lens_loss");
-        DoubleColumn lensKl = DoubleColumn.create("logit_lens_kl");
-        DoubleColumn lensTop1 = DoubleColumn.create("logit_lens_top1_agreement");
-        DoubleColumn jacobian = DoubleColumn.create("jacobian_deviation");
-        DoubleColumn noAttn = DoubleColumn.create("loss_without_attention");
-        DoubleColumn noMlp = DoubleColumn.create("loss_without_mlp");
-        Metrics.LogitLens lens = m.logitLens();
-        double[] lossDrop = ReportModel.lossDrop(m);
-        for (int l = 0; l <= L; l++) {
-            depth.append(l);
-            variance.append(m.variance()[l]);
-            tokenVariance.append(m.tokenVariance()[l]);
-            rms.append(m.rms()[l]);
-            boolean block = l < L;
-            appendOrMissing(bi, block ? m.blockInfluence()[l] : null);
-            appendOrMissing(update, block ? m.updateRatio()[l] : null);
-            appendOrMissing(without, block && m.lossWithoutLayer() != null ? m.lossWithoutLayer()[l] : null);
-            appendOrMissing(drop, block && lossDrop != null ? lossDrop[l] : null);
-            appendOrMissing(lensLoss, lens != null ? lens.loss()[l] : null);
-            appendOrMissing(lensKl, lens != null ? lens.kl()[l] : null);
-            appendOrMissing(lensTop1, lens != null ? lens.top1Agreement()[l] : null);
-            appendOrMissing(jacobian, block && m.jacobianDeviation() != null ? m.jacobianDeviation()[l] : null);
-            appendOrMissing(noAttn, block && m.lossWithoutAttention() != null ? m.lossWithoutAttention()[l] : null);
-            appendOrMissing(noMlp, block && m.lossWithoutMlp() != null ? m.lossWithoutMlp()[l] : null);
+        Table t = Table.create("per_block", IntColumn.create("depth", range(L + 1)));
+        List<MetricSpec> cols = MetricSpec.ALL.stream().filter(s -> s.csvColumn() != null).toList();
+        for (MetricSpec s : cols) t.addColumns(bound(s.csvColumn(), s.vector(m), L + 1));
+        Uncertainty u = m.uncertainty();
+        if (u != null) {
+            for (MetricSpec s : cols) {
+                Band b = u.ci95().get(s.key());
+                if (b == null) continue;
+                t.addColumns(bound(s.csvColumn() + "_lo", b.lo0(), L + 1), bound(s.csvColumn() + "_hi", b.hi0(), L + 1));
+            }
         }
-        return Table.create("per_block", depth, variance, tokenVariance, rms, bi, update, without, drop, lensLoss, lensKl,
-                lensTop1, jacobian, noAttn, noMlp);
+        return t;
+    }
+
+    private static int[] range(int n) {
+        int[] a = new int[n];
+        for (int i = 0; i < n; i++) a[i] = i;
+        return a;
+    }
+
+    /** A column over depths 0..L of a metric's values or bounds (empty beyond its length, all empty when null). */
+    private static DoubleColumn bound(String name, double[] v, int rows) {
+        DoubleColumn c = DoubleColumn.create(name);
+        for (int l = 0; l < rows; l++) appendOrMissing(c, v != null && l < v.length ? v[l] : null);
+        return c;
     }
 
     /** An angular-distance triangle as a table: column {@code l}, then {@code n=1 .. n=L}. */
     public static Table triangle(String name, double[][] t) {
+        return triangle(name, t, null);
+    }
+
+    /** The same, followed by {@code n=1_lo, n=1_hi, ..} when the triangle's interval is given. */
+    public static Table triangle(String name, double[][] t, Band band) {
+        Table table = values(name, t);
+        if (band != null) {
+            int L = t.length;
+            for (int n = 1; n <= L; n++) {
+                DoubleColumn lo = DoubleColumn.create("n=" + n + "_lo"), hi = DoubleColumn.create("n=" + n + "_hi");
+                for (int i = 0; i < L; i++) {
+                    appendOrMissing(lo, i + n <= L ? band.lo()[i][n - 1] : null);
+                    appendOrMissing(hi, i + n <= L ? band.hi()[i][n - 1] : null);
+                }
+                table.addColumns(lo, hi);
+            }
+        }
+        return table;
+    }
+
+    private static Table values(String name, double[][] t) {
         int L = t.length;
         Table table = Table.create(name);
         IntColumn l = IntColumn.create("l");

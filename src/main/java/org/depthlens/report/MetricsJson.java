@@ -13,6 +13,9 @@ import org.depthlens.analysis.ModelResult;
 import org.depthlens.pass.Provenance;
 import org.depthlens.pass.PrunedRemoval;
 import org.depthlens.probe.Metrics;
+import org.depthlens.stats.Band;
+import org.depthlens.stats.GrowthFit;
+import org.depthlens.stats.Uncertainty;
 
 import java.io.IOException;
 import java.io.StringWriter;
@@ -21,7 +24,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * {@code metrics.json} for one {@link ModelResult}.
@@ -30,7 +35,11 @@ import java.util.List;
  * with the top-level keys, in this order: {@code label, family, lns, blocks, angular_all,
  * angular_last, block_influence, variance, token_variance, rms, update_ratio, loss,
  * loss_without_layer, logit_lens, jacobian_deviation, loss_without_attention, loss_without_mlp,
- * pruned_removal, expert_usage, provenance}. {@code logit_lens} is an object
+ * pruned_removal, expert_usage, uncertainty, score_vs_damage, variance_growth, provenance}. {@code uncertainty} is
+ * {@code {method, resamples, seed, windows, windows_sha256, ci95: {KEY: same shape as KEY with [lo, hi] at each position}}},
+ * {@code score_vs_damage} {@code {SCORE: {spearman, ci95: [lo, hi]}}}, {@code variance_growth}
+ * {@code {space, fits: {FORM: {a, b, rmse_log, r2}}, best}} (docs/metrics.md); the first two are null without
+ * intervals, the last is derived from {@code variance} and not read back. {@code logit_lens} is an object
  * {@code {loss, kl, top1_agreement}} of lists over depth 0..L. Triangles are ragged lists
  * ({@code angular_all[l]} has {@code L-l} entries, entry {@code n-1} is the distance from x[l] to
  * x[l+n]). Doubles are written in the shortest decimal form that parses back to the same double,
@@ -46,12 +55,13 @@ public final class MetricsJson {
     public static final List<String> KEYS = List.of("label", "family", "lns", "blocks", "angular_all",
             "angular_last", "block_influence", "variance", "token_variance", "rms", "update_ratio", "loss",
             "loss_without_layer", "logit_lens", "jacobian_deviation", "loss_without_attention", "loss_without_mlp",
-            "pruned_removal", "expert_usage", "provenance");
+            "pruned_removal", "expert_usage", "uncertainty", "score_vs_damage", "variance_growth", "provenance");
 
     private static final JsonFactory FACTORY = JsonFactory.builder()
             .enable(StreamWriteFeature.USE_FAST_DOUBLE_WRITER) // Schubfach: shortest round-trip repr
             .build();
     private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final ObjectMapper READER = org.depthlens.JsonErrors.oneValueMapper();
 
     private MetricsJson() {}
 
@@ -141,6 +151,8 @@ public final class MetricsJson {
                 }
                 g.writeEndArray();
             }
+            writeUncertainty(g, m.uncertainty());
+            writeGrowth(g, m.variance());
             g.writeFieldName("provenance");
             writeProvenance(g, r.provenance());
             g.writeEndObject();
@@ -148,6 +160,88 @@ public final class MetricsJson {
             throw new IllegalStateException("writing JSON to a string failed", e);
         }
         return sw.toString() + "\n";
+    }
+
+    private static void writeUncertainty(JsonGenerator g, Uncertainty u) throws IOException {
+        g.writeFieldName("uncertainty");
+        if (u == null) {
+            g.writeNull();
+        } else {
+            g.writeStartObject();
+            g.writeStringField("method", u.method());
+            g.writeNumberField("resamples", u.resamples());
+            g.writeNumberField("seed", u.seed());
+            g.writeNumberField("windows", u.windows());
+            if (u.windowsSha256() != null) g.writeStringField("windows_sha256", u.windowsSha256());
+            g.writeFieldName("ci95");
+            g.writeStartObject();
+            for (Map.Entry<String, Band> e : u.ci95().entrySet()) {
+                g.writeFieldName(e.getKey());
+                writeBand(g, e.getValue());
+            }
+            g.writeEndObject();
+            g.writeEndObject();
+        }
+        g.writeFieldName("score_vs_damage");
+        if (u == null || u.scoreVsDamage() == null) {
+            g.writeNull();
+            return;
+        }
+        g.writeStartObject();
+        for (Map.Entry<String, Uncertainty.Correlation> e : u.scoreVsDamage().entrySet()) {
+            g.writeFieldName(e.getKey());
+            g.writeStartObject();
+            g.writeFieldName("spearman");
+            writeDouble(g, e.getValue().spearman());
+            g.writeFieldName("ci95");
+            writeArray(g, new double[] {e.getValue().lo(), e.getValue().hi()});
+            g.writeEndObject();
+        }
+        g.writeEndObject();
+    }
+
+    private static void writeBand(JsonGenerator g, Band b) throws IOException {
+        if (b.rank() == 0) {
+            writeArray(g, new double[] {b.lo()[0][0], b.hi()[0][0]});
+            return;
+        }
+        if (b.rank() == 2) g.writeStartArray();
+        for (int r = 0; r < b.lo().length; r++) {
+            g.writeStartArray();
+            for (int i = 0; i < b.lo()[r].length; i++) writeArray(g, new double[] {b.lo()[r][i], b.hi()[r][i]});
+            g.writeEndArray();
+        }
+        if (b.rank() == 2) g.writeEndArray();
+    }
+
+    private static void writeGrowth(JsonGenerator g, double[] variance) throws IOException {
+        g.writeFieldName("variance_growth");
+        List<GrowthFit> fits = GrowthFit.fit(variance);
+        if (fits.isEmpty()) {
+            g.writeNull();
+            return;
+        }
+        g.writeStartObject();
+        g.writeStringField("space", GrowthFit.SPACE);
+        g.writeFieldName("fits");
+        g.writeStartObject();
+        for (GrowthFit f : fits) {
+            g.writeFieldName(f.form());
+            g.writeStartObject();
+            for (String k : new String[] {"a", "b", "rmse_log", "r2"}) {
+                g.writeFieldName(k);
+                writeDouble(g, switch (k) {
+                    case "a" -> f.a();
+                    case "b" -> f.b();
+                    case "rmse_log" -> f.rmseLog();
+                    default -> f.r2();
+                });
+            }
+            g.writeEndObject();
+        }
+        g.writeEndObject();
+        g.writeStringField("best", GrowthFit.best(fits));
+        g.writeEndObject();
     }
 
     private static JsonGenerator generator(Writer w) throws IOException {
@@ -196,9 +290,10 @@ public final class MetricsJson {
     public static ModelResult read(Path file) throws IOException {
         JsonNode root;
         try {
-            root = MAPPER.readTree(file.toFile());
+            // a regular file of bounded size (prune --from-analysis reads it: a FIFO there would hang), one JSON value
+            root = READER.readTree(org.depthlens.util.InputFiles.read(file, "metrics.json", org.depthlens.util.InputFiles.MAX_JSON_BYTES));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new BadInputException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
+            throw new BadInputException(file + ": not valid JSON (" + org.depthlens.JsonErrors.describe(e) + ")", e);
         }
         return fromTree(root, file.toString());
     }
@@ -207,9 +302,9 @@ public final class MetricsJson {
     public static ModelResult parse(String json, String source) {
         JsonNode root;
         try {
-            root = MAPPER.readTree(json);
+            root = READER.readTree(json);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new BadInputException(source + ": not valid JSON: " + e.getOriginalMessage(), e);
+            throw new BadInputException(source + ": not valid JSON (" + org.depthlens.JsonErrors.describe(e) + ")", e);
         }
         return fromTree(root, source);
     }
@@ -241,6 +336,7 @@ public final class MetricsJson {
         }
         m = m.withProbes(lens, rd.optionalDoubles(root, "jacobian_deviation"), rd.optionalDoubles(root, "loss_without_attention"),
                 rd.optionalDoubles(root, "loss_without_mlp"));
+        m = m.withUncertainty(readUncertainty(rd, root));
         List<PrunedRemoval> pruned = null;
         JsonNode pr = rd.present(root, "pruned_removal");
         if (!pr.isNull()) {
@@ -304,6 +400,35 @@ public final class MetricsJson {
             throw new BadInputException(src + ": " + e.getMessage(), e);
         }
         return r;
+    }
+
+    /** The intervals (absent in files written before them); their per-window sums are not in the file. */
+    private static Uncertainty readUncertainty(Reader rd, JsonNode root) {
+        JsonNode u = root.get("uncertainty");
+        if (u == null || u.isNull()) return null;
+        rd.require(u.isObject(), "uncertainty", "an object");
+        JsonNode ci = rd.present(u, "ci95");
+        rd.require(ci.isObject(), "uncertainty.ci95", "an object");
+        Map<String, Band> bands = new LinkedHashMap<>();
+        for (var it = ci.fields(); it.hasNext(); ) {
+            var e = it.next();
+            bands.put(e.getKey(), rd.band(e.getValue(), "uncertainty.ci95." + e.getKey()));
+        }
+        Map<String, Uncertainty.Correlation> svd = new LinkedHashMap<>();
+        JsonNode sv = root.get("score_vs_damage");
+        if (sv != null && !sv.isNull()) {
+            rd.require(sv.isObject(), "score_vs_damage", "an object");
+            for (var it = sv.fields(); it.hasNext(); ) {
+                var e = it.next();
+                String key = "score_vs_damage." + e.getKey();
+                double[] b = rd.doubles(rd.present(e.getValue(), "ci95"), key + ".ci95");
+                rd.require(b.length == 2, key + ".ci95", "[lo, hi]");
+                svd.put(e.getKey(), new Uncertainty.Correlation(rd.number(e.getValue().get("spearman"), key + ".spearman"), b[0], b[1]));
+            }
+        }
+        return new Uncertainty(rd.string(u, "method", "uncertainty"), rd.integer(u, "resamples", "uncertainty"),
+                rd.longInt(u, "seed", "uncertainty"), rd.integer(u, "windows", "uncertainty"),
+                u.hasNonNull("windows_sha256") ? rd.string(u, "windows_sha256", "uncertainty") : null, bands, svd, null);
     }
 
     /** Small typed accessors that name the file and key in every error. */
@@ -384,6 +509,40 @@ public final class MetricsJson {
                 a[i] = number(n.get(i), key + "[" + i + "]");
             }
             return a;
+        }
+
+        /** [lo, hi], a list of them, or a list of lists of them. */
+        Band band(JsonNode n, String key) {
+            require(n.isArray(), key, "a list");
+            if (n.size() == 0 || n.get(0).isNumber() || n.get(0).isNull()) {
+                double[] b = doubles(n, key);
+                require(b.length == 2, key, "[lo, hi]");
+                return new Band(0, new double[][] {{b[0]}}, new double[][] {{b[1]}});
+            }
+            boolean tri = n.get(0).size() > 0 && n.get(0).get(0).isArray();
+            if (!tri) {
+                double[][] row = pairs(n, key);
+                return new Band(1, new double[][] {row[0]}, new double[][] {row[1]});
+            }
+            double[][] lo = new double[n.size()][], hi = new double[n.size()][];
+            for (int r = 0; r < n.size(); r++) {
+                double[][] row = pairs(n.get(r), key + "[" + r + "]");
+                lo[r] = row[0];
+                hi[r] = row[1];
+            }
+            return new Band(2, lo, hi);
+        }
+
+        private double[][] pairs(JsonNode n, String key) {
+            require(n.isArray(), key, "a list of [lo, hi]");
+            double[][] out = new double[2][n.size()];
+            for (int i = 0; i < n.size(); i++) {
+                double[] b = doubles(n.get(i), key + "[" + i + "]");
+                require(b.length == 2, key + "[" + i + "]", "[lo, hi]");
+                out[0][i] = b[0];
+                out[1][i] = b[1];
+            }
+            return out;
         }
 
         double[][] triangle(JsonNode obj, String key) {

@@ -2,11 +2,12 @@ package org.depthlens.report;
 
 import org.depthlens.analysis.ModelResult;
 import org.depthlens.pass.PrunedRemoval;
+import org.depthlens.probe.MetricSpec;
 import org.depthlens.probe.Metrics;
 
 /**
- * Checks that a {@link ModelResult} has the shapes of shared/docs/metrics.md before anything is
- * written: a report drawn from arrays of the wrong length would silently plot wrong depths.
+ * Checks that a {@link ModelResult} has the shapes of docs/metrics.md (as {@link MetricSpec#ALL} declares them)
+ * before anything is written: a report drawn from arrays of the wrong length would silently plot wrong depths.
  */
 final class MetricsShape {
     private MetricsShape() {}
@@ -21,29 +22,14 @@ final class MetricsShape {
         if (L < 1) {
             throw new IllegalArgumentException(who + ": blocks = " + L + ", expected >= 1");
         }
-        triangle(who, "angular_all", m.angularAll(), L);
-        triangle(who, "angular_last", m.angularLast(), L);
-        length(who, "block_influence", m.blockInfluence(), L);
-        length(who, "variance", m.variance(), L + 1);
-        length(who, "token_variance", m.tokenVariance(), L + 1);
-        length(who, "rms", m.rms(), L + 1);
-        length(who, "update_ratio", m.updateRatio(), L);
-        if (m.lossWithoutLayer() != null) {
-            length(who, "loss_without_layer", m.lossWithoutLayer(), L);
-        }
-        if (m.logitLens() != null) {
-            length(who, "logit_lens.loss", m.logitLens().loss(), L + 1);
-            length(who, "logit_lens.kl", m.logitLens().kl(), L + 1);
-            length(who, "logit_lens.top1_agreement", m.logitLens().top1Agreement(), L + 1);
-        }
-        for (String k : new String[] {"jacobian_deviation", "loss_without_attention", "loss_without_mlp"}) {
-            double[] a = switch (k) {
-                case "jacobian_deviation" -> m.jacobianDeviation();
-                case "loss_without_attention" -> m.lossWithoutAttention();
-                default -> m.lossWithoutMlp();
-            };
-            if (a != null) {
-                length(who, k, a, L);
+        for (MetricSpec s : MetricSpec.ALL) {
+            if (s.derived()) continue;
+            double[][] rows = s.rows().apply(m);
+            if (rows == null && s.optional()) continue;
+            if (s.shape() == MetricSpec.Shape.TRIANGLE) {
+                triangle(who, s.key(), rows, L);
+            } else {
+                length(who, s.key(), rows == null ? null : rows[0], s.shape() == MetricSpec.Shape.DEPTHS ? L + 1 : L);
             }
         }
         if (r.prunedRemoval() != null) {

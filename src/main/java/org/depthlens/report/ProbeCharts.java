@@ -32,8 +32,10 @@ final class ProbeCharts {
             if (lens == null) continue;
             double[] depth = Charts.range(0, lens.loss().length);
             String who = one ? "" : models.get(i).label() + " ";
-            lines.add(new Charts.Line(who + "loss", depth, lens.loss(), colours.get(i), Charts.marker(models.get(i).index()), false));
-            lines.add(new Charts.Line(who + "KL", depth, lens.kl(), colours.get(i), SeriesMarkers.NONE, true));
+            lines.add(new Charts.Line(who + "loss", depth, lens.loss(), colours.get(i), Charts.marker(models.get(i).index()), false)
+                    .with(Charts.band(models.get(i), "logit_lens.loss")));
+            lines.add(new Charts.Line(who + "KL", depth, lens.kl(), colours.get(i), SeriesMarkers.NONE, true)
+                    .with(Charts.band(models.get(i), "logit_lens.kl")));
         }
         XYChart c = Charts.lines(title, Charts.DEPTH_AXIS, LENS_Y, lines, Charts.Scale.LINEAR, false, false, "depth");
         c.getStyler().setLegendVisible(true);
@@ -47,7 +49,8 @@ final class ProbeCharts {
             Metrics.LogitLens lens = models.get(i).metrics().logitLens();
             if (lens == null) continue;
             lines.add(new Charts.Line(models.get(i).label(), Charts.range(0, lens.top1Agreement().length), lens.top1Agreement(),
-                    colours.get(i), Charts.marker(models.get(i).index()), false));
+                    colours.get(i), Charts.marker(models.get(i).index()), false)
+                    .with(Charts.band(models.get(i), "logit_lens.top1_agreement")));
         }
         XYChart c = Charts.lines(title, Charts.DEPTH_AXIS, "Top-1 agreement with x[L]", lines, Charts.Scale.LINEAR, false, false,
                 "depth");
@@ -63,14 +66,14 @@ final class ProbeCharts {
             double[] y = models.get(i).metrics().jacobianDeviation();
             if (y == null) continue;
             lines.add(new Charts.Line(models.get(i).label(), Charts.range(0, y.length), y, colours.get(i),
-                    Charts.marker(models.get(i).index()), false));
+                    Charts.marker(models.get(i).index()), false).with(Charts.band(models.get(i), "jacobian_deviation")));
         }
         return Charts.lines(title, Charts.BLOCK_AXIS, "|D - V| / |V|", lines, Charts.Scale.LOG, false, false, "block");
     }
 
     /**
      * Loss increase when only the attention (left bar) or only the MLP (right bar) of block l is zeroed, as
-     * grouped bars per block.
+     * grouped bars per block, with their 95 % intervals as whiskers when the run has them.
      */
     static CategoryChart sublayerRemoval(ReportModel m) {
         Metrics x = m.metrics();
@@ -93,6 +96,12 @@ final class ProbeCharts {
         Color base = m.color();
         addBars(c, "attention zeroed     ", cats, drop(x.lossWithoutAttention(), x.loss()), base);
         addBars(c, "MLP zeroed", cats, drop(x.lossWithoutMlp(), x.loss()), Palette.lighter(base));
+        // whiskers: the paired intervals of the two damages (both losses on the same resampled windows)
+        String[] keys = {"damage_attention", "damage_mlp"};
+        for (int i = 0; i < keys.length; i++) {
+            double[][] band = Charts.band(m, keys[i]);
+            if (band != null) c.addAnnotation(new BarWhiskers(i, keys.length, band[0], band[1], s.getPlotContentSize(), s.getAvailableSpaceFill()));
+        }
         return c;
     }
 

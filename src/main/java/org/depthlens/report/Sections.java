@@ -2,6 +2,7 @@ package org.depthlens.report;
 
 import org.depthlens.pass.Provenance;
 import org.depthlens.pass.PrunedRemoval;
+import org.depthlens.probe.MetricSpec;
 import org.depthlens.probe.Metrics;
 
 import java.util.ArrayList;
@@ -15,54 +16,47 @@ import java.util.function.Function;
 public final class Sections {
     private Sections() {}
 
-    /** One sentence per metric, from shared/docs/metrics.md. */
-    static final String[][] GLOSSARY = {
-        {"Depth", "x[0] is the embedding output, x[l] the output of block l-1 (the input of block l), and x[L] "
+    private static String[][] glossary() {
+        List<String[]> g = new ArrayList<>();
+        g.add(DEPTH);
+        g.add(LOSS);
+        for (MetricSpec s : MetricSpec.ALL) g.add(new String[] {s.indexed(), s.glossary()});
+        for (String[] r : REST) g.add(r);
+        return g.toArray(new String[0][]);
+    }
+
+    private static final String[] DEPTH = {"Depth", "x[0] is the embedding output, x[l] the output of block l-1 (the input of block l), and x[L] "
                 + "the output of the last block before the final norm; every token position of every window is "
-                + "one sample."},
-        {"angular_all[l][n-1]", "Mean over all tokens of arccos(cos(x[l], x[l+n]))/pi: how far the residual "
-                + "stream turns between depth l and depth l+n (0 = same direction, 0.5 = orthogonal)."},
-        {"angular_last[l][n-1]", "The same over the last token of each window only (the choice of Gromov et al. "
-                + "and of the LNS repository)."},
-        {"block_influence[l]", "1 - mean over tokens of cos(x[l], x[l+1]) (ShortGPT's Block Influence): how "
-                + "much block l changes the direction of the stream; ShortGPT prunes the blocks with the "
-                + "lowest values."},
-        {"variance[l]", "Population variance of all elements of x[l] (all tokens and dimensions together); its "
-                + "growth with depth is the Curse of Depth's symptom."},
-        {"token_variance[l]", "Mean over tokens of the population variance of x[l][t] over the hidden "
-                + "dimension."},
-        {"rms[l]", "Mean over tokens of |x[l][t]| / sqrt(d), d = hidden size."},
-        {"update_ratio[l]", "Mean over tokens of |x[l+1][t] - x[l][t]| / |x[l][t]|: the size of block l's "
-                + "update relative to its input."},
-        {"loss", "Mean next-token negative log-likelihood (natural log, nats/token) over positions 0..T-2 of "
-                + "every window; perplexity = exp(loss)."},
-        {"loss_without_layer[l]", "The loss with block l replaced by the identity (its input passes through "
-                + "unchanged); the performance drop of removing block l is loss_without_layer[l] - loss."},
-        {"logit_lens.loss[l]", "The logit lens: the mean next-token loss when the prediction is read off depth l, "
-                + "p_l = softmax(head(norm(x[l]))) with the final norm recomputed on x[l]; equals loss at l = L."},
-        {"logit_lens.kl[l]", "Mean over all positions of KL(p_L || p_l) in nats: how far the prediction read at depth "
-                + "l is from the final one (0 at l = L)."},
-        {"logit_lens.top1_agreement[l]", "Fraction of all positions where the most likely token at depth l is the "
-                + "final one; the key numbers give the first depth where it exceeds 0.5 (where the prediction forms)."},
-        {"jacobian_deviation[l]", "|D - V| / |V| with D the central difference (eps = 1e-2) of block l's map along "
-                + "V = x[l] minus its mean over the window's tokens: how strongly the block's update responds to its "
-                + "input; 0 = the block acts as the identity around its input."},
-        {"loss_without_attention[l]", "The loss with only block l's attention output replaced by zero, everything "
-                + "else intact."},
-        {"loss_without_mlp[l]", "The loss with only block l's MLP (or MoE) output replaced by zero; zeroing both "
-                + "sublayers is loss_without_layer[l]."},
+                + "one sample."};
+    private static final String[] LOSS = {"loss", "Mean next-token negative log-likelihood (natural log, nats/token) over positions 0..T-2 of "
+                + "every window; perplexity = exp(loss)."};
+    private static final String[][] REST = {
         {"pruned_removal", "Contiguous pruning (Gromov et al.): for each n, the start l minimising "
                 + "angular_last[l][n-1], and the loss with blocks l..l+n-1 all replaced by the identity."},
         {"expert_usage", "For each MoE block, how many routed token slots each expert received (the charts "
                 + "show each expert's share of its block's total)."},
+        {"ci95 (uncertainty)", "95 % interval of a number: the 2.5th and 97.5th percentile of its value over 1000 "
+                + "resamples of whole windows drawn with replacement (seeded, recorded in metrics.json); shaded bands "
+                + "in the charts. A difference between models resamples the same windows for both (paired)."},
+        {"score_vs_damage", "Spearman's rank correlation over the blocks between a cheap score (block influence, "
+                + "angular distance at n = 1, update ratio, Jacobian deviation, the lens KL drop kl[l] - kl[l+1]) and "
+                + "damage[l], average ranks for ties, with its bootstrap interval."},
+        {"variance_growth", "variance[l] over l = 1..L fitted as a + b l (in v), a l^b and a e^(b l) (in log v); "
+                + "rmse_log compares the three in log v and names the best."},
         {"Row-normalised heatmaps", "The LNS repository's view: for each n, clip to the 1st-99th percentile "
                 + "and min-max scale to [0, 1]. A presentation option only; every stored number is raw."},
     };
 
+    /**
+     * One sentence per term, from docs/metrics.md: the depth convention and the loss, every registered array metric
+     * ({@link MetricSpec#ALL}, declared there once), then the rest.
+     */
+    static final String[][] GLOSSARY = glossary(); // after the rows it reads
+
     /** The built-in sections, in their default order. */
     public static List<ReportSection> defaults() {
         return List.of(new Models(), new ProvenanceTable(), new Glossary(), new PerModel(), new Comparison(),
-                new Files());
+                new StatsSection(), new Files());
     }
 
     // ------------------------------------------------------------------ models
@@ -260,14 +254,21 @@ public final class Sections {
                 List<List<String>> prow = new ArrayList<>();
                 List<PrunedRemoval> sorted = new ArrayList<>(pr);
                 sorted.sort(Comparator.comparingInt(PrunedRemoval::n).thenComparingInt(PrunedRemoval::start));
+                // ci95 "pruned_removal.damage"[i] belongs to the i-th entry in metrics.json's order (paired: both
+                // losses on the same resampled windows)
+                var u = x.uncertainty();
+                org.depthlens.stats.Band dmg = u == null ? null : u.ci95().get("pruned_removal.damage");
                 for (PrunedRemoval p : sorted) {
+                    int i = pr.indexOf(p);
+                    String ci = dmg == null || i >= dmg.lo0().length ? "-"
+                            : "[" + Fmt.signed(dmg.lo0()[i]) + ", " + Fmt.signed(dmg.hi0()[i]) + "]";
                     prow.add(List.of(Integer.toString(p.n()),
                             p.n() == 1 ? Integer.toString(p.start()) : p.start() + "-" + (p.start() + p.n() - 1),
                             Fmt.num(x.angularLast()[p.start()][p.n() - 1]), Fmt.num(p.loss()),
-                            Fmt.signed(p.loss() - x.loss()), Fmt.num(KeyNumbers.perplexity(p.loss()))));
+                            Fmt.signed(p.loss() - x.loss()), ci, Fmt.num(KeyNumbers.perplexity(p.loss()))));
                 }
                 out.table(List.of("n", "Blocks removed", "angular_last[start][n-1]", "Loss", "Loss - full loss",
-                        "Perplexity"), prow, new boolean[] {true, true, true, true, true, true});
+                        "95 % interval (paired)", "Perplexity"), prow, new boolean[] {true, true, true, true, true, true, true});
             }
 
             out.raw("<h4>Residual stream growth</h4>\n").gridStart();
@@ -351,7 +352,10 @@ public final class Sections {
             ReportModel base = ms.get(0);
             out.h3("cmp-differences", "Differences");
             out.note("Each model's value, then \u0394 model = its value minus the first model's (" + base.label()
-                    + "). Block indices are 0-based.");
+                    + "). Block indices are 0-based. With intervals, a \u0394 carries its 95 % interval, paired: every "
+                    + "resample draws the same windows for both models (docs/metrics.md, \"Paired differences\"); it is "
+                    + "marked \u2605 only when that interval excludes zero, so an unmarked difference may be an accident "
+                    + "of the windows. No interval: the models were not analysed together on the same windows.");
             List<String> header = new ArrayList<>();
             header.add("Quantity");
             for (ReportModel m : ms) {
@@ -365,15 +369,9 @@ public final class Sections {
             for (ReportModel m : ms) forms.add(m.result().normLabel());
             for (int i = 1; i < ms.size(); i++) forms.add("");
             rows.add(forms);
-            rows.add(numRow("Loss (nats/token)", ms, m -> m.metrics().loss()));
-            rows.add(numRow("Perplexity", ms, m -> KeyNumbers.perplexity(m.metrics().loss())));
-            rows.add(numRow("Variance of x[L]", ms, m -> m.metrics().variance()[m.blocks()]));
-            rows.add(numRow("Variance growth x[L] / x[1]", ms,
-                    m -> m.metrics().variance()[m.blocks()] / m.metrics().variance()[1]));
-            rows.add(numRow("RMS of x[L]", ms, m -> m.metrics().rms()[m.blocks()]));
-            rows.add(numRow("Mean block influence", ms, m -> KeyNumbers.mean(m.metrics().blockInfluence())));
-            rows.add(numRow("Mean loss increase per removed block", ms,
-                    m -> m.lossDrop() == null ? Double.NaN : KeyNumbers.mean(m.lossDrop())));
+            List<Map<PairedDeltas.Summary, org.depthlens.stats.Band>> paired = new ArrayList<>();
+            for (int i = 1; i < ms.size(); i++) paired.add(PairedDeltas.of(ms.get(i), base));
+            for (PairedDeltas.Summary sum : PairedDeltas.ALL) rows.add(numRow(sum, ms, paired));
             rows.add(blockRow("Most important block (loss increase)", ms, m -> m.lossDrop(), true));
             rows.add(blockRow("Least important block (loss increase)", ms, m -> m.lossDrop(), false));
             if (ms.stream().anyMatch(m -> m.metrics().logitLens() != null)) {
@@ -459,15 +457,17 @@ public final class Sections {
             }
         }
 
-        private static List<String> numRow(String name, List<ReportModel> ms, Function<ReportModel, Double> f) {
+        /** A summary's row: each model's value, then each later model's difference with its paired interval. */
+        private static List<String> numRow(PairedDeltas.Summary sum, List<ReportModel> ms,
+                                           List<Map<PairedDeltas.Summary, org.depthlens.stats.Band>> paired) {
             List<String> row = new ArrayList<>();
-            row.add(name);
+            row.add(sum.label());
             for (ReportModel m : ms) {
-                row.add(Fmt.num(f.apply(m)));
+                row.add(Fmt.num(sum.value(m)));
             }
-            double b = f.apply(ms.get(0));
+            double b = sum.value(ms.get(0));
             for (int i = 1; i < ms.size(); i++) {
-                row.add(Fmt.signed(f.apply(ms.get(i)) - b));
+                row.add(PairedDeltas.cell(sum.value(ms.get(i)) - b, paired.get(i - 1).get(sum)));
             }
             return row;
         }

@@ -3,7 +3,6 @@ package org.depthlens.text;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.depthlens.BadInputException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -236,9 +235,10 @@ public final class ModelTokenizer implements AutoCloseable {
     private static JsonNode readJsonObject(Path file) {
         JsonNode root;
         try {
-            root = new ObjectMapper().readTree(file.toFile());
+            root = org.depthlens.JsonErrors.oneValueMapper().readTree(org.depthlens.util.InputFiles.read(file, file.getFileName().toString(),
+                    org.depthlens.util.InputFiles.MAX_JSON_BYTES));
         } catch (JsonProcessingException e) {
-            throw new BadInputException(file + ": not valid JSON (" + TokenizerVocab.oneLine(e) + ")");
+            throw new BadInputException(file + ": not valid JSON (" + org.depthlens.JsonErrors.describe(e) + ")");
         } catch (IOException e) {
             throw new BadInputException(file + ": cannot read (" + e.getMessage() + ")", e);
         }

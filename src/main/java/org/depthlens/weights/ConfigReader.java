@@ -198,6 +198,29 @@ public final class ConfigReader {
         JsonNode p = root.get("rope_parameters");
         if (p == null || p.isNull()) p = root.get("rope_scaling");
         else checkRopeStylesAgree(p, root.get("rope_scaling"));
+        return rope(p);
+    }
+
+    /**
+     * Whether {@code rope_parameters} holds one rope object per attention type (transformers v5's Gemma-3:
+     * {@code {"full_attention": {...}, "sliding_attention": {...}}}).
+     */
+    public boolean ropePerLayerType() {
+        consulted.add("rope_parameters");
+        JsonNode p = root.get("rope_parameters");
+        return p != null && p.isObject() && (p.has("full_attention") || p.has("sliding_attention"));
+    }
+
+    /** The rope object of attention type {@code layerType} in a per-type {@code rope_parameters}, or null when absent. */
+    public RopeConfig rope(String layerType) {
+        consulted.add("rope_parameters");
+        JsonNode p = root.path("rope_parameters").get(layerType);
+        if (p == null || p.isNull()) return null;
+        if (!p.isObject()) throw error("rope_parameters." + layerType + " is not an object");
+        return rope(p);
+    }
+
+    private RopeConfig rope(JsonNode p) {
         double theta;
         if (p != null && p.isObject() && p.has("rope_theta")) {
             JsonNode t = p.get("rope_theta");
@@ -217,9 +240,10 @@ public final class ConfigReader {
             throw error(object + "." + typeKey + " = " + p.get(typeKey) + ": not implemented (depthlens implements the rope types"
                     + " default, linear, dynamic, llama3 and yarn)");
         }
-        // HF's v5 rope tables read a partial_rotary_factor from the rope object: depthlens rotates whole heads
+        // HF's v5 rope tables read a partial_rotary_factor from the rope object: only families that rotate part of
+        // each head read it (partialRotaryFactor), for the others it must be 1
         JsonNode partial = p.get("partial_rotary_factor");
-        if (partial != null && !partial.isNull() && !(partial.isNumber() && partial.asDouble() == 1.0)) {
+        if (!partialRotary && partial != null && !partial.isNull() && !(partial.isNumber() && partial.asDouble() == 1.0)) {
             throw error(object + ".partial_rotary_factor = " + partial + ": not implemented (depthlens rotates the whole head,"
                     + " partial_rotary_factor 1)");
         }
@@ -266,6 +290,30 @@ public final class ConfigReader {
     private static Double dbl(JsonNode p, String key) {
         JsonNode v = p.get(key);
         return v == null || v.isNull() ? null : v.asDouble();
+    }
+
+    /** Set by {@link #partialRotaryFactor}: the family rotates part of each head, so the rope object may say how much. */
+    private boolean partialRotary;
+
+    /**
+     * The fraction of each head that is rotated, for families that rotate part of it (Phi-3's and Phi-4-mini's
+     * {@code partial_rotary_factor}, GPT-NeoX's {@code rotary_pct}): the rope object's {@code partial_rotary_factor}
+     * (files written by transformers v5), else the top-level {@code key}.
+     */
+    public double partialRotaryFactor(String key) {
+        partialRotary = true;
+        consulted.add("rope_parameters");
+        JsonNode p = root.get("rope_parameters");
+        double f;
+        if (p != null && p.isObject() && p.hasNonNull("partial_rotary_factor")) {
+            JsonNode v = p.get("partial_rotary_factor");
+            if (!v.isNumber() || !(v.asDouble() > 0)) throw error("rope_parameters.partial_rotary_factor must be a positive number, got " + v);
+            f = v.asDouble();
+        } else {
+            f = positiveDouble(key);
+        }
+        if (f > 1) throw error(key + " " + f + " is above 1");
+        return f;
     }
 
     /** {@code layernorm_scaling}: {@code true} means 1/sqrt(l+1), a list gives the factors per block; false/absent: null. */

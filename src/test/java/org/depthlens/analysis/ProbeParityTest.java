@@ -8,31 +8,32 @@ import org.depthlens.MetricsAssert;
 import org.depthlens.model.family.Architecture;
 import org.depthlens.model.Model;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.depthlens.FixtureSet;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
 
-/** Probe metrics computed from our forward pass vs the ones HF's stream gives (fixtures' reference.json). */
+/**
+ * Probe metrics computed from our forward pass vs the ones the reference's stream gives (every fixture's
+ * reference.json), the removal sweep included: each other block keeps its own attention type and rotary table.
+ */
 class ProbeParityTest {
-    static final Set<String> BF16 = Set.of("llama3_bf16_tied", "mistral_sliding", "qwen3", "qwen3_moe", "deepseek_v3");
-
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "llama3_bf16_tied", "mistral_sliding", "qwen2_sharded", "qwen3",
-            "mixtral", "qwen2_moe", "qwen3_moe", "deepseek_v2_lite", "deepseek_v3"})
+    @MethodSource("org.depthlens.FixtureSet#all")
     void fixtureMetrics(String fixture) throws IOException {
         check(fixture);
     }
 
     static void check(String fixture) throws IOException {
-        Path dir = Fixtures.hf(fixture);
+        Path dir = Fixtures.dir(fixture);
         JsonNode ref = new ObjectMapper().readTree(dir.resolve("reference.json").toFile()).get("metrics");
         List<int[]> windows = Fixtures.windows(fixture);
         try (Model m = Model.open(dir.resolve("model"), Architecture.LnsMode.AUTO)) {
             Analyzer.Outcome o = new Analyzer(m, new Analyzer.Options(true, 0, 1L << 30), Progress.NONE).run(windows);
-            MetricsAssert.assertMatches(ref, o.metrics(), BF16.contains(fixture) ? 5e-3 : 1e-5, fixture);
+            MetricsAssert.assertMatches(ref, o.metrics(), FixtureSet.of(fixture).metricsTolerance(), fixture);
         }
     }
 }

@@ -16,7 +16,7 @@ import org.depthlens.model.BlockTrace;
 import org.depthlens.model.BlockWeights;
 import org.depthlens.model.ExpertUsage;
 import org.depthlens.model.Model;
-import org.depthlens.model.Rope;
+import org.depthlens.model.RopeTables;
 import org.depthlens.probe.Metrics;
 import org.depthlens.probe.ProbeSums;
 import org.depthlens.probe.StreamProbe;
@@ -47,17 +47,14 @@ import static org.junit.jupiter.api.Assertions.fail;
  * reads every block tensor exactly once.
  */
 class StreamingEquivalenceTest {
-    static final List<String> FIXTURES = List.of("llama", "llama3_bf16_tied", "mistral_sliding", "qwen2_sharded", "qwen3",
-            "mixtral", "qwen2_moe", "qwen3_moe", "deepseek_v2_lite", "deepseek_v3");
-
     static Stream<String> fixtures() {
-        return FIXTURES.stream();
+        return org.depthlens.FixtureSet.all();
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("fixtures")
     void fixtureStreamingEqualsInMemory(String fixture) {
-        compare(Fixtures.hf(fixture).resolve("model"), Fixtures.windows(fixture), fixture);
+        compare(Fixtures.dir(fixture).resolve("model"), Fixtures.windows(fixture), fixture);
     }
 
     @ParameterizedTest(name = "tiny-curse-24/{0}")
@@ -70,7 +67,7 @@ class StreamingEquivalenceTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("fixtures")
     void fixtureSweepLoadsEachBlockTensorOnce(String fixture) {
-        checkLoads(Fixtures.hf(fixture).resolve("model"), Fixtures.windows(fixture), fixture);
+        checkLoads(Fixtures.dir(fixture).resolve("model"), Fixtures.windows(fixture), fixture);
     }
 
     @ParameterizedTest(name = "tiny-curse-24/{0}")
@@ -104,7 +101,7 @@ class StreamingEquivalenceTest {
         Batch batch = Batch.of(windows);
         List<BlockWeights> blocks = new ArrayList<>();
         for (int j = 0; j < layers; j++) blocks.add(m.loadBlock(j, m.newPool()));
-        Rope.Tables rope = m.ropeTables(batch.seqLen());
+        RopeTables rope = m.ropeTables(batch.seqLen());
         StreamProbe probe = new StreamProbe(layers, a.hidden(), batch.batch(), batch.seqLen());
         LastTokenAngles angles = new LastTokenAngles(layers, batch.lastRows());
         INDArray x0 = m.embed(batch.ids());
@@ -197,7 +194,7 @@ class StreamingEquivalenceTest {
             assertTrue(pruning != null, "n = 2 needs a pruning pass");
             counted(pool, loadsPerPass, totalPerPass, () -> passes.run(seqs, single(passes.groups(seqs, pruning)), pruning));
             Set<String> blockTensors = m.checkpoint().tensors().keySet().stream()
-                    .filter(n -> n.startsWith("model.layers.") && !n.endsWith("_scale_inv"))
+                    .filter(n -> n.startsWith(m.arch().names().blocks()) && !n.endsWith("_scale_inv"))
                     .collect(Collectors.toCollection(TreeSet::new));
             for (int pass = 0; pass < 2; pass++) {
                 Map<String, Integer> loads = loadsPerPass.get(pass);

@@ -77,6 +77,15 @@ class PruneCommandTest {
             Path src = Fixtures.hf(f).resolve("model");
             check(f, src, new String[] {"--drop", "1", "--ids", ids.toString(), "--window", "16"});
         }
+        // the block forms of released families: GPT-NeoX's gpt_neox.layers.N., Gemma's sliding blocks (dropping block 1
+        // shifts Gemma-2's even-block rule, so the export must carry layer_types), fused Phi-3 tensors
+        org.depthlens.FixtureSet.litgpt().forEach(f -> {
+            try {
+                check(f, Fixtures.dir(f).resolve("model"), new String[] {"--drop", "1", "--ids", ids.toString(), "--window", "16"});
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
         for (String f : LnsCode.FIXTURES) {
             Path src = Fixtures.lnsCode(f).resolve("model");
             String nt = LnsCode.normType(f);
@@ -126,12 +135,12 @@ class PruneCommandTest {
     }
 
     private static String renamed(String name, List<Integer> kept, int layers) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("model\\.layers\\.(\\d+)\\.(.+)").matcher(name);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("((?:model|gpt_neox)\\.layers\\.)(\\d+)\\.(.+)").matcher(name);
         if (!m.matches()) return name;
-        int i = Integer.parseInt(m.group(1));
-        if (i >= layers) return "model.layers." + (i - (layers - kept.size())) + "." + m.group(2);
+        int i = Integer.parseInt(m.group(2));
+        if (i >= layers) return m.group(1) + (i - (layers - kept.size())) + "." + m.group(3);
         int j = kept.indexOf(i);
-        return j < 0 ? null : "model.layers." + j + "." + m.group(2);
+        return j < 0 ? null : m.group(1) + j + "." + m.group(3);
     }
 
     private static byte[] bytes(Checkpoint c, TensorInfo t) {

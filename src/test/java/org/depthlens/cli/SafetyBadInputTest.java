@@ -77,6 +77,11 @@ class SafetyBadInputTest {
         assertError(Cli.run("trace", "-m", m.toString(), "--ids", idsFile.toString(), "-o", trace.toString()), BAD,
                 bin.toString(), "zip entry '" + storage + "'", "does not match its CRC-32");
         assertNothingLeft(trace);
+        // prune copies the weights it keeps: it reads them through the same check
+        Path export = tmp.resolve("export");
+        assertError(Cli.run("prune", "-m", m.toString(), "--drop", "1", "--no-verify", "-o", export.toString()), BAD,
+                bin.toString(), "does not match its CRC-32");
+        assertNothingLeft(export);
     }
 
     // ---- contradictory norm options, POST_NUM bounds ----
@@ -131,6 +136,12 @@ class SafetyBadInputTest {
         assertTrue(skipped.contains("\"broken\"") && skipped.contains("\"poisoned\"") && skipped.contains(bad.toString()), skipped);
         assertTrue(Files.isRegularFile(out.resolve("llama/metrics.json")));
         assertTrue(Files.notExists(out.resolve("broken")) && Files.notExists(out.resolve("poisoned")));
+        // a model labelled like the list gets another folder (it failed the whole run after computing: "Is a directory")
+        Path out2 = tmp.resolve("out2");
+        Cli.Result r2 = Cli.run("analyze", "-m", model.toString(), "-l", "skipped.json", "-m", bad.toString(), "--ids", ids.toString(),
+                "--window", "32", "--max-windows", "1", "--prune", "1", "--no-jacobian", "--no-logit-lens", "-o", out2.toString(), "--keep-going");
+        assertEquals(0, r2.code(), r2::describe);
+        assertTrue(Files.isRegularFile(out2.resolve("skipped.json")) && Files.isRegularFile(out2.resolve("skipped.json-2/metrics.json")));
     }
 
     @Test
@@ -149,6 +160,10 @@ class SafetyBadInputTest {
         assertError(Cli.run("tokenize", "-m", model.toString(), "--text", nul.toString()), BAD, nul.toString(), "NUL byte");
         assertError(Cli.run("tokenize", "-m", model.toString(), "--text", bin.toString()), BAD, bin.toString(), "not UTF-8 text");
         assertError(Cli.run("tokenize", "-m", model.toString(), "--text", folder.toString()), BAD, folder.toString(), "is a folder");
+        Path utf16 = tmp.resolve("utf16.txt");
+        Files.write(utf16, new byte[] {(byte) 0xFF, (byte) 0xFE, 'h', 0, 'i', 0});
+        assertError(Cli.run("analyze", "-m", model.toString(), "--text", utf16.toString(), "-o", out.toString()), BAD, utf16.toString(),
+                "UTF-16 text", "convert it to UTF-8");
     }
 
     @Test
@@ -202,6 +217,11 @@ class SafetyBadInputTest {
                 "--spark-conf spark.executor.memory=banana", "a size such as");
         assertError(analyze(model, "--spark", "local[1]", "--spark-conf", "spark.task.cpus=two"), USAGE,
                 "--spark-conf spark.task.cpus=two", "positive integer");
+        // time settings: Spark failed half-started with its own stack traces (banana), or a heartbeat scheduler exception (0)
+        assertError(analyze(model, "--spark", "local[1]", "--spark-conf", "spark.network.timeout=banana"), USAGE,
+                "--spark-conf spark.network.timeout=banana", "a positive time");
+        assertError(analyze(model, "--spark", "local[1]", "--spark-conf", "spark.executor.heartbeatInterval=0"), USAGE,
+                "--spark-conf spark.executor.heartbeatInterval=0", "a positive time");
         assertNothingLeft(out);
     }
 
@@ -307,6 +327,179 @@ class SafetyBadInputTest {
                 TorchZip.Entry.of("arch/version", "3\n".getBytes())), false);
         assertError(Cli.run("inspect", "-m", model.toString()), BAD, bin.toString(), "tensor 'w'", "storage offset " + Long.MAX_VALUE,
                 "past the end of its storage 'arch/data/0' of 4 elements");
+    }
+
+    // ---- second round (adversarial probes of the fixes above) ----
+
+    /**
+     * A second JSON value after the first (two objects pasted together) was silently dropped by Jackson's default:
+     * a config.json whose appended object changed a key ran on the first object alone. Python's json.load refuses it.
+     */
+    @Test
+    void jsonWithTextAfterItsValue() throws Exception {
+        Path c = model.resolve("config.json");
+        String original = Files.readString(c);
+        Files.writeString(c, original + "{\"hidden_act\": \"gelu_new\"}\n");
+        assertError(Cli.run("inspect", "-m", model.toString()), BAD, c.toString(), "more text after the end of the first JSON value");
+        Files.writeString(c, original);
+        Path run = BadModels.write(tmp.resolve("run.json"), "{\"model\": \"llama\", \"ids\": \"ids.json\", \"out\": \"o\"} {\"force\": true}");
+        assertError(Cli.run("analyze", "--config", run.toString()), BAD, run.toString(), "more text after the end of the first JSON value");
+        Path two = BadModels.write(tmp.resolve("two.json"), "[[1, 2, 3]]\n[[4, 5, 6]]\n");
+        assertError(Cli.run("analyze", "-m", model.toString(), "--ids", two.toString(), "-o", out.toString()), BAD, two.toString(),
+                "more text after the end");
+        Path tasks = BadModels.write(tmp.resolve("tasks.jsonl"), "{\"context\": \"a b\", \"choices\": [\"c\", \"d\"], \"gold\": 0} "
+                + "{\"context\": \"e\", \"choices\": [\"f\", \"g\"], \"gold\": 1}\n");
+        assertError(Cli.run("eval", "-m", model.toString(), "--tasks", tasks.toString(), "-o", out.toString()), BAD, tasks.toString(),
+                "line 1", "more text after the end");
+        assertNothingLeft(out);
+    }
+
+    /** Values of a run config are named in that file (exit 3) for the norm, Spark and --models-from options too. */
+    @Test
+    void runConfigNormSparkAndGlobValuesNameTheFile() throws Exception {
+        Path mix = Fixtures.lnsCode("mix_post_pre").resolve("model");
+        String head = "{\"model\": \"" + mix + "\", \"ids\": \"ids.json\", \"out\": \"o\", ";
+        Path run = tmp.resolve("run.json");
+        BadModels.write(run, head + "\"normType\": \"bogus\"}");
+        assertError(Cli.run("analyze", "--config", run.toString()), BAD, run + ": 'normType' 'bogus' is not a NORM_TYPE");
+        BadModels.write(run, head + "\"normType\": \"pre\", \"postNum\": 2}");
+        assertError(Cli.run("analyze", "--config", run.toString()), BAD, run + ": 'postNum' 2 with 'normType' pre, which has no POST_NUM");
+        BadModels.write(run, head + "\"normType\": \"post_pre\", \"postNum\": 7}");
+        assertError(Cli.run("analyze", "--config", run.toString()), BAD, run + ": 'postNum' 7 is more than the 6 blocks of",
+                mix.resolve("config.json").toString());
+        BadModels.write(run, head + "\"lns\": \"on\", \"normType\": \"post\"}");
+        assertError(Cli.run("analyze", "--config", run.toString()), BAD, run + ": 'lns' on with 'normType' post");
+        BadModels.write(run, head + "\"spark\": \"local[abc]\"}");
+        assertError(Cli.run("analyze", "--config", run.toString()), BAD, run + ": 'spark' 'local[abc]': local[N] wants N");
+        BadModels.write(run, head + "\"spark\": \"local[1]\", \"sparkConf\": [\"spark.executor.memory=banana\"]}");
+        assertError(Cli.run("analyze", "--config", run.toString()), BAD, run + ": 'sparkConf' spark.executor.memory=banana: a size");
+        Files.createDirectories(tmp.resolve("run/step1"));
+        BadModels.write(run, head.replace("\"model\": \"" + mix + "\", ", "") + "\"modelsFrom\": \"run/step[\"}");
+        assertError(Cli.run("analyze", "--config", run.toString()), BAD, run + ": 'modelsFrom' '" + tmp.resolve("run/step[") + "' is not a valid glob");
+        // the command line still gets usage errors, even beside a run config
+        BadModels.write(run, head + "\"window\": 16}");
+        assertError(Cli.run("analyze", "--config", run.toString(), "--norm-type", "pre", "--post-num", "2"), USAGE,
+                "--post-num 2 with --norm-type pre");
+        assertNothingLeft(tmp.resolve("o"));
+    }
+
+    /** Spark's own master patterns: no blank inside local[N] (Spark refused 'local[ 2 ]' with a stack trace, exit 1). */
+    @Test
+    void sparkMasterPatternsAreSparks() {
+        for (String ok : List.of("local", "local[1]", "local[*]", "local[4,2]", "local[*, 3]", "local[2 ,3]", "spark://a:7077",
+                "spark://a:7077,b:7078", "local-cluster[1, 1, 1024]", "yarn", "k8s://https://h:6443", "")) {
+            assertEquals(null, SweepOptions.badMaster(ok), ok);
+        }
+        for (String bad : List.of("local[ 2 ]", "local[2 ]", "local[0]", "local[1,0]", "local[1,x]", "local[]", "local[2]x", "Local[2]")) {
+            assertTrue(SweepOptions.badMaster(bad) != null, bad);
+        }
+        assertError(analyze(model, "--spark", "local[ 2 ]"), USAGE, "--spark 'local[ 2 ]'", "got ' 2 '");
+    }
+
+    /**
+     * Settings only Spark can judge (more CPUs per task than local[N] threads): Spark's SparkException is checked,
+     * so it escaped the RuntimeException catch (exit 1, stack trace). In its own JVM: Spark's loggers are per JVM.
+     */
+    @Test
+    void sparkRefusesToStart() throws Exception {
+        List<String> jvm = new ArrayList<>(List.of(System.getProperty("depthlens.spark.opens", "").trim().split("\\s+")));
+        jvm.removeIf(String::isEmpty);
+        Cli.Result r = Cli.runProcess(Cli.command(jvm, List.of("analyze", "-m", model.toString(), "--ids", ids.toString(), "--window", "32",
+                "--max-windows", "1", "--no-jacobian", "--no-logit-lens", "-o", out.toString(), "--spark", "local[2]", "--spark-conf",
+                "spark.task.cpus=4")), tmp, 300);
+        assertError(r, BAD, "--spark local[2]: Spark did not start", "cpus per task = 4", "check --spark-conf spark.task.cpus=4");
+        assertNothingLeft(out);
+    }
+
+    /** A family with one fixed block form (OLMo-2 here) refuses --post-num as it refuses --norm-type (it was ignored). */
+    @Test
+    void postNumOfAFamilyWithAFixedForm() {
+        Path olmo2 = Fixtures.copyModel("olmo2", false, tmp);
+        Path trace = tmp.resolve("trace.safetensors");
+        assertError(Cli.run("trace", "-m", olmo2.toString(), "--ids", ids.toString(), "-o", trace.toString(), "--post-num", "2"), BAD,
+                olmo2.toString(), "--post-num 2 does not apply", "olmo2 blocks are");
+        assertNothingLeft(trace);
+    }
+
+    /** The launcher puts Spark on the class path for a run config holding a "spark" key, not for other configs. */
+    @Test
+    void launcherSeesSparkInARunConfig() throws Exception {
+        Path root = Path.of(System.getProperty("depthlens.root", "."));
+        String script = Files.readString(root.resolve("depthlens"));
+        int from = script.indexOf("wants_spark() {"), to = script.indexOf("\n}\n", from);
+        assertTrue(from >= 0 && to > from, "the launcher defines wants_spark");
+        String fn = script.substring(from, to + 2);
+        Path with = BadModels.write(tmp.resolve("with.json"), "{\"model\": \"m\",\n  \"spark\" : \"local[2]\"}");
+        Path without = BadModels.write(tmp.resolve("without.json"), "{\"model\": \"m\", \"sparkConf\": []}");
+        Map<List<String>, Integer> cases = Map.of(
+                List.of("analyze", "--config", with.toString()), 0,
+                List.of("analyze", "--config=" + with), 0,
+                List.of("analyze", "--spark", "local[2]"), 0,
+                List.of("analyze", "--config", without.toString()), 1,
+                List.of("analyze", "-m", with.toString()), 1);
+        for (Map.Entry<List<String>, Integer> e : cases.entrySet()) {
+            List<String> cmd = new ArrayList<>(List.of("bash", "-c", fn + "\nwants_spark \"$@\"", "wants_spark"));
+            cmd.addAll(e.getKey());
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String output = new String(p.getInputStream().readAllBytes());
+            assertEquals(e.getValue(), p.waitFor(), e.getKey() + " " + output);
+        }
+    }
+
+    /**
+     * "modelsFrom" of a run config is relative to the config's folder like its other paths (it was taken relative to
+     * the current folder, so the same config could analyse other checkpoints depending on where it was started).
+     */
+    @Test
+    void runConfigModelsFromRelativeToTheConfig() throws Exception {
+        Path exp = Files.createDirectories(tmp.resolve("exp"));
+        BadModels.llama(Files.createDirectories(exp.resolve("run")), "step1");
+        BadModels.ids(exp.resolve("ids.json"), 200);
+        Path run = BadModels.write(exp.resolve("run.json"), "{\"modelsFrom\": \"run/step*\", \"ids\": \"ids.json\", \"window\": 32, "
+                + "\"maxWindows\": 1, \"prune\": 1, \"jacobian\": false, \"logitLens\": false, \"out\": \"o\"}");
+        Cli.Result r = Cli.run("analyze", "--config", run.toString());
+        assertEquals(0, r.code(), r::describe);
+        assertTrue(Files.isRegularFile(exp.resolve("o/step1/metrics.json")));
+    }
+
+    /**
+     * An analysis run with relative paths records its data absolutely (as it does the model), so prune
+     * --from-analysis started elsewhere finds and verifies on it (it looked for the data beside metrics.json).
+     */
+    @Test
+    void pruneFromAnAnalysisGivenRelativePaths() throws Exception {
+        Cli.Result a = Cli.runProcess(Cli.command(List.of(), List.of("analyze", "-m", "llama", "--ids", "ids.json", "--window", "32",
+                "--max-windows", "2", "--prune", "1", "--no-jacobian", "--no-logit-lens", "-o", "run")), tmp, 300);
+        assertEquals(0, a.code(), a::describe);
+        String dataPath = new com.fasterxml.jackson.databind.ObjectMapper().readTree(tmp.resolve("run/llama/metrics.json").toFile())
+                .get("provenance").get("data_path").asText();
+        assertEquals(ids.toAbsolutePath().normalize().toString(), dataPath);
+        Cli.Result p = Cli.run("prune", "-m", model.toString(), "--from-analysis", tmp.resolve("run").toString(), "--n", "1", "-o", out.toString());
+        assertEquals(0, p.code(), p::describe);
+        assertTrue(Files.isRegularFile(out.resolve("model.safetensors")));
+    }
+
+    /** A FIFO or a link to a device among a --text folder's files is refused (it was silently left out of the data). */
+    @Test
+    void textFolderWithAFifo() throws Exception {
+        Path folder = Files.createDirectories(tmp.resolve("texts"));
+        Files.writeString(folder.resolve("a.txt"), "some text for the model to read, long enough");
+        Path fifo = mkfifo(folder.resolve("b.txt"));
+        assertError(Cli.run("analyze", "-m", model.toString(), "--text", folder.toString(), "-o", out.toString()), BAD, fifo.toString(),
+                "not a regular file");
+        Files.delete(fifo);
+        Files.createSymbolicLink(folder.resolve("c.md"), Path.of("/dev/zero"));
+        assertError(Cli.run("analyze", "-m", model.toString(), "--text", folder.toString(), "-o", out.toString()), BAD,
+                folder.resolve("c.md").toString(), "not a regular file");
+        assertNothingLeft(out);
+    }
+
+    @Test
+    void pruneFromAnalysisNotARegularFile() throws Exception {
+        Path fifo = mkfifo(tmp.resolve("metrics.json"));
+        assertError(Cli.run("prune", "-m", model.toString(), "--from-analysis", fifo.toString(), "--n", "1", "-o", out.toString()), BAD,
+                fifo.toString(), "not a regular file");
+        assertNothingLeft(out);
     }
 
     static Path mkfifo(Path p) throws Exception {

@@ -21,7 +21,7 @@ class SparkOptionsTest {
         assertError(run(base, "--spark", "local[2]", "--spark-conf", "spark.executor.memory"), 2,
                 "--spark-conf wants KEY=VALUE, got 'spark.executor.memory'");
         assertError(run(base, "--spark", "local[2]", "--windows-per-task", "0"), 2, "--windows-per-task must be positive, got 0");
-        assertError(run(base, "--windows-per-task", "4"), 2, "--spark-conf and --windows-per-task need --spark");
+        assertError(run(base, "--windows-per-task", "4"), 2, "--windows-per-task needs --spark");
         assertError(run(base, "--spark"), 3, "--spark: no master given and none from spark-submit; give --spark local[N] or "
                 + "--spark spark://HOST:PORT");
         Cli.assertNothingLeft(out);

@@ -30,7 +30,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * All requests of a fixture are scored in one call, so sequences of many lengths share padded batches.
  */
 class LoglikFixtureTest {
-    static final Set<String> BF16 = Set.of("llama3_bf16_tied", "mistral_sliding", "qwen3", "qwen3_moe", "deepseek_v3");
     static final int[] CONTEXTS = {1, 2, 7, 16, 24};
     static final int[] LENGTHS = {1, 3, 8};
 
@@ -54,7 +53,7 @@ class LoglikFixtureTest {
     }
 
     static Ref reference(String fixture) {
-        try (SafetensorsFile f = SafetensorsFile.open(Fixtures.hf(fixture).resolve("reference.safetensors"))) {
+        try (SafetensorsFile f = SafetensorsFile.open(Fixtures.dir(fixture).resolve("reference.safetensors"))) {
             var t = f.tensors().get("input_ids");
             long[] ids = f.readLongs(t);
             int b = (int) t.shape()[0], n = (int) t.shape()[1];
@@ -67,8 +66,7 @@ class LoglikFixtureTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "qwen2_sharded", "llama3_bf16_tied", "mistral_sliding", "qwen3", "mixtral", "qwen2_moe",
-            "deepseek_v2_lite", "qwen3_moe", "deepseek_v3"})
+    @org.junit.jupiter.params.provider.MethodSource("org.depthlens.FixtureSet#all")
     void summedLogLikelihoodMatchesHfLogits(String fixture) {
         Ref ref = reference(fixture);
         List<LoglikRequest> requests = new ArrayList<>();
@@ -93,10 +91,10 @@ class LoglikFixtureTest {
                 }
             }
         }
-        try (Model model = Model.open(Fixtures.hf(fixture).resolve("model"), Architecture.LnsMode.AUTO)) {
+        try (Model model = Model.open(Fixtures.dir(fixture).resolve("model"), Architecture.LnsMode.AUTO)) {
             double[] got = new Scorer(model, 1L << 30, Progress.NONE).logLikelihood(requests, 32);
             // the logits agree with HF to tol * max|logit| per element; a log-softmax term moves by at most twice that
-            double perToken = 2 * (BF16.contains(fixture) ? 3e-3 : 1e-5) * ref.maxAbsLogit();
+            double perToken = 2 * (org.depthlens.FixtureSet.of(fixture).streamTolerance()) * ref.maxAbsLogit();
             double worst = 0, worstRel = 0;
             for (int i = 0; i < got.length; i++) {
                 double err = Math.abs(got[i] - expected.get(i));
@@ -114,17 +112,17 @@ class LoglikFixtureTest {
      * removed must equal the reference's loss_without_layer[l] (computed independently from HF's modules).
      */
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "qwen2_sharded", "mixtral", "deepseek_v2_lite"})
+    @org.junit.jupiter.params.provider.MethodSource("org.depthlens.FixtureSet#float32")
     void removalBranchesMatchReferenceLossWithoutLayer(String fixture) throws IOException {
         Ref ref = reference(fixture);
-        JsonNode metrics = new ObjectMapper().readTree(Fixtures.hf(fixture).resolve("reference.json").toFile()).get("metrics");
+        JsonNode metrics = new ObjectMapper().readTree(Fixtures.dir(fixture).resolve("reference.json").toFile()).get("metrics");
         List<LoglikRequest> requests = new ArrayList<>();
         long count = 0;
         for (int[] seq : ref.ids()) {
             requests.add(new LoglikRequest(new int[] {seq[0]}, java.util.Arrays.copyOfRange(seq, 1, seq.length)));
             count += seq.length - 1;
         }
-        try (Model model = Model.open(Fixtures.hf(fixture).resolve("model"), Architecture.LnsMode.AUTO)) {
+        try (Model model = Model.open(Fixtures.dir(fixture).resolve("model"), Architecture.LnsMode.AUTO)) {
             int layers = model.arch().layers();
             List<Branch> branches = new ArrayList<>();
             for (int l = 0; l < layers; l++) branches.add(Branch.without(l));

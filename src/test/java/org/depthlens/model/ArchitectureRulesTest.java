@@ -76,7 +76,7 @@ class ArchitectureRulesTest {
             assertTrue(m.renormalize());
             assertNull(m.shared());
         }
-        assertTrue(((AttentionSpec.Gqa) a.attention()).qkNorm());
+        assertEquals(AttentionSpec.QkNorm.PER_HEAD, ((AttentionSpec.Gqa) a.attention()).qkNorm());
     }
 
     @Test

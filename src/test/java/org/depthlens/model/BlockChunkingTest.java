@@ -55,7 +55,7 @@ class BlockChunkingTest {
         Architecture a = m.arch();
         INDArray x = m.embed(ids);
         WeightPool pool = m.newPool();
-        Rope.Tables rope = m.ropeTables(seq);
+        RopeTables rope = m.ropeTables(seq);
         for (int j = 0; j < a.layers(); j++) {
             x = BlockForward.forwardAll(a, m.loadBlock(j, pool), List.of(x), null, batch, seq, lengths, rope,
                     java.util.Collections.singletonList(null)).get(0);

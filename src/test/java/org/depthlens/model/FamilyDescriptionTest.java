@@ -44,21 +44,22 @@ class FamilyDescriptionTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "llama3_bf16_tied", "mistral_sliding", "qwen2_sharded", "qwen3", "mixtral", "qwen2_moe",
-            "qwen3_moe", "deepseek_v2_lite", "deepseek_v3"})
-    void hfCheckpointsHoldExactlyTheDescribedTensors(String fixture) {
-        Path dir = Fixtures.hf(fixture).resolve("model");
+    @org.junit.jupiter.params.provider.MethodSource("org.depthlens.FixtureSet#all")
+    void checkpointsHoldExactlyTheDescribedTensors(String fixture) {
+        Path dir = org.depthlens.FixtureSet.of(fixture).model();
         assertEquals(held(dir), described(Families.read(dir, Architecture.LnsMode.AUTO)), fixture);
     }
 
     @Test
     void synthWritesTheDescribedTensors() throws IOException {
-        for (String fixture : new String[] {"mixtral", "qwen2_moe", "deepseek_v3"}) {
+        java.util.List<String> fixtures = new java.util.ArrayList<>(java.util.List.of("mixtral", "qwen2_moe", "deepseek_v3"));
+        org.depthlens.FixtureSet.litgpt().forEach(fixtures::add);
+        for (String fixture : fixtures) {
             @SuppressWarnings("unchecked")
-            Map<String, Object> config = new ObjectMapper().readValue(Fixtures.hf(fixture).resolve("model/config.json").toFile(), Map.class);
+            Map<String, Object> config = new ObjectMapper().readValue(Fixtures.dir(fixture).resolve("model/config.json").toFile(), Map.class);
             Path out = tmp.resolve(fixture);
             SyntheticCheckpoint.write(new SyntheticCheckpoint.Shape(fixture, fixture, config), null, DType.F32, 7, out);
-            assertEquals(described(Families.read(Fixtures.hf(fixture).resolve("model"), Architecture.LnsMode.AUTO)), held(out), fixture);
+            assertEquals(described(Families.read(Fixtures.dir(fixture).resolve("model"), Architecture.LnsMode.AUTO)), held(out), fixture);
             try (Model m = Model.open(out, Architecture.LnsMode.AUTO)) { // every tensor accounted for
                 assertEquals(fixture, m.arch().family());
             }

@@ -2,6 +2,7 @@ package org.depthlens.model;
 
 import org.depthlens.model.family.Architecture;
 
+import org.depthlens.FixtureSet;
 import org.depthlens.Fixtures;
 import org.depthlens.weights.SafetensorsFile;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,22 +22,25 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The forward pass against HF transformers' own activations (fixtures/hf/<family>/reference.safetensors):
- * every residual-stream state, every attention and MLP output, and the logits.
+ * The forward pass against reference activations not computed by depthlens (HF transformers' own in
+ * fixtures/hf, LitGPT's float64 ones in fixtures/litgpt_ref): every residual-stream state, every attention and
+ * MLP output the reference has, and the logits. Dense fixtures of {@link FixtureSet}; MoE ones in {@link MoeParityTest}.
  */
 class ForwardParityTest {
-    static final Set<String> BF16 = Set.of("llama3_bf16_tied", "mistral_sliding", "qwen3", "qwen3_moe", "deepseek_v3");
-    static final List<String> DENSE = List.of("llama", "llama3_bf16_tied", "mistral_sliding", "qwen2_sharded", "qwen3");
-
     @TempDir
     Path tmp;
 
     static Stream<Arguments> dense() {
+        return withLegacy(FixtureSet.dense());
+    }
+
+    /** Each fixture with its config, and again with its pre-v5 config when it has one. */
+    static Stream<Arguments> withLegacy(Stream<String> fixtures) {
         List<Arguments> out = new ArrayList<>();
-        for (String f : DENSE) {
+        fixtures.forEach(f -> {
             out.add(Arguments.of(f, false));
-            out.add(Arguments.of(f, true));
-        }
+            if (FixtureSet.of(f).hasLegacyConfig()) out.add(Arguments.of(f, true));
+        });
         return out.stream();
     }
 
@@ -48,12 +52,13 @@ class ForwardParityTest {
 
     /** Runs the fixture and compares every reference tensor; returns the worst relative error. */
     static double assertParity(String fixture, boolean legacy, Path tmp) {
-        double tol = BF16.contains(fixture) ? 3e-3 : 1e-5;
+        double tol = FixtureSet.of(fixture).streamTolerance();
         Path dir = Fixtures.copyModel(fixture, legacy, tmp);
         double worst = 0;
         StringBuilder report = new StringBuilder(fixture + (legacy ? " (legacy config)" : "") + ":");
-        try (SafetensorsFile ref = SafetensorsFile.open(Fixtures.hf(fixture).resolve("reference.safetensors"))) {
+        try (SafetensorsFile ref = SafetensorsFile.open(Fixtures.dir(fixture).resolve("reference.safetensors"))) {
             for (Map.Entry<String, float[]> e : forward(dir, fixture, null).entrySet()) {
+                if (!ref.tensors().containsKey(e.getKey())) continue; // LitGPT's references hold the stream and logits only
                 double err = Fixtures.relMaxError(e.getValue(), Fixtures.readFloats(ref, e.getKey()));
                 if (err > tol) report.append(String.format(" %s=%.3e", e.getKey(), err));
                 worst = Math.max(worst, err);
@@ -70,7 +75,7 @@ class ForwardParityTest {
      * null, gets each MoE block's expert counts.
      */
     static Map<String, float[]> forward(Path dir, String fixture, Map<Integer, long[]> usage) {
-        return forward(dir, Fixtures.hf(fixture).resolve("reference.safetensors"), usage);
+        return forward(dir, Fixtures.dir(fixture).resolve("reference.safetensors"), usage);
     }
 
     /** {@link #forward(Path, String, Map)} on the input_ids of reference file {@code reference}. */
@@ -87,7 +92,7 @@ class ForwardParityTest {
             INDArray x = m.embed(flat);
             out.put("resid.0", flat(x));
             WeightPool pool = m.newPool();
-            Rope.Tables rope = m.ropeTables(seq);
+            RopeTables rope = m.ropeTables(seq);
             for (int j = 0; j < a.layers(); j++) {
                 ExpertUsage counts = usage == null ? null : ExpertUsage.forBlock(a.blocks().get(j));
                 BlockTrace trace = new BlockTrace(true, counts);

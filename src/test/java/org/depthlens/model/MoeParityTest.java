@@ -26,18 +26,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * loading of only the chosen experts.
  */
 class MoeParityTest {
-    static final List<String> MOE = List.of("mixtral", "qwen2_moe", "qwen3_moe", "deepseek_v2_lite", "deepseek_v3");
-
     @TempDir
     Path tmp;
 
     static Stream<Arguments> moe() {
-        List<Arguments> out = new ArrayList<>();
-        for (String f : MOE) {
-            out.add(Arguments.of(f, false));
-            out.add(Arguments.of(f, true));
-        }
-        return out.stream();
+        return ForwardParityTest.withLegacy(org.depthlens.FixtureSet.moeFixtures());
     }
 
     @ParameterizedTest(name = "{0} legacyConfig={1}")
@@ -55,7 +48,7 @@ class MoeParityTest {
     void countsExpertsAndLoadsOnlyChosenOnes(String fixture) {
         Path dir = Fixtures.copyModel(fixture, false, tmp);
         try (Model m = Model.open(dir, Architecture.LnsMode.AUTO);
-             SafetensorsFile ref = SafetensorsFile.open(Fixtures.hf(fixture).resolve("reference.safetensors"))) {
+             SafetensorsFile ref = SafetensorsFile.open(Fixtures.dir(fixture).resolve("reference.safetensors"))) {
             long[] shape = ref.tensors().get("input_ids").shape();
             int batch = (int) shape[0], seq = (int) shape[1];
             int[] ids = Arrays.stream(ref.readLongs(ref.tensors().get("input_ids"))).mapToInt(v -> (int) v).toArray();
@@ -63,7 +56,7 @@ class MoeParityTest {
             INDArray x = m.embed(ids);
             WeightPool pool = m.newPool();
             org.depthlens.LoadCounts loads = org.depthlens.LoadCounts.on(pool);
-            Rope.Tables rope = m.ropeTables(seq);
+            RopeTables rope = m.ropeTables(seq);
             StringBuilder report = new StringBuilder(fixture + " expert usage:");
             long expertBufferGrowth = 0;
             long oneExpert = 0;
@@ -93,6 +86,6 @@ class MoeParityTest {
     }
 
     static Stream<String> fixtures() {
-        return MOE.stream();
+        return org.depthlens.FixtureSet.moeFixtures();
     }
 }

@@ -5,7 +5,7 @@ import org.depthlens.TinyCurse;
 import org.depthlens.model.BlockForward;
 import org.depthlens.model.BlockWeights;
 import org.depthlens.model.Model;
-import org.depthlens.model.Rope;
+import org.depthlens.model.RopeTables;
 import org.depthlens.model.Sublayer;
 import org.depthlens.model.family.Architecture;
 import org.depthlens.probe.Rows;
@@ -64,7 +64,7 @@ class PassesTest {
         Architecture a = model.arch();
         List<BlockWeights> blocks = new ArrayList<>();
         for (int j = 0; j < a.layers(); j++) blocks.add(model.loadBlock(j, model.newPool()));
-        Rope.Tables rope = model.ropeTables(batch.seqLen());
+        RopeTables rope = model.ropeTables(batch.seqLen());
         assertArrayEquals(o.main(), loglik(forward(a, blocks, batch, rope, null), seqs), "main stream");
         for (Branch b : branches) {
             assertArrayEquals(o.loglik().get(b), loglik(forward(a, blocks, batch, rope, b), seqs), b.toString());
@@ -73,7 +73,7 @@ class PassesTest {
         for (Branch b : branches) assertTrue(!Arrays.equals(o.main(), o.loglik().get(b)), b + " equals the main stream");
     }
 
-    private static INDArray forward(Architecture a, List<BlockWeights> blocks, Batch batch, Rope.Tables rope, Branch b) {
+    private static INDArray forward(Architecture a, List<BlockWeights> blocks, Batch batch, RopeTables rope, Branch b) {
         INDArray x = model.embed(batch.ids());
         for (int j = 0; j < a.layers(); j++) {
             Branch.Step step = b == null || j < b.fork() ? Branch.Step.RUN : b.step(j);

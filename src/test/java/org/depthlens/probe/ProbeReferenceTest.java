@@ -9,7 +9,7 @@ import org.depthlens.analysis.Analyzer;
 import org.depthlens.model.BlockForward;
 import org.depthlens.model.BlockWeights;
 import org.depthlens.model.Model;
-import org.depthlens.model.Rope;
+import org.depthlens.model.RopeTables;
 import org.depthlens.model.Sublayer;
 import org.depthlens.model.WeightPool;
 import org.depthlens.pass.Batch;
@@ -87,7 +87,7 @@ class ProbeReferenceTest {
     void zeroingBothSublayersIsRemovingTheBlock(String dir) {
         try (Model m = Model.open(Fixtures.tinyCurse().resolve(dir), Architecture.LnsMode.AUTO)) {
             Batch batch = Batch.of(TinyCurse.windows(2, 64));
-            Rope.Tables rope = m.ropeTables(batch.seqLen());
+            RopeTables rope = m.ropeTables(batch.seqLen());
             INDArray x = m.embed(batch.ids());
             WeightPool pool = m.newPool();
             for (int j = 0; j < m.arch().layers(); j++) {
@@ -102,15 +102,21 @@ class ProbeReferenceTest {
         }
     }
 
+    /** The MoE and MLA fixtures, and every family whose block form differs from Llama's (sandwich, output-norm, parallel). */
+    static java.util.stream.Stream<String> everyProbeFixtures() {
+        return java.util.stream.Stream.concat(java.util.stream.Stream.of("mixtral", "qwen2_moe", "deepseek_v2_lite", "deepseek_v3"),
+                org.depthlens.FixtureSet.litgpt());
+    }
+
     /**
-     * Mixture-of-experts and latent-attention blocks (HF fixtures): every probe family runs in the analysis pass,
+     * Mixture-of-experts and latent-attention blocks (HF fixtures), and the other block forms (LitGPT fixtures): every probe family runs in the analysis pass,
      * the lens at x[L] is the model, zeroing both sublayers of a block returns its input bit for bit, and the
      * Jacobian deviations and sublayer losses are finite numbers that differ from the full model's.
      */
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"mixtral", "qwen2_moe", "deepseek_v2_lite", "deepseek_v3"})
+    @org.junit.jupiter.params.provider.MethodSource("everyProbeFixtures")
     void moeAndMlaFixturesRunEveryProbe(String fixture) {
-        Path dir = Fixtures.hf(fixture);
+        Path dir = Fixtures.dir(fixture);
         List<int[]> windows = Fixtures.windows(fixture);
         try (Model m = Model.open(dir.resolve("model"), Architecture.LnsMode.AUTO)) {
             Metrics got = new Analyzer(m, new Analyzer.Options(true, 0, 1L << 30, Analyzer.DepthProbes.ALL), Progress.NONE)
@@ -125,7 +131,7 @@ class ProbeReferenceTest {
                 assertTrue(Double.isFinite(got.lossWithoutMlp()[l]) && got.lossWithoutMlp()[l] != got.loss(), fixture);
             }
             Batch batch = Batch.of(windows);
-            Rope.Tables rope = m.ropeTables(batch.seqLen());
+            RopeTables rope = m.ropeTables(batch.seqLen());
             INDArray x = m.embed(batch.ids());
             WeightPool pool = m.newPool();
             for (int j = 0; j < L; j++) {

@@ -15,11 +15,46 @@ import java.util.regex.Pattern;
  * to be harmless extras. The executor reads only this.
  *
  * @param configFile the config.json it was read from (for error messages)
+ * @param ropes      the rotary tables the blocks use ({@link BlockSpec#rope()} indexes them); most models have one
  * @param norm       the block normalisation (NORM_TYPE, each block's form) and how it was chosen
  * @param extras     tensors a checkpoint of this family may hold that the model does not use
+ * @param numerics   what every norm computes, the embedding scale and the final logit soft-capping
+ * @param names      where the model-level tensors and the blocks live in the checkpoint
  */
-public record Architecture(String family, Path configFile, Dims dims, Tokens tokens, AttentionSpec attention, RopeSpec rope,
-                           List<BlockSpec> blocks, NormForm norm, List<Extra> extras) {
+public record Architecture(String family, Path configFile, Dims dims, Tokens tokens, AttentionSpec attention, List<RopeSpec> ropes,
+                           List<BlockSpec> blocks, NormForm norm, List<Extra> extras, Numerics numerics, Names names) {
+
+    /**
+     * @param norm         the kind of every norm of the model (blocks, final norm, q/k norms)
+     * @param embedScale   the embedding rows are multiplied by this (Gemma: sqrt(hidden)), 1 for none
+     * @param logitSoftcap final logits become {@code cap·tanh(z/cap)} (Gemma-2), 0 for none
+     */
+    public record Numerics(NormSpec norm, double embedScale, double logitSoftcap) {
+        /** Llama's: RMSNorm, no embedding scale, no capping. */
+        public static Numerics rms(double eps) {
+            return new Numerics(NormSpec.rms(eps), 1.0, 0);
+        }
+    }
+
+    /**
+     * Checkpoint names outside the blocks and the blocks' common prefix.
+     *
+     * @param finalNorm the final norm's base name (its tensors are {@code finalNorm.weight}, {@code .bias})
+     */
+    public record Names(String embedding, String finalNorm, String head, String blocks) {
+        /** The Llama layout: model.embed_tokens, model.norm, lm_head, model.layers.i. */
+        public static final Names HF = new Names("model.embed_tokens.weight", "model.norm", "lm_head.weight", "model.layers.");
+
+        /** This layout with every model.* name under {@code prefix} instead (Gemma-3's model.language_model.). */
+        public Names under(String prefix) {
+            return new Names(embedding.replaceFirst("^model\\.", prefix), finalNorm.replaceFirst("^model\\.", prefix), head,
+                    blocks.replaceFirst("^model\\.", prefix));
+        }
+
+        public String block(int i) {
+            return blocks + i + ".";
+        }
+    }
 
     /** @param eps rms_norm_eps of every norm but MLA's inner ones */
     public record Dims(int hidden, int layers, double eps, int maxPositions) {
@@ -29,10 +64,19 @@ public record Architecture(String family, Path configFile, Dims dims, Tokens tok
     public record Tokens(int vocab, boolean tiedEmbeddings) {
     }
 
-    /** Checkpoint tensors (names matching {@code pattern}) the family may hold and does not use, and why that is harmless. */
-    public record Extra(Pattern pattern, String why) {
+    /**
+     * Checkpoint tensors (names matching {@code pattern}) the family may hold and does not use, and why that is harmless.
+     *
+     * @param onRequest the option that must be given for them to be left out (a multimodal checkpoint's vision tower:
+     *                  leaving out part of what the checkpoint computes is the user's call), or null: always harmless
+     */
+    public record Extra(Pattern pattern, String why, String onRequest) {
         public Extra(String regex, String why) {
-            this(Pattern.compile(regex), why);
+            this(Pattern.compile(regex), why, null);
+        }
+
+        public Extra(Pattern pattern, String why) {
+            this(pattern, why, null);
         }
 
         public boolean matches(String name) {
@@ -53,6 +97,17 @@ public record Architecture(String family, Path configFile, Dims dims, Tokens tok
     public Architecture {
         blocks = List.copyOf(blocks);
         extras = List.copyOf(extras);
+        ropes = List.copyOf(ropes);
+    }
+
+    /** The first (for most models the only) rotary table. */
+    public RopeSpec rope() {
+        return ropes.get(0);
+    }
+
+    /** The kind of every norm of the model. */
+    public NormSpec normSpec() {
+        return numerics.norm();
     }
 
     public int hidden() {
@@ -111,27 +166,28 @@ public record Architecture(String family, Path configFile, Dims dims, Tokens tok
         return true;
     }
 
-    public static final String EMBEDDING = "model.embed_tokens.weight";
-    public static final String FINAL_NORM = "model.norm.weight";
-    public static final String LM_HEAD = "lm_head.weight";
-
-    /** The LM head matrix: the embedding when tied (HF ties them whatever the file holds), else lm_head. */
+    /** The LM head matrix: the embedding when tied (HF ties them whatever the file holds), else the head. */
     public String headName() {
-        return tiedEmbeddings() ? EMBEDDING : LM_HEAD;
+        return tiedEmbeddings() ? names.embedding() : names.head();
+    }
+
+    /** The final norm's weights (gain and bias as its kind has them; none for a parameter-free LayerNorm). */
+    public List<Weight> finalNormWeights() {
+        return normSpec().weights("norm.final", names.finalNorm(), hidden());
     }
 
     /** Weights outside the blocks: embedding, final norm and (untied) LM head. */
     public List<Weight> modelWeights() {
         List<Weight> w = new ArrayList<>();
-        w.add(Weight.of("embedding", EMBEDDING, vocab(), hidden()));
-        w.add(Weight.gain("norm.final", FINAL_NORM, hidden()));
-        if (!tiedEmbeddings()) w.add(Weight.of("head", LM_HEAD, vocab(), hidden()));
+        w.add(Weight.of("embedding", names.embedding(), vocab(), hidden()));
+        w.addAll(finalNormWeights());
+        if (!tiedEmbeddings()) w.add(Weight.of("head", names.head(), vocab(), hidden()));
         return w;
     }
 
     /** Every weight block {@code j} owns, routed experts included. */
     public List<Weight> blockWeights(int j) {
-        return blocks.get(j).weights(attention, hidden());
+        return blocks.get(j).weights(attention, hidden(), normSpec());
     }
 
     /** Every weight of the model: {@link #modelWeights} then each block's. */
@@ -158,6 +214,7 @@ public record Architecture(String family, Path configFile, Dims dims, Tokens tok
         d.put("hidden", Integer.toString(hidden()));
         d.put("vocab", Integer.toString(vocab()));
         d.put("rms_norm_eps", Double.toString(eps()));
+        d.put("norm", normSpec().describe());
         d.put("tied_embeddings", Boolean.toString(tiedEmbeddings()));
         d.put("layernorm_scaling", Boolean.toString(lns()));
         d.put("norm_type", norm.describe());
@@ -168,7 +225,15 @@ public record Architecture(String family, Path configFile, Dims dims, Tokens tok
             d.put("head_dim", Integer.toString(g.headDim()));
             d.put("qkv_bias", Boolean.toString(g.qkvBias()));
             d.put("o_bias", Boolean.toString(g.oBias()));
-            d.put("qk_norm", Boolean.toString(g.qkNorm()));
+            d.put("qk_norm", switch (g.qkNorm()) {
+                case NONE -> "false";
+                case PER_HEAD -> "true";
+                case WHOLE -> "whole projection";
+            });
+            if (g.fused() != AttentionSpec.Fused.NONE) d.put("fused_qkv", g.fused() == AttentionSpec.Fused.QKV ? "qkv_proj [q; k; v]" : "query_key_value per head");
+            if (Math.abs(g.scale() - Math.pow(g.headDim(), -0.5)) > 1e-15) d.put("attention_scale", String.format(java.util.Locale.ROOT, "%.8g", g.scale()));
+            if (g.softcap() > 0) d.put("attn_logit_softcapping", Double.toString(g.softcap()));
+            if (g.clip() > 0) d.put("clip_qkv", Double.toString(g.clip()));
         } else {
             AttentionSpec.Mla m = (AttentionSpec.Mla) attention;
             d.put("attention", "mla");
@@ -180,8 +245,16 @@ public record Architecture(String family, Path configFile, Dims dims, Tokens tok
             d.put("v_head_dim", Integer.toString(m.vDim()));
             d.put("softmax_scale", String.format(java.util.Locale.ROOT, "%.8g", m.scale()));
         }
+        RopeSpec rope = rope();
         d.put("rope", rope.type() + (rope.interleaved() ? " (interleaved)" : ""));
         d.put("rope_dim", Integer.toString(rope.dim()));
+        if (ropes.size() > 1) {
+            StringBuilder sb = new StringBuilder();
+            for (BlockSpec b : blocks) sb.append(sb.length() == 0 ? "" : ",").append(b.rope());
+            d.put("rope_tables", ropes.stream().map(r -> r.type() + " theta " + r.config().theta()).toList() + ", per block " + sb);
+        }
+        if (numerics.embedScale() != 1.0) d.put("embedding_scale", String.format(java.util.Locale.ROOT, "%.8g", numerics.embedScale()));
+        if (numerics.logitSoftcap() > 0) d.put("final_logit_softcapping", Double.toString(numerics.logitSoftcap()));
         List<Integer> windows = blocks.stream().map(BlockSpec::slidingWindow).distinct().toList();
         d.put("sliding_window", windows.size() == 1 && windows.get(0) == 0 ? "none" : describeWindows());
         List<Integer> dense = new ArrayList<>(), moe = new ArrayList<>();
@@ -199,6 +272,8 @@ public record Architecture(String family, Path configFile, Dims dims, Tokens tok
             MlpSpec.Dense denseMlp = (MlpSpec.Dense) blocks.get(dense.get(0)).mlp();
             d.put("intermediate", Integer.toString(denseMlp.intermediate()));
             d.put("mlp_bias", Boolean.toString(denseMlp.bias()));
+            if (denseMlp.activation() != MlpSpec.Activation.SILU_GLU) d.put("activation", denseMlp.activation().label());
+            if (denseMlp.layout() == MlpSpec.Layout.FUSED_GATE_UP) d.put("fused_gate_up", "gate_up_proj [gate; up]");
         }
         if (first != null) {
             d.put("experts", Integer.toString(first.experts()));

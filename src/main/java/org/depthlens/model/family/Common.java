@@ -74,34 +74,83 @@ final class Common {
     static final Windows ALL_SLIDING = new Windows((i, w) -> w, false, true);
 
     /**
+     * What a family states beyond attention, windows and feed-forward: its norm kind and the other numerics, the
+     * rotary tables and which one each block uses, and where its tensors live.
+     */
+    interface Layout {
+        /** Every norm's kind and eps, the embedding scale, the final logit capping. */
+        Architecture.Numerics numerics(ConfigReader c);
+
+        /** The rotary tables; {@code ropeOf} picks one per block. */
+        List<RopeSpec> ropes(ConfigReader c, int maxPositions);
+
+        /** Index into {@link #ropes} of block i, given its sliding window (0: full attention). */
+        default int ropeOf(int block, int window) {
+            return 0;
+        }
+
+        default Architecture.Names names() {
+            return Architecture.Names.HF;
+        }
+    }
+
+    /** The Llama layout: RMSNorm with rms_norm_eps, one rope table of {@code ropeDim}, HF names. */
+    static Layout llamaLayout(int ropeDim, boolean interleaved) {
+        return new Layout() {
+            @Override
+            public Architecture.Numerics numerics(ConfigReader c) {
+                return Architecture.Numerics.rms(c.positiveDouble("rms_norm_eps"));
+            }
+
+            @Override
+            public List<RopeSpec> ropes(ConfigReader c, int maxPositions) {
+                return List.of(new RopeSpec(c.rope(), ropeDim, interleaved, maxPositions));
+            }
+        };
+    }
+
+    /**
      * The architecture from the keys every family reads (sizes, rope, tying, LNS, sliding windows) and the
      * family's attention, windows and feed-forward per block.
      */
     static Architecture assemble(String family, ConfigReader c, NormForm norm, AttentionSpec attention,
                                  int ropeDim, boolean interleaved, Windows windows, IntFunction<MlpSpec> mlp,
                                  List<Architecture.Extra> extras) {
+        return assemble(family, c, norm, attention, llamaLayout(ropeDim, interleaved), windows, mlp, extras);
+    }
+
+    /** {@link #assemble} with the family's own {@link Layout}. */
+    static Architecture assemble(String family, ConfigReader c, NormForm norm, AttentionSpec attention, Layout layout,
+                                 Windows windows, IntFunction<MlpSpec> mlp, List<Architecture.Extra> extras) {
         int hidden = c.positiveInt("hidden_size");
         int layers = c.positiveInt("num_hidden_layers");
         int vocab = c.positiveInt("vocab_size");
-        double eps = c.positiveDouble("rms_norm_eps");
+        Architecture.Numerics numerics = layout.numerics(c);
         int maxPositions = c.positiveInt("max_position_embeddings");
-        RopeSpec rope = new RopeSpec(c.rope(), ropeDim, interleaved, maxPositions);
+        List<RopeSpec> ropes = layout.ropes(c, maxPositions);
         boolean tied = c.bool("tie_word_embeddings", false);
         if (norm.blocks().size() != layers) throw new IllegalArgumentException(norm.blocks().size() + " block forms for " + layers + " blocks");
         List<String> layerTypes = windows.layerTypes() ? c.stringList("layer_types", layers) : null;
         Integer w = windows == FULL ? null : c.optionalPositiveInt("sliding_window");
         if (!windows.on()) w = null;
+        Architecture.Names names = layout.names();
         List<BlockSpec> blocks = new ArrayList<>();
         for (int i = 0; i < layers; i++) {
             int window = layerTypes != null ? layerTypeWindow(c, layerTypes, i, w) : w == null ? 0 : windows.rule().window(i, w);
-            BlockSpec b = new BlockSpec(i, window, norm.blocks().get(i), mlp.apply(i));
+            BlockSpec b = new BlockSpec(i, window, norm.blocks().get(i), mlp.apply(i), layout.ropeOf(i, window), names.block(i));
             if (b.mlp() instanceof MlpSpec.Moe m) checkMoe(c, m);
             blocks.add(b);
         }
         List<Architecture.Extra> all = new ArrayList<>(extras);
-        if (tied) all.add(TIED_HEAD);
-        return new Architecture(family, c.file(), new Architecture.Dims(hidden, layers, eps, maxPositions),
-                new Architecture.Tokens(vocab, tied), attention, rope, blocks, norm, all);
+        if (tied) all.add(tiedHead(names));
+        return new Architecture(family, c.file(), new Architecture.Dims(hidden, layers, numerics.norm().eps(), maxPositions),
+                new Architecture.Tokens(vocab, tied), attention, ropes, blocks, norm, all, numerics, names);
+    }
+
+    /** With tie_word_embeddings HF makes the LM head the embedding after loading, whatever the file stored. */
+    private static Architecture.Extra tiedHead(Architecture.Names names) {
+        return names.head().equals(Architecture.Names.HF.head()) ? TIED_HEAD
+                : new Architecture.Extra(java.util.regex.Pattern.quote(names.head()), TIED_HEAD.why());
     }
 
     /** An explicit layer_types list ("full_attention" / "sliding_attention") overrides every family rule. */

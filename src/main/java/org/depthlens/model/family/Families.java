@@ -13,7 +13,8 @@ import java.util.stream.Collectors;
 /** The supported families, and the way from a config.json to an {@link Architecture}. */
 public final class Families {
     public static final List<Family> ALL = List.of(new Llama(), new Mistral(), new Mixtral(), new Qwen2(), new Qwen3(),
-            new Qwen2Moe(), new Qwen3Moe(), new DeepseekV2(), new DeepseekV3());
+            new Qwen2Moe(), new Qwen3Moe(), new DeepseekV2(), new DeepseekV3(), new Olmo(), new Olmo2(), new GptNeox(), new Phi3(), new Gemma2(), new Gemma3Text(),
+            new Gemma3());
 
     private Families() {}
 
@@ -50,6 +51,6 @@ public final class Families {
         }
         ConfigReader c = new ConfigReader(file, root, f.defaults());
         f.configKeys().check(c, type);
-        return f.describe(c, norm.resolve(c, tensors, trainingCode));
+        return f.describe(c, f.normForm(c, norm, tensors, trainingCode), tensors);
     }
 }

@@ -1,6 +1,7 @@
 package org.depthlens.model.family;
 
 import org.depthlens.weights.ConfigReader;
+import org.depthlens.weights.TensorInfo;
 
 import java.util.Map;
 
@@ -29,8 +30,27 @@ public interface Family {
     /** HF's code defaults of the keys this family reads (shared/docs/architectures.md §3). */
     Map<String, Object> defaults();
 
-    /** The architecture of one config.json of this family, its blocks in the forms of {@code norm} ({@link NormChoice#resolve}). */
+    /** The architecture of one config.json of this family, its blocks in the forms of {@code norm} ({@link #normForm}). */
     Architecture describe(ConfigReader config, NormForm norm);
+
+    /**
+     * {@link #describe(ConfigReader, NormForm)} of a checkpoint holding {@code tensors} (null: none), for a family whose
+     * checkpoints come in more than one naming (Gemma-3's, saved before and after transformers 4.52).
+     */
+    default Architecture describe(ConfigReader config, NormForm norm, Map<String, TensorInfo> tensors) {
+        return describe(config, norm);
+    }
+
+    /**
+     * The block forms of this config: what the user and the files say ({@link NormChoice#resolve}) for families the
+     * Curse-of-Depth code's forms apply to; a family whose blocks have one fixed form returns it
+     * ({@link NormChoice#fixed}).
+     *
+     * @param tensors the checkpoint's tensors, or null (no files: a synthetic shape)
+     */
+    default NormForm normForm(ConfigReader config, NormChoice choice, Map<String, TensorInfo> tensors, boolean trainingCode) {
+        return choice.resolve(config, tensors, trainingCode);
+    }
 
     /**
      * The config.json keys whose meaning depends on block indices, in the order {@code prune} rewrites them

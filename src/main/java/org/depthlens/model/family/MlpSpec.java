@@ -11,19 +11,82 @@ public sealed interface MlpSpec permits MlpSpec.Dense, MlpSpec.Moe {
     /** The feed-forward weights of one block, under {@code blockPrefix} = {@code model.layers.i.}. */
     List<Weight> weights(String blockPrefix, int hidden);
 
+    /** What a dense MLP computes. */
+    enum Activation {
+        /** {@code down(silu(gate(x)) * up(x))} (Llama and most families). */
+        SILU_GLU("SiLU-gated (SwiGLU)"),
+        /** {@code down(gelu_tanh(gate(x)) * up(x))} (Gemma's gelu_pytorch_tanh). */
+        GELU_TANH_GLU("GELU-tanh-gated (GeGLU)"),
+        /** {@code down(gelu(up(x)))} with the exact (erf) GELU, not gated (GPT-NeoX). */
+        GELU("GELU (exact), not gated");
+
+        private final String label;
+
+        Activation(String label) {
+            this.label = label;
+        }
+
+        public String label() {
+            return label;
+        }
+
+        public boolean gated() {
+            return this != GELU;
+        }
+    }
+
     /**
-     * SwiGLU {@code down(silu(gate(x)) * up(x))} under {@code model.layers.{i}.mlp.}.
-     *
-     * @param bias gate, up and down projections have biases (Llama's mlp_bias)
+     * How a dense MLP's tensors are stored under {@code model.layers.i.mlp.}: gate/up/down projections (gated), or
+     * one {@code gate_up_proj} with [gate; up] rows (Phi-3), or GPT-NeoX's {@code dense_h_to_4h}/{@code dense_4h_to_h}.
      */
-    record Dense(int intermediate, boolean bias) implements MlpSpec {
+    enum Layout {
+        SEPARATE("gate_proj", "up_proj", "down_proj"), FUSED_GATE_UP(null, "gate_up_proj", "down_proj"),
+        NEOX(null, "dense_h_to_4h", "dense_4h_to_h");
+
+        final String gate, up, down;
+
+        Layout(String gate, String up, String down) {
+            this.gate = gate;
+            this.up = up;
+            this.down = down;
+        }
+    }
+
+    /**
+     * A dense MLP under {@code model.layers.{i}.mlp.}.
+     *
+     * @param bias every projection has a bias (Llama's mlp_bias, GPT-NeoX)
+     */
+    record Dense(int intermediate, boolean bias, Activation activation, Layout layout) implements MlpSpec {
         public Dense(int intermediate) {
             this(intermediate, false);
         }
 
+        public Dense(int intermediate, boolean bias) {
+            this(intermediate, bias, Activation.SILU_GLU, Layout.SEPARATE);
+        }
+
+        public Dense {
+            if (activation.gated() == (layout == Layout.NEOX)) throw new IllegalArgumentException(activation + " with " + layout);
+        }
+
+        /** Roles mlp.gu (gate and up stacked) or mlp.up (not gated), mlp.down, and their biases. */
         @Override
         public List<Weight> weights(String blockPrefix, int hidden) {
-            return swiGlu("mlp", blockPrefix + "mlp.", "gate_proj", "up_proj", "down_proj", intermediate, hidden, bias);
+            String p = blockPrefix + "mlp.";
+            return switch (layout) {
+                case SEPARATE -> swiGlu("mlp", p, layout.gate, layout.up, layout.down, intermediate, hidden, bias);
+                case FUSED_GATE_UP, NEOX -> {
+                    String up = layout == Layout.NEOX ? "mlp.up" : "mlp.gu";
+                    long rows = layout == Layout.NEOX ? intermediate : 2L * intermediate;
+                    List<Weight> w = new ArrayList<>();
+                    w.add(Weight.of(up, p + layout.up + ".weight", rows, hidden));
+                    if (bias) w.add(Weight.of(up + ".bias", p + layout.up + ".bias", rows));
+                    w.add(Weight.of("mlp.down", p + layout.down + ".weight", hidden, intermediate));
+                    if (bias) w.add(Weight.of("mlp.down.bias", p + layout.down + ".bias", hidden));
+                    yield w;
+                }
+            };
         }
     }
 

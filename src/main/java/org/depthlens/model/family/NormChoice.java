@@ -15,17 +15,32 @@ import java.util.Set;
  * {@code --norm-type} (with {@code --post-num}), else config.json's {@code "norm_type"} / {@code "post_num"},
  * else {@code --lns on} or {@code "layernorm_scaling"}, else the norm tensors each block holds (matched against
  * the weights of each {@link BlockForm}). The files cannot tell Pre-LN from LNS nor post from deeppost (same
- * tensors); what was assumed is said in the form's note.
+ * tensors); what was assumed is said in the form's note. It also carries the one other reading choice a user makes
+ * about a checkpoint, {@code --skip-vision}, because it travels the same way to every model a run opens.
  *
  * @param normType a {@code NORM_TYPE} name (any case), or null
  * @param postNum  Mix-LN's {@code POST_NUM} as given (--post-num), or null; a form without leading Post-LN blocks
  *                 refuses it, and it may not exceed the block count
+ * @param postNumGiven how the user wrote POST_NUM, for messages: null for {@code --post-num}, or a run config's
+ *                 {@code run.json: 'postNum'}
+ * @param skipVision a multimodal checkpoint's vision tower and projector tensors are left out of the tensor check
+ *                   ({@link Architecture.Extra#onRequest}); without it they are refused by name
  */
-public record NormChoice(String normType, Integer postNum, Architecture.LnsMode lns) implements java.io.Serializable {
+public record NormChoice(String normType, Integer postNum, Architecture.LnsMode lns, String postNumGiven, boolean skipVision)
+        implements java.io.Serializable {
     public static final NormChoice AUTO = new NormChoice(null, null, Architecture.LnsMode.AUTO);
 
     public NormChoice {
         if (lns == null) lns = Architecture.LnsMode.AUTO;
+    }
+
+    public NormChoice(String normType, Integer postNum, Architecture.LnsMode lns) {
+        this(normType, postNum, lns, null, false);
+    }
+
+    /** {@code --post-num}, or where a run config gave it. */
+    private String postNumName() {
+        return postNumGiven == null ? "--post-num" : postNumGiven;
     }
 
     public static NormChoice of(Architecture.LnsMode lns) {
@@ -46,11 +61,11 @@ public record NormChoice(String normType, Integer postNum, Architecture.LnsMode 
         String source = null;
         String fromConfig = configNormType(c);
         if (normType != null) {
-            type = NormType.parse(normType);
+            type = NormType.parseCode(normType);
             if (type == null) throw new BadInputException(where + "--norm-type '" + normType + "' is not a NORM_TYPE of the Curse-of-Depth code (" + NormType.names() + ")");
             source = NormForm.GIVEN_FLAG;
         } else if (fromConfig != null) {
-            type = NormType.parse(fromConfig);
+            type = NormType.parseCode(fromConfig);
             if (type == null) throw c.error("norm_type '" + fromConfig + "' is not a NORM_TYPE of the Curse-of-Depth code (" + NormType.names() + ")");
             source = "config.json norm_type";
         } else if (lns == Architecture.LnsMode.ON) {
@@ -71,7 +86,7 @@ public record NormChoice(String normType, Integer postNum, Architecture.LnsMode 
             source = NormForm.DETECTED;
             if (d.postNum != null) {
                 if (postNum != null && !postNum.equals(d.postNum)) {
-                    throw new BadInputException(where + "--post-num " + postNum + " but the norm tensors say the first " + d.postNum
+                    throw new BadInputException(where + postNumName() + " " + postNum + " but the norm tensors say the first " + d.postNum
                             + " block" + (d.postNum == 1 ? " is" : "s are") + " Post-LN");
                 }
                 post = d.postNum;
@@ -83,10 +98,14 @@ public record NormChoice(String normType, Integer postNum, Architecture.LnsMode 
             }
         }
         if (postNum != null && !type.usesPostNum()) {
-            throw new BadInputException(where + "--post-num " + postNum + " but the blocks are NORM_TYPE " + type.code() + " (" + source
-                    + "), which has no POST_NUM; give --norm-type post_pre or drop --post-num");
+            throw new BadInputException(where + postNumName() + " " + postNum + " but the blocks are NORM_TYPE " + type.code() + " (" + source
+                    + "), which has no POST_NUM; give " + (postNumGiven == null ? "--norm-type post_pre or drop --post-num" : "'normType' post_pre or drop 'postNum'"));
         }
         if (type.usesPostNum() && post != null && post > layers) {
+            if (postNumGiven != null) {
+                throw new BadInputException(postNumGiven + " " + post + " is more than the " + layers + " blocks of " + c.file()
+                        + " (num_hidden_layers); give " + layers + " or less");
+            }
             if (postNum != null) {
                 throw new BadInputException(c.file() + ": --post-num " + post + " is more than the model's " + layers
                         + " blocks (num_hidden_layers); give --post-num " + layers + " or less");
@@ -97,6 +116,29 @@ public record NormChoice(String normType, Integer postNum, Architecture.LnsMode 
         NormForm form = new NormForm(type, p, type.blocks(layers, p, factors), source, note == null ? null : where + note);
         if (tensors != null) check(where, form, hidden, tensors);
         return form;
+    }
+
+    /**
+     * The one form of a family whose blocks have a fixed normalisation (Gemma's sandwich, OLMo-2's output norms,
+     * GPT-NeoX's parallel residual, OLMo's parameter-free Pre-LN): asking for another form, or for LayerNorm
+     * Scaling, is refused rather than silently ignored.
+     */
+    public NormForm fixed(ConfigReader c, String family, NormType type) {
+        int layers = c.positiveInt("num_hidden_layers");
+        String where = c.file().toAbsolutePath().getParent() + ": ";
+        if (normType != null && NormType.parseCode(normType) != type) {
+            throw new BadInputException(where + "--norm-type " + normType + " does not apply: " + family + " blocks are " + type.label()
+                    + " by construction (--norm-type is for checkpoints of the Curse-of-Depth code)");
+        }
+        if (lns == Architecture.LnsMode.ON) {
+            throw new BadInputException(where + "--lns on does not apply: " + family + " blocks are " + type.label() + " by construction");
+        }
+        // no fixed form has leading Post-LN blocks: a POST_NUM would be silently ignored
+        if (postNum != null) {
+            throw new BadInputException(where + postNumName() + " " + postNum + " does not apply: " + family + " blocks are " + type.label()
+                    + " by construction, without Mix-LN's leading Post-LN blocks");
+        }
+        return new NormForm(type, 1, type.blocks(layers, 1, null), "the " + family + " architecture", null);
     }
 
     /**

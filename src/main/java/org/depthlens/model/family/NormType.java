@@ -6,7 +6,9 @@ import java.util.List;
 /**
  * The block normalisation schemes of the Curse-of-Depth training code, under the names of its
  * {@code NORM_TYPE} environment variable (lmsdss/LayerNorm-Scaling, {@code LlamaDecoderLayer}). The code
- * records the choice nowhere in the checkpoint; {@link NormChoice} finds it.
+ * records the choice nowhere in the checkpoint; {@link NormChoice} finds it. The last two are the fixed forms of
+ * released families that code does not train (OLMo-2, GPT-NeoX): they name a model's form in reports, but
+ * {@code --norm-type} does not accept them ({@link #parseCode}).
  */
 public enum NormType {
     PRE("pre", "Pre-LN"),
@@ -14,12 +16,14 @@ public enum NormType {
     LNS("LNS", "LNS"),
     POST("post", "Post-LN"),
     DEEPPOST("deeppost", "DeepNorm post"),
-    SANDWICH("sandwich", "Sandwich-LN"),
+    SANDWICH("sandwich", "Sandwich-LN / Peri-LN"),
     POST_PRE("post_pre", "Mix-LN"),
     SCALE_POST_PRE("scale_post_pre", "Mix-LN (scaled init)"),
     PRE_POST("pre_post", "Pre-LN then Post-LN"),
     PRE_SANDWICH("pre_sandwich", "Pre-LN then Sandwich-LN"),
-    SCALE_RES_PRE_NORM("scale_res_pre_norm", "Pre-LN, learned residual scalars");
+    SCALE_RES_PRE_NORM("scale_res_pre_norm", "Pre-LN, learned residual scalars"),
+    OUTPUT_NORM("output_norm", "Output-norm"),
+    PARALLEL("parallel", "Parallel residual");
 
     /** pre_post and pre_sandwich: blocks below this index are Pre-LN (a constant of the code). */
     public static final int PRE_BLOCKS = 7;
@@ -27,7 +31,7 @@ public enum NormType {
     public static final double DEEPPOST_ALPHA = 2.8284271247461903;
 
     private static final BlockForm PRE_LN = new BlockForm.PreNorm(1.0), POST_LN = new BlockForm.PostNorm(1.0),
-            SANDWICH_LN = new BlockForm.Sandwich();
+            SANDWICH_LN = new BlockForm.Sandwich(), OUTPUT = new BlockForm.OutputNorm(), PARALLEL_FORM = new BlockForm.Parallel();
 
     private final String code;
     private final String label;
@@ -52,15 +56,26 @@ public enum NormType {
         return this == POST_PRE || this == SCALE_POST_PRE;
     }
 
-    /** The type named {@code name} (case-insensitive, the code's names), or null. */
+    /** The type named {@code name} (case-insensitive), or null: any type, as recorded in a result's provenance. */
     public static NormType parse(String name) {
         for (NormType t : values()) if (t.code.equalsIgnoreCase(name.strip())) return t;
         return null;
     }
 
-    /** "pre, scale_pre, LNS, ..." for messages. */
+    /** A {@code NORM_TYPE} of the Curse-of-Depth code named {@code name} (case-insensitive), or null. */
+    public static NormType parseCode(String name) {
+        NormType t = parse(name);
+        return t != null && t.trainingCode() ? t : null;
+    }
+
+    /** Whether the Curse-of-Depth code trains this form (a {@code --norm-type} value). */
+    public boolean trainingCode() {
+        return this != OUTPUT_NORM && this != PARALLEL;
+    }
+
+    /** "pre, scale_pre, LNS, ..." for messages: the code's names. */
     public static String names() {
-        return String.join(", ", java.util.Arrays.stream(values()).map(NormType::code).toList());
+        return String.join(", ", java.util.Arrays.stream(values()).filter(NormType::trainingCode).map(NormType::code).toList());
     }
 
     /**
@@ -81,6 +96,8 @@ public enum NormType {
                 case PRE_POST -> l < PRE_BLOCKS ? PRE_LN : POST_LN;
                 case PRE_SANDWICH -> l < PRE_BLOCKS ? PRE_LN : SANDWICH_LN;
                 case SCALE_RES_PRE_NORM -> new BlockForm.PreNorm(1.0, true);
+                case OUTPUT_NORM -> OUTPUT;
+                case PARALLEL -> PARALLEL_FORM;
             });
         }
         return List.copyOf(out);

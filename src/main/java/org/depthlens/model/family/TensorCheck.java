@@ -15,8 +15,6 @@ import java.util.Set;
  * Runs on the headers alone, before anything is computed.
  */
 public final class TensorCheck {
-    private static final String BLOCKS = "model.layers.";
-
     private TensorCheck() {}
 
     /**
@@ -24,6 +22,14 @@ public final class TensorCheck {
      * (non-float, FP8 without block scales) tensor of the description; a tensor nobody reads. Each as one line naming the tensor and the file.
      */
     public static void check(Architecture a, Checkpoint ck) {
+        check(a, ck, false);
+    }
+
+    /**
+     * {@link #check(Architecture, Checkpoint)}; {@code skipAsked}: the user asked to leave out the extras that need
+     * asking ({@link Architecture.Extra#onRequest}, a vision tower), which are otherwise refused by name.
+     */
+    public static void check(Architecture a, Checkpoint ck, boolean skipAsked) {
         checkNoBlocksBeyondConfig(a, ck);
         Set<String> used = new HashSet<>();
         for (Weight w : a.allWeights()) {
@@ -35,7 +41,13 @@ public final class TensorCheck {
         }
         for (TensorInfo t : ck.tensors().values()) {
             String name = t.name();
-            if (used.contains(name) || a.extra(name) != null) continue;
+            if (used.contains(name)) continue;
+            Architecture.Extra extra = a.extra(name);
+            if (extra != null && extra.onRequest() != null && !skipAsked) {
+                throw new BadInputException(Msg.f(t.file()) + ": tensor " + Msg.q(name) + " is " + extra.why() + ", which depthlens does not run; "
+                        + "pass " + extra.onRequest() + " to analyse the " + a.family() + " language model without it");
+            }
+            if (extra != null) continue;
             // an FP8 weight's block scales are read with it
             if (name.endsWith("_scale_inv") && used.contains(name.substring(0, name.length() - "_scale_inv".length()))) continue;
             throw new BadInputException(Msg.f(t.file()) + ": tensor " + Msg.q(name) + " is not part of the " + a.family()
@@ -50,12 +62,13 @@ public final class TensorCheck {
     private static void checkNoBlocksBeyondConfig(Architecture a, Checkpoint ck) {
         int max = -1;
         String example = null;
+        String blocks = a.names().blocks();
         for (String name : ck.tensors().keySet()) {
-            if (!name.startsWith(BLOCKS) || a.extra(name) != null) continue;
-            int dot = name.indexOf('.', BLOCKS.length());
+            if (!name.startsWith(blocks) || a.extra(name) != null) continue;
+            int dot = name.indexOf('.', blocks.length());
             if (dot < 0) continue;
             try {
-                int block = Integer.parseInt(name.substring(BLOCKS.length(), dot));
+                int block = Integer.parseInt(name.substring(blocks.length(), dot));
                 if (block >= a.layers() && block > max) {
                     max = block;
                     example = name;

@@ -13,9 +13,10 @@ import java.util.List;
  * @param parts  the tensors, in stacking order; all alike after the first dimension
  * @param expert -1 for a weight loaded with its block; e for routed expert e, loaded only when a token
  *               chooses it (into the same role for every expert: one buffer, reused)
- * @param init   how {@code synth} fills it: random, or ones (norm gains)
+ * @param init   how {@code synth} fills it: random, ones (norm gains) or zeros (biases of norms, Gemma's gain offsets)
+ * @param transform what loading does to the stored values before the forward pass reads them
  */
-public record Weight(String role, List<Part> parts, int expert, Init init) {
+public record Weight(String role, List<Part> parts, int expert, Init init, Transform transform) {
     /** One checkpoint tensor and the shape the config implies for it. */
     public record Part(String name, long[] shape) {
         public Part {
@@ -49,10 +50,33 @@ public record Weight(String role, List<Part> parts, int expert, Init init) {
         }
     }
 
-    public enum Init { RANDOM, ONES }
+    public enum Init { RANDOM, ONES, ZEROS }
+
+    /**
+     * How the stored tensor becomes the buffer the forward pass reads.
+     * {@code PLUS_ONE}: Gemma's norm gains are stored as offsets from 1.
+     * {@code PER_HEAD_QKV}: GPT-NeoX's fused {@code query_key_value} rows are laid out per head as
+     * [heads, 3, headDim] (q, k, v of head 0, then of head 1, ...); they are regrouped into all q rows,
+     * then all k, then all v, the layout of a stacked q/k/v weight (also for its bias).
+     */
+    public record Transform(Kind kind, int heads, int headDim) implements java.io.Serializable {
+        public enum Kind { NONE, PLUS_ONE, PER_HEAD_QKV }
+
+        public static final Transform NONE = new Transform(Kind.NONE, 0, 0);
+        public static final Transform PLUS_ONE = new Transform(Kind.PLUS_ONE, 0, 0);
+
+        public static Transform perHeadQkv(int heads, int headDim) {
+            return new Transform(Kind.PER_HEAD_QKV, heads, headDim);
+        }
+    }
+
+    public Weight(String role, List<Part> parts, int expert, Init init) {
+        this(role, parts, expert, init, Transform.NONE);
+    }
 
     public Weight {
         parts = List.copyOf(parts);
+        if (transform == null) transform = Transform.NONE;
         if (parts.isEmpty()) throw new IllegalArgumentException("weight " + role + " has no tensor");
     }
 
@@ -64,6 +88,21 @@ public record Weight(String role, List<Part> parts, int expert, Init init) {
     /** A norm gain (ones in synthetic checkpoints). */
     public static Weight gain(String role, String name, long size) {
         return new Weight(role, List.of(new Part(name, new long[] {size})), -1, Init.ONES);
+    }
+
+    /** A norm gain stored as an offset from 1 (Gemma): zeros in synthetic checkpoints, 1 + w when loaded. */
+    public static Weight gainOffset(String role, String name, long size) {
+        return new Weight(role, List.of(new Part(name, new long[] {size})), -1, Init.ZEROS, Transform.PLUS_ONE);
+    }
+
+    /** A vector that is zero in synthetic checkpoints (a norm's bias). */
+    public static Weight zeros(String role, String name, long size) {
+        return new Weight(role, List.of(new Part(name, new long[] {size})), -1, Init.ZEROS);
+    }
+
+    /** This weight loaded through {@code t}. */
+    public Weight with(Transform t) {
+        return new Weight(role, parts, expert, init, t);
     }
 
     /** A learned 0-dim scalar (shape []; ones in synthetic checkpoints). */
@@ -82,7 +121,7 @@ public record Weight(String role, List<Part> parts, int expert, Init init) {
 
     /** This weight as routed expert {@code e}'s. */
     public Weight ofExpert(int e) {
-        return new Weight(role, parts, e, init);
+        return new Weight(role, parts, e, init, transform);
     }
 
     public boolean onDemand() {

@@ -98,12 +98,16 @@ class ConfigKeysTest {
     /** The config.json files of every fixture and checkpoint the project is tested on. */
     static List<Path> shippedConfigs() throws IOException {
         List<Path> out = new ArrayList<>();
-        for (String dir : List.of("fixtures/hf", "fixtures/lns_code", "checkpoints")) {
+        for (String dir : List.of("fixtures/hf", "fixtures/litgpt_ref", "fixtures/lns_code", "checkpoints")) {
             try (Stream<Path> s = Files.walk(Fixtures.shared().resolve(dir))) {
                 s.filter(p -> p.getFileName().toString().matches("config(\\.legacy)?\\.json")).sorted().forEach(out::add);
             }
         }
         try (Stream<Path> s = Files.walk(Path.of("models"))) {
+            s.filter(p -> p.getFileName().toString().equals("config.json")).sorted().forEach(out::add);
+        }
+        // configs of families with no fixture of their own (gemma3: the multimodal wrapper, shaped like gemma-3-4b-pt's)
+        try (Stream<Path> s = Files.walk(Path.of("src/test/resources/configs"))) {
             s.filter(p -> p.getFileName().toString().equals("config.json")).sorted().forEach(out::add);
         }
         return out;
@@ -125,7 +129,7 @@ class ConfigKeysTest {
             types.add(f.modelType());
             ConfigReader c = new ConfigReader(file, root, f.defaults());
             f.configKeys().check(c, f.modelType());
-            f.describe(c, NormChoice.AUTO.resolve(c, null, false));
+            f.describe(c, f.normForm(c, NormChoice.AUTO, null, false));
             for (String k : c.consulted()) {
                 ConfigKeys.Key d = f.configKeys().get(k);
                 assertTrue(d != null && d.use() != ConfigKeys.Use.IGNORED, file + ": " + f.modelType()
