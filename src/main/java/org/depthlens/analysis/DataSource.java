@@ -46,10 +46,21 @@ public final class DataSource {
             if (Files.isDirectory(path)) {
                 StringBuilder sb = new StringBuilder();
                 try (Stream<Path> s = Files.list(path)) {
+                    // every .md/.txt entry but a folder: a FIFO, device or dangling link among them is refused by
+                    // readUtf8 (it was silently left out of the data), and their sum must fit before any is read
                     List<Path> files = s.filter(p -> {
                         String n = p.getFileName().toString();
-                        return Files.isRegularFile(p) && (n.endsWith(".md") || n.endsWith(".txt"));
+                        return !Files.isDirectory(p) && (n.endsWith(".md") || n.endsWith(".txt"));
                     }).sorted().toList();
+                    long total = 0, max = org.depthlens.util.InputFiles.heapShare();
+                    for (Path f : files) {
+                        org.depthlens.util.InputFiles.requireRegular(f, "text file");
+                        total += Files.size(f);
+                    }
+                    if (total > max) {
+                        throw new org.depthlens.BadInputException(path + ": its " + files.size() + " text files hold " + total
+                                + " bytes, more than the " + max + " bytes depthlens reads at once");
+                    }
                     for (Path f : files) {
                         if (sb.length() > 0) sb.append("\n\n");
                         sb.append(org.depthlens.util.InputFiles.readUtf8(f, "text file", org.depthlens.util.InputFiles.heapShare()));

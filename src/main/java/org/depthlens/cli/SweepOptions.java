@@ -101,6 +101,13 @@ final class SweepOptions {
         boolean count = key.equals("spark.task.cpus") || key.equals("spark.executor.cores") || key.equals("spark.driver.cores")
                 || key.equals("spark.task.maxFailures") || key.equals("spark.executor.instances");
         if (count && !(v.matches("\\d{1,6}") && Integer.parseInt(v) > 0)) return "a positive integer, got '" + value + "'";
+        // Spark's time settings (spark.network.timeout, spark.executor.heartbeatInterval, ...): a bad one failed the
+        // context half-started, with Spark's stack traces; 0 made the heartbeat scheduler throw
+        String k = key.toLowerCase(java.util.Locale.ROOT);
+        boolean time = key.startsWith("spark.") && (k.endsWith("timeout") || k.endsWith("interval"));
+        if (time && !(v.matches("0*[1-9]\\d{0,17}(us|ms|s|m|min|h|d)?"))) {
+            return "a positive time such as 120s, 500ms or 10min, got '" + value + "'";
+        }
         if (key.equals("spark.master")) {
             String bad = badMaster(value.strip());
             if (bad != null) return bad;

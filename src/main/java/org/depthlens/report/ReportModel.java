@@ -23,8 +23,8 @@ import java.util.Set;
  */
 public record ReportModel(int index, String label, String dirName, String anchor, Color color, ModelResult result) {
 
-    /** Names that cannot be a model directory: the report's own entries. */
-    static final Set<String> RESERVED = Set.of("compare", "report.html");
+    /** Names that cannot be a model directory: the report's own entries (skipped.json: --keep-going's list, written by cli). */
+    static final Set<String> RESERVED = Set.of("compare", "report.html", "skipped.json");
 
     public Metrics metrics() {
         return result.metrics();

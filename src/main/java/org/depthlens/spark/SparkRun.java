@@ -70,16 +70,22 @@ public final class SparkRun implements AutoCloseable {
         if (local) org.depthlens.model.Blas.presetThreads(cpus);
         // Hadoop's "Unable to load native-hadoop library" is noise here: depthlens reads no HDFS
         System.setProperty("org.slf4j.simpleLogger.log.org.apache.hadoop.util.NativeCodeLoader", "error");
+        // a context that fails to start logs its stack trace as "Error initializing SparkContext"; the one line below
+        // says the same (unless the user configured that logger)
+        if (System.getProperty(CONTEXT_LOG) == null) System.setProperty(CONTEXT_LOG, "off");
         JavaSparkContext sc;
         try {
             sc = new JavaSparkContext(conf);
-        } catch (RuntimeException | ExceptionInInitializerError e) {
+        } catch (Exception | ExceptionInInitializerError e) {
+            // Exception: Scala throws the checked SparkException unannounced (spark.task.cpus above the local threads)
             throw new BadInputException("--spark " + masterUrl + ": Spark did not start (" + firstLine(e) + ")" + culprit(o, e), e);
         }
         sc.setLogLevel("WARN");
         log.printf(Locale.ROOT, "Spark %s: master %s, %d CPU(s) per task%n", sc.version(), sc.master(), cpus);
         return new SparkRun(sc, cpus, local);
     }
+
+    private static final String CONTEXT_LOG = "org.slf4j.simpleLogger.log.org.apache.spark.SparkContext";
 
     /** How long the driver tries to reach a standalone master before it says so (Spark itself retries for a minute). */
     static final int CONNECT_TIMEOUT_MS = 5000;

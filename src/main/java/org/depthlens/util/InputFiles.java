@@ -59,6 +59,10 @@ public final class InputFiles {
      * instead of the file), and no NUL byte (binary data can be valid UTF-8). Bad input naming the file otherwise.
      */
     public static String utf8(Path p, byte[] bytes) {
+        // UTF-16 (Windows editors' "Unicode") holds NUL bytes in ASCII text; say what it is rather than "binary data"
+        if (bytes.length >= 2 && ((bytes[0] & 0xFF) == 0xFF && (bytes[1] & 0xFF) == 0xFE || (bytes[0] & 0xFF) == 0xFE && (bytes[1] & 0xFF) == 0xFF)) {
+            throw new BadInputException(p + ": UTF-16 text (it starts with a UTF-16 byte-order mark), not UTF-8; convert it to UTF-8");
+        }
         for (int i = 0; i < bytes.length; i++) {
             if (bytes[i] == 0) throw new BadInputException(p + ": holds a NUL byte at offset " + i + "; binary data, not UTF-8 text");
         }

@@ -136,6 +136,12 @@ class SafetyBadInputTest {
         assertTrue(skipped.contains("\"broken\"") && skipped.contains("\"poisoned\"") && skipped.contains(bad.toString()), skipped);
         assertTrue(Files.isRegularFile(out.resolve("llama/metrics.json")));
         assertTrue(Files.notExists(out.resolve("broken")) && Files.notExists(out.resolve("poisoned")));
+        // a model labelled like the list gets another folder (it failed the whole run after computing: "Is a directory")
+        Path out2 = tmp.resolve("out2");
+        Cli.Result r2 = Cli.run("analyze", "-m", model.toString(), "-l", "skipped.json", "-m", bad.toString(), "--ids", ids.toString(),
+                "--window", "32", "--max-windows", "1", "--prune", "1", "--no-jacobian", "--no-logit-lens", "-o", out2.toString(), "--keep-going");
+        assertEquals(0, r2.code(), r2::describe);
+        assertTrue(Files.isRegularFile(out2.resolve("skipped.json")) && Files.isRegularFile(out2.resolve("skipped.json-2/metrics.json")));
     }
 
     @Test
@@ -154,6 +160,10 @@ class SafetyBadInputTest {
         assertError(Cli.run("tokenize", "-m", model.toString(), "--text", nul.toString()), BAD, nul.toString(), "NUL byte");
         assertError(Cli.run("tokenize", "-m", model.toString(), "--text", bin.toString()), BAD, bin.toString(), "not UTF-8 text");
         assertError(Cli.run("tokenize", "-m", model.toString(), "--text", folder.toString()), BAD, folder.toString(), "is a folder");
+        Path utf16 = tmp.resolve("utf16.txt");
+        Files.write(utf16, new byte[] {(byte) 0xFF, (byte) 0xFE, 'h', 0, 'i', 0});
+        assertError(Cli.run("analyze", "-m", model.toString(), "--text", utf16.toString(), "-o", out.toString()), BAD, utf16.toString(),
+                "UTF-16 text", "convert it to UTF-8");
     }
 
     @Test
@@ -207,6 +217,11 @@ class SafetyBadInputTest {
                 "--spark-conf spark.executor.memory=banana", "a size such as");
         assertError(analyze(model, "--spark", "local[1]", "--spark-conf", "spark.task.cpus=two"), USAGE,
                 "--spark-conf spark.task.cpus=two", "positive integer");
+        // time settings: Spark failed half-started with its own stack traces (banana), or a heartbeat scheduler exception (0)
+        assertError(analyze(model, "--spark", "local[1]", "--spark-conf", "spark.network.timeout=banana"), USAGE,
+                "--spark-conf spark.network.timeout=banana", "a positive time");
+        assertError(analyze(model, "--spark", "local[1]", "--spark-conf", "spark.executor.heartbeatInterval=0"), USAGE,
+                "--spark-conf spark.executor.heartbeatInterval=0", "a positive time");
         assertNothingLeft(out);
     }
 
@@ -381,6 +396,31 @@ class SafetyBadInputTest {
         assertError(analyze(model, "--spark", "local[ 2 ]"), USAGE, "--spark 'local[ 2 ]'", "got ' 2 '");
     }
 
+    /**
+     * Settings only Spark can judge (more CPUs per task than local[N] threads): Spark's SparkException is checked,
+     * so it escaped the RuntimeException catch (exit 1, stack trace). In its own JVM: Spark's loggers are per JVM.
+     */
+    @Test
+    void sparkRefusesToStart() throws Exception {
+        List<String> jvm = new ArrayList<>(List.of(System.getProperty("depthlens.spark.opens", "").trim().split("\\s+")));
+        jvm.removeIf(String::isEmpty);
+        Cli.Result r = Cli.runProcess(Cli.command(jvm, List.of("analyze", "-m", model.toString(), "--ids", ids.toString(), "--window", "32",
+                "--max-windows", "1", "--no-jacobian", "--no-logit-lens", "-o", out.toString(), "--spark", "local[2]", "--spark-conf",
+                "spark.task.cpus=4")), tmp, 300);
+        assertError(r, BAD, "--spark local[2]: Spark did not start", "cpus per task = 4", "check --spark-conf spark.task.cpus=4");
+        assertNothingLeft(out);
+    }
+
+    /** A family with one fixed block form (OLMo-2 here) refuses --post-num as it refuses --norm-type (it was ignored). */
+    @Test
+    void postNumOfAFamilyWithAFixedForm() {
+        Path olmo2 = Fixtures.copyModel("olmo2", false, tmp);
+        Path trace = tmp.resolve("trace.safetensors");
+        assertError(Cli.run("trace", "-m", olmo2.toString(), "--ids", ids.toString(), "-o", trace.toString(), "--post-num", "2"), BAD,
+                olmo2.toString(), "--post-num 2 does not apply", "olmo2 blocks are");
+        assertNothingLeft(trace);
+    }
+
     /** The launcher puts Spark on the class path for a run config holding a "spark" key, not for other configs. */
     @Test
     void launcherSeesSparkInARunConfig() throws Exception {
@@ -437,6 +477,21 @@ class SafetyBadInputTest {
         Cli.Result p = Cli.run("prune", "-m", model.toString(), "--from-analysis", tmp.resolve("run").toString(), "--n", "1", "-o", out.toString());
         assertEquals(0, p.code(), p::describe);
         assertTrue(Files.isRegularFile(out.resolve("model.safetensors")));
+    }
+
+    /** A FIFO or a link to a device among a --text folder's files is refused (it was silently left out of the data). */
+    @Test
+    void textFolderWithAFifo() throws Exception {
+        Path folder = Files.createDirectories(tmp.resolve("texts"));
+        Files.writeString(folder.resolve("a.txt"), "some text for the model to read, long enough");
+        Path fifo = mkfifo(folder.resolve("b.txt"));
+        assertError(Cli.run("analyze", "-m", model.toString(), "--text", folder.toString(), "-o", out.toString()), BAD, fifo.toString(),
+                "not a regular file");
+        Files.delete(fifo);
+        Files.createSymbolicLink(folder.resolve("c.md"), Path.of("/dev/zero"));
+        assertError(Cli.run("analyze", "-m", model.toString(), "--text", folder.toString(), "-o", out.toString()), BAD,
+                folder.resolve("c.md").toString(), "not a regular file");
+        assertNothingLeft(out);
     }
 
     @Test

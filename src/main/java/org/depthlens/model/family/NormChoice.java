@@ -133,6 +133,11 @@ public record NormChoice(String normType, Integer postNum, Architecture.LnsMode 
         if (lns == Architecture.LnsMode.ON) {
             throw new BadInputException(where + "--lns on does not apply: " + family + " blocks are " + type.label() + " by construction");
         }
+        // no fixed form has leading Post-LN blocks: a POST_NUM would be silently ignored
+        if (postNum != null) {
+            throw new BadInputException(where + postNumName() + " " + postNum + " does not apply: " + family + " blocks are " + type.label()
+                    + " by construction, without Mix-LN's leading Post-LN blocks");
+        }
         return new NormForm(type, 1, type.blocks(layers, 1, null), "the " + family + " architecture", null);
     }
 
