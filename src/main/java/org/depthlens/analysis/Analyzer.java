@@ -8,6 +8,7 @@ import org.depthlens.pass.Branch;
 import org.depthlens.pass.PassProbe;
 import org.depthlens.pass.Passes;
 import org.depthlens.pass.PrunedRemoval;
+import org.depthlens.pass.RequestOptions;
 import org.depthlens.pass.Sequence;
 import org.depthlens.probe.Metrics;
 import org.depthlens.probe.JacobianSums;
@@ -18,6 +19,7 @@ import org.depthlens.stats.Bootstrap;
 import org.depthlens.util.Progress;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
+import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -27,11 +29,19 @@ import java.util.List;
  * once angular_last is known, a second stage measures the contiguous pruning Gromov et al. choose.
  */
 public final class Analyzer {
-    /** Options of one analysis. */
-    public record Options(boolean removalSweep, int prune, long memoryBudgetBytes, DepthProbes probes) {
+    /**
+     * Options of one analysis: the one value a driver sends to wherever the model runs (a Spark executor builds
+     * the request from it), so every probe switch travels with it.
+     */
+    public record Options(boolean removalSweep, int prune, long memoryBudgetBytes, DepthProbes probes) implements RequestOptions {
         /** The paper's probes only. */
         public Options(boolean removalSweep, int prune, long memoryBudgetBytes) {
             this(removalSweep, prune, memoryBudgetBytes, DepthProbes.NONE);
+        }
+
+        @Override
+        public Passes.Request request(Model model) {
+            return Analyzer.request(model, this);
         }
     }
 
@@ -40,7 +50,7 @@ public final class Analyzer {
      * the logit lens reads the head for L+1 more states, the Jacobian probe adds 2 block evaluations per block,
      * the sublayer removal adds 2L branches, L(L+1) block evaluations and 2L head states (bench/README.md).
      */
-    public record DepthProbes(boolean logitLens, boolean jacobian, boolean sublayerRemoval) {
+    public record DepthProbes(boolean logitLens, boolean jacobian, boolean sublayerRemoval) implements Serializable {
         public static final DepthProbes NONE = new DepthProbes(false, false, false);
         /** The default of {@code analyze}: the cheap two; sublayer removal roughly doubles the pass. */
         public static final DepthProbes DEFAULT = new DepthProbes(true, true, false);

@@ -3,10 +3,8 @@ package org.depthlens.cli;
 import org.depthlens.BadInputException;
 import org.depthlens.analysis.Analyzer;
 import org.depthlens.analysis.DataSource;
-import org.depthlens.pass.PrunedRemoval;
 import org.depthlens.eval.EvalInputs;
 import org.depthlens.model.family.Architecture;
-import org.depthlens.model.family.Families;
 import org.depthlens.util.OutputGuard;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -141,6 +139,22 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
 
     @Override
     public Integer call() {
+        Job job = job();
+        Path done = AnalyzeJob.run(job.request(), new ConsoleProgress(System.err), System.err, job.exec());
+        spec.commandLine().getOut().println("Wrote " + done + "/report.html");
+        return 0;
+    }
+
+    /** What the options ask for and where it runs. */
+    record Job(AnalyzeJob.Request request, AnalyzeJob.Execution exec) {
+    }
+
+    /**
+     * The run the options ask for (usage errors and the models the options do not fit are refused here; with
+     * {@code --keep-going} those are left out, and recorded in the execution's skips).
+     */
+    Job job() {
+        Skips skips = new Skips();
         Origin origin = config != null ? RunConfig.apply(config, spec) : Origin.COMMAND_LINE;
         boolean bundled = false;
         if (models.isEmpty() && sweep.modelsFrom.isEmpty()) {
@@ -158,21 +172,11 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         if (window < 2) throw origin.error(spec, "--window", "must be at least 2, got " + window);
         if (maxWindows != null && maxWindows < 1) throw origin.error(spec, "--max-windows", "must be positive, got " + maxWindows);
         if (prune != null && prune < 0) throw origin.error(spec, "--prune", "must not be negative, got " + prune);
-
-        var exec = new AnalyzeJob.Execution(null, sweep.keepGoing);
-        if (prune != null) {
-            // before any output, as eval does; --keep-going leaves out a model whose config fails it
-            List<ModelSpec> checked = new ArrayList<>();
-            for (var m : named) {
-                try {
-                    PrunedRemoval.checkDepth(Families.read(m.dir(), Architecture.LnsMode.AUTO), prune);
-                    checked.add(m);
-                } catch (BadInputException e) {
-                    RunOptions.skipOrThrow(m, e.getMessage(), exec, System.err);
-                }
-            }
-            named = checked;
-        }
+        if (maxLength != null && maxLength < 1) throw origin.error(spec, "--max-length", "must be positive, got " + maxLength);
+        boolean evaluate = !tasks.isEmpty() || !docs.isEmpty();
+        // the default --prune is cut to a small model's blocks without complaint; one given must fit
+        named = JobDriver.fitting(named, prune == null ? 0 : prune, evaluate && maxLength != null ? maxLength : 0,
+                new AnalyzeJob.Execution(null, sweep.keepGoing, skips), System.err);
         boolean defaultOut = out == null;
         if (defaultOut) out = RunOptions.defaultOut("", named);
         List<OutputGuard.Input> more = new ArrayList<>();
@@ -183,21 +187,15 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         OutputGuard.check(origin.name("--out"), out, RunOptions.inputs(origin, named, models.size(), sweep.modelsFrom, more));
         // absolute, as model_path is: provenance's data_path must find the data again from anywhere (prune --from-analysis)
         DataSource data = text != null ? DataSource.text(RunOptions.abs(text)) : DataSource.ids(RunOptions.abs(ids));
-        var request = new AnalyzeJob.Request(named, data, window, maxWindows == null ? Integer.MAX_VALUE : maxWindows,
-                prune == null ? DEFAULT_PRUNE : prune,
-                out, force, defaultOut ? RunOptions.reportsDir() : null, RunOptions.memoryBudget(), allowNan,
+        var options = new Analyzer.Options(true, prune == null ? DEFAULT_PRUNE : prune, RunOptions.memoryBudget(),
                 new Analyzer.DepthProbes(logitLens, jacobian, sublayerRemoval == null ? bundled : sublayerRemoval));
         if (bundled) System.err.println("No --model given: analysing the bundled Pre-LN/LNS pair on the project's docs/.");
-        if (maxLength != null && maxLength < 1) throw origin.error(spec, "--max-length", "must be positive, got " + maxLength);
-        EvalExtension eval = tasks.isEmpty() && docs.isEmpty() ? null : new EvalExtension(
-                EvalInputs.read(RunOptions.abs(tasks), RunOptions.abs(docs)), maxLength == null ? 0 : maxLength,
-                RunOptions.memoryBudget());
-        var spark = sweep.sparkOptions(spec, origin);
-        if (spark != null && eval != null) throw usage("--tasks/--docs do not run on Spark yet: run 'depthlens eval --spark ...' for them");
-        Path done = AnalyzeJob.run(request, new ConsoleProgress(System.err), System.err, eval,
-                new AnalyzeJob.Execution(spark, sweep.keepGoing, exec.skips()));
-        spec.commandLine().getOut().println("Wrote " + done + "/report.html");
-        return 0;
+        AnalyzeJob.Evaluation eval = evaluate
+                ? new AnalyzeJob.Evaluation(EvalInputs.read(RunOptions.abs(tasks), RunOptions.abs(docs)), maxLength == null ? 0 : maxLength)
+                : null;
+        var request = new AnalyzeJob.Request(named, data, window, maxWindows == null ? Integer.MAX_VALUE : maxWindows, options,
+                out, force, defaultOut ? RunOptions.reportsDir() : null, allowNan, eval);
+        return new Job(request, new AnalyzeJob.Execution(sweep.sparkOptions(spec, origin), sweep.keepGoing, skips));
     }
 
     private CommandLine.ParameterException usage(String msg) {

@@ -3,12 +3,14 @@ package org.depthlens.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import org.depthlens.bench.Bench;
+import org.depthlens.util.OutputGuard;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "bench", sortOptions = false, mixinStandardHelpOptions = true,
@@ -85,6 +87,18 @@ public final class BenchCommand extends CommonOptions implements Callable<Intege
         if (rounds < 1 || runs < 1 || repeat < 1 || windows < 1 || window < 2 || seq < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--rounds, --runs, --repeat, --windows and --seq must be positive, --window at least 2");
         }
+        if (json != null) {
+            // before any work: the figures file may be neither an input nor an existing file (it overwrote any file,
+            // --json ids.json or the checkpoint's weights included)
+            List<OutputGuard.Input> in = new java.util.ArrayList<>();
+            if (analyze != null) in.add(OutputGuard.input("--analyze", analyze));
+            if (ids != null) in.add(OutputGuard.input("--ids", ids));
+            if (torchScript != null) in.add(OutputGuard.input("--torch-script", torchScript));
+            OutputGuard.check("--json", json, in);
+            if (Files.exists(json, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                throw new org.depthlens.BadInputException(json + ": output already exists (give --json a new file)");
+            }
+        }
         Bench b = new Bench(System.out);
         System.out.printf("depthlens bench: %d threads, OMP_NUM_THREADS=%s, OpenBLAS %s, OPENBLAS_THREAD_TIMEOUT=%s, load average %.2f%n",
                 org.depthlens.util.Par.threads(), System.getenv("OMP_NUM_THREADS"), org.depthlens.model.Blas.configure().describe(),
@@ -101,7 +115,10 @@ public final class BenchCommand extends CommonOptions implements Callable<Intege
         var result = b.result();
         System.out.printf("load average after: %.2f%n", result.get("load_after").asDouble());
         if (json != null) {
-            Files.writeString(json, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(result));
+            try (org.depthlens.util.AtomicDir f = org.depthlens.util.AtomicDir.forFile(json, false)) {
+                Files.writeString(f.path(), new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(result));
+                f.commit();
+            }
         }
         return 0;
     }

@@ -1,5 +1,6 @@
 package org.depthlens.cli;
 
+import org.depthlens.eval.Evaluator;
 import org.depthlens.model.family.Architecture;
 import org.depthlens.util.OutputGuard;
 import picocli.CommandLine;
@@ -118,11 +119,13 @@ public final class EvalCommand extends CommonOptions implements Callable<Integer
         more.addAll(OutputGuard.inputs(origin.name("--docs"), docs));
         if (config != null) more.add(OutputGuard.input("--config", config));
         OutputGuard.check(origin.name("--out"), out, RunOptions.inputs(origin, named, models.size(), sweep.modelsFrom, more));
-        var request = new EvalJob.Request(named, RunOptions.abs(tasks), RunOptions.abs(docs), removal == Removal.single, prune,
-                maxLength == null ? 0 : maxLength, out, force, defaultOut ? RunOptions.reportsDir() : null,
-                RunOptions.memoryBudget(), allowNan);
-        Path done = EvalJob.run(request, new ConsoleProgress(System.err), System.err,
-                new AnalyzeJob.Execution(sweep.sparkOptions(spec, origin), sweep.keepGoing));
+        var exec = new AnalyzeJob.Execution(sweep.sparkOptions(spec, origin), sweep.keepGoing);
+        named = JobDriver.fitting(named, prune, maxLength == null ? 0 : maxLength, exec, System.err);
+        var options = new Evaluator.Options(maxLength == null ? 0 : maxLength, removal == Removal.single, prune, null, null,
+                RunOptions.memoryBudget());
+        var request = new EvalJob.Request(named, RunOptions.abs(tasks), RunOptions.abs(docs), options, out, force,
+                defaultOut ? RunOptions.reportsDir() : null, allowNan);
+        Path done = EvalJob.run(request, new ConsoleProgress(System.err), System.err, exec);
         spec.commandLine().getOut().println("Wrote " + done + "/report.html");
         return 0;
     }

@@ -12,14 +12,13 @@ import org.depthlens.util.AtomicDir;
 import org.depthlens.pass.Branch;
 import org.depthlens.util.Progress;
 import org.depthlens.pass.Provenance;
+import org.depthlens.pass.Sequence;
 import org.depthlens.pass.ProvenanceBuilder;
-import org.depthlens.model.family.Architecture;
 import org.depthlens.model.Model;
 import org.depthlens.report.Palette;
 import org.depthlens.report.ReportModel;
 import org.depthlens.report.ReportWriter;
 import org.depthlens.text.ModelTokenizer;
-import org.depthlens.model.family.Families;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -27,10 +26,9 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
+import java.util.function.Function;
 
 /**
  * {@code depthlens eval}: every model evaluated on the same task and documents files, then
@@ -39,11 +37,12 @@ import java.util.Set;
  */
 public final class EvalJob {
     /**
-     * @param maxLength  0 for the default (max_position_embeddings capped at 2048)
+     * @param options    what each model's evaluation asks of the pass planner: the one value that travels to Spark
+     *                   executors ({@code pruning} null: chosen on the evaluation's own sequences)
      * @param reportsDir where a copy of report.html goes (the project's {@code reports/}), or null
      */
-    public record Request(List<ModelSpec> models, List<Path> tasks, List<Path> docs, boolean removal, int prune, int maxLength,
-                          Path out, boolean force, Path reportsDir, long memoryBudget, boolean allowNan) {
+    public record Request(List<ModelSpec> models, List<Path> tasks, List<Path> docs, Evaluator.Options options,
+                          Path out, boolean force, Path reportsDir, boolean allowNan) {
     }
 
     private EvalJob() {}
@@ -52,42 +51,27 @@ public final class EvalJob {
         return run(r, progress, log, AnalyzeJob.Execution.LOCAL);
     }
 
-    /** Runs the request here or on Spark, as {@code exec} says; returns the finished output folder. */
+    /**
+     * Runs the request here or on Spark, as {@code exec} says; returns the finished output folder. The models are
+     * those the options fit ({@link JobDriver#fitting}).
+     */
     public static Path run(Request r, Progress progress, PrintStream log, AnalyzeJob.Execution exec) {
         ModelSpec.checkLabels(r.models());
-        List<ModelSpec> checked = new ArrayList<>();
-        for (ModelSpec m : r.models()) {
-            try {
-                checkOptions(m, r);
-                checked.add(m);
-            } catch (BadInputException e) {
-                RunOptions.skipOrThrow(m, e.getMessage(), exec, log);
-            }
-        }
-        if (checked.size() < r.models().size()) {
-            r = new Request(checked, r.tasks(), r.docs(), r.removal(), r.prune(), r.maxLength(), r.out(), r.force(), r.reportsDir(),
-                    r.memoryBudget(), r.allowNan());
-        }
         EvalInputs inputs = EvalInputs.read(r.tasks(), r.docs());
         List<String> dirs = ReportModel.dirNames(labels(r));
         List<EvalSection.Entry> entries = new ArrayList<>();
         try (AtomicDir out = AtomicDir.create(r.out(), r.force())) {
-            List<EvalResult> results = new ArrayList<>();
-            if (exec.spark() != null) {
-                results.addAll(SparkJobs.eval(r, inputs, exec.spark(), exec, log));
-            } else {
-                for (ModelSpec spec : r.models()) {
-                    try {
-                        results.add(evaluate(spec, r, inputs, progress, log));
-                    } catch (BadInputException e) {
-                        RunOptions.skipOrThrow(spec, e.getMessage(), exec, log);
-                        results.add(null);
-                    }
-                }
+            List<EvalResult> results;
+            String execution;
+            try (JobDriver driver = new JobDriver("depthlens eval", exec, r.options().memoryBudgetBytes(), r.allowNan(), progress,
+                    log)) {
+                results = driver.run(r.models(), work(inputs, spec -> r.options(), false));
+                execution = driver.finish();
             }
             for (int i = 0; i < r.models().size(); i++) {
                 if (results.get(i) == null) continue;
-                entries.add(new EvalSection.Entry(r.models().get(i).label(), dirs.get(i), Palette.model(i), results.get(i)));
+                entries.add(new EvalSection.Entry(r.models().get(i).label(), dirs.get(i), Palette.model(i),
+                        withExecution(results.get(i), execution)));
             }
             if (entries.isEmpty()) throw new BadInputException("no model left to report: every model failed (--keep-going)");
             try {
@@ -104,11 +88,45 @@ public final class EvalJob {
         return r.out();
     }
 
-    /** Options that must fit every model, checked on its config.json before anything is computed. */
-    private static void checkOptions(ModelSpec m, Request r) {
-        Architecture a = Families.read(m.dir(), Architecture.LnsMode.AUTO);
-        org.depthlens.pass.PrunedRemoval.checkDepth(a, r.prune());
-        if (r.maxLength() > 0) Evaluator.checkMaxLength(a.configFile(), a.maxPositions(), r.maxLength());
+    /**
+     * One model's evaluation: its sequences (every task choice and document window, encoded with its tokenizer) and
+     * provenance, then accuracies and perplexities from the planner's outcome.
+     *
+     * @param afterAnalysis {@code analyze --tasks/--docs} (its log line and progress say "evaluation")
+     */
+    static JobDriver.Work<EvalResult> work(EvalInputs inputs, Function<ModelSpec, Evaluator.Options> options, boolean afterAnalysis) {
+        return new JobDriver.Work<>() {
+            @Override
+            public JobDriver.Planned<EvalResult> plan(ModelSpec spec, Model model, PrintStream log) {
+                Evaluator.Options o = options.apply(spec);
+                Evaluator ev;
+                Evaluator.Prepared p;
+                try (ModelTokenizer tok = ModelTokenizer.open(spec.dir())) {
+                    ev = new Evaluator(model, TextEncoder.of(tok), o, Progress.NONE);
+                    p = ev.prepare(inputs.tasks(), inputs.docs());
+                }
+                long tokens = p.sequences().stream().mapToLong(Sequence::length).sum();
+                Provenance prov = ProvenanceBuilder.of(model, inputs.dataPath(), inputs.fingerprint(), p.sequences().size(), tokens);
+                String norm = model.arch().norm().describe();
+                return new JobDriver.Planned<>(p.sequences(), o, (outcome, seconds) -> {
+                    EvalResult e = ev.result(spec.label(), p, outcome, seconds);
+                    EvalResult.Settings s = e.settings();
+                    if (afterAnalysis) {
+                        log.printf(Locale.ROOT, "%s: evaluated %d sequences (%d tokens) in %d passes, %.1f s%n", spec.label(),
+                                s.requests(), s.inputTokens(), s.passes(), s.seconds());
+                    } else {
+                        log.printf(Locale.ROOT, "%s: %s, %d blocks, %s: %d sequences (%d tokens), %d passes, %.1f s%n", spec.label(),
+                                e.family(), e.blocks(), norm, s.requests(), s.inputTokens(), s.passes(), s.seconds());
+                    }
+                    return e.with(inputs.describe(), prov);
+                });
+            }
+
+            @Override
+            public String stage() {
+                return afterAnalysis ? "evaluation, " : "";
+            }
+        };
     }
 
     /** eval.json and the CSV tables of one model into {@code dir}. */
@@ -118,23 +136,8 @@ public final class EvalJob {
         EvalCsv.writeAll(r, dir);
     }
 
-    static EvalResult evaluate(ModelSpec spec, Request r, EvalInputs inputs, Progress progress, PrintStream log) {
-        try (Model model = Model.open(spec.dir(), spec.norm()); ModelTokenizer tok = ModelTokenizer.open(spec.dir())) {
-            model.checkpoint().onNonFinite(RunOptions.nonFinite(r.allowNan(), log));
-            Progress labelled = (d, t, w) -> progress.update(d, t, spec.label() + ": " + w);
-            Evaluator.Options o = new Evaluator.Options(r.maxLength(), r.removal(), r.prune(), null, null, r.memoryBudget());
-            EvalResult res = new Evaluator(model, TextEncoder.of(tok), o, labelled).run(spec.label(), inputs.tasks(), inputs.docs());
-            log.printf(Locale.ROOT, "%s: %s, %d blocks, %s: %d sequences (%d tokens), %d passes, %.1f s%n", spec.label(),
-                    model.arch().family(), model.arch().layers(), model.arch().norm().describe(), res.settings().requests(),
-                    res.settings().inputTokens(), res.settings().passes(), res.settings().seconds());
-            return withProvenance(res, model, inputs);
-        }
-    }
-
-    static EvalResult withProvenance(EvalResult res, Model model, EvalInputs inputs) {
-        Provenance p = ProvenanceBuilder.of(model, inputs.dataPath(), inputs.fingerprint(), res.settings().requests(),
-                res.settings().inputTokens());
-        return res.with(inputs.describe(), p);
+    static EvalResult withExecution(EvalResult r, String execution) {
+        return execution == null ? r : r.with(r.inputs(), r.provenance().withExecution(execution));
     }
 
     /** The pruning analyze chose ({@code n} = 1..K in order) as branches. */

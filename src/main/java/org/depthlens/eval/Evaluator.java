@@ -3,6 +3,7 @@ package org.depthlens.eval;
 import org.depthlens.BadInputException;
 import org.depthlens.pass.Branch;
 import org.depthlens.pass.Passes;
+import org.depthlens.pass.RequestOptions;
 import org.depthlens.pass.Sequence;
 import org.depthlens.util.Progress;
 import org.depthlens.model.Model;
@@ -36,7 +37,15 @@ public final class Evaluator {
      * @param pruningSource where the given pruning was chosen (recorded in eval.json)
      */
     public record Options(int maxLength, boolean removal, int prune, List<Branch.Skip> pruning, String pruningSource,
-                          long memoryBudgetBytes) {
+                          long memoryBudgetBytes) implements RequestOptions {
+        public Options {
+            pruning = pruning == null ? null : List.copyOf(pruning);
+        }
+
+        @Override
+        public Passes.Request request(Model model) {
+            return Evaluator.request(model, this);
+        }
     }
 
     private final Model model;
@@ -145,12 +154,17 @@ public final class Evaluator {
 
     /** What the evaluation asks of the planner: the removal sweep, and the pruning (given, or chosen by angular_last). */
     public Passes.Request request() {
-        int k = Math.min(options.prune(), model.arch().layers());
-        List<Branch.Skip> given = k > 0 && options.pruning() != null ? List.copyOf(options.pruning()) : null;
-        return new Passes.Request(single(), true, false, k, given, List.of());
+        return request(model, options);
     }
 
-    private List<Branch> single() {
+    /** {@link #request()} from the options alone (a Spark executor rebuilds it from them). */
+    public static Passes.Request request(Model model, Options options) {
+        int k = Math.min(options.prune(), model.arch().layers());
+        List<Branch.Skip> given = k > 0 && options.pruning() != null ? options.pruning() : null;
+        return new Passes.Request(single(model, options), true, false, k, given, List.of());
+    }
+
+    private static List<Branch> single(Model model, Options options) {
         List<Branch> single = new ArrayList<>();
         if (options.removal()) for (int l = 0; l < model.arch().layers(); l++) single.add(Branch.without(l));
         return single;
@@ -164,7 +178,7 @@ public final class Evaluator {
         int[][][] choiceIdx = p.choices();
         int[][] docFirst = p.docFirst(), docWindows = p.docWindows();
         long[][] docCounts = p.docCounts();
-        List<Branch> single = single();
+        List<Branch> single = single(model, options);
         int k = Math.min(options.prune(), layers);
         Map<Branch, double[]> byBranch = o.loglik();
         List<Branch.Skip> pruning = k > 0 ? o.pruning() : null;

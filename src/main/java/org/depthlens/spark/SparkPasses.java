@@ -6,6 +6,7 @@ import org.depthlens.model.Model;
 import org.depthlens.pass.Branch;
 import org.depthlens.pass.PassPart;
 import org.depthlens.pass.Passes;
+import org.depthlens.pass.RequestOptions;
 import org.depthlens.pass.Sequence;
 import org.depthlens.util.Progress;
 
@@ -28,19 +29,15 @@ import java.util.Set;
  * are merged per sequence and stay bitwise; the probe sums merge in a different grouping (within 1e-12).
  */
 public final class SparkPasses {
-    /** Builds a model's planner request on the driver and again on each executor (so only options travel). */
-    @FunctionalInterface
-    public interface Requests extends Serializable {
-        Passes.Request of(Model model);
-    }
-
     /**
      * One model of the run.
      *
-     * @param budget the memory budget of one pass: the single process's, so groups (and numbers) match it
+     * @param options the planner request's options: the request is built from them on the driver and again on each
+     *                executor (so only options travel)
+     * @param budget  the memory budget of one pass: the single process's, so groups (and numbers) match it
      */
     public record Job(String dir, String label, NormChoice norm, boolean allowNan, List<Sequence> sequences,
-                      Requests requests, long budget) implements Serializable {
+                      RequestOptions options, long budget) implements Serializable {
     }
 
     /** A model's planner outcome, or the one-line message of the bad input that stopped it. */
@@ -49,7 +46,7 @@ public final class SparkPasses {
 
     /** One task: a group of one model's sequences through one stage's plan. */
     private record Task(int job, String dir, NormChoice norm, boolean allowNan, int stage, int[] members,
-                        List<Sequence> sequences, Requests requests, List<Branch> branches, long budget) implements Serializable {
+                        List<Sequence> sequences, RequestOptions options, List<Branch> branches, long budget) implements Serializable {
     }
 
     private SparkPasses() {}
@@ -64,7 +61,7 @@ public final class SparkPasses {
         for (int j = 0; j < n; j++) {
             Job job = jobs.get(j);
             try (Model model = Model.open(java.nio.file.Path.of(job.dir()), job.norm())) {
-                requests[j] = job.requests().of(model);
+                requests[j] = job.options().request(model);
                 first[j] = requests[j].firstStage();
                 layers[j] = model.arch().layers();
                 Passes planner = new Passes(model, job.budget(), Progress.NONE);
@@ -111,7 +108,7 @@ public final class SparkPasses {
     private static Task task(int j, Job job, int stage, int[] members, List<Branch> branches) {
         List<Sequence> seqs = new ArrayList<>(members.length);
         for (int m : members) seqs.add(job.sequences().get(m));
-        return new Task(j, job.dir(), job.norm(), job.allowNan(), stage, members, seqs, job.requests(), branches, job.budget());
+        return new Task(j, job.dir(), job.norm(), job.allowNan(), stage, members, seqs, job.options(), branches, job.budget());
     }
 
     /** The groups, each cut into consecutive pieces of at most {@code max} sequences (0: as they are). */
@@ -150,7 +147,7 @@ public final class SparkPasses {
                     if (!t.allowNan()) throw new BadInputException(message + "; use --allow-nan to analyse anyway");
                     warned.add(tensor.name());
                 });
-                Passes.Request r = t.requests().of(model);
+                Passes.Request r = t.options().request(model);
                 Passes.Plan plan = t.stage() == 1 ? r.firstStage() : new Passes.Plan(t.branches(), false, false, List.of());
                 int[] local = new int[t.members().length];
                 for (int i = 0; i < local.length; i++) local[i] = i;

@@ -494,6 +494,22 @@ class SafetyBadInputTest {
         assertNothingLeft(out);
     }
 
+    /** bench --json overwrote any existing file (the ids, the weights of --analyze); now refused before any work. */
+    @Test
+    void benchJsonNeverOverwrites() throws Exception {
+        byte[] before = Files.readAllBytes(ids);
+        assertError(Cli.run("bench", "--skip-sgemm", "--skip-block", "--no-torch", "--json", ids.toString()), BAD, ids.toString(),
+                "output already exists");
+        assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(ids)), "ids untouched");
+        Path weights = model.resolve("model.safetensors");
+        assertError(Cli.run("bench", "--skip-sgemm", "--skip-block", "--no-torch", "--analyze", model.toString(), "--json", weights.toString()),
+                USAGE, "--json", "lies inside the input --analyze");
+        Path fresh = tmp.resolve("figures.json");
+        Cli.Result r = Cli.run("bench", "--skip-sgemm", "--skip-block", "--no-torch", "--json", fresh.toString());
+        assertEquals(0, r.code(), r::describe);
+        assertTrue(Files.readString(fresh).contains("\"threads\""));
+    }
+
     @Test
     void pruneFromAnalysisNotARegularFile() throws Exception {
         Path fifo = mkfifo(tmp.resolve("metrics.json"));

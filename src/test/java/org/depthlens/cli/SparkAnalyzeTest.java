@@ -15,8 +15,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * {@code analyze --spark local[2]} against the same analysis in one process, on two tiny-curse checkpoints: the
- * outputs are the same files with bitwise the same numbers, also with {@code --windows-per-task} (other groups).
+ * {@code analyze --spark local[2]} against the same analysis in one process, on two tiny-curse checkpoints, with
+ * {@code --tasks/--docs} (the evaluation, with the pruning the analysis chose, runs as a second round of Spark stages
+ * in the same context) and a non-default probe switch ({@code --no-jacobian}: it must reach the executors, or their
+ * metrics would hold a Jacobian the single run has not): the outputs are the same files with bitwise the same
+ * numbers, also with {@code --windows-per-task} (other groups). The one-process run is made once per JVM and shared
+ * with {@link SparkClusterTest}.
  */
 class SparkAnalyzeTest {
     @TempDir
@@ -45,11 +49,30 @@ class SparkAnalyzeTest {
         }
     }
 
-    static List<String> args(Path out) {
+    /** The analysis every Spark analysis test runs: 4 windows of 64; then 2 cloze items (8 choices) and 2 short documents. */
+    static List<String> args(Path out) throws java.io.IOException {
         Path tc = Fixtures.tinyCurse();
+        Path in = inputs();
         return new ArrayList<>(List.of("analyze", "-m", tc.resolve("pre_ln-step141").toString(), "-m",
                 tc.resolve("lns-step141").toString(), "--ids", tc.resolve("validation_ids.json").toString(), "--window", "64",
-                "--max-windows", "6", "--prune", "2", "-o", out.toString()));
+                "--max-windows", "4", "--prune", "2", "--no-jacobian", "--tasks", in.resolve("cloze2.jsonl").toString(), "--docs",
+                in.resolve("docs.txt").toString(), "--max-length", "64", "-o", out.toString()));
+    }
+
+    private static Path inputs;
+
+    /** The task and documents files of {@link #args}, written once per JVM. */
+    private static synchronized Path inputs() throws java.io.IOException {
+        if (inputs == null) {
+            Path dir = Files.createTempDirectory("depthlens-spark-inputs");
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> delete(dir)));
+            Path root = Path.of(System.getProperty("depthlens.root", "."));
+            Files.write(dir.resolve("cloze2.jsonl"), Files.readAllLines(root.resolve("sample-configs/tasks/tech-cloze.jsonl")).subList(0, 2));
+            Files.writeString(dir.resolve("docs.txt"), "The driver registers an interrupt handler.\n\n"
+                    + "Each process has a unique process ID, and the kernel keeps a table of them.\n");
+            inputs = dir;
+        }
+        return inputs;
     }
 
     @BeforeAll
@@ -64,20 +87,22 @@ class SparkAnalyzeTest {
         a.addAll(List.of("--spark", "local[2]"));
         Cli.Result r = Cli.run(a.toArray(String[]::new));
         assertEquals(0, r.code(), r::describe);
-        assertTrue(r.err().contains("Apache Spark 4.0.4, master local[2], 4 tasks in 2 stages"), r::describe);
+        // analysis: 2 models x 1 group, then the pruning stage; evaluation (pruning given): 2 models x 2 groups
+        assertTrue(r.err().contains("Apache Spark 4.0.4, master local[2], 8 tasks in 3 stages"), r::describe);
+        assertTrue(Files.isRegularFile(out.resolve("lns-step141/eval.json")), r::describe);
         SameOutputs.assertSame(single, out);
     }
 
-    /** Groups of 4 + 2 windows instead of 6: every number is still bitwise the one-process one. */
+    /** Groups of 3 + 1 windows instead of 4 (and the evaluation's cut likewise): every number is still bitwise. */
     @Test
     void smallerTasksGiveBitwiseTheSameOutputs() throws Exception {
         Path out = tmp.resolve("pertask");
         List<String> a = args(out);
-        a.addAll(List.of("--spark", "local[2]", "--windows-per-task", "4"));
+        a.addAll(List.of("--spark", "local[2]", "--windows-per-task", "3"));
         Cli.Result r = Cli.run(a.toArray(String[]::new));
         assertEquals(0, r.code(), r::describe);
-        assertTrue(r.err().contains("8 tasks in 2 stages"), r::describe);
-        SameOutputs.assertSame(single, out);
+        assertTrue(r.err().contains(" tasks in 3 stages"), r::describe);
+        SameOutputs.assertSameInOtherGroups(single, out);
     }
 
     @Test
