@@ -25,6 +25,33 @@ class NormFormCompareTest {
     @TempDir
     Path tmp;
 
+    /**
+     * sample-configs/released-block-forms-fixtures.json runs as shipped, and every model's metrics.json and the
+     * report name the block form its family computes (fixed by the family: no note, no detection).
+     */
+    @Test
+    void releasedFamiliesAreNamedByTheirBlockForm() throws Exception {
+        Path sample = Path.of(System.getProperty("depthlens.root", ".")).resolve("sample-configs/released-block-forms-fixtures.json");
+        String json = Files.readString(sample).replace("\"../../shared/", "\"" + Fixtures.shared().toString().replace('\\', '/') + "/");
+        Path config = tmp.resolve("released.json");
+        Files.writeString(config, json);
+        Path out = tmp.resolve("released");
+        CliRunner.Result r = CliRunner.run("analyze", "--config", config.toString(), "--out", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        Map<String, String> want = Map.of("llama_pre-ln", "pre", "gemma2_sandwich", "sandwich", "olmo2_output-norm", "output_norm",
+                "gpt-neox_parallel", "parallel", "olmo_pre-ln-layernorm", "pre");
+        ObjectMapper om = new ObjectMapper();
+        for (var e : want.entrySet()) {
+            JsonNode p = om.readTree(out.resolve(e.getKey()).resolve("metrics.json").toFile()).get("provenance");
+            assertEquals(e.getValue(), p.get("norm_type").asText(), e.getKey());
+        }
+        String html = Files.readString(out.resolve("report.html"));
+        for (String label : new String[] {"Pre-LN (pre)", "Sandwich-LN / Peri-LN (sandwich)", "Output-norm (output_norm)",
+                "Parallel residual (parallel)"}) {
+            assertTrue(html.contains("<td>" + label + "</td>"), "report labels the form " + label);
+        }
+    }
+
     @Test
     void sampleConfigComparesTheFormsSideBySide() throws Exception {
         Path sample = Path.of(System.getProperty("depthlens.root", ".")).resolve("sample-configs/curse-of-depth-code-forms.json");
