@@ -70,6 +70,13 @@ public final class PruneJob {
 
     public static Result run(Request r, Progress progress, PrintStream log) {
         checkForce(r); // before any work: AtomicDir says the same when the folder appears meanwhile
+        if (org.depthlens.weights.ConfigReader.readJson(r.model()).has("text_config")) {
+            // A multimodal wrapper (gemma3): its blocks' keys sit in text_config next to a vision tower prune cannot
+            // carry over; writing only the top-level keys would export a model that runs differently.
+            throw new BadInputException(r.model().resolve("config.json") + ": the language model is described in text_config (a multimodal"
+                    + " checkpoint with a vision tower); prune exports only checkpoints whose config.json describes the blocks itself"
+                    + " (the text-only checkpoint of the same weights, e.g. gemma3_text, prunes)");
+        }
         try (Model m = Model.open(r.model(), r.norm())) {
             ModelResult analysed = null;
             Path metrics = null;

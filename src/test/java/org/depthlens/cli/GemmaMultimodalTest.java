@@ -129,4 +129,14 @@ class GemmaMultimodalTest {
                 ExitCodes.BAD_INPUT, g.resolve("config.json").toString(), "text_config.model_type = \"llama\"", "gemma3_text");
         assertNothingLeft(t);
     }
+
+    /** prune cannot carry text_config's per-block keys and the vision tower over, so it refuses before any work. */
+    @Test
+    void pruneRefusesAMultimodalCheckpoint() throws IOException {
+        Path g = wrapped("new", "model.language_model.", "model.");
+        Path out = tmp.resolve("pruned");
+        assertError(Cli.run("prune", "-m", g.toString(), "--drop", "1", "--ids", ids.toString(), "-o", out.toString()), ExitCodes.BAD_INPUT,
+                "config.json", "text_config", "prune exports only");
+        assertNothingLeft(out);
+    }
 }
