@@ -14,6 +14,17 @@ import java.util.List;
 final class Gemma {
     private Gemma() {}
 
+    /** The config keys both Gemma generations read or restrict, plus {@code more} read keys of one generation. */
+    static ConfigKeys keys(String... more) {
+        return ConfigKeys.COMMON.read("head_dim", "attention_bias", "query_pre_attn_scalar", "sliding_window", "attn_logit_softcapping",
+                        "final_logit_softcapping").read(more)
+            .only("hidden_activation", "the GELU-tanh-gated MLP (gelu_pytorch_tanh)", "gelu_pytorch_tanh")
+            .only("hidden_act", "the GELU-tanh-gated MLP (gelu_pytorch_tanh; HF's Gemma reads hidden_activation)", "gelu_pytorch_tanh")
+            .only("use_bidirectional_attention", "causal attention (the bidirectional variant is for embedding models)",
+                    v -> v.isNull() || v.isBoolean() && !v.asBoolean())
+            .ignored("the kind of generation cache, not the attention it computes", "cache_implementation");
+    }
+
     /** hidden_activation (HF's Gemma MLP reads it; hidden_act is its old name): only gelu_pytorch_tanh is computed. */
     static MlpSpec.Dense mlp(ConfigReader c, String family) {
         // hidden_activation / hidden_act are declared ONLY gelu_pytorch_tanh: any other value was refused already

@@ -17,13 +17,7 @@ final class Gemma2 implements Family {
         return "gemma2";
     }
 
-    private static final ConfigKeys KEYS = ConfigKeys.COMMON.read("head_dim", "attention_bias", "query_pre_attn_scalar", "sliding_window",
-                    "layer_types", "attn_logit_softcapping", "final_logit_softcapping")
-            .only("hidden_activation", "the GELU-tanh-gated MLP (gelu_pytorch_tanh)", "gelu_pytorch_tanh")
-            .only("hidden_act", "the GELU-tanh-gated MLP (gelu_pytorch_tanh; HF's Gemma reads hidden_activation)", "gelu_pytorch_tanh")
-            .only("use_bidirectional_attention", "causal attention (the bidirectional variant is for embedding models)",
-                    v -> v.isNull() || v.isBoolean() && !v.asBoolean())
-            .ignored("the kind of generation cache, not the attention it computes", "cache_implementation");
+    private static final ConfigKeys KEYS = Gemma.keys("layer_types");
 
     @Override
     public ConfigKeys configKeys() {

@@ -20,13 +20,7 @@ final class Gemma3Text implements Family {
         return "gemma3_text";
     }
 
-    static final ConfigKeys KEYS = ConfigKeys.COMMON.read("head_dim", "attention_bias", "query_pre_attn_scalar", "sliding_window",
-                    "sliding_window_pattern", "layer_types", "rope_local_base_freq", "attn_logit_softcapping", "final_logit_softcapping")
-            .only("hidden_activation", "the GELU-tanh-gated MLP (gelu_pytorch_tanh)", "gelu_pytorch_tanh")
-            .only("hidden_act", "the GELU-tanh-gated MLP (gelu_pytorch_tanh; HF's Gemma reads hidden_activation)", "gelu_pytorch_tanh")
-            .only("use_bidirectional_attention", "causal attention (the bidirectional variant is for embedding models)",
-                    v -> v.isNull() || v.isBoolean() && !v.asBoolean())
-            .ignored("the kind of generation cache, not the attention it computes", "cache_implementation");
+    static final ConfigKeys KEYS = Gemma.keys("sliding_window_pattern", "layer_types", "rope_local_base_freq");
 
     @Override
     public ConfigKeys configKeys() {
