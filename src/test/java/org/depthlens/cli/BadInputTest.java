@@ -51,10 +51,7 @@ class BadInputTest {
 
     /** analyze on {@code m} with the small ids file: one 32-token window, pruning n = 1 only. */
     private Cli.Result analyze(Path m, String... extra) {
-        List<String> a = new ArrayList<>(List.of("analyze", "-m", m.toString(), "--ids", ids.toString(), "--window", "32",
-                "--max-windows", "1", "--prune", "1", "-o", out.toString()));
-        a.addAll(List.of(extra));
-        return Cli.run(a.toArray(String[]::new));
+        return BadModels.analyze(m, ids, out, extra);
     }
 
     private String failsAnalyze(Path m, String... fragments) {

@@ -13,7 +13,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.Consumer;
@@ -98,6 +100,14 @@ final class BadModels {
         StringBuilder b = new StringBuilder("[");
         for (int i = 0; i < n; i++) b.append(i == 0 ? "" : ",").append(r.nextInt(VOCAB));
         return write(file, b.append(']').toString());
+    }
+
+    /** analyze on {@code m} with a small ids file: one 32-token window, pruning n = 1 only, then {@code extra}. */
+    static Cli.Result analyze(Path m, Path ids, Path out, String... extra) {
+        List<String> a = new ArrayList<>(List.of("analyze", "-m", m.toString(), "--ids", ids.toString(),
+                "--window", "32", "--max-windows", "1", "--prune", "1", "-o", out.toString()));
+        a.addAll(List.of(extra));
+        return Cli.run(a.toArray(String[]::new));
     }
 
     static Path write(Path file, String content) {

@@ -41,11 +41,11 @@ class SafetyBadInputTest {
         out = tmp.resolve("out");
     }
 
+    /** BadModels.analyze without the Jacobian and lens probes (these cases are about inputs, not probes; fewer passes run). */
     private Cli.Result analyze(Path m, String... extra) {
-        List<String> a = new ArrayList<>(List.of("analyze", "-m", m.toString(), "--ids", ids.toString(), "--window", "32",
-                "--max-windows", "1", "--prune", "1", "--no-jacobian", "--no-logit-lens", "-o", out.toString()));
+        List<String> a = new ArrayList<>(List.of("--no-jacobian", "--no-logit-lens"));
         a.addAll(List.of(extra));
-        return Cli.run(a.toArray(String[]::new));
+        return BadModels.analyze(m, ids, out, a.toArray(String[]::new));
     }
 
     /** A copy of a Curse-of-Depth-code checkpoint (pytorch_model.bin, 2 blocks... as saved by torch). */
