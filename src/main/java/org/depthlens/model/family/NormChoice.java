@@ -38,6 +38,11 @@ public record NormChoice(String normType, Integer postNum, Architecture.LnsMode 
         this(normType, postNum, lns, null, false);
     }
 
+    /** This choice with the vision tower accepted ({@code prune} carries it over unchanged without running it). */
+    public NormChoice withSkipVision() {
+        return new NormChoice(normType, postNum, lns, postNumGiven, true);
+    }
+
     /** {@code --post-num}, or where a run config gave it. */
     private String postNumName() {
         return postNumGiven == null ? "--post-num" : postNumGiven;
