@@ -1,6 +1,7 @@
 package org.depthlens.eval;
 
 import org.depthlens.stats.Band;
+import org.depthlens.stats.Bootstrap;
 import org.depthlens.stats.WindowTable;
 
 import java.util.LinkedHashMap;
@@ -49,6 +50,11 @@ public record FileIntervals(String method, int resamples, long seed, String unit
      * @param hits {@code [side][item] = {acc hit, acc_norm hit}}, sides: the full model, each removed block, each pruning
      */
     public static FileIntervals items(int[][][] hits, int removals, int prunings, int resamples, long seed) {
+        return items(hits, removals, prunings, Bootstrap.indices(hits[0].length, resamples, seed), seed);
+    }
+
+    /** The same with the resampling indices given ({@code [r][k]}, item indices; tests give NumPy's). */
+    static FileIntervals items(int[][][] hits, int removals, int prunings, int[][] indices, long seed) {
         int items = hits[0].length, sides = hits.length;
         double[][] rows = new double[items][1 + 2 * sides];
         for (int i = 0; i < items; i++) {
@@ -61,7 +67,7 @@ public record FileIntervals(String method, int resamples, long seed, String unit
         WindowTable t = new WindowTable(items);
         t.columns(rows);
         declare(t, TaskResult.METRICS, removals, prunings, (tot, s, m) -> tot[1 + 2 * s + m] / tot[0]);
-        return new FileIntervals(ITEMS, resamples, seed, "item", items, t.intervals(resamples, seed), t);
+        return new FileIntervals(ITEMS, indices.length, seed, "item", items, t.intervals(indices), t);
     }
 
     /**
@@ -71,6 +77,11 @@ public record FileIntervals(String method, int resamples, long seed, String unit
      * @param loglik  {@code [side][document]}: the document's summed log-likelihood, sides as in {@link #items}
      */
     public static FileIntervals documents(long[][] counts, double[][] loglik, int removals, int prunings, int resamples, long seed) {
+        return documents(counts, loglik, removals, prunings, Bootstrap.indices(counts.length, resamples, seed), seed);
+    }
+
+    /** The same with the resampling indices given ({@code [r][k]}, document indices). */
+    static FileIntervals documents(long[][] counts, double[][] loglik, int removals, int prunings, int[][] indices, long seed) {
         int docs = counts.length, sides = loglik.length;
         double[][] rows = new double[docs][3 + sides];
         for (int k = 0; k < docs; k++) {
@@ -90,7 +101,7 @@ public record FileIntervals(String method, int resamples, long seed, String unit
                 return out;
             });
         }
-        return new FileIntervals(DOCUMENTS, resamples, seed, "document", docs, t.intervals(resamples, seed), t);
+        return new FileIntervals(DOCUMENTS, indices.length, seed, "document", docs, t.intervals(indices), t);
     }
 
     /** Every key of {@link #ci95}: the full values, then the changes and values of the removals, then of the prunings. */
@@ -134,7 +145,12 @@ public record FileIntervals(String method, int resamples, long seed, String unit
                 || a.resamples != b.resamples || a.seed != b.seed) {
             return Map.of();
         }
-        return WindowTable.paired(fullOnly(a.table, metrics), fullOnly(b.table, metrics), a.resamples, a.seed);
+        return paired(a, b, metrics, Bootstrap.indices(a.units, a.resamples, a.seed));
+    }
+
+    /** The same with the resampling indices given. */
+    static Map<String, Band> paired(FileIntervals a, FileIntervals b, List<String> metrics, int[][] indices) {
+        return WindowTable.paired(fullOnly(a.table, metrics), fullOnly(b.table, metrics), indices);
     }
 
     /** A table over the same per-unit sums holding only the full model's metrics. */
