@@ -62,6 +62,14 @@ class PruneCommandTest {
         return run;
     }
 
+    static JsonNode parse(String text) {
+        try {
+            return new ObjectMapper().readTree(text);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     static JsonNode json(Path p) throws IOException {
         return new ObjectMapper().readTree(p.toFile());
     }

@@ -72,7 +72,7 @@ final class Gemma3 implements Family {
         if (type != null && !type.isNull() && !"gemma3_text".equals(type.asText())) {
             throw c.error("text_config.model_type = " + type + ": a gemma3 checkpoint's language model is gemma3_text");
         }
-        ConfigReader text = new ConfigReader(c.file(), t, TEXT.defaults());
+        ConfigReader text = c.nested(TEXT_CONFIG, TEXT.defaults());
         Gemma3Text.KEYS.check(text, "gemma3 text_config");
         return text;
     }

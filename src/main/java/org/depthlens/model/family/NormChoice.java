@@ -71,7 +71,7 @@ public record NormChoice(String normType, Integer postNum, Architecture.LnsMode 
             source = NormForm.GIVEN_FLAG;
         } else if (fromConfig != null) {
             type = NormType.parseCode(fromConfig);
-            if (type == null) throw c.error("norm_type '" + fromConfig + "' is not a NORM_TYPE of the Curse-of-Depth code (" + NormType.names() + ")");
+            if (type == null) throw c.error(c.name("norm_type") + " '" + fromConfig + "' is not a NORM_TYPE of the Curse-of-Depth code (" + NormType.names() + ")");
             source = "config.json norm_type";
         } else if (lns == Architecture.LnsMode.ON) {
             type = NormType.LNS;
@@ -115,7 +115,7 @@ public record NormChoice(String normType, Integer postNum, Architecture.LnsMode 
                 throw new BadInputException(c.file() + ": --post-num " + post + " is more than the model's " + layers
                         + " blocks (num_hidden_layers); give --post-num " + layers + " or less");
             }
-            throw c.error("post_num " + post + " is more than num_hidden_layers " + layers + " (POST_NUM counts leading blocks)");
+            throw c.error(c.name("post_num") + " " + post + " is more than " + c.name("num_hidden_layers") + " " + layers + " (POST_NUM counts leading blocks)");
         }
         int p = post == null ? 1 : post;
         NormForm form = new NormForm(type, p, type.blocks(layers, p, factors), source, note == null ? null : where + note);
@@ -166,7 +166,7 @@ public record NormChoice(String normType, Integer postNum, Architecture.LnsMode 
         }
         int missing = held.nextClearBit(0);
         if (missing < layers) {
-            throw c.error("num_hidden_layers is " + layers + " but the weights hold no tensor of block " + missing + " ('model.layers."
+            throw c.error(c.name("num_hidden_layers") + " is " + layers + " but the weights hold no tensor of block " + missing + " ('model.layers."
                     + missing + ".*', " + held.cardinality() + " blocks held); config.json and the weights disagree");
         }
     }
