@@ -148,20 +148,23 @@ class GemmaMultimodalTest {
         Path g = wrapped("new", "model.language_model.", "model.");
         Object[][] cases = {
                 {"num_hidden_layers", 0, "'text_config.num_hidden_layers' must be positive, got 0"},
+                {"num_hidden_layers", 9, "text_config.num_hidden_layers is 9 but the weights hold no tensor of block 7"
+                        + " ('model.language_model.layers.7.*'; they hold blocks 0-6)"},
+                {"num_hidden_layers", 5, "text_config.num_hidden_layers is 5 but the weights hold block 6"},
                 {"num_key_value_heads", 3, "text_config.num_key_value_heads 3 does not divide text_config.num_attention_heads 4"},
                 {"hidden_activation", "relu", "text_config.hidden_activation = \"relu\": not implemented"},
                 {"layer_types", "sliding", "'text_config.layer_types' must be a list of 7 strings"},
                 {"rope_theta", -1, "'text_config.rope_theta' must be a positive number, got -1"},
                 {"rope_scaling", "{\"rope_type\": \"linear\"}", "in text_config, rope type 'linear' needs a 'factor'"}};
         for (Object[] c : cases) {
-            Path m = TorchBinCommandsTest.copy(g, tmp.resolve("bad-" + c[0]));
+            Path m = TorchBinCommandsTest.copy(g, tmp.resolve("bad-" + c[0] + "-" + c[1].hashCode()));
             BadModels.editConfig(m, j -> {
                 ObjectNode t = (ObjectNode) j.get("text_config");
                 if (c[1] instanceof Integer i) t.put((String) c[0], i);
                 else if (((String) c[1]).startsWith("{")) t.set((String) c[0], PruneCommandTest.parse((String) c[1]));
                 else t.put((String) c[0], (String) c[1]);
             });
-            Path out = tmp.resolve("t-" + c[0] + ".safetensors");
+            Path out = tmp.resolve("t-" + m.getFileName() + ".safetensors");
             assertError(Cli.run("trace", "--model", m.toString(), "--ids", ids.toString(), "--out", out.toString(), "--skip-vision"),
                     ExitCodes.BAD_INPUT, m.resolve("config.json") + ": " + c[2]);
             assertNothingLeft(out);

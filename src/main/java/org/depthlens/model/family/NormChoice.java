@@ -152,23 +152,7 @@ public record NormChoice(String normType, Integer postNum, Architecture.LnsMode 
      */
     private static void checkBlocksHeld(ConfigReader c, String where, int layers, Map<String, TensorInfo> tensors) {
         if (tensors.isEmpty()) throw new BadInputException(where + "the weights hold no tensor at all (an empty state dict?)");
-        java.util.BitSet held = new java.util.BitSet();
-        for (String n : tensors.keySet()) {
-            if (!n.startsWith("model.layers.")) continue;
-            int dot = n.indexOf('.', "model.layers.".length());
-            if (dot < 0) continue;
-            try {
-                int l = Integer.parseInt(n.substring("model.layers.".length(), dot));
-                if (l >= 0 && l < layers) held.set(l);
-            } catch (NumberFormatException ignored) {
-                // not a block tensor
-            }
-        }
-        int missing = held.nextClearBit(0);
-        if (missing < layers) {
-            throw c.error(c.name("num_hidden_layers") + " is " + layers + " but the weights hold no tensor of block " + missing + " ('model.layers."
-                    + missing + ".*', " + held.cardinality() + " blocks held); config.json and the weights disagree");
-        }
+        TensorCheck.checkEveryBlockHeld(c.file(), c.name("num_hidden_layers"), layers, "model.layers.", tensors.keySet());
     }
 
     /** {@code "norm_type"}, or null. */
