@@ -312,7 +312,10 @@ public final class EvalSection implements ReportSection {
         return d;
     }
 
-    /** "block 0 (+12.3), block 5 (+1.2), ...": the k blocks whose removal changes the metric most in one direction. */
+    /**
+     * "block 0 (\u2605 +12.3 [+9.1, +15.0]), block 5 (+1.2 [-0.4, +2.2]), ...": the k blocks whose removal changes the
+     * metric most in one direction, with the change's paired interval.
+     */
     static String ranking(FileScores fs, String metric, boolean largest, int k) {
         double[] d = fs.removalDelta(metric);
         Integer[] idx = new Integer[d.length];
@@ -320,7 +323,8 @@ public final class EvalSection implements ReportSection {
         Comparator<Integer> c = Comparator.comparingDouble(i -> d[i]);
         java.util.Arrays.sort(idx, (largest ? c.reversed() : c).thenComparingInt(i -> i));
         List<String> parts = new ArrayList<>();
-        for (int i = 0; i < Math.min(k, idx.length); i++) parts.add("block " + idx[i] + " (" + Fmt.signed(d[idx[i]]) + ")");
+        double[][] b = fs.bounds("removal." + metric);
+        for (int i = 0; i < Math.min(k, idx.length); i++) parts.add("block " + idx[i] + " (" + change(d[idx[i]], b, idx[i]) + ")");
         return String.join(", ", parts);
     }
 
@@ -331,7 +335,8 @@ public final class EvalSection implements ReportSection {
         for (int i = 0; i < d.length; i++) if (accuracy ? d[i] < 0 : d[i] > 0) idx.add(i);
         idx.sort(Comparator.comparingDouble((Integer i) -> accuracy ? d[i] : -d[i]).thenComparingInt(i -> i));
         List<String> parts = new ArrayList<>();
-        for (int i = 0; i < Math.min(k, idx.size()); i++) parts.add("block " + idx.get(i) + " (" + Fmt.signed(d[idx.get(i)]) + ")");
+        double[][] b = fs.bounds("removal." + metric);
+        for (int i = 0; i < Math.min(k, idx.size()); i++) parts.add("block " + idx.get(i) + " (" + change(d[idx.get(i)], b, idx.get(i)) + ")");
         return String.join(", ", parts);
     }
 
