@@ -28,8 +28,10 @@ import java.util.concurrent.Callable;
         description = {"Describe a checkpoint without running it: family, blocks, widths, heads, parameters, dtypes,",
                 "rope, tied embeddings, shards, the block normalisation of each block (Pre-LN, LNS, Post-LN, Mix-LN...,",
                 "given or detected: see --norm-type), and for MoE / latent-attention models the experts, top-k,",
-                "routing and MLA ranks. Reads only config.json and the weights' headers (safetensors JSON, or the",
-                "state-dict pickle of a pytorch_model.bin, read as data: it never runs code).", ""},
+                "routing and MLA ranks. Reads config.json and the weights' headers (safetensors JSON, or the",
+                "state-dict pickle of a pytorch_model.bin, read as data: it never runs code). A pytorch_model.bin stores a",
+                "CRC-32 of every storage: inspect reads the storages and checks them all (exit 3 on a mismatch, as any",
+                "command that reads them would), unless --headers-only; the line 'checksums' says what was checked.", ""},
         footerHeading = "%nExamples:%n", footer = {"  depthlens inspect --model models/tiny-curse-24/lns",
                 "  depthlens inspect --model ck/lns-from-the-paper-code --norm-type LNS"})
 public final class InspectCommand extends CommonOptions implements Callable<Integer> {
@@ -48,11 +50,17 @@ public final class InspectCommand extends CommonOptions implements Callable<Inte
     @Option(names = "--json", description = "Print JSON instead of a table.")
     boolean json;
 
+    @Option(names = "--headers-only",
+            description = "Do not read a pytorch_model.bin's storages to check their CRC-32s (fast on a slow disk); 'checksums' then "
+                    + "says they were not checked.")
+    boolean headersOnly;
+
     @Override
     public Integer call() throws Exception {
         norm.validate(spec, 1);
         try (Model m = Model.open(model, norm.choice(0, lns))) {
             Map<String, Object> info = describe(m);
+            info.put("checksums", checksums(m.checkpoint(), headersOnly, new ConsoleProgress(System.err)));
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
                 out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(info));
@@ -135,6 +143,20 @@ public final class InspectCommand extends CommonOptions implements Callable<Inte
         List<String> unread = f.configKeys().unread(c);
         return f.configKeys().summary() + (unread.isEmpty() ? ""
                 : "; not read (no key of HF's " + f.modelType() + " class): " + String.join(", ", unread));
+    }
+
+    /**
+     * What the stored checksums say: every .bin storage checked against its CRC-32 (a mismatch throws, naming file,
+     * entry and tensor), or that they were not read; safetensors store none.
+     */
+    static String checksums(org.depthlens.weights.Checkpoint ck, boolean headersOnly, org.depthlens.util.Progress progress) {
+        if (!ck.format().equals("pytorch")) return "none stored (safetensors has no checksum; headers, shapes and sizes checked)";
+        int storages = 0;
+        for (org.depthlens.weights.WeightsFile f : ck.files()) if (f instanceof org.depthlens.weights.TorchFile t) storages += t.storages();
+        if (headersOnly) return "not checked (--headers-only): the CRC-32s of " + storages + " storages were not compared with their bytes";
+        long bytes = 0;
+        for (org.depthlens.weights.WeightsFile f : ck.files()) bytes += f.verifyChecksums(progress);
+        return String.format("CRC-32 of all %d storages match their bytes (%,d bytes read)", storages, bytes);
     }
 
     /** Which files were read; when a folder holds safetensors and pytorch_model.bin, says which won. */

@@ -22,8 +22,10 @@ import java.util.concurrent.Callable;
                 "model.layers.{new}.*; safetensors sharded like the input (.bin inputs become safetensors); config.json gets",
                 "num_hidden_layers and every per-block key rewritten so each kept block keeps its sliding window, dense or",
                 "expert feed-forward and LNS factor (written as the per-block list \"layernorm_scaling\"); tokenizer and",
-                "generation files are copied; depthlens_prune.json records the source hashes, the removed blocks, the rule",
-                "and the measured damage. A pattern config.json cannot state is refused, never approximated.",
+                "generation files are copied. A multimodal checkpoint (gemma3) keeps its vision tower and projector byte for",
+                "byte, and its language model's keys are rewritten inside text_config. depthlens_prune.json records the source",
+                "hashes, the removed blocks, the rule and the measured damage. A pattern config.json cannot state is refused,",
+                "never approximated.",
                 "",
                 "--verify (on by default) re-opens the export before it is moved into place and checks that its loss on the",
                 "analysis' own windows (or --text/--ids) equals the analysis' loss_without_layer[l] (one block) or",
@@ -95,6 +97,11 @@ public final class PruneCommand extends CommonOptions implements Callable<Intege
     @Override
     public Integer call() {
         norm.validate(spec, 1);
+        if (norm.skipVision) {
+            // the export keeps a multimodal checkpoint's vision tower (analyze's --skip-vision leaves it out of the numbers)
+            throw usage("--skip-vision does not apply to prune: a multimodal checkpoint's vision tower and projector are copied into "
+                    + "the export unchanged, without asking");
+        }
         boolean byList = !drop.isEmpty();
         if (byList == (analysis != null)) throw usage("give --drop I,J,... or --from-analysis RUN --n K, one of the two");
         if (analysis == null && n != null) throw usage("--n goes with --from-analysis");

@@ -70,14 +70,8 @@ public final class PruneJob {
 
     public static Result run(Request r, Progress progress, PrintStream log) {
         checkForce(r); // before any work: AtomicDir says the same when the folder appears meanwhile
-        if (org.depthlens.weights.ConfigReader.readJson(r.model()).has("text_config")) {
-            // A multimodal wrapper (gemma3): its blocks' keys sit in text_config next to a vision tower prune cannot
-            // carry over; writing only the top-level keys would export a model that runs differently.
-            throw new BadInputException(r.model().resolve("config.json") + ": the language model is described in text_config (a multimodal"
-                    + " checkpoint with a vision tower); prune exports only checkpoints whose config.json describes the blocks itself"
-                    + " (the text-only checkpoint of the same weights, e.g. gemma3_text, prunes)");
-        }
-        try (Model m = Model.open(r.model(), r.norm())) {
+        // a multimodal checkpoint's vision tower is carried over unchanged, not left out: nothing needs skipping
+        try (Model m = Model.open(r.model(), r.norm().withSkipVision())) {
             ModelResult analysed = null;
             Path metrics = null;
             if (r.analysis() != null) {
@@ -94,6 +88,10 @@ public final class PruneJob {
             log.printf("%s: %s, %d blocks; removing %s (%s), %d left%n", r.model(), m.arch().family(), m.arch().layers(),
                     join(plan.dropped()), r.drop() != null ? "--drop" : "--rule " + r.rule().name().toLowerCase(Locale.ROOT) + " --n " + r.n(),
                     plan.kept().length);
+            if (!plan.carried().isEmpty()) {
+                log.printf("%s: %d tensors of the vision tower and its projector copied unchanged (not run, not verified)%n", r.model(),
+                        plan.carried().size());
+            }
             try (AtomicDir dir = AtomicDir.create(r.out(), r.force())) {
                 PrunedExport.write(m, plan, dir.path(), record, progress);
                 Result res = new Result(plan.dropped(), plan.kept().length, Double.NaN, Double.NaN, null);
@@ -212,7 +210,7 @@ public final class PruneJob {
             refSource = "the source with blocks " + join(plan.dropped()) + " skipped";
         }
         double exported;
-        try (Model e = Model.open(written, NormChoice.AUTO)) {
+        try (Model e = Model.open(written, NormChoice.AUTO.withSkipVision())) {
             // the export's blocks have the source's shapes: one set of float32 block buffers serves both passes
             exported = losses(e, pool.reusedFor(e.checkpoint()), c.windows(), null, r.memoryBudget(),
                     (d, t, w) -> progress.update(d, t, "verify (export): " + w))[0];
@@ -284,6 +282,10 @@ public final class PruneJob {
         if (m.arch().lns()) {
             rec.put("lns", "each kept block keeps the LayerNorm Scaling factor of its original depth: config.json's layernorm_scaling "
                     + "lists them per block (depthlens reads it; plain HF ignores LNS, as it did for the source; fold-lns makes it plain HF)");
+        }
+        if (!plan.carried().isEmpty()) {
+            rec.put("vision", plan.carried().size() + " tensors of the vision tower and its projector copied byte for byte under their own"
+                    + " names; the verification runs the language model only");
         }
         if (plan.wroteLayerTypes()) rec.put("layer_types", "written: the family's window rule cannot place the kept blocks' sliding windows");
         if (a != null) {

@@ -5,6 +5,7 @@ import org.depthlens.pass.Branch;
 import org.depthlens.pass.Passes;
 import org.depthlens.pass.RequestOptions;
 import org.depthlens.pass.Sequence;
+import org.depthlens.stats.Bootstrap;
 import org.depthlens.util.Progress;
 import org.depthlens.model.Model;
 
@@ -84,9 +85,10 @@ public final class Evaluator {
      * @param docFirst  {@code [docs file][document]}: the index of its first window
      * @param docWindows {@code [docs file][document]}: its number of windows
      * @param docCounts {@code [docs file]}: tokens, words and bytes
+     * @param docSizes  {@code [docs file][document]}: its tokens, words and bytes (the bootstrap resamples documents)
      */
     public record Prepared(List<McTask> tasks, List<Documents> docs, int maxLength, int prefixToken, List<Sequence> sequences,
-                           int[][][] choices, int[][] docFirst, int[][] docWindows, long[][] docCounts) {
+                           int[][][] choices, int[][] docFirst, int[][] docWindows, long[][] docCounts, long[][][] docSizes) {
     }
 
     /** Runs the evaluation here: {@link #prepare}, the planner's passes, {@link #result}. */
@@ -131,25 +133,27 @@ public final class Evaluator {
         int[][] docFirst = new int[docs.size()][];
         int[][] docWindows = new int[docs.size()][];
         long[][] docCounts = new long[docs.size()][3]; // tokens, words, bytes
+        long[][][] docSizes = new long[docs.size()][][];
         for (int d = 0; d < docs.size(); d++) {
             List<String> texts = docs.get(d).texts();
             docFirst[d] = new int[texts.size()];
             docWindows[d] = new int[texts.size()];
+            docSizes[d] = new long[texts.size()][];
             for (int k = 0; k < texts.size(); k++) {
                 int[] ids = tok.encode(texts.get(k), false);
                 List<LoglikRequest> ws = RollingWindows.of(ids, prefix, maxLength);
                 docFirst[d][k] = requests.size();
                 docWindows[d][k] = ws.size();
                 requests.addAll(ws);
-                docCounts[d][0] += ids.length;
-                docCounts[d][1] += Documents.words(texts.get(k));
-                docCounts[d][2] += Documents.utf8Bytes(texts.get(k));
+                docSizes[d][k] = new long[] {ids.length, Documents.words(texts.get(k)), Documents.utf8Bytes(texts.get(k))};
+                for (int c = 0; c < 3; c++) docCounts[d][c] += docSizes[d][k][c];
             }
             if (docCounts[d][0] == 0) throw new BadInputException(docs.get(d).path() + ": the documents encode to no tokens");
         }
         if (requests.isEmpty()) throw new BadInputException("nothing to evaluate: give --tasks or --docs");
         List<Sequence> seqs = requests.stream().map(r -> r.sequence(maxLength)).toList();
-        return new Prepared(List.copyOf(tasks), List.copyOf(docs), maxLength, prefix, seqs, choiceIdx, docFirst, docWindows, docCounts);
+        return new Prepared(List.copyOf(tasks), List.copyOf(docs), maxLength, prefix, seqs, choiceIdx, docFirst, docWindows, docCounts,
+                docSizes);
     }
 
     /** What the evaluation asks of the planner: the removal sweep, and the pruning (given, or chosen by angular_last). */
@@ -186,38 +190,52 @@ public final class Evaluator {
                 : "angular_last on the last token of the " + p.sequences().size() + " scored sequences of this evaluation";
         double[] full = o.main();
 
+        // sides of every file: the full model, each removed block, each pruning (the bootstrap's paired columns)
+        List<double[]> sides = new ArrayList<>();
+        sides.add(full);
+        for (Branch b : single) sides.add(byBranch.get(b));
+        if (pruning != null) for (Branch.Skip b : pruning) sides.add(byBranch.get(b));
+        int nPruned = pruning == null ? 0 : pruning.size();
+
         List<TaskResult> taskResults = new ArrayList<>();
         for (int t = 0; t < tasks.size(); t++) {
             McTask task = tasks.get(t);
             int[][] idx = choiceIdx[t];
-            double[][] ll = gatherChoices(full, idx);
             List<List<String>> choices = task.items().stream().map(McTask.Item::choices).toList();
             int[] gold = task.items().stream().mapToInt(McTask.Item::gold).toArray();
-            List<Map<String, Double>> removal = new ArrayList<>();
-            for (Branch b : single) removal.add(McScoring.score(gatherChoices(byBranch.get(b), idx), choices, gold));
-            List<FileScores.Pruned> pr = new ArrayList<>();
-            if (pruning != null) {
-                for (Branch.Skip b : pruning) {
-                    pr.add(new FileScores.Pruned(b.n(), b.from(), McScoring.score(gatherChoices(byBranch.get(b), idx), choices, gold)));
-                }
+            int[][][] hits = new int[sides.size()][][];
+            List<Map<String, Double>> scores = new ArrayList<>();
+            for (int s = 0; s < sides.size(); s++) {
+                double[][] ll = gatherChoices(sides.get(s), idx);
+                hits[s] = McScoring.hits(ll, choices, gold);
+                scores.add(McScoring.score(ll, choices, gold));
             }
-            taskResults.add(new TaskResult(task.name(), task.items().size(), McScoring.score(ll, choices, gold), ll, removal, pr));
+            List<FileScores.Pruned> pr = new ArrayList<>();
+            for (int i = 0; i < nPruned; i++) {
+                Branch.Skip b = pruning.get(i);
+                pr.add(new FileScores.Pruned(b.n(), b.from(), scores.get(1 + single.size() + i)));
+            }
+            FileIntervals ci = FileIntervals.items(hits, single.size(), nPruned, Bootstrap.RESAMPLES, Bootstrap.SEED);
+            taskResults.add(new TaskResult(task.name(), task.items().size(), scores.get(0), gatherChoices(full, idx),
+                    List.copyOf(scores.subList(1, 1 + single.size())), pr, ci));
         }
         List<DocsResult> docResults = new ArrayList<>();
         for (int d = 0; d < docs.size(); d++) {
             long[] c = docCounts[d];
-            double fullLl = sumDocs(full, docFirst[d], docWindows[d]);
-            List<Map<String, Double>> removal = new ArrayList<>();
-            for (Branch b : single) removal.add(DocsResult.metrics(sumDocs(byBranch.get(b), docFirst[d], docWindows[d]), c[0], c[1], c[2]));
-            List<FileScores.Pruned> pr = new ArrayList<>();
-            if (pruning != null) {
-                for (Branch.Skip b : pruning) {
-                    pr.add(new FileScores.Pruned(b.n(), b.from(),
-                            DocsResult.metrics(sumDocs(byBranch.get(b), docFirst[d], docWindows[d]), c[0], c[1], c[2])));
-                }
+            double[][] perDoc = new double[sides.size()][];
+            List<Map<String, Double>> values = new ArrayList<>();
+            for (int s = 0; s < sides.size(); s++) {
+                perDoc[s] = perDocument(sides.get(s), docFirst[d], docWindows[d]);
+                values.add(DocsResult.metrics(sum(perDoc[s]), c[0], c[1], c[2]));
             }
-            docResults.add(new DocsResult(docs.get(d).name(), docs.get(d).texts().size(), c[0], c[1], c[2], fullLl,
-                    DocsResult.metrics(fullLl, c[0], c[1], c[2]), removal, pr));
+            List<FileScores.Pruned> pr = new ArrayList<>();
+            for (int i = 0; i < nPruned; i++) {
+                Branch.Skip b = pruning.get(i);
+                pr.add(new FileScores.Pruned(b.n(), b.from(), values.get(1 + single.size() + i)));
+            }
+            FileIntervals ci = FileIntervals.documents(p.docSizes()[d], perDoc, single.size(), nPruned, Bootstrap.RESAMPLES, Bootstrap.SEED);
+            docResults.add(new DocsResult(docs.get(d).name(), docs.get(d).texts().size(), c[0], c[1], c[2], sum(perDoc[0]),
+                    values.get(0), List.copyOf(values.subList(1, 1 + single.size())), pr, ci));
         }
         EvalResult.Settings settings = new EvalResult.Settings(p.maxLength(), options.removal() ? "single" : "none", k,
                 k > 0 ? chosenOn : null, p.prefixToken(), p.sequences().size(), o.inputTokens(), o.passes(), seconds);
@@ -233,14 +251,21 @@ public final class Evaluator {
         return out;
     }
 
-    /** Sum over documents of the sum over each document's windows, in order, in double. */
-    private static double sumDocs(double[] ll, int[] first, int[] windows) {
-        double total = 0;
+    /** Each document's log-likelihood: the sum over its windows, in order, in double. */
+    private static double[] perDocument(double[] ll, int[] first, int[] windows) {
+        double[] out = new double[first.length];
         for (int k = 0; k < first.length; k++) {
             double doc = 0;
             for (int w = 0; w < windows[k]; w++) doc += ll[first[k] + w];
-            total += doc;
+            out[k] = doc;
         }
+        return out;
+    }
+
+    /** The documents' log-likelihoods added in document order (as the bootstrap adds them). */
+    private static double sum(double[] perDocument) {
+        double total = 0;
+        for (double v : perDocument) total += v;
         return total;
     }
 }

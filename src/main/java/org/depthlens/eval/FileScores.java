@@ -25,6 +25,14 @@ public sealed interface FileScores permits TaskResult, DocsResult {
     /** The contiguous prunings, n = 1..K. */
     List<Pruned> pruned();
 
+    /** The 95 % intervals of every number above and of every change; null when not computed. */
+    FileIntervals uncertainty();
+
+    /** {lo, hi} of an interval key ({@link FileIntervals#ci95}), or null without it. */
+    default double[][] bounds(String key) {
+        return uncertainty() == null ? null : uncertainty().bounds(key);
+    }
+
     /** Blocks [start, start+n) removed together (Gromov et al.'s choice by angular distance). */
     record Pruned(int n, int start, Map<String, Double> values) {
     }

@@ -15,6 +15,19 @@ public final class McScoring {
     /** {@code {"acc": ..., "acc_norm": ...}} over all items. */
     public static Map<String, Double> score(double[][] lls, List<List<String>> choices, int[] gold) {
         int accHits = 0, normHits = 0;
+        for (int[] h : hits(lls, choices, gold)) {
+            accHits += h[0];
+            normHits += h[1];
+        }
+        Map<String, Double> m = new LinkedHashMap<>();
+        m.put("acc", (double) accHits / lls.length);
+        m.put("acc_norm", (double) normHits / lls.length);
+        return m;
+    }
+
+    /** {@code [item] = {acc hit, acc_norm hit}} (1 or 0): the per-item sums the bootstrap over items resamples. */
+    public static int[][] hits(double[][] lls, List<List<String>> choices, int[] gold) {
+        int[][] out = new int[lls.length][2];
         for (int i = 0; i < lls.length; i++) {
             double[] ll = lls[i];
             int best = 0, bestNorm = 0;
@@ -27,13 +40,10 @@ public final class McScoring {
                     bestNormValue = norm;
                 }
             }
-            if (best == gold[i]) accHits++;
-            if (bestNorm == gold[i]) normHits++;
+            out[i][0] = best == gold[i] ? 1 : 0;
+            out[i][1] = bestNorm == gold[i] ? 1 : 0;
         }
-        Map<String, Double> m = new LinkedHashMap<>();
-        m.put("acc", (double) accHits / lls.length);
-        m.put("acc_norm", (double) normHits / lls.length);
-        return m;
+        return out;
     }
 
     static int length(String s) {

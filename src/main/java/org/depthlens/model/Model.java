@@ -72,7 +72,8 @@ public final class Model implements AutoCloseable {
         try {
             return new Rope(spec);
         } catch (BadInputException e) {
-            throw new BadInputException(arch.configFile() + ": " + e.getMessage());
+            String in = Families.of(arch.family()).blocksConfig(); // gemma3: the rope is text_config's
+            throw new BadInputException(arch.configFile() + ": " + (in == null ? "" : "in " + in + ", ") + e.getMessage());
         }
     }
 

@@ -28,14 +28,15 @@ import java.util.TreeMap;
  * A checkpoint with some blocks removed, written as HF transformers loads it: every kept tensor copied byte for
  * byte ({@link Checkpoint#rawCopy}: same dtype, no re-rounding, FP8 with its scales) under its renumbered name
  * {@code model.layers.{new}.*}, safetensors sharded by the source's rule (one file, or shards of at most the
- * source's largest shard plus an index), config.json rewritten by {@link PrunedConfig}, tokenizer and generation
- * files copied. Memory: one 1 MiB chunk at a time, whatever the model's size.
+ * source's largest shard plus an index), config.json rewritten by {@link PrunedConfig}, tokenizer, generation and
+ * (multimodal) processor files copied. A multimodal checkpoint's vision tower and projector are not blocks: they are
+ * copied unchanged like the embedding. Memory: one 1 MiB chunk at a time, whatever the model's size.
  */
 public final class PrunedExport {
     /** Files next to the weights that a loader or generate() reads and that do not depend on the blocks. */
     public static final List<String> COPIED = List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
             "generation_config.json", "tokenizer.model", "vocab.json", "merges.txt", "added_tokens.json", "chat_template.jinja",
-            "chat_template.json");
+            "chat_template.json", "preprocessor_config.json", "processor_config.json");
     public static final String RECORD = "depthlens_prune.json";
 
 
@@ -50,8 +51,11 @@ public final class PrunedExport {
      *                the removed blocks' tensors are not)
      * @param config  the rewritten config.json
      * @param arch    the architecture the exported files describe
+     * @param carried source tensors written unchanged that depthlens does not run (a multimodal checkpoint's vision
+     *                tower and projector: not blocks of the language model)
      */
-    public record Plan(int[] kept, int[] dropped, Map<String, String> names, ObjectNode config, Architecture arch, boolean wroteLayerTypes) {
+    public record Plan(int[] kept, int[] dropped, Map<String, String> names, ObjectNode config, Architecture arch, boolean wroteLayerTypes,
+                       List<String> carried) {
         public long bytes(Checkpoint ck) {
             long b = 0;
             for (String n : names.keySet()) b += ck.require(n).numel() * ck.require(n).dtype().size();
@@ -84,17 +88,20 @@ public final class PrunedExport {
         Map<String, String> names = new TreeMap<>();
         Map<String, TensorInfo> renamed = new TreeMap<>();
         Blocks blocks = Blocks.of(a);
+        List<String> carried = new java.util.ArrayList<>();
         for (TensorInfo t : model.checkpoint().tensors().values()) {
             String to = rename(t.name(), a, blocks, newIndex, dropped.length);
             if (to == null) continue;
             names.put(t.name(), to);
             renamed.put(to, t);
+            Architecture.Extra x = a.extra(t.name());
+            if (x != null && x.onRequest() != null) carried.add(t.name());
         }
         JsonNode json = ConfigReader.readJson(model.dir());
         boolean trainingCode = model.checkpoint().format().equals("pytorch");
         PrunedConfig.Result r = PrunedConfig.rewrite(config, json, a, kept, renamed, trainingCode);
         checkTensors(r.arch(), renamed);
-        return new Plan(kept, dropped, names, r.config(), r.arch(), r.wroteLayerTypes());
+        return new Plan(kept, dropped, names, r.config(), r.arch(), r.wroteLayerTypes(), carried.stream().sorted().toList());
     }
 
     /** How a family names its blocks' tensors: its description's prefix with the index in it ("model.layers.3."). */

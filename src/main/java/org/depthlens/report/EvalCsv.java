@@ -17,6 +17,8 @@ import java.util.List;
  *       task and documents file, holding {@code value_without - value_full};</li>
  *   <li>{@code eval_pruned.csv}: a row per pruning (n, start), the same columns.</li>
  * </ul>
+ * After all the value columns, {@code <file>:<metric>_lo} and {@code <file>:<metric>_hi} for each: the 95 % interval
+ * of the change, paired (the same resampled items or documents for both sides; docs/metrics.md).
  */
 public final class EvalCsv {
     public static final String REMOVAL = "eval_removal.csv";
@@ -34,6 +36,9 @@ public final class EvalCsv {
         List<FileScores> files = files(r);
         StringBuilder head = new StringBuilder();
         for (FileScores f : files) for (String m : f.metrics()) head.append(',').append(cell(f.name() + ":" + m));
+        for (FileScores f : files) {
+            for (String m : f.metrics()) head.append(',').append(cell(f.name() + ":" + m + "_lo")).append(',').append(cell(f.name() + ":" + m + "_hi"));
+        }
         if (files.stream().anyMatch(f -> !f.removal().isEmpty())) {
             StringBuilder sb = new StringBuilder("block").append(head).append('\n');
             for (int l = 0; l < r.blocks(); l++) {
@@ -41,6 +46,7 @@ public final class EvalCsv {
                 for (FileScores f : files) {
                     for (String m : f.metrics()) sb.append(',').append(l < f.removal().size() ? num(f.removalDelta(m)[l]) : "");
                 }
+                for (FileScores f : files) for (String m : f.metrics()) bounds(sb, f.bounds("removal." + m), l);
                 sb.append('\n');
             }
             Files.writeString(dir.resolve(REMOVAL), sb.toString(), StandardCharsets.UTF_8);
@@ -55,10 +61,17 @@ public final class EvalCsv {
                     var d = f.delta(f.pruned().get(i).values());
                     for (String m : f.metrics()) sb.append(',').append(num(d.get(m)));
                 }
+                for (FileScores f : files) for (String m : f.metrics()) bounds(sb, f.bounds("pruned." + m), i);
                 sb.append('\n');
             }
             Files.writeString(dir.resolve(PRUNED), sb.toString(), StandardCharsets.UTF_8);
         }
+    }
+
+    /** ",lo,hi" of position i of an interval (empty cells without it). */
+    private static void bounds(StringBuilder sb, double[][] b, int i) {
+        boolean has = b != null && i < b[0].length;
+        sb.append(',').append(has ? num(b[0][i]) : "").append(',').append(has ? num(b[1][i]) : "");
     }
 
     private static String num(double v) {

@@ -2,6 +2,7 @@ package org.depthlens.report;
 
 import org.depthlens.eval.DocsResult;
 import org.depthlens.eval.EvalResult;
+import org.depthlens.eval.FileIntervals;
 import org.depthlens.eval.FileScores;
 import org.depthlens.eval.TaskResult;
 import org.depthlens.report.MetricsJson;
@@ -15,6 +16,7 @@ import com.fasterxml.jackson.core.util.Separators;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.depthlens.pass.Provenance;
+import org.depthlens.stats.Band;
 
 import java.io.IOException;
 import java.io.StringWriter;
@@ -29,14 +31,15 @@ import java.util.Map;
 
 /**
  * {@code eval.json}: {@code {"label", "family", "lns", "blocks", "settings", "tasks": {<file>: {"n", "acc",
- * "acc_norm", "loglik", "removal", "pruned"}}, "perplexity": {<file>: {"documents", "tokens", "words", "bytes",
- * "loglik", "token_ppl", "word_ppl", "byte_ppl", "bits_per_byte", "removal", "pruned"}}, "inputs",
- * "provenance"}}.
+ * "acc_norm", "loglik", "removal", "pruned", "uncertainty"}}, "perplexity": {<file>: {"documents", "tokens", "words",
+ * "bytes", "loglik", "token_ppl", "word_ppl", "byte_ppl", "bits_per_byte", "removal", "pruned", "uncertainty"}},
+ * "inputs", "provenance"}}.
  *
  * <p>Every {@code removal} entry ({@code {"block", <metric>...}}) and {@code pruned} entry ({@code {"n",
  * "start", <metric>...}}) holds the <b>change</b> of each metric, {@code value_without - value_full} (a
  * positive perplexity change and a negative accuracy change are losses), and the model's own values
- * under {@code "without"}. Doubles are written in their shortest round-trip form; non-finite ones as null.
+ * under {@code "without"}. {@code uncertainty} holds the 95 % interval of each of these numbers
+ * ({@link FileIntervals}). Doubles are written in their shortest round-trip form; non-finite ones as null.
  */
 public final class EvalJson {
     public static final String FILE = "eval.json";
@@ -83,6 +86,7 @@ public final class EvalJson {
                 }
                 g.writeEndArray();
                 changes(g, t);
+                uncertainty(g, t.uncertainty());
                 g.writeEndObject();
             }
             g.writeEndObject();
@@ -98,6 +102,7 @@ public final class EvalJson {
                 num(g, d.loglik());
                 values(g, d.full());
                 changes(g, d);
+                uncertainty(g, d.uncertainty());
                 g.writeEndObject();
             }
             g.writeEndObject();
@@ -137,7 +142,7 @@ public final class EvalJson {
                 double[][] ll = new double[t.get("loglik").size()][];
                 for (int i = 0; i < ll.length; i++) ll[i] = doubles(t.get("loglik").get(i));
                 tasks.add(new TaskResult(e.getKey(), t.get("n").asInt(), values(t, TaskResult.METRICS), ll,
-                        removal(t, TaskResult.METRICS), pruned(t, TaskResult.METRICS)));
+                        removal(t, TaskResult.METRICS), pruned(t, TaskResult.METRICS), uncertainty(file, t, e.getKey())));
             }
             List<DocsResult> docs = new ArrayList<>();
             for (Iterator<Map.Entry<String, JsonNode>> it = root.get("perplexity").fields(); it.hasNext(); ) {
@@ -145,7 +150,7 @@ public final class EvalJson {
                 JsonNode d = e.getValue();
                 docs.add(new DocsResult(e.getKey(), d.get("documents").asInt(), d.get("tokens").asLong(), d.get("words").asLong(),
                         d.get("bytes").asLong(), d.get("loglik").asDouble(), values(d, DocsResult.METRICS),
-                        removal(d, DocsResult.METRICS), pruned(d, DocsResult.METRICS)));
+                        removal(d, DocsResult.METRICS), pruned(d, DocsResult.METRICS), uncertainty(file, d, e.getKey())));
             }
             List<EvalResult.Input> inputs = new ArrayList<>();
             for (JsonNode in : root.get("inputs")) {
@@ -193,6 +198,73 @@ public final class EvalJson {
         List<FileScores.Pruned> out = new ArrayList<>();
         for (JsonNode r : o.get("pruned")) out.add(new FileScores.Pruned(r.get("n").asInt(), r.get("start").asInt(), values(r.get("without"), metrics)));
         return out;
+    }
+
+    /**
+     * {@code "uncertainty": {method, resamples, seed, unit, units, ci95: {KEY: [lo, hi] or [[lo, hi], ...]}}}, the
+     * conventions of metrics.json (docs/metrics.md, "Uncertainty of the evaluation"); null when not computed.
+     */
+    private static void uncertainty(JsonGenerator g, FileIntervals u) throws IOException {
+        g.writeFieldName("uncertainty");
+        if (u == null) {
+            g.writeNull();
+            return;
+        }
+        g.writeStartObject();
+        g.writeStringField("method", u.method());
+        g.writeNumberField("resamples", u.resamples());
+        g.writeNumberField("seed", u.seed());
+        g.writeStringField("unit", u.unit());
+        g.writeNumberField("units", u.units());
+        g.writeObjectFieldStart("ci95");
+        for (Map.Entry<String, Band> e : u.ci95().entrySet()) {
+            g.writeFieldName(e.getKey());
+            Band b = e.getValue();
+            if (b.rank() == 0) {
+                pair(g, b.lo0()[0], b.hi0()[0]);
+            } else {
+                g.writeStartArray();
+                for (int i = 0; i < b.lo0().length; i++) pair(g, b.lo0()[i], b.hi0()[i]);
+                g.writeEndArray();
+            }
+        }
+        g.writeEndObject();
+        g.writeEndObject();
+    }
+
+    private static void pair(JsonGenerator g, double lo, double hi) throws IOException {
+        g.writeStartArray();
+        num(g, lo);
+        num(g, hi);
+        g.writeEndArray();
+    }
+
+    /** A file's intervals as written by {@link #uncertainty(JsonGenerator, FileIntervals)}; null when absent (older files). */
+    private static FileIntervals uncertainty(Path file, JsonNode o, String name) {
+        JsonNode u = o.get("uncertainty");
+        if (u == null || u.isNull()) return null;
+        String at = file + ": " + name + ".uncertainty";
+        JsonNode ci = u.get("ci95");
+        if (!u.isObject() || ci == null || !ci.isObject()) throw new org.depthlens.BadInputException(at + " must be an object with ci95");
+        Map<String, Band> bands = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = ci.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            JsonNode v = e.getValue();
+            boolean number = v.isArray() && v.size() == 2 && !v.get(0).isArray();
+            JsonNode[] pairs = new JsonNode[number ? 1 : v.size()];
+            for (int i = 0; i < pairs.length; i++) pairs[i] = number ? v : v.get(i);
+            double[] lo = new double[pairs.length], hi = new double[pairs.length];
+            for (int i = 0; i < pairs.length; i++) {
+                if (pairs[i] == null || !pairs[i].isArray() || pairs[i].size() != 2) {
+                    throw new org.depthlens.BadInputException(at + ".ci95." + e.getKey() + " must be [lo, hi] or a list of [lo, hi]");
+                }
+                lo[i] = num(pairs[i].get(0));
+                hi[i] = num(pairs[i].get(1));
+            }
+            bands.put(e.getKey(), new Band(number ? 0 : 1, new double[][] {lo}, new double[][] {hi}));
+        }
+        return new FileIntervals(u.get("method").asText(), u.get("resamples").asInt(), u.get("seed").asLong(), u.get("unit").asText(),
+                u.get("units").asInt(), bands, null);
     }
 
     private static void changes(JsonGenerator g, FileScores f) throws IOException {

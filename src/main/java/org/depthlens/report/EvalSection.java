@@ -2,6 +2,7 @@ package org.depthlens.report;
 
 import org.depthlens.eval.DocsResult;
 import org.depthlens.eval.EvalResult;
+import org.depthlens.eval.FileIntervals;
 import org.depthlens.eval.FileScores;
 import org.depthlens.eval.TaskResult;
 import org.depthlens.report.ChartRef;
@@ -11,6 +12,7 @@ import org.depthlens.report.Html;
 import org.depthlens.report.ReportContext;
 import org.depthlens.report.ReportModel;
 import org.depthlens.report.ReportSection;
+import org.knowm.xchart.XYChart;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
 import java.awt.Color;
@@ -109,21 +111,24 @@ public final class EvalSection implements ReportSection {
                 + (s0.prune() > 0 ? "; pruning chosen by " + s0.pruningChosenOn() : "") + ".");
 
         out.h3("eval-summary", "Full models");
+        out.note("Every number carries its 95 % interval: a percentile bootstrap over whole items of a task or whole documents "
+                + "(1000 resamples, seeded; docs/metrics.md, \"Uncertainty of the evaluation\"). A \u0394 resamples both sides "
+                + "on the same items or documents (paired) and is marked \u2605 only when its interval excludes zero; an "
+                + "unmarked difference may be an accident of the sample.");
         List<String> header = new ArrayList<>();
         header.add("Quantity");
         for (Entry e : es) header.add(e.label());
+        for (int i = 1; i < es.size(); i++) header.add("\u0394 " + es.get(i).label());
         List<List<String>> rows = new ArrayList<>();
         rows.add(row("Block normalisation", es, e -> normLabel(e.result())));
         for (String f : docsFiles()) {
             rows.add(row(f + ": documents / tokens", es, e -> docs(e, f) == null ? "-" : docs(e, f).documents() + " / " + docs(e, f).tokens()));
-            for (String m : DocsResult.METRICS) {
-                rows.add(row(f + ": " + m, es, e -> docs(e, f) == null ? "-" : Fmt.num(docs(e, f).full().get(m))));
-            }
+            for (String m : DocsResult.METRICS) rows.add(metricRow(f, m, es, e -> docs(e, f)));
             rows.add(row(f + ": most harmful removal (\u0394 token_ppl)", es, e -> top(docs(e, f), "token_ppl", false)));
         }
         for (String f : taskFiles()) {
             rows.add(row(f + ": items", es, e -> task(e, f) == null ? "-" : Integer.toString(task(e, f).n())));
-            for (String m : TaskResult.METRICS) rows.add(row(f + ": " + m, es, e -> task(e, f) == null ? "-" : Fmt.num(task(e, f).full().get(m))));
+            for (String m : TaskResult.METRICS) rows.add(metricRow(f, m, es, e -> task(e, f)));
             rows.add(row(f + ": most harmful removal (\u0394 acc)", es, e -> top(task(e, f), "acc", true)));
         }
         boolean[] numeric = new boolean[header.size()];
@@ -155,7 +160,8 @@ public final class EvalSection implements ReportSection {
             boolean acc = main.equals("acc");
             String name = "eval_" + safe(file) + "_" + main;
             String caption = (acc ? "acc (solid) and acc_norm (dashed)" : "token perplexity") + " without block l minus the "
-                    + "full model's, for every block l (0-based); the y axis is fitted to all but dominant blocks, whose values "
+                    + "full model's, for every block l (0-based), shaded: its 95 % interval, paired (the same resampled "
+                    + (acc ? "items" : "documents") + " for both sides); the y axis is fitted to all but dominant blocks, whose values "
                     + "are printed in the chart.";
             out.gridStart();
             if (swept.size() > 1) {
@@ -164,22 +170,23 @@ public final class EvalSection implements ReportSection {
                     Entry e = swept.get(i);
                     lines.addAll(acc ? lines(e, get.apply(e), true, i, true)
                             : List.of(new Charts.Line(e.label(), range(get.apply(e).removal().size()), logRatio(get.apply(e)),
-                            e.color(), Charts.marker(i), false)));
+                            e.color(), Charts.marker(i), false).with(get.apply(e).bounds(FileIntervals.LOSS_INCREASE))));
                 }
                 String title = acc ? chartTitle + " per removed block: " + file : "Loss increase per removed block: " + file;
-                var chart = Charts.lines(title, "Block l removed (0-based)", acc ? yAxis : "ln(token_ppl without / full) (nats/token)",
-                        lines, Charts.Scale.LINEAR, true, true, "block");
+                var chart = fitBands(Charts.lines(title, "Block l removed (0-based)", acc ? yAxis : "ln(token_ppl without / full) (nats/token)",
+                        lines, Charts.Scale.LINEAR, true, true, "block"), lines);
                 String overlayCaption = acc ? caption : "ln(token perplexity without block l / full model's), i.e. the increase of "
                         + "the mean next-token loss in nats per token, every model on one scale (perplexity changes of different "
-                        + "models differ by orders of magnitude; the per-model charts show them); the y axis is fitted to all but "
-                        + "dominant blocks, whose values are printed in the chart.";
+                        + "models differ by orders of magnitude; the per-model charts show them), shaded: its 95 % interval over "
+                        + "resampled documents; the y axis is fitted to all but dominant blocks, whose values are printed in the chart.";
                 ctx.figure(out, ctx.writeChart(ctx.compareDir(), acc ? name : "eval_" + safe(file) + "_loss", chart,
                         acc ? chartTitle + " per removed block, all models" : "Loss increase per removed block, all models", overlayCaption));
             }
             for (int i = 0; i < swept.size(); i++) {
                 Entry e = swept.get(i);
-                var chart = Charts.lines(e.label() + ": " + chartTitle.toLowerCase(java.util.Locale.ROOT) + " per removed block",
-                        "Block l removed (0-based)", yAxis, lines(e, get.apply(e), acc, i, false), Charts.Scale.LINEAR, true, true, "block");
+                List<Charts.Line> own = lines(e, get.apply(e), acc, i, false);
+                var chart = fitBands(Charts.lines(e.label() + ": " + chartTitle.toLowerCase(java.util.Locale.ROOT) + " per removed block",
+                        "Block l removed (0-based)", yAxis, own, Charts.Scale.LINEAR, true, true, "block"), own);
                 Path dir = ctx.outDir().resolve(e.dirName()).resolve(ReportContext.CHARTS_DIR);
                 ChartRef ref = ctx.writeChart(dir, name, chart, e.label() + ": " + chartTitle.toLowerCase(java.util.Locale.ROOT)
                         + " per removed block (" + file + ")", caption);
@@ -203,12 +210,13 @@ public final class EvalSection implements ReportSection {
                 for (String m : tableMetrics) {
                     for (Entry e : swept) {
                         double[] d = get.apply(e).removalDelta(m);
-                        r.add(l < d.length ? Fmt.signed(d[l]) : "");
+                        r.add(l < d.length ? change(d[l], get.apply(e).bounds("removal." + m), l) : "");
                     }
                 }
                 rows.add(r);
             }
-            out.raw("<details><summary>Change per removed block, every model</summary>\n<div class=\"scroll\">");
+            out.raw("<details><summary>Change per removed block, every model, with its paired 95 % interval (\u2605: the interval "
+                    + "excludes zero)</summary>\n<div class=\"scroll\">");
             out.table(header, rows, numeric(header.size()));
             out.raw("</div></details>\n");
         }
@@ -223,12 +231,14 @@ public final class EvalSection implements ReportSection {
                 r.add(Integer.toString(p.n()));
                 r.add(p.n() == 1 ? Integer.toString(p.start()) : p.start() + "-" + (p.start() + p.n() - 1));
                 Map<String, Double> d = fs.delta(p.values());
-                for (String m : fs.metrics()) r.add(Fmt.num(p.values().get(m)) + " (" + Fmt.signed(d.get(m)) + ")");
+                int at = fs.pruned().indexOf(p);
+                for (String m : fs.metrics()) r.add(Fmt.num(p.values().get(m)) + " (" + change(d.get(m), fs.bounds("pruned." + m), at) + ")");
                 prow.add(r);
             }
         }
         if (!prow.isEmpty()) {
             out.raw("<h4>Contiguous pruning (blocks chosen by angular distance)</h4>\n");
+            out.note("Each value with its change (and the change's paired 95 % interval, \u2605 when it excludes zero).");
             List<String> header = new ArrayList<>(List.of("Model", "n", "Blocks removed"));
             for (String m : get.apply(es.get(0)).metrics()) header.add(m + " (\u0394)");
             out.table(header, prow, numeric(header.size()));
@@ -241,14 +251,58 @@ public final class EvalSection implements ReportSection {
         String suffix = labelled ? e.label() : "";
         if (acc) {
             lines.add(new Charts.Line((suffix.isEmpty() ? "" : suffix + " ") + "acc", x, fs.removalDelta("acc"), e.color(),
-                    Charts.marker(index), false));
+                    Charts.marker(index), false).with(fs.bounds("removal.acc")));
             lines.add(new Charts.Line((suffix.isEmpty() ? "" : suffix + " ") + "acc_norm", x, fs.removalDelta("acc_norm"), e.color(),
-                    SeriesMarkers.NONE, true));
+                    SeriesMarkers.NONE, true).with(fs.bounds("removal.acc_norm")));
         } else {
             lines.add(new Charts.Line(suffix.isEmpty() ? "token_ppl without - full" : suffix, x, fs.removalDelta("token_ppl"),
-                    e.color(), Charts.marker(index), false));
+                    e.color(), Charts.marker(index), false).with(fs.bounds("removal.token_ppl")));
         }
         return lines;
+    }
+
+    /**
+     * Widens the y axis of a chart that was not zoomed to hold the bands too, so a band is never cut at the edge of the
+     * lines (an accuracy change of one item in eight has an interval several items wide); a zoomed chart keeps its
+     * range, which leaves out dominant blocks on purpose.
+     */
+    static XYChart fitBands(XYChart c, List<Charts.Line> lines) {
+        if (c.getStyler().getYAxisMin() != null || c.getStyler().getYAxisMax() != null) return c;
+        double lo = 0, hi = 0; // the zero line is drawn
+        boolean any = false;
+        for (Charts.Line l : lines) {
+            for (double[] v : new double[][] {l.y(), l.lo(), l.hi()}) {
+                if (v == null) continue;
+                for (double x : v) {
+                    if (!Double.isFinite(x)) continue;
+                    lo = Math.min(lo, x);
+                    hi = Math.max(hi, x);
+                    any |= l.lo() != null;
+                }
+            }
+        }
+        if (!any || !(hi > lo)) return c;
+        double pad = 0.04 * (hi - lo);
+        c.getStyler().setYAxisMin(lo - pad);
+        c.getStyler().setYAxisMax(hi + pad);
+        return c;
+    }
+
+    /**
+     * "+0.12 [+0.05, +0.19]" for a change and its paired interval at position i, marked \u2605 when the interval
+     * excludes zero (docs/metrics.md, "Uncertainty of the evaluation"); just the change without an interval.
+     */
+    static String change(double delta, double[][] bounds, int i) {
+        if (bounds == null || i < 0 || i >= bounds[0].length) return Fmt.signed(delta);
+        double lo = bounds[0][i], hi = bounds[1][i];
+        if (!Double.isFinite(lo) || !Double.isFinite(hi)) return Fmt.signed(delta);
+        return (PairedDeltas.excludesZero(lo, hi) ? "\u2605 " : "") + Fmt.signed(delta) + " [" + Fmt.signed(lo) + ", " + Fmt.signed(hi) + "]";
+    }
+
+    /** "240.8 [184.5, 308.7]": a value with its interval (just the value without one). */
+    static String withInterval(double v, double[][] bounds) {
+        if (bounds == null || !Double.isFinite(bounds[0][0]) || !Double.isFinite(bounds[1][0])) return Fmt.num(v);
+        return Fmt.num(v) + " [" + Fmt.num(bounds[0][0]) + ", " + Fmt.num(bounds[1][0]) + "]";
     }
 
     /** ln(token_ppl without block l) - ln(token_ppl full): the loss increase in nats per token. */
@@ -258,7 +312,10 @@ public final class EvalSection implements ReportSection {
         return d;
     }
 
-    /** "block 0 (+12.3), block 5 (+1.2), ...": the k blocks whose removal changes the metric most in one direction. */
+    /**
+     * "block 0 (\u2605 +12.3 [+9.1, +15.0]), block 5 (+1.2 [-0.4, +2.2]), ...": the k blocks whose removal changes the
+     * metric most in one direction, with the change's paired interval.
+     */
     static String ranking(FileScores fs, String metric, boolean largest, int k) {
         double[] d = fs.removalDelta(metric);
         Integer[] idx = new Integer[d.length];
@@ -266,7 +323,8 @@ public final class EvalSection implements ReportSection {
         Comparator<Integer> c = Comparator.comparingDouble(i -> d[i]);
         java.util.Arrays.sort(idx, (largest ? c.reversed() : c).thenComparingInt(i -> i));
         List<String> parts = new ArrayList<>();
-        for (int i = 0; i < Math.min(k, idx.length); i++) parts.add("block " + idx[i] + " (" + Fmt.signed(d[idx[i]]) + ")");
+        double[][] b = fs.bounds("removal." + metric);
+        for (int i = 0; i < Math.min(k, idx.length); i++) parts.add("block " + idx[i] + " (" + change(d[idx[i]], b, idx[i]) + ")");
         return String.join(", ", parts);
     }
 
@@ -277,7 +335,8 @@ public final class EvalSection implements ReportSection {
         for (int i = 0; i < d.length; i++) if (accuracy ? d[i] < 0 : d[i] > 0) idx.add(i);
         idx.sort(Comparator.comparingDouble((Integer i) -> accuracy ? d[i] : -d[i]).thenComparingInt(i -> i));
         List<String> parts = new ArrayList<>();
-        for (int i = 0; i < Math.min(k, idx.size()); i++) parts.add("block " + idx.get(i) + " (" + Fmt.signed(d[idx.get(i)]) + ")");
+        double[][] b = fs.bounds("removal." + metric);
+        for (int i = 0; i < Math.min(k, idx.size()); i++) parts.add("block " + idx.get(i) + " (" + change(d[idx.get(i)], b, idx.get(i)) + ")");
         return String.join(", ", parts);
     }
 
@@ -295,10 +354,38 @@ public final class EvalSection implements ReportSection {
         return e.result().tasks().stream().filter(d -> d.name().equals(f)).findFirst().orElse(null);
     }
 
+    /** A row of the full-models table: each model's value, then an empty cell under each difference column. */
     private static List<String> row(String name, List<Entry> es, Function<Entry, String> f) {
         List<String> r = new ArrayList<>();
         r.add(name);
         for (Entry e : es) r.add(f.apply(e));
+        for (int i = 1; i < es.size(); i++) r.add("");
+        return r;
+    }
+
+    /**
+     * A metric's row: each model's value with its interval, then each later model's difference to the first with the
+     * paired interval (the same resampled items or documents for both models; absent when the file was not evaluated
+     * for both in this run).
+     */
+    private static List<String> metricRow(String file, String metric, List<Entry> es, Function<Entry, FileScores> get) {
+        List<String> r = new ArrayList<>();
+        r.add(file + ": " + metric);
+        for (Entry e : es) {
+            FileScores fs = get.apply(e);
+            r.add(fs == null ? "-" : withInterval(fs.full().get(metric), fs.bounds(metric)));
+        }
+        FileScores base = get.apply(es.get(0));
+        for (int i = 1; i < es.size(); i++) {
+            FileScores fs = get.apply(es.get(i));
+            if (fs == null || base == null) {
+                r.add("-");
+                continue;
+            }
+            var band = FileIntervals.paired(fs.uncertainty(), base.uncertainty(), List.of(metric)).get(metric);
+            double d = fs.full().get(metric) - base.full().get(metric);
+            r.add(change(d, band == null ? null : new double[][] {band.lo0(), band.hi0()}, 0));
+        }
         return r;
     }
 

@@ -30,13 +30,35 @@ public final class ConfigReader {
     private final Path file;
     private final JsonNode root;
     private final Map<String, Object> defaults;
+    /** Where {@link #root} sits in the file: "" for the whole file, "text_config." for a nested object ({@link #nested}). */
+    private final String at;
     /** Every key a reader asked about, in order (ConfigKeysTest checks them against the family's declaration). */
     private final Set<String> consulted = new LinkedHashSet<>();
 
     public ConfigReader(Path file, JsonNode root, Map<String, Object> defaults) {
+        this(file, root, defaults, "");
+    }
+
+    private ConfigReader(Path file, JsonNode root, Map<String, Object> defaults, String at) {
         this.file = file;
         this.root = root;
         this.defaults = defaults;
+        this.at = at;
+    }
+
+    /**
+     * A reader of the object {@code key} of this one (a multimodal wrapper's {@code text_config}), with its own
+     * defaults; its errors name the key with its path ({@code text_config.num_hidden_layers}).
+     */
+    public ConfigReader nested(String key, Map<String, Object> defaults) {
+        JsonNode v = root.get(key);
+        if (v == null || !v.isObject()) throw error("'" + name(key) + "' must be an object");
+        return new ConfigReader(file, v, defaults, at + key + ".");
+    }
+
+    /** {@code key} as the file's reader finds it: with the path of a {@link #nested} object. */
+    public String name(String key) {
+        return at + key;
     }
 
     /** The JSON object of {@code modelDir/config.json}. */
@@ -114,23 +136,23 @@ public final class ConfigReader {
 
     private long integer(String key) {
         JsonNode v = get(key);
-        if (v.isNull()) throw error("missing key '" + key + "'");
+        if (v.isNull()) throw error("missing key '" + name(key) + "'");
         if (!v.isIntegralNumber() && !(v.isNumber() && v.asDouble() == Math.rint(v.asDouble()))) {
-            throw error("'" + key + "' must be an integer, got " + v);
+            throw error("'" + name(key) + "' must be an integer, got " + v);
         }
-        if (!v.canConvertToLong() || Math.abs(v.asLong()) > Integer.MAX_VALUE) throw error("'" + key + "' is out of range: " + v);
+        if (!v.canConvertToLong() || Math.abs(v.asLong()) > Integer.MAX_VALUE) throw error("'" + name(key) + "' is out of range: " + v);
         return v.asLong();
     }
 
     public int positiveInt(String key) {
         long v = integer(key);
-        if (v <= 0) throw error("'" + key + "' must be positive, got " + v);
+        if (v <= 0) throw error("'" + name(key) + "' must be positive, got " + v);
         return (int) v;
     }
 
     public int nonNegativeInt(String key) {
         long v = integer(key);
-        if (v < 0) throw error("'" + key + "' must not be negative, got " + v);
+        if (v < 0) throw error("'" + name(key) + "' must not be negative, got " + v);
         return (int) v;
     }
 
@@ -143,15 +165,15 @@ public final class ConfigReader {
     public Integer optionalPositiveInt(String key) {
         if (get(key).isNull()) return null;
         long v = integer(key);
-        if (v < 0) throw error("'" + key + "' must not be negative, got " + v);
+        if (v < 0) throw error("'" + name(key) + "' must not be negative, got " + v);
         return v == 0 ? null : (int) v;
     }
 
     public double positiveDouble(String key) {
         JsonNode v = get(key);
-        if (v.isNull()) throw error("missing key '" + key + "'");
+        if (v.isNull()) throw error("missing key '" + name(key) + "'");
         if (!v.isNumber() || !(v.asDouble() > 0) || Double.isInfinite(v.asDouble())) {
-            throw error("'" + key + "' must be a positive number, got " + v);
+            throw error("'" + name(key) + "' must be a positive number, got " + v);
         }
         return v.asDouble();
     }
@@ -159,7 +181,7 @@ public final class ConfigReader {
     public boolean bool(String key, boolean dflt) {
         JsonNode v = get(key);
         if (v.isNull()) return dflt;
-        if (!v.isBoolean()) throw error("'" + key + "' must be true or false, got " + v);
+        if (!v.isBoolean()) throw error("'" + name(key) + "' must be true or false, got " + v);
         return v.asBoolean();
     }
 
@@ -172,9 +194,9 @@ public final class ConfigReader {
         JsonNode v = get(key);
         List<Integer> out = new ArrayList<>();
         if (v.isNull()) return out;
-        if (!v.isArray()) throw error("'" + key + "' must be a list of integers");
+        if (!v.isArray()) throw error("'" + name(key) + "' must be a list of integers");
         for (JsonNode e : v) {
-            if (!e.isIntegralNumber()) throw error("'" + key + "' must be a list of integers");
+            if (!e.isIntegralNumber()) throw error("'" + name(key) + "' must be a list of integers");
             out.add(e.asInt());
         }
         return List.copyOf(out);
@@ -184,7 +206,7 @@ public final class ConfigReader {
     public List<String> stringList(String key, int expectedSize) {
         JsonNode v = get(key);
         if (v.isNull()) return null;
-        if (!v.isArray() || v.size() != expectedSize) throw error("'" + key + "' must be a list of " + expectedSize + " strings");
+        if (!v.isArray() || v.size() != expectedSize) throw error("'" + name(key) + "' must be a list of " + expectedSize + " strings");
         List<String> out = new ArrayList<>();
         for (JsonNode e : v) out.add(e.asText());
         return List.copyOf(out);
@@ -216,7 +238,7 @@ public final class ConfigReader {
         consulted.add("rope_parameters");
         JsonNode p = root.path("rope_parameters").get(layerType);
         if (p == null || p.isNull()) return null;
-        if (!p.isObject()) throw error("rope_parameters." + layerType + " is not an object");
+        if (!p.isObject()) throw error(name("rope_parameters." + layerType) + " is not an object");
         return rope(p);
     }
 
@@ -225,33 +247,33 @@ public final class ConfigReader {
         if (p != null && p.isObject() && p.has("rope_theta")) {
             JsonNode t = p.get("rope_theta");
             if (!t.isNumber() || !(t.asDouble() > 0) || Double.isInfinite(t.asDouble())) {
-                throw error("'rope_theta' must be a positive number, got " + t);
+                throw error("'" + name("rope_theta") + "' must be a positive number, got " + t);
             }
             theta = t.asDouble();
         } else {
             theta = positiveDouble("rope_theta");
         }
         if (p == null || p.isNull()) return RopeConfig.defaults(theta);
-        if (!p.isObject()) throw error("rope_parameters/rope_scaling is not an object");
+        if (!p.isObject()) throw error(name("rope_parameters") + "/" + name("rope_scaling") + " is not an object");
         String object = root.hasNonNull("rope_parameters") ? "rope_parameters" : "rope_scaling";
         String typeKey = p.hasNonNull("rope_type") ? "rope_type" : "type";
         String type = p.hasNonNull(typeKey) ? p.get(typeKey).asText() : "default";
         if (!List.of("default", "linear", "dynamic", "llama3", "yarn").contains(type)) {
-            throw error(object + "." + typeKey + " = " + p.get(typeKey) + ": not implemented (depthlens implements the rope types"
+            throw error(name(object + "." + typeKey) + " = " + p.get(typeKey) + ": not implemented (depthlens implements the rope types"
                     + " default, linear, dynamic, llama3 and yarn)");
         }
         // HF's v5 rope tables read a partial_rotary_factor from the rope object: only families that rotate part of
         // each head read it (partialRotaryFactor), for the others it must be 1
         JsonNode partial = p.get("partial_rotary_factor");
         if (!partialRotary && partial != null && !partial.isNull() && !(partial.isNumber() && partial.asDouble() == 1.0)) {
-            throw error(object + ".partial_rotary_factor = " + partial + ": not implemented (depthlens rotates the whole head,"
+            throw error(name(object + ".partial_rotary_factor") + " = " + partial + ": not implemented (depthlens rotates the whole head,"
                     + " partial_rotary_factor 1)");
         }
         for (String k : List.of("factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings", "beta_fast",
                 "beta_slow", "mscale", "mscale_all_dim", "attention_factor")) {
             JsonNode v = p.get(k);
             if (v != null && !v.isNull() && (!v.isNumber() || !Double.isFinite(v.asDouble()))) {
-                throw error("rope '" + k + "' must be a number, got " + v);
+                throw error("'" + name(object + "." + k) + "' must be a number, got " + v);
             }
         }
         return new RopeConfig(type, theta, dbl(p, "factor"), dbl(p, "low_freq_factor"), dbl(p, "high_freq_factor"),
@@ -269,7 +291,7 @@ public final class ConfigReader {
     private void checkRopeStylesAgree(JsonNode params, JsonNode scaling) {
         if (scaling == null || scaling.isNull() || scaling.isObject() && scaling.isEmpty()) return;
         if (!ropeFields(params).equals(ropeFields(scaling))) {
-            throw error("rope_parameters " + params + " and rope_scaling " + scaling + " disagree (HF reads rope_scaling, older"
+            throw error(name("rope_parameters") + " " + params + " and " + name("rope_scaling") + " " + scaling + " disagree (HF reads rope_scaling, older"
                     + " readers rope_parameters); keep one");
         }
     }
@@ -307,12 +329,12 @@ public final class ConfigReader {
         double f;
         if (p != null && p.isObject() && p.hasNonNull("partial_rotary_factor")) {
             JsonNode v = p.get("partial_rotary_factor");
-            if (!v.isNumber() || !(v.asDouble() > 0)) throw error("rope_parameters.partial_rotary_factor must be a positive number, got " + v);
+            if (!v.isNumber() || !(v.asDouble() > 0)) throw error(name("rope_parameters.partial_rotary_factor") + " must be a positive number, got " + v);
             f = v.asDouble();
         } else {
             f = positiveDouble(key);
         }
-        if (f > 1) throw error(key + " " + f + " is above 1");
+        if (f > 1) throw error(name(key) + " " + f + " is above 1");
         return f;
     }
 
@@ -354,7 +376,7 @@ public final class ConfigReader {
         JsonNode b = q.get("weight_block_size");
         if (!b.isArray() || b.size() != 2 || !b.get(0).canConvertToInt() || !b.get(1).canConvertToInt()
                 || b.get(0).asInt() <= 0 || b.get(1).asInt() <= 0) {
-            throw error("quantization_config.weight_block_size must be two positive integers");
+            throw error(name("quantization_config.weight_block_size") + " must be two positive integers");
         }
         return new int[] {b.get(0).asInt(), b.get(1).asInt()};
     }

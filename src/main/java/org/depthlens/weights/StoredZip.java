@@ -182,10 +182,21 @@ final class StoredZip {
     }
 
     /** The whole entry (callers bound its size first). */
+    /**
+     * The bytes of a small entry (data.pkl, byteorder), checked against its CRC-32: a state dict edited after
+     * torch.save wrote it would otherwise give other shapes, offsets or names without a word.
+     */
     byte[] readAll(Entry e) throws IOException {
         long start = dataOffset(e);
         byte[] b = new byte[(int) e.size()];
         WeightsFile.readFully(ch, ByteBuffer.wrap(b), start, file);
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(b);
+        if ((int) crc.getValue() != e.crc()) {
+            throw new SafetensorsException(Msg.f(file) + ": zip entry " + Msg.q(e.name()) + " does not match its CRC-32 (stored "
+                    + String.format("%08x", e.crc()) + ", computed " + String.format("%08x", (int) crc.getValue())
+                    + "): it changed after torch.save wrote it; refused");
+        }
         return b;
     }
 }

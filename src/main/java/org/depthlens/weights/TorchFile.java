@@ -229,6 +229,30 @@ public final class TorchFile extends WeightsFile {
         verified.add(e.name());
     }
 
+    /** How many storages (zip entries under data/) the tensors view. */
+    public int storages() {
+        return (int) layouts.values().stream().map(l -> l.storage().name()).distinct().count();
+    }
+
+    /** Every storage a tensor views, in the state dict's order, against its CRC-32 (each once, as a read would). */
+    @Override
+    public long verifyChecksums(org.depthlens.util.Progress progress) {
+        Map<String, String> storages = new LinkedHashMap<>(); // zip entry -> first tensor viewing it, for the message
+        long total = 0;
+        for (String name : tensors.keySet()) {
+            StoredZip.Entry e = layouts.get(name).storage();
+            if (storages.putIfAbsent(e.name(), name) == null) total += e.size();
+        }
+        long done = 0;
+        for (String name : storages.values()) {
+            Layout l = layouts.get(name);
+            verify(name, l);
+            done += l.storage().size();
+            progress.update(done, total, "CRC-32 of " + path.getFileName());
+        }
+        return total;
+    }
+
     @Override
     public void readF32(TensorInfo t, long from, long count, FloatBuffer dst) {
         checkRange(t, from, count);

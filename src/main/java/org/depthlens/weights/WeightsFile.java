@@ -61,6 +61,16 @@ public abstract sealed class WeightsFile implements AutoCloseable permits Safete
     public abstract byte[] fingerprint();
 
     /**
+     * Checks the file's weights against the checksums it stores, all of them now (reading does it lazily), and
+     * returns the bytes checked; -1 when the format stores none (safetensors). {@code progress} counts bytes.
+     *
+     * @throws SafetensorsException naming the file and the first entry that does not match
+     */
+    public long verifyChecksums(org.depthlens.util.Progress progress) {
+        return -1;
+    }
+
+    /**
      * Decodes elements {@code [from, from + count)} (c order) of a floating-point tensor into
      * {@code dst} (starting at its current position, which advances). FP8 is returned unscaled.
      * This is the plain Java decoder, the reference the faster paths are tested against.

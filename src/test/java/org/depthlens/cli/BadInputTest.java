@@ -134,7 +134,7 @@ class BadInputTest {
         BadModels.editConfig(model, c -> ((ObjectNode) c.get("rope_parameters")).put("rope_theta", "abc"));
         failsAnalyze(model, "config.json", "'rope_theta'", "\"abc\"");
         BadModels.editConfig(model, c -> ((ObjectNode) c.get("rope_parameters")).put("rope_theta", 10000.0).put("factor", "two"));
-        failsAnalyze(model, "config.json", "'factor'", "\"two\"");
+        failsAnalyze(model, "config.json", "'rope_parameters.factor'", "\"two\"");
     }
 
     // ---- safetensors files ----

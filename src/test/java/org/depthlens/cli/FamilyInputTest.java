@@ -62,6 +62,21 @@ class FamilyInputTest {
         shapes.put(name, new long[] {s[0] - 1, s[1]});
     }
 
+    /**
+     * A fixed-form family whose config counts more blocks than the weights store is said as such, with the blocks
+     * held (it was "missing tensor gpt_neox.layers.4..."), as for the families whose form is detected (errors.md).
+     */
+    @Test
+    void moreBlocksInTheConfigThanStored() {
+        for (String f : new String[] {"gpt_neox", "olmo2", "phi3"}) {
+            Path m = Fixtures.copyModel(f, false, tmp.resolve("more-" + f));
+            BadModels.editConfig(m, c -> c.put("num_hidden_layers", 6));
+            String prefix = f.equals("gpt_neox") ? "gpt_neox.layers." : "model.layers.";
+            failsTraceAndAnalyze(m, m.resolve("config.json") + ": num_hidden_layers is 6 but the weights hold no tensor of block 4 ('"
+                    + prefix + "4.*'; they hold blocks 0-3); config.json and the weights disagree");
+        }
+    }
+
     @Test
     void truncatedFusedTensor() {
         Path phi3 = Fixtures.copyModel("phi3", false, tmp);

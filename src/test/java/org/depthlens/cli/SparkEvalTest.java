@@ -1,5 +1,7 @@
 package org.depthlens.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.depthlens.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -17,7 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * and documents, the removal sweep and pruning chosen on the evaluation's own sequences (a second Spark stage).
  * eval.json, the CSVs, charts and report are the same, every number bitwise. The inputs are small (8 cloze items, a
  * 1500-character slice of docs/metrics.md) but still make several groups of different lengths per model, so the
- * driver merges each model's parts from several tasks in both stages.
+ * driver merges each model's parts from several tasks in both stages. The comparison includes every file's bootstrap
+ * intervals (resampled items and documents), bitwise.
  */
 class SparkEvalTest {
     @Test
@@ -45,5 +48,14 @@ class SparkEvalTest {
         // 2 models x 4 groups (of different lengths) in each of the two stages
         assertTrue(r2.err().contains("Apache Spark 4.0.4, master local[2], 16 tasks in 2 stages"), r2::describe);
         SameOutputs.assertSame(single, spark);
+        // the comparison covers the intervals: every file of every model has them (item and document bootstrap)
+        for (String label : List.of("pre_ln-step141", "lns-step141")) {
+            JsonNode j = new ObjectMapper().readTree(spark.resolve(label).resolve("eval.json").toFile());
+            for (JsonNode f : List.of(j.get("tasks").get("cloze8.jsonl"), j.get("perplexity").get("docs.txt"))) {
+                JsonNode ci = f.get("uncertainty").get("ci95");
+                assertEquals(24, ci.get("removal.without." + (f.has("acc") ? "acc" : "token_ppl")).size(), label);
+                assertEquals(2, ci.get("pruned." + (f.has("acc") ? "acc_norm" : "bits_per_byte")).size(), label);
+            }
+        }
     }
 }

@@ -48,6 +48,61 @@ class TorchBinCommandsTest {
         assertTrue(r.out().contains("safetensors; also present but not read (safetensors win): pytorch_model.bin"), r.out());
     }
 
+    /**
+     * inspect reads every storage of a .bin and checks its CRC-32: one flipped weight bit with the zip's CRC left stale
+     * is exit 3 naming file, entry and tensor, with nothing on stdout (it was exit 0: inspect read no storage);
+     * --headers-only skips the check and says so; an intact .bin and a safetensors folder say what was checked.
+     */
+    @Test
+    void inspectChecksEveryStorageCrc() throws Exception {
+        Path good = lnsCode("pre");
+        Cli.Result r = Cli.run("inspect", "-m", good.toString());
+        assertEquals(0, r.code(), r.describe());
+        assertTrue(r.out().matches("(?s).*checksums\\s+CRC-32 of all 63 storages match their bytes \\([0-9,]+ bytes read\\)\\n.*"), r.out());
+        r = Cli.run("inspect", "-m", Fixtures.hf("llama").resolve("model").toString(), "--json");
+        assertEquals(0, r.code(), r.describe());
+        assertTrue(r.out().contains("\"checksums\" : \"none stored (safetensors has no checksum"), r.out());
+
+        Path m = copy(good, tmp.resolve("stale"));
+        Path bin = m.resolve("pytorch_model.bin");
+        byte[] file = Files.readAllBytes(bin);
+        LinkedHashMap<String, byte[]> entries = TorchZip.read(bin);
+        String storage = entries.keySet().stream().filter(n -> n.contains("/data/") && entries.get(n).length >= 1024).reduce((a, b) -> b).orElseThrow();
+        int at = SafetyBadInputTest.indexOf(file, entries.get(storage));
+        assertTrue(at > 0, "storage bytes found in the file");
+        file[at + 100] ^= 0x10; // one bit of one weight; the zip's CRC-32 stays the old one
+        Files.write(bin, file);
+        r = Cli.run("inspect", "-m", m.toString());
+        Cli.assertError(r, 3, bin.toString(), "zip entry '" + storage + "'", "(storage of tensor '", "does not match its CRC-32");
+        r = Cli.run("inspect", "-m", m.toString(), "--headers-only");
+        assertEquals(0, r.code(), r.describe());
+        assertTrue(r.out().matches("(?s).*checksums\\s+not checked \\(--headers-only\\): the CRC-32s of 63 storages were not compared.*"), r.out());
+    }
+
+    /**
+     * A state dict (data.pkl) edited after torch.save with its CRC-32 left stale, here one letter of a tensor name, is
+     * refused when the file is opened, by every command (it was read as it stood).
+     */
+    @Test
+    void stateDictWithStaleCrcIsRefused() throws Exception {
+        Path m = copy(lnsCode("pre"), tmp.resolve("pkl"));
+        Path bin = m.resolve("pytorch_model.bin");
+        String pkl = TorchZip.read(bin).keySet().stream().filter(n -> n.endsWith("/data.pkl")).findFirst().orElseThrow();
+        byte[] file = Files.readAllBytes(bin);
+        byte[] name = "model.norm.weight".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        int at = SafetyBadInputTest.indexOf(file, name);
+        assertTrue(at > 0, "tensor name found in data.pkl");
+        file[at + name.length - 1] = 'T';
+        Files.write(bin, file);
+        for (String cmd : new String[] {"inspect", "trace"}) {
+            Path out = tmp.resolve(cmd + ".safetensors");
+            Cli.Result r = cmd.equals("inspect") ? Cli.run("inspect", "-m", m.toString(), "--headers-only")
+                    : Cli.run("trace", "-m", m.toString(), "--ids", lnsCode("pre").getParent().resolve("ids.json").toString(), "-o", out.toString());
+            Cli.assertError(r, 3, bin.toString(), "zip entry '" + pkl + "' does not match its CRC-32", "changed after torch.save wrote it");
+            Cli.assertNothingLeft(out);
+        }
+    }
+
     /** The hash covers data.pkl and the zip directory, whose CRC-32s change with the values; the same bytes hash the same. */
     @Test
     void weightsHashFollowsTheValues() throws Exception {

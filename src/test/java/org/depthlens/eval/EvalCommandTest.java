@@ -92,9 +92,23 @@ class EvalCommandTest {
             assertTrue(Files.exists(out.resolve(label).resolve(EvalCsv.REMOVAL)));
             assertTrue(Files.exists(out.resolve(label).resolve(EvalCsv.PRUNED)));
             assertEquals(25, Files.readAllLines(out.resolve(label).resolve(EvalCsv.REMOVAL)).size());
+            intervalsHoldTheirEstimates(j, 24, 2);
+            csvCarriesTheChangesIntervals(j, out.resolve(label));
+            readsBackWithAndWithoutIntervals(out.resolve(label).resolve("eval.json"));
+            for (String chart : List.of("eval_mini.jsonl_acc.svg", "eval_mini.txt_token_ppl.svg")) {
+                assertTrue(bands(out.resolve(label).resolve("charts").resolve(chart)) >= (chart.contains("acc") ? 2 : 1), chart + " has its bands");
+            }
+        }
+        for (String chart : List.of("eval_mini.jsonl_acc.svg", "eval_mini.txt_loss.svg")) {
+            assertTrue(bands(out.resolve("compare").resolve(chart)) >= 2, chart + " has a band per model");
         }
         String html = Files.readString(out.resolve("report.html"));
         assertTrue(html.contains("<section id=\"evaluation\">"));
+        assertTrue(html.contains(">\u0394 lns</th>"), "the full-models table has the paired difference column");
+        JsonNode pre = new ObjectMapper().readTree(out.resolve("pre_ln/eval.json").toFile());
+        double[] ci = pair(pre.get("perplexity").get("mini.txt").get("uncertainty").get("ci95").get("token_ppl"));
+        assertTrue(html.contains(org.depthlens.report.Fmt.num(pre.get("perplexity").get("mini.txt").get("token_ppl").asDouble())
+                + " [" + org.depthlens.report.Fmt.num(ci[0]) + ", " + org.depthlens.report.Fmt.num(ci[1]) + "]"), "values carry their intervals");
         assertTrue(Files.exists(out.resolve("compare/eval_mini.txt_loss.png")));
         assertTrue(Files.exists(out.resolve("lns/charts/eval_mini.jsonl_acc.svg")));
         try (Stream<Path> s = Files.list(tmp)) {
@@ -163,6 +177,7 @@ class EvalCommandTest {
             assertEquals(24, section.get("removal").size());
         }
         assertTrue(eval.get("settings").get("pruning_chosen_on").asText().contains("analyze probe pass"));
+        intervalsHoldTheirEstimates(eval, 24, 2);
         assertEquals(fieldNames(metrics.get("provenance")), fieldNames(eval.get("provenance")));
         String html = Files.readString(out.resolve("report.html"));
         assertTrue(html.contains("<section id=\"evaluation\">") && html.contains("<section id=\"per-model\">"));
@@ -213,6 +228,128 @@ class EvalCommandTest {
             JsonNode j = new ObjectMapper().readTree(out.resolve(label).resolve("eval.json").toFile());
             assertEquals(32, j.get("tasks").get("tech-cloze.jsonl").get("n").asInt());
         }
+    }
+
+    /**
+     * Every file's uncertainty: the recorded method, resamples and seed, and every interval key present (the full
+     * values, the removals' and prunings' changes and values) with lo <= estimate <= hi at every position.
+     */
+    static void intervalsHoldTheirEstimates(JsonNode eval, int blocks, int prunings) {
+        int checked = 0;
+        for (String kind : List.of("tasks", "perplexity")) {
+            for (Iterator<String> it = eval.get(kind).fieldNames(); it.hasNext(); ) {
+                String name = it.next();
+                JsonNode f = eval.get(kind).get(name);
+                JsonNode u = f.get("uncertainty");
+                assertEquals(1000, u.get("resamples").asInt());
+                assertEquals(org.depthlens.stats.Bootstrap.SEED, u.get("seed").asLong());
+                assertEquals(kind.equals("tasks") ? "item" : "document", u.get("unit").asText());
+                assertEquals(kind.equals("tasks") ? f.get("n").asInt() : f.get("documents").asInt(), u.get("units").asInt());
+                List<String> metrics = kind.equals("tasks") ? TaskResult.METRICS : DocsResult.METRICS;
+                JsonNode ci = u.get("ci95");
+                List<String> expected = new ArrayList<>(metrics);
+                for (String group : List.of("removal", "pruned")) {
+                    for (String m : metrics) expected.add(group + "." + m);
+                    for (String m : metrics) expected.add(group + ".without." + m);
+                }
+                if (kind.equals("perplexity")) expected.add("removal.loss_increase");
+                assertEquals(expected, fieldNames(ci), name);
+                for (String m : metrics) {
+                    checked += holds(name + " " + m, ci.get(m), f.get(m).asDouble());
+                    for (String group : List.of("removal", "pruned")) {
+                        JsonNode entries = f.get(group);
+                        assertEquals(group.equals("removal") ? blocks : prunings, entries.size());
+                        assertEquals(entries.size(), ci.get(group + "." + m).size());
+                        for (int i = 0; i < entries.size(); i++) {
+                            checked += holds(name + " " + group + "." + m + "[" + i + "]", ci.get(group + "." + m).get(i), entries.get(i).get(m).asDouble());
+                            checked += holds(name + " " + group + ".without." + m + "[" + i + "]", ci.get(group + ".without." + m).get(i),
+                                    entries.get(i).get("without").get(m).asDouble());
+                        }
+                    }
+                }
+                if (kind.equals("perplexity")) {
+                    for (int l = 0; l < blocks; l++) {
+                        double increase = Math.log(f.get("removal").get(l).get("without").get("token_ppl").asDouble())
+                                - Math.log(f.get("token_ppl").asDouble());
+                        checked += holds(name + " loss_increase[" + l + "]", ci.get("removal.loss_increase").get(l), increase);
+                    }
+                }
+            }
+        }
+        assertTrue(checked > 0);
+    }
+
+    private static int holds(String what, JsonNode pair, double estimate) {
+        double[] b = pair(pair);
+        assertTrue(b[0] <= estimate && estimate <= b[1], what + ": " + estimate + " outside [" + b[0] + ", " + b[1] + "]");
+        return 1;
+    }
+
+    private static double[] pair(JsonNode p) {
+        assertEquals(2, p.size(), p.toString());
+        return new double[] {p.get(0).asDouble(), p.get(1).asDouble()};
+    }
+
+    /** eval_removal.csv's and eval_pruned.csv's {@code FILE:METRIC_lo/_hi} columns hold eval.json's intervals of the changes. */
+    static void csvCarriesTheChangesIntervals(JsonNode eval, Path dir) throws IOException {
+        for (String csv : List.of(EvalCsv.REMOVAL, EvalCsv.PRUNED)) {
+            List<String> lines = Files.readAllLines(dir.resolve(csv));
+            List<String> head = List.of(lines.get(0).split(","));
+            String group = csv.equals(EvalCsv.REMOVAL) ? "removal" : "pruned";
+            for (String kind : List.of("tasks", "perplexity")) {
+                for (Iterator<String> it = eval.get(kind).fieldNames(); it.hasNext(); ) {
+                    String name = it.next();
+                    JsonNode ci = eval.get(kind).get(name).get("uncertainty").get("ci95");
+                    for (String m : kind.equals("tasks") ? TaskResult.METRICS : DocsResult.METRICS) {
+                        int lo = head.indexOf(name + ":" + m + "_lo"), hi = head.indexOf(name + ":" + m + "_hi");
+                        assertTrue(lo > head.indexOf(name + ":" + m) && hi == lo + 1, csv + " " + name + ":" + m + " " + head);
+                        for (int i = 1; i < lines.size(); i++) {
+                            String[] cells = lines.get(i).split(",", -1);
+                            double[] b = pair(ci.get(group + "." + m).get(i - 1));
+                            assertEquals(b[0], Double.parseDouble(cells[lo]), 0, csv + " row " + i + " " + m + "_lo");
+                            assertEquals(b[1], Double.parseDouble(cells[hi]), 0, csv + " row " + i + " " + m + "_hi");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** eval.json reads back with its intervals, and a file written before intervals (no "uncertainty") still reads. */
+    static void readsBackWithAndWithoutIntervals(Path file) throws IOException {
+        EvalResult r = org.depthlens.report.EvalJson.read(file);
+        JsonNode j = new ObjectMapper().readTree(file.toFile());
+        for (FileScores f : r.perplexity()) {
+            double[][] b = f.bounds("removal.token_ppl");
+            JsonNode ci = j.get("perplexity").get(f.name()).get("uncertainty").get("ci95").get("removal.token_ppl");
+            for (int l = 0; l < b[0].length; l++) {
+                assertEquals(ci.get(l).get(0).asDouble(), b[0][l], 0);
+                assertEquals(ci.get(l).get(1).asDouble(), b[1][l], 0);
+            }
+            assertEquals(null, f.uncertainty().table(), "no per-unit sums in the file");
+        }
+        for (FileScores f : r.tasks()) assertEquals(2, f.bounds("acc").length);
+        for (String kind : List.of("tasks", "perplexity")) {
+            for (JsonNode f : j.get(kind)) ((com.fasterxml.jackson.databind.node.ObjectNode) f).remove("uncertainty");
+        }
+        Path old = file.resolveSibling("old-eval.json");
+        new ObjectMapper().writeValue(old.toFile(), j);
+        try {
+            EvalResult o = org.depthlens.report.EvalJson.read(old);
+            for (FileScores f : o.perplexity()) assertEquals(null, f.uncertainty());
+            for (FileScores f : o.tasks()) assertEquals(null, f.bounds("acc"));
+            assertEquals(r.perplexity().get(0).full(), o.perplexity().get(0).full());
+        } finally {
+            Files.delete(old);
+        }
+    }
+
+    /** Shaded bands in an SVG chart: fills at the band's opacity (alpha 56 of 255). */
+    static int bands(Path svg) throws IOException {
+        String s = Files.readString(svg);
+        int n = 0;
+        for (int i = s.indexOf("opacity:0.2196"); i >= 0; i = s.indexOf("opacity:0.2196", i + 1)) n++;
+        return n;
     }
 
     static String withoutDate(Path evalJson) throws IOException {

@@ -40,7 +40,7 @@ final class Common {
         } else {
             int hidden = c.positiveInt("hidden_size");
             if (hidden % heads != 0) {
-                throw c.error("num_attention_heads " + heads + " does not divide hidden_size " + hidden + " and no head_dim is given");
+                throw c.error(c.name("num_attention_heads") + " " + heads + " does not divide " + c.name("hidden_size") + " " + hidden + " and no head_dim is given");
             }
             headDim = hidden / heads;
         }
@@ -49,7 +49,7 @@ final class Common {
 
     static int kvHeads(ConfigReader c, int heads) {
         int kvHeads = c.has("num_key_value_heads") ? c.positiveInt("num_key_value_heads") : heads;
-        if (heads % kvHeads != 0) throw c.error("num_key_value_heads " + kvHeads + " does not divide num_attention_heads " + heads);
+        if (heads % kvHeads != 0) throw c.error(c.name("num_key_value_heads") + " " + kvHeads + " does not divide " + c.name("num_attention_heads") + " " + heads);
         return kvHeads;
     }
 
@@ -157,11 +157,11 @@ final class Common {
     private static int layerTypeWindow(ConfigReader c, List<String> types, int i, Integer w) {
         String t = types.get(i);
         if (t.equals("sliding_attention")) {
-            if (w == null) throw c.error("layer_types asks for sliding attention but sliding_window is null (or use_sliding_window false)");
+            if (w == null) throw c.error(c.name("layer_types") + " asks for sliding attention but " + c.name("sliding_window") + " is null (or use_sliding_window false)");
             return w;
         }
         if (!t.equals("full_attention")) {
-            throw c.error("layer_types[" + i + "] = '" + t + "' is not full_attention or sliding_attention");
+            throw c.error(c.name("layer_types") + "[" + i + "] = '" + t + "' is not full_attention or sliding_attention");
         }
         return 0;
     }
@@ -169,18 +169,18 @@ final class Common {
     /** Refuses routing parameters HF would crash on or that would route to masked experts. */
     private static void checkMoe(ConfigReader c, MlpSpec.Moe m) {
         if (m.topK() < 1 || m.topK() > m.experts()) {
-            throw c.error("num_experts_per_tok " + m.topK() + " must be between 1 and the " + m.experts() + " experts");
+            throw c.error(c.name("num_experts_per_tok") + " " + m.topK() + " must be between 1 and the " + m.experts() + " experts");
         }
         if (m.selection() == MlpSpec.Selection.TOPK) return;
         if (m.nGroup() < 1 || m.experts() % m.nGroup() != 0) {
-            throw c.error("n_group " + m.nGroup() + " does not divide the " + m.experts() + " routed experts");
+            throw c.error(c.name("n_group") + " " + m.nGroup() + " does not divide the " + m.experts() + " routed experts");
         }
         int groupSize = m.experts() / m.nGroup();
         if (m.topkGroup() < 1 || m.topkGroup() > m.nGroup()) {
-            throw c.error("topk_group " + m.topkGroup() + " must be between 1 and n_group " + m.nGroup());
+            throw c.error(c.name("topk_group") + " " + m.topkGroup() + " must be between 1 and " + c.name("n_group") + " " + m.nGroup());
         }
         if (m.topK() > m.topkGroup() * groupSize) {
-            throw c.error("num_experts_per_tok " + m.topK() + " exceeds the " + m.topkGroup() * groupSize
+            throw c.error(c.name("num_experts_per_tok") + " " + m.topK() + " exceeds the " + m.topkGroup() * groupSize
                     + " experts of the topk_group kept groups");
         }
         if (m.selection() == MlpSpec.Selection.GROUP_TOP2_SUM && groupSize < 2) {
@@ -212,7 +212,7 @@ final class Common {
      */
     static int aliasedCount(ConfigReader c, String key, String alias) {
         if (c.inFile(key) && c.inFile(alias) && c.nonNegativeInt(key) != c.nonNegativeInt(alias)) {
-            throw c.error(key + " = " + c.nonNegativeInt(key) + " and " + alias + " = " + c.nonNegativeInt(alias)
+            throw c.error(c.name(key) + " = " + c.nonNegativeInt(key) + " and " + c.name(alias) + " = " + c.nonNegativeInt(alias)
                     + " name the same count (HF's attribute_map) but disagree");
         }
         return c.inFile(alias) ? c.nonNegativeInt(alias) : c.nonNegativeInt(key);

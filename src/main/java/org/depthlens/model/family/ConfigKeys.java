@@ -140,7 +140,7 @@ public final class ConfigKeys {
             JsonNode v = c.raw(name);
             if (!k.accepts().test(v)) {
                 String shown = v.toString().length() > 80 ? v.toString().substring(0, 77) + "..." : v.toString();
-                throw c.error(name + " = " + shown + ": not implemented; depthlens computes " + modelType + " with " + k.why());
+                throw c.error(c.name(name) + " = " + shown + ": not implemented; depthlens computes " + modelType + " with " + k.why());
             }
         }
     }

@@ -64,6 +64,15 @@ public interface Family {
     }
 
     /**
+     * The object of config.json that holds {@code num_hidden_layers} and the per-block keys ({@link #layerKeys}):
+     * null for the root; a multimodal wrapper names its language model's config (gemma3: {@code text_config}), which
+     * {@code prune} rewrites while every other key, the vision tower's config included, stays as it is.
+     */
+    default String blocksConfig() {
+        return null;
+    }
+
+    /**
      * Whether the family's HF class reads an explicit {@code layer_types} list (so {@code prune} may write one when
      * the family's own rule cannot place the kept blocks' sliding windows): its {@link #configKeys} read the key.
      */

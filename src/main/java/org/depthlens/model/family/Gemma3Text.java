@@ -59,7 +59,7 @@ final class Gemma3Text implements Family {
         if (c.ropePerLayerType()) {
             global = c.rope("full_attention");
             local = c.rope("sliding_attention");
-            if (global == null || local == null) throw c.error("rope_parameters needs both full_attention and sliding_attention");
+            if (global == null || local == null) throw c.error(c.name("rope_parameters") + " needs both full_attention and sliding_attention");
         } else {
             global = c.rope();
             local = RopeConfig.defaults(c.positiveDouble("rope_local_base_freq"));

@@ -22,17 +22,18 @@ public sealed interface LayerKey {
 
     /**
      * Rewrites the key in {@code config} (if present) for the blocks {@code kept} (original indices, ascending) of
-     * {@code layers}; {@code file} names the source config.json in errors.
+     * {@code layers}; {@code file} names the source config.json in errors, {@code at} the object holding the key
+     * there ("" for the root, "text_config." for a multimodal wrapper's language model, {@link Family#blocksConfig}).
      */
-    void apply(ObjectNode config, int[] kept, int layers, Path file);
+    void apply(ObjectNode config, int[] kept, int layers, Path file, String at);
 
     /** One entry per block ({@code layer_types}, a list of LNS factors): the kept blocks' entries. Other values stay. */
     record PerBlock(String key) implements LayerKey {
         @Override
-        public void apply(ObjectNode config, int[] kept, int layers, Path file) {
+        public void apply(ObjectNode config, int[] kept, int layers, Path file, String at) {
             JsonNode v = config.get(key);
             if (v == null || !v.isArray()) return;
-            if (v.size() != layers) throw new BadInputException(file + ": '" + key + "' has " + v.size() + " entries for " + layers + " blocks");
+            if (v.size() != layers) throw new BadInputException(file + ": '" + at + key + "' has " + v.size() + " entries for " + layers + " blocks");
             ArrayNode out = JsonNodeFactory.instance.arrayNode();
             for (int i : kept) out.add(v.get(i).deepCopy());
             config.set(key, out);
@@ -45,10 +46,10 @@ public sealed interface LayerKey {
      */
     record Threshold(String key) implements LayerKey {
         @Override
-        public void apply(ObjectNode config, int[] kept, int layers, Path file) {
+        public void apply(ObjectNode config, int[] kept, int layers, Path file, String at) {
             JsonNode v = config.get(key);
             if (v == null || v.isNull()) return;
-            if (!v.canConvertToInt() || !v.isIntegralNumber()) throw new BadInputException(file + ": '" + key + "' must be an integer, got " + v);
+            if (!v.canConvertToInt() || !v.isIntegralNumber()) throw new BadInputException(file + ": '" + at + key + "' must be an integer, got " + v);
             int t = v.asInt();
             int below = 0;
             for (int i : kept) if (i < t) below++;
@@ -59,12 +60,12 @@ public sealed interface LayerKey {
     /** A list of block indices ({@code mlp_only_layers}): the kept ones, renumbered. */
     record BlockIndices(String key) implements LayerKey {
         @Override
-        public void apply(ObjectNode config, int[] kept, int layers, Path file) {
+        public void apply(ObjectNode config, int[] kept, int layers, Path file, String at) {
             JsonNode v = config.get(key);
             if (v == null || !v.isArray()) return;
             ArrayNode out = JsonNodeFactory.instance.arrayNode();
             for (JsonNode e : v) {
-                if (!e.canConvertToInt()) throw new BadInputException(file + ": '" + key + "' holds " + e + ", not a block index");
+                if (!e.canConvertToInt()) throw new BadInputException(file + ": '" + at + key + "' holds " + e + ", not a block index");
                 int j = indexOf(kept, e.asInt());
                 if (j >= 0) out.add(j);
             }
@@ -79,10 +80,10 @@ public sealed interface LayerKey {
      */
     record SparseStep(String key, String denseList) implements LayerKey {
         @Override
-        public void apply(ObjectNode config, int[] kept, int layers, Path file) {
+        public void apply(ObjectNode config, int[] kept, int layers, Path file, String at) {
             JsonNode v = config.get(key);
             if (v == null || v.isNull()) return;
-            if (!v.canConvertToInt() || v.asInt() < 1) throw new BadInputException(file + ": '" + key + "' must be a positive integer, got " + v);
+            if (!v.canConvertToInt() || v.asInt() < 1) throw new BadInputException(file + ": '" + at + key + "' must be a positive integer, got " + v);
             int step = v.asInt();
             if (step == 1) return;
             ArrayNode dense = config.get(denseList) instanceof ArrayNode a ? a : JsonNodeFactory.instance.arrayNode();

@@ -38,6 +38,11 @@ public record NormChoice(String normType, Integer postNum, Architecture.LnsMode 
         this(normType, postNum, lns, null, false);
     }
 
+    /** This choice with the vision tower accepted ({@code prune} carries it over unchanged without running it). */
+    public NormChoice withSkipVision() {
+        return new NormChoice(normType, postNum, lns, postNumGiven, true);
+    }
+
     /** {@code --post-num}, or where a run config gave it. */
     private String postNumName() {
         return postNumGiven == null ? "--post-num" : postNumGiven;
@@ -66,7 +71,7 @@ public record NormChoice(String normType, Integer postNum, Architecture.LnsMode 
             source = NormForm.GIVEN_FLAG;
         } else if (fromConfig != null) {
             type = NormType.parseCode(fromConfig);
-            if (type == null) throw c.error("norm_type '" + fromConfig + "' is not a NORM_TYPE of the Curse-of-Depth code (" + NormType.names() + ")");
+            if (type == null) throw c.error(c.name("norm_type") + " '" + fromConfig + "' is not a NORM_TYPE of the Curse-of-Depth code (" + NormType.names() + ")");
             source = "config.json norm_type";
         } else if (lns == Architecture.LnsMode.ON) {
             type = NormType.LNS;
@@ -110,7 +115,7 @@ public record NormChoice(String normType, Integer postNum, Architecture.LnsMode 
                 throw new BadInputException(c.file() + ": --post-num " + post + " is more than the model's " + layers
                         + " blocks (num_hidden_layers); give --post-num " + layers + " or less");
             }
-            throw c.error("post_num " + post + " is more than num_hidden_layers " + layers + " (POST_NUM counts leading blocks)");
+            throw c.error(c.name("post_num") + " " + post + " is more than " + c.name("num_hidden_layers") + " " + layers + " (POST_NUM counts leading blocks)");
         }
         int p = post == null ? 1 : post;
         NormForm form = new NormForm(type, p, type.blocks(layers, p, factors), source, note == null ? null : where + note);
@@ -147,23 +152,7 @@ public record NormChoice(String normType, Integer postNum, Architecture.LnsMode 
      */
     private static void checkBlocksHeld(ConfigReader c, String where, int layers, Map<String, TensorInfo> tensors) {
         if (tensors.isEmpty()) throw new BadInputException(where + "the weights hold no tensor at all (an empty state dict?)");
-        java.util.BitSet held = new java.util.BitSet();
-        for (String n : tensors.keySet()) {
-            if (!n.startsWith("model.layers.")) continue;
-            int dot = n.indexOf('.', "model.layers.".length());
-            if (dot < 0) continue;
-            try {
-                int l = Integer.parseInt(n.substring("model.layers.".length(), dot));
-                if (l >= 0 && l < layers) held.set(l);
-            } catch (NumberFormatException ignored) {
-                // not a block tensor
-            }
-        }
-        int missing = held.nextClearBit(0);
-        if (missing < layers) {
-            throw c.error("num_hidden_layers is " + layers + " but the weights hold no tensor of block " + missing + " ('model.layers."
-                    + missing + ".*', " + held.cardinality() + " blocks held); config.json and the weights disagree");
-        }
+        TensorCheck.checkEveryBlockHeld(c.file(), c.name("num_hidden_layers"), layers, "model.layers.", tensors.keySet());
     }
 
     /** {@code "norm_type"}, or null. */

@@ -14,7 +14,8 @@ import java.util.Map;
 
 /**
  * The config.json of a model with some blocks removed: {@code num_hidden_layers}, every per-block key the family
- * declares ({@link Family#layerKeys}), the LNS factors (each kept block keeps the factor of its original depth,
+ * declares ({@link Family#layerKeys}), where the family keeps them ({@link Family#blocksConfig}: the root, or gemma3's
+ * {@code text_config}; every other key is kept as it is), the LNS factors (each kept block keeps the factor of its original depth,
  * written as the per-block list {@code layernorm_scaling}) and a block form the files cannot show. The result is
  * read back with the family's own description and must give every kept block its original sliding window,
  * feed-forward part and form; a pattern the family's keys cannot state is written as {@code layer_types} when
@@ -40,23 +41,26 @@ public final class PrunedConfig {
         Family family = Families.of(arch.family());
         int layers = arch.layers();
         ObjectNode c = source.deepCopy();
-        c.put("num_hidden_layers", kept.length);
-        for (LayerKey k : family.layerKeys()) k.apply(c, kept, layers, file);
+        // the blocks' keys, at the root or in a multimodal wrapper's text_config; every other key stays as it is
+        String at = family.blocksConfig() == null ? "" : family.blocksConfig() + ".";
+        ObjectNode b = family.blocksConfig() == null ? c : (ObjectNode) c.get(family.blocksConfig()); // describe checked it is an object
+        b.put("num_hidden_layers", kept.length);
+        for (LayerKey k : family.layerKeys()) k.apply(b, kept, layers, file, at);
         NormForm norm = arch.norm();
         if (norm.lns()) {
             ArrayNode f = JsonNodeFactory.instance.arrayNode();
             for (int i : kept) f.add(arch.blocks().get(i).normScale());
-            c.set("layernorm_scaling", f);
+            b.set("layernorm_scaling", f);
         } else {
-            c.remove("layernorm_scaling"); // --lns off or another form won over the key: the export says what ran
+            b.remove("layernorm_scaling"); // --lns off or another form won over the key: the export says what ran
         }
-        boolean fromConfig = norm.source().startsWith("config.json");
-        if (!norm.detected() && !fromConfig && norm.type() != NormType.PRE && norm.type() != NormType.LNS) {
-            c.put("norm_type", norm.type().code()); // given by flag: the files alone cannot show it (deeppost, ...)
+        // given by flag: the files alone cannot show it (deeppost, ...); a family's fixed form needs no key
+        if (norm.source().equals(NormForm.GIVEN_FLAG) && norm.type() != NormType.PRE && norm.type() != NormType.LNS) {
+            b.put("norm_type", norm.type().code());
             if (norm.type().usesPostNum()) {
                 int below = 0;
                 for (int i : kept) if (i < norm.postNum()) below++;
-                c.put("post_num", below);
+                b.put("post_num", below);
             }
         }
         Path out = file.resolveSibling("config.json (pruned)");
@@ -64,9 +68,9 @@ public final class PrunedConfig {
         String mismatch = mismatch(arch, kept, a);
         boolean wroteTypes = false;
         if (mismatch != null && mismatch.contains("sliding window") && family.honoursLayerTypes() && onlyWindowsDiffer(arch, kept, a)) {
-            ArrayNode types = layerTypes(arch, kept, c);
+            ArrayNode types = layerTypes(arch, kept, b);
             if (types != null) {
-                c.set("layer_types", types);
+                b.set("layer_types", types);
                 a = describe(out, c, tensors, trainingCode);
                 mismatch = mismatch(arch, kept, a);
                 wroteTypes = true;
@@ -115,7 +119,7 @@ public final class PrunedConfig {
         return true;
     }
 
-    /** full_attention / sliding_attention per kept block, or null when the sliding blocks do not share config's sliding_window. */
+    /** full_attention / sliding_attention per kept block, or null when the sliding blocks do not share {@code c}'s sliding_window. */
     private static ArrayNode layerTypes(Architecture src, int[] kept, ObjectNode c) {
         JsonNode w = c.get("sliding_window");
         ArrayNode types = JsonNodeFactory.instance.arrayNode();

@@ -31,6 +31,7 @@ public final class TensorCheck {
      */
     public static void check(Architecture a, Checkpoint ck, boolean skipAsked) {
         checkNoBlocksBeyondConfig(a, ck);
+        checkEveryBlockHeld(a.configFile(), layersKey(a), a.layers(), a.names().blocks(), ck.tensors().keySet());
         Set<String> used = new HashSet<>();
         for (Weight w : a.allWeights()) {
             for (Weight.Part p : w.parts()) {
@@ -53,6 +54,38 @@ public final class TensorCheck {
             throw new BadInputException(Msg.f(t.file()) + ": tensor " + Msg.q(name) + " is not part of the " + a.family()
                     + " model that config.json describes; depthlens would silently leave it out, so it refuses the checkpoint");
         }
+    }
+
+    /** "num_hidden_layers", or its path in the object the family keeps its blocks' keys in ("text_config.num_hidden_layers"). */
+    private static String layersKey(Architecture a) {
+        Family f = Families.of(a.family());
+        return (f == null || f.blocksConfig() == null ? "" : f.blocksConfig() + ".") + "num_hidden_layers";
+    }
+
+    /**
+     * Every block config.json counts holds a tensor under {@code prefix} ("model.layers.", "gpt_neox.layers."): else
+     * config.json and the weights disagree (a larger num_hidden_layers), which is said so, with the blocks the weights
+     * do hold, rather than as the first missing tensor.
+     */
+    static void checkEveryBlockHeld(java.nio.file.Path config, String key, int layers, String prefix, java.util.Collection<String> names) {
+        java.util.BitSet held = new java.util.BitSet();
+        for (String n : names) {
+            if (!n.startsWith(prefix)) continue;
+            int dot = n.indexOf('.', prefix.length());
+            if (dot < 0) continue;
+            try {
+                int l = Integer.parseInt(n.substring(prefix.length(), dot));
+                if (l >= 0 && l < layers) held.set(l);
+            } catch (NumberFormatException ignored) {
+                // not a block tensor
+            }
+        }
+        int missing = held.nextClearBit(0);
+        if (missing >= layers) return;
+        String have = held.isEmpty() ? "none" : held.cardinality() == held.length() ? "blocks 0-" + (held.length() - 1)
+                : held.cardinality() + " blocks";
+        throw new BadInputException(config + ": " + key + " is " + layers + " but the weights hold no tensor of block " + missing
+                + " ('" + prefix + missing + ".*'; they hold " + have + "); config.json and the weights disagree");
     }
 
     /**
@@ -78,7 +111,7 @@ public final class TensorCheck {
             }
         }
         if (example != null) {
-            throw new BadInputException(a.configFile() + ": num_hidden_layers is " + a.layers() + " but the weights hold block "
+            throw new BadInputException(a.configFile() + ": " + layersKey(a) + " is " + a.layers() + " but the weights hold block "
                     + max + " (tensor '" + example + "'); config.json and the weights disagree");
         }
     }
