@@ -73,5 +73,11 @@ class ProbeSwitchesTest {
             assertTrue(j.get("uncertainty").get("ci95").has(k), k + " has its interval");
         }
         assertTrue(j.get("logit_lens").isObject(), "on by default");
+
+        // a metric whose default chart is marked auto is drawn by the report with no code of its own, or not at all
+        assertTrue(Files.exists(more.resolve("llama/charts/token_similarity.png")));
+        assertTrue(Files.readString(more.resolve("report.html")).contains("token_similarity.png"));
+        assertFalse(Files.exists(paper.resolve("llama/charts/token_similarity.png")));
+        assertFalse(Files.readString(paper.resolve("report.html")).contains("token_similarity.png"));
     }
 }
