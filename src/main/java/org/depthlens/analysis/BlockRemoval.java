@@ -14,8 +14,7 @@ import java.util.Map;
  * The single-block removal sweep: the loss with each block replaced by the identity, one branch per block beside
  * the main stream, and the damage of removing it (paired with the loss on the same windows).
  */
-final class BlockRemoval implements MetricSource {
-    static final BlockRemoval SOURCE = new BlockRemoval();
+final class BlockRemoval extends MetricSource {
 
     private static final List<MetricSpec> METRICS = List.of(
             MetricSpec.optional("loss_without_layer", Shape.BLOCKS, "nats/token",
@@ -28,17 +27,17 @@ final class BlockRemoval implements MetricSource {
                             "loss_without_layer[l] - loss"),
                     m -> MetricSpec.minusLoss(m.lossWithoutLayer(), m)));
 
-    private BlockRemoval() {}
+    /** Declared after the constants its constructor reads. */
+    static final BlockRemoval SOURCE = new BlockRemoval();
+
+    private BlockRemoval() {
+        super(null, METRICS, List.of());
+    }
 
     /** On with {@link Analyzer.Options#removalSweep}. */
     @Override
     public boolean enabled(Analyzer.Options options) {
         return options.removalSweep();
-    }
-
-    @Override
-    public List<MetricSpec> metrics() {
-        return METRICS;
     }
 
     @Override

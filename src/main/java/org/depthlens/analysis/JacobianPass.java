@@ -4,6 +4,7 @@ import org.depthlens.model.Scratch;
 import org.depthlens.pass.Batch;
 import org.depthlens.model.Model;
 import org.depthlens.pass.PassProbe;
+import org.depthlens.pass.StreamObserver;
 import org.depthlens.probe.MetricSpec;
 import org.depthlens.stats.WindowTable;
 import org.depthlens.probe.JacobianProbe;
@@ -18,8 +19,7 @@ import java.util.Map;
  * copies of the main stream's x[l] (two more block evaluations per block; a mixture-of-experts block routes them
  * with its router, as the model would).
  */
-final class JacobianPass implements MetricSource {
-    static final JacobianPass SOURCE = new JacobianPass();
+final class JacobianPass extends MetricSource {
     static final String NAME = "jacobian_deviation";
     static final Switch TOGGLE = new Switch("jacobian", true,
             "jacobian_deviation: how far each block is from the identity around its input (two more block evaluations "
@@ -30,26 +30,18 @@ final class JacobianPass implements MetricSource {
                     + "over the window's tokens: how strongly the block's update responds to its input; 0 = the block "
                     + "acts as the identity around its input.", "jacobian_deviation", null));
 
-    private JacobianPass() {}
+    /** Declared after the constants its constructor reads. */
+    static final JacobianPass SOURCE = new JacobianPass();
 
-    @Override
-    public Switch toggle() {
-        return TOGGLE;
-    }
-
-    @Override
-    public List<MetricSpec> metrics() {
-        return METRICS;
-    }
-
-    @Override
-    public List<Score> scores() {
-        return List.of(new Score(NAME, NAME, Pick.SAME));
+    private JacobianPass() {
+        super(TOGGLE, METRICS, List.of(new Score(NAME, NAME, Pick.SAME)));
     }
 
     @Override
     public void request(Model model, Plan plan) {
-        plan.probe(new Probe(model.arch().layers(), model.arch().hidden()));
+        int layers = model.arch().layers(), hidden = model.arch().hidden();
+        plan.probe(PassProbe.of(NAME, 4L * hidden, () -> new JacobianSums(layers), JacobianSums::merge,
+                batch -> observe(layers, batch)));
     }
 
     @Override
@@ -63,60 +55,28 @@ final class JacobianPass implements MetricSource {
         JacobianSums.declare(t, run.windows(NAME));
     }
 
-    /** The pass probe. */
-    static final class Probe implements PassProbe<JacobianSums> {
-        private final int layers;
-        private final int hidden;
+    /** Holds the two perturbed inputs and their outputs while one block runs. */
+    private static PassProbe.Observer<JacobianSums> observe(int layers, Batch batch) {
+        List<JacobianSums> sums = new java.util.ArrayList<>();
+        for (int b = 0; b < batch.batch(); b++) sums.add(new JacobianSums(layers));
+        return new PassProbe.Observer<>() {
+            @Override
+            public void state(int depth, INDArray x) {
+            }
 
-        Probe(int layers, int hidden) {
-            this.layers = layers;
-            this.hidden = hidden;
-        }
+            @Override
+            public void block(int block, INDArray in, INDArray out, StreamObserver.BlockEvaluator evaluate) {
+                INDArray[] pm = JacobianProbe.perturb(in, batch.batch(), batch.seqLen());
+                List<INDArray> f = evaluate.forward(List.of(pm[0], pm[1]));
+                double[] dev = JacobianProbe.deviations(pm[0], pm[1], f.get(0), f.get(1), batch.batch(), batch.seqLen());
+                for (int b = 0; b < dev.length; b++) sums.get(b).add(block, dev[b], 1);
+                for (INDArray a : List.of(pm[0], pm[1], f.get(0), f.get(1))) Scratch.get().recycle(a);
+            }
 
-        @Override
-        public String name() {
-            return NAME;
-        }
-
-        /** The two perturbed inputs and their outputs while one block runs. */
-        @Override
-        public long floatsPerToken() {
-            return 4L * hidden;
-        }
-
-        @Override
-        public Observer<JacobianSums> observe(Batch batch) {
-            List<JacobianSums> sums = new java.util.ArrayList<>();
-            for (int b = 0; b < batch.batch(); b++) sums.add(new JacobianSums(layers));
-            return new Observer<>() {
-                @Override
-                public void state(int depth, INDArray x) {
-                }
-
-                @Override
-                public void block(int block, INDArray in, INDArray out, BlockEvaluator evaluate) {
-                    INDArray[] pm = JacobianProbe.perturb(in, batch.batch(), batch.seqLen());
-                    List<INDArray> f = evaluate.forward(List.of(pm[0], pm[1]));
-                    double[] dev = JacobianProbe.deviations(pm[0], pm[1], f.get(0), f.get(1), batch.batch(), batch.seqLen());
-                    for (int b = 0; b < dev.length; b++) sums.get(b).add(block, dev[b], 1);
-                    for (INDArray a : List.of(pm[0], pm[1], f.get(0), f.get(1))) Scratch.get().recycle(a);
-                }
-
-                @Override
-                public List<JacobianSums> result() {
-                    return sums;
-                }
-            };
-        }
-
-        @Override
-        public JacobianSums empty() {
-            return new JacobianSums(layers);
-        }
-
-        @Override
-        public JacobianSums merge(JacobianSums acc, JacobianSums later) {
-            return acc.merge(later);
-        }
+            @Override
+            public List<JacobianSums> result() {
+                return sums;
+            }
+        };
     }
 }

@@ -22,8 +22,7 @@ import java.util.Map;
  * normed copy is kept), and when the batch is done one streaming read of the head serves every depth at
  * once, x[L] being the reference of the KL ({@link Head#readNormed}).
  */
-final class LogitLensPass implements MetricSource {
-    static final LogitLensPass SOURCE = new LogitLensPass();
+final class LogitLensPass extends MetricSource {
     static final String NAME = "logit_lens";
     static final Switch TOGGLE = new Switch("logit-lens", true,
             "The logit lens: loss, KL to the final distribution and top-1 agreement of the prediction read off every depth "
@@ -42,27 +41,20 @@ final class LogitLensPass implements MetricSource {
                             + "the first depth where it exceeds 0.5 (where the prediction forms).",
                     "logit_lens_top1_agreement", null));
 
-    private LogitLensPass() {}
+    /** Declared after the constants its constructor reads. */
+    static final LogitLensPass SOURCE = new LogitLensPass();
 
-    @Override
-    public Switch toggle() {
-        return TOGGLE;
-    }
-
-    @Override
-    public List<MetricSpec> metrics() {
-        return METRICS;
-    }
-
-    /** kl[l] - kl[l+1]: how much closer to the final prediction block l brings the lens. */
-    @Override
-    public List<Score> scores() {
-        return List.of(new Score("logit_lens_kl_drop", "logit_lens.kl", Pick.DROP));
+    private LogitLensPass() {
+        // the score kl[l] - kl[l+1]: how much closer to the final prediction block l brings the lens
+        super(TOGGLE, METRICS, List.of(new Score("logit_lens_kl_drop", "logit_lens.kl", Pick.DROP)));
     }
 
     @Override
     public void request(Model model, Plan plan) {
-        plan.probe(new Probe(model.head(), model.arch().layers(), model.arch().hidden()));
+        int layers = model.arch().layers(), hidden = model.arch().hidden();
+        Head head = model.head();
+        plan.probe(PassProbe.of(NAME, (long) hidden * (layers + 1), () -> new LensSums(layers), LensSums::merge,
+                batch -> observe(head, layers, batch)));
     }
 
     @Override
@@ -81,64 +73,30 @@ final class LogitLensPass implements MetricSource {
         LensSums.declare(t, run.windows(NAME));
     }
 
-    /** The pass probe. */
-    static final class Probe implements PassProbe<LensSums> {
-        private final Head head;
-        private final int layers;
-        private final int hidden;
+    /** Keeps the normed state of every depth; one read of the head serves them all when the batch is done. */
+    private static PassProbe.Observer<LensSums> observe(Head head, int layers, Batch batch) {
+        List<INDArray> normed = new ArrayList<>();
+        return new PassProbe.Observer<>() {
+            @Override
+            public void state(int depth, INDArray x) {
+                normed.add(head.normed(x));
+            }
 
-        Probe(Head head, int layers, int hidden) {
-            this.head = head;
-            this.layers = layers;
-            this.hidden = hidden;
-        }
-
-        @Override
-        public String name() {
-            return NAME;
-        }
-
-        /** The normed state of every depth. */
-        @Override
-        public long floatsPerToken() {
-            return (long) hidden * (layers + 1);
-        }
-
-        @Override
-        public Observer<LensSums> observe(Batch batch) {
-            List<INDArray> normed = new ArrayList<>();
-            return new Observer<>() {
-                @Override
-                public void state(int depth, INDArray x) {
-                    normed.add(head.normed(x));
+            @Override
+            public List<LensSums> result() {
+                if (normed.size() != layers + 1) throw new IllegalStateException("saw " + normed.size() + " depths of " + (layers + 1));
+                int[] targets = batch.nextTokenTargets();
+                Head.Readings read = head.readNormed(normed, targets, layers, Gemm.Segments.uniform(batch.batch(), batch.seqLen()));
+                List<LensSums> sums = new ArrayList<>();
+                for (int b = 0; b < batch.batch(); b++) { // one window's rows each
+                    LensSums w = new LensSums(layers);
+                    w.add(read, 0, targets, b * batch.seqLen(), (b + 1) * batch.seqLen());
+                    sums.add(w);
                 }
-
-                @Override
-                public List<LensSums> result() {
-                    if (normed.size() != layers + 1) throw new IllegalStateException("saw " + normed.size() + " depths of " + (layers + 1));
-                    int[] targets = batch.nextTokenTargets();
-                    Head.Readings read = head.readNormed(normed, targets, layers, Gemm.Segments.uniform(batch.batch(), batch.seqLen()));
-                    List<LensSums> sums = new ArrayList<>();
-                    for (int b = 0; b < batch.batch(); b++) { // one window's rows each
-                        LensSums w = new LensSums(layers);
-                        w.add(read, 0, targets, b * batch.seqLen(), (b + 1) * batch.seqLen());
-                        sums.add(w);
-                    }
-                    for (INDArray a : normed) if (a.closeable()) a.close();
-                    normed.clear();
-                    return sums;
-                }
-            };
-        }
-
-        @Override
-        public LensSums empty() {
-            return new LensSums(layers);
-        }
-
-        @Override
-        public LensSums merge(LensSums acc, LensSums later) {
-            return acc.merge(later);
-        }
+                for (INDArray a : normed) if (a.closeable()) a.close();
+                normed.clear();
+                return sums;
+            }
+        };
     }
 }

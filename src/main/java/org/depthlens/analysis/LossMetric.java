@@ -8,19 +8,18 @@ import java.util.List;
 import java.util.Map;
 
 /** The full model's loss: the mean next-token NLL over every scored position of every window. */
-final class LossMetric implements MetricSource {
-    static final LossMetric SOURCE = new LossMetric();
+final class LossMetric extends MetricSource {
     static final String KEY = "loss";
 
     private static final List<MetricSpec> METRICS = List.of(MetricSpec.stored(KEY, MetricSpec.Shape.SCALAR, "nats/token",
             "The mean next-token negative log-likelihood (natural log) over every scored position of every window; "
                     + "perplexity = exp(loss).", null, null));
 
-    private LossMetric() {}
+    /** Declared after the constants its constructor reads. */
+    static final LossMetric SOURCE = new LossMetric();
 
-    @Override
-    public List<MetricSpec> metrics() {
-        return METRICS;
+    private LossMetric() {
+        super(null, METRICS, List.of());
     }
 
     /** The planner scores the main stream in every analysis. */

@@ -23,7 +23,22 @@ import java.util.function.IntFunction;
  * per_block.csv, the intervals, score_vs_damage, the glossary and the charts all read that list, so a new probe
  * is one class and one line there.
  */
-public interface MetricSource {
+public abstract class MetricSource {
+    private final Switch toggle;
+    private final List<MetricSpec> metrics;
+    private final List<Score> scores;
+
+    /**
+     * @param toggle  its switch, or null when it runs whenever its pass runs
+     * @param metrics its metrics, in metrics.json's order
+     * @param scores  its per-block scores for score_vs_damage
+     */
+    protected MetricSource(Switch toggle, List<MetricSpec> metrics, List<Score> scores) {
+        this.toggle = toggle;
+        this.metrics = List.copyOf(metrics);
+        this.scores = List.copyOf(scores);
+    }
+
     /**
      * A probe's command-line switch: {@code --probe NAME} / {@code --no-probe NAME}.
      *
@@ -31,7 +46,7 @@ public interface MetricSource {
      * @param onByDefault whether {@code analyze} runs it when not told
      * @param help        one line for {@code --help}: what it measures and what it costs
      */
-    record Switch(String name, boolean onByDefault, String help) implements Serializable {
+    public record Switch(String name, boolean onByDefault, String help) implements Serializable {
     }
 
     /**
@@ -43,7 +58,7 @@ public interface MetricSource {
      * @param pick   how: the metric itself, the n = 1 entries of a triangle, or the drop kl[l] - kl[l+1] of a
      *               per-depth metric
      */
-    record Score(String key, String metric, Pick pick) {
+    public record Score(String key, String metric, Pick pick) {
         /** The score's L values from the metric's values flattened row after row (a triangle row l has L-l). */
         public double[] of(double[] flat, int blocks) {
             double[] v = new double[blocks];
@@ -61,41 +76,43 @@ public interface MetricSource {
     }
 
     /** How a score is read off its metric. */
-    enum Pick { SAME, SPAN_ONE, DROP }
+    public enum Pick { SAME, SPAN_ONE, DROP }
 
     /** Its switch, or null when it runs whenever its pass runs. */
-    default Switch toggle() {
-        return null;
+    public final Switch toggle() {
+        return toggle;
     }
 
     /** Whether it runs under {@code options}. */
-    default boolean enabled(Analyzer.Options options) {
-        return toggle() == null || options.probes().has(toggle().name());
+    public boolean enabled(Analyzer.Options options) {
+        return toggle == null || options.probes().has(toggle.name());
     }
 
     /** Its metrics, in metrics.json's order. */
-    List<MetricSpec> metrics();
+    public final List<MetricSpec> metrics() {
+        return metrics;
+    }
 
     /** Its per-block scores for score_vs_damage. */
-    default List<Score> scores() {
-        return List.of();
+    public final List<Score> scores() {
+        return scores;
     }
 
     /** Adds what it needs to the pass. */
-    void request(Model model, Plan plan);
+    public abstract void request(Model model, Plan plan);
 
     /** Its stored metrics' values after the run, by key (a key left out, or null, is absent). */
-    Map<String, double[][]> values(Run run);
+    public abstract Map<String, double[][]> values(Run run);
 
     /**
      * Declares each of its metrics (stored or derived) in {@code table} as a statistic of per-window sums whose
      * value on all windows is the metric (docs/metrics.md, "Uncertainty"); metrics declared earlier (e.g. "loss")
      * can be used.
      */
-    void declare(WindowTable table, Run run);
+    public abstract void declare(WindowTable table, Run run);
 
     /** What the sources ask of the pass planner, gathered. */
-    final class Plan {
+    public static final class Plan {
         final List<Branch> branches = new ArrayList<>();
         final List<PassProbe<?>> probes = new ArrayList<>();
         boolean lastAngles;
@@ -122,7 +139,7 @@ public interface MetricSource {
      * @param layers  L
      * @param scored  positions scored over all windows
      */
-    record Run(List<Sequence> seqs, Passes.Outcome outcome, int layers, long scored) {
+    public record Run(List<Sequence> seqs, Passes.Outcome outcome, int layers, long scored) {
         /** A probe's partials added up over every window. */
         @SuppressWarnings("unchecked")
         public <P> P total(String probe) {

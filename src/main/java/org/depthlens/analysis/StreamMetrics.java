@@ -21,8 +21,7 @@ import java.util.Map;
  * last token, the variances, the RMS, block influence and the update ratio. All but angular_last come from the
  * probe sums over every token ({@link StreamProbe}); angular_last is measured by the planner per window.
  */
-final class StreamMetrics implements MetricSource {
-    static final StreamMetrics SOURCE = new StreamMetrics();
+final class StreamMetrics extends MetricSource {
     static final String PROBE = "probe_sums";
 
     private static final List<MetricSpec> METRICS = List.of(
@@ -53,24 +52,21 @@ final class StreamMetrics implements MetricSource {
                     "update_ratio", new Chart("update_ratio", "update ratio", "Update ratio |x[l+1] - x[l]| / |x[l]|",
                             "update ratio (mean over tokens)")));
 
-    private StreamMetrics() {}
+    /** Declared after the constants its constructor reads. */
+    static final StreamMetrics SOURCE = new StreamMetrics();
 
-    @Override
-    public List<MetricSpec> metrics() {
-        return METRICS;
-    }
-
-    @Override
-    public List<Score> scores() {
-        return List.of(new Score("block_influence", "block_influence", Pick.SAME),
+    private StreamMetrics() {
+        super(null, METRICS, List.of(new Score("block_influence", "block_influence", Pick.SAME),
                 new Score("angular_all_n1", "angular_all", Pick.SPAN_ONE),
                 new Score("angular_last_n1", "angular_last", Pick.SPAN_ONE),
-                new Score("update_ratio", "update_ratio", Pick.SAME));
+                new Score("update_ratio", "update_ratio", Pick.SAME)));
     }
 
     @Override
     public void request(Model model, Plan plan) {
-        plan.probe(new Probe(model.arch().layers(), model.arch().hidden()));
+        int layers = model.arch().layers(), hidden = model.arch().hidden();
+        plan.probe(PassProbe.of(PROBE, (long) hidden * (layers + 1), () -> new ProbeSums(layers, hidden), ProbeSums::merge,
+                batch -> observe(layers, hidden, batch)));
         plan.lastAngles();
     }
 
@@ -101,51 +97,19 @@ final class StreamMetrics implements MetricSource {
         });
     }
 
-    /** The probe sums of docs/metrics.md over every token ({@link StreamProbe}), as a pass probe. */
-    static final class Probe implements PassProbe<ProbeSums> {
-        private final int layers;
-        private final int hidden;
+    /** Keeps every depth's state of the batch, for the pairwise angles ({@link StreamProbe}). */
+    private static PassProbe.Observer<ProbeSums> observe(int layers, int hidden, Batch batch) {
+        StreamProbe p = new StreamProbe(layers, hidden, batch.batch(), batch.seqLen());
+        return new PassProbe.Observer<>() {
+            @Override
+            public void state(int depth, INDArray x) {
+                p.observe(depth, x);
+            }
 
-        Probe(int layers, int hidden) {
-            this.layers = layers;
-            this.hidden = hidden;
-        }
-
-        @Override
-        public String name() {
-            return PROBE;
-        }
-
-        /** Every depth's state of the batch, kept for the pairwise angles. */
-        @Override
-        public long floatsPerToken() {
-            return (long) hidden * (layers + 1);
-        }
-
-        @Override
-        public ProbeSums empty() {
-            return new ProbeSums(layers, hidden);
-        }
-
-        @Override
-        public Observer<ProbeSums> observe(Batch batch) {
-            StreamProbe p = new StreamProbe(layers, hidden, batch.batch(), batch.seqLen());
-            return new Observer<>() {
-                @Override
-                public void state(int depth, INDArray x) {
-                    p.observe(depth, x);
-                }
-
-                @Override
-                public List<ProbeSums> result() {
-                    return p.sums();
-                }
-            };
-        }
-
-        @Override
-        public ProbeSums merge(ProbeSums acc, ProbeSums later) {
-            return acc.merge(later);
-        }
+            @Override
+            public List<ProbeSums> result() {
+                return p.sums();
+            }
+        };
     }
 }

@@ -15,8 +15,7 @@ import java.util.Map;
  * The loss with only the attention or only the MLP output of block l replaced by zero (docs/metrics.md): 2L more
  * removal branches beside the main stream, and their paired damages.
  */
-final class SublayerRemoval implements MetricSource {
-    static final SublayerRemoval SOURCE = new SublayerRemoval();
+final class SublayerRemoval extends MetricSource {
     static final Switch TOGGLE = new Switch("sublayer-removal", false,
             "loss_without_attention / loss_without_mlp: the loss with only one sublayer of each block zeroed (2L more "
                     + "removal branches: the pass takes about twice as long).");
@@ -35,16 +34,11 @@ final class SublayerRemoval implements MetricSource {
                     "loss_without_mlp[l] - loss (paired interval; the whiskers of the sublayer chart).", null, null,
                     m -> MetricSpec.minusLoss(m.lossWithoutMlp(), m)));
 
-    private SublayerRemoval() {}
+    /** Declared after the constants its constructor reads. */
+    static final SublayerRemoval SOURCE = new SublayerRemoval();
 
-    @Override
-    public Switch toggle() {
-        return TOGGLE;
-    }
-
-    @Override
-    public List<MetricSpec> metrics() {
-        return METRICS;
+    private SublayerRemoval() {
+        super(TOGGLE, METRICS, List.of());
     }
 
     @Override

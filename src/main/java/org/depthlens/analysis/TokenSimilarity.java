@@ -23,8 +23,7 @@ import java.util.Map;
  * <p>This probe is the whole metric in one file (docs/design.md, "The metric registry"): its switch, its metric,
  * its per-window sums and their statistic; the registry's one line makes it part of the analysis.
  */
-final class TokenSimilarity implements MetricSource {
-    static final TokenSimilarity SOURCE = new TokenSimilarity();
+final class TokenSimilarity extends MetricSource {
     static final String KEY = "token_similarity";
     static final Switch TOGGLE = new Switch("token-similarity", true,
             "token_similarity: the mean cosine between two tokens' states at each depth (rank collapse; a pass over each "
@@ -36,21 +35,18 @@ final class TokenSimilarity implements MetricSource {
             KEY, new Chart(KEY, "token similarity vs depth", "Mean cos(x[l][t], x[l][s]), t != s",
                     "token similarity (mean over token pairs)", true)));
 
-    private TokenSimilarity() {}
+    /** Declared after the constants its constructor reads. */
+    static final TokenSimilarity SOURCE = new TokenSimilarity();
 
-    @Override
-    public Switch toggle() {
-        return TOGGLE;
-    }
-
-    @Override
-    public List<MetricSpec> metrics() {
-        return METRICS;
+    private TokenSimilarity() {
+        super(TOGGLE, METRICS, List.of());
     }
 
     @Override
     public void request(Model model, Plan plan) {
-        plan.probe(new Probe(model.arch().layers(), model.arch().hidden()));
+        int layers = model.arch().layers(), hidden = model.arch().hidden();
+        plan.probe(PassProbe.of(KEY, hidden, () -> new Sums(layers), Sums::merge,
+                batch -> observe(hidden, layers, batch)));
     }
 
     @Override
@@ -117,53 +113,22 @@ final class TokenSimilarity implements MetricSource {
         into.pairs[depth] += (double) n * (n - 1);
     }
 
-    /** Each depth's state is read once as it passes; nothing is kept beyond one copy of it. */
-    static final class Probe implements PassProbe<Sums> {
-        private final int layers;
-        private final int hidden;
+    /** Reads each depth's state once as it passes; nothing is kept beyond one copy of it. */
+    private static PassProbe.Observer<Sums> observe(int hidden, int layers, Batch batch) {
+        List<Sums> sums = new ArrayList<>();
+        for (int b = 0; b < batch.batch(); b++) sums.add(new Sums(layers));
+        return new PassProbe.Observer<>() {
+            @Override
+            public void state(int depth, INDArray x) {
+                INDArray c = x.isView() || x.ordering() != 'c' || x.offset() != 0 || x.data().length() != x.length() ? x.dup('c') : x;
+                float[] f = c.data().asFloat();
+                for (int b = 0; b < batch.batch(); b++) add(sums.get(b), depth, f, hidden, b * batch.seqLen(), batch.seqLen());
+            }
 
-        Probe(int layers, int hidden) {
-            this.layers = layers;
-            this.hidden = hidden;
-        }
-
-        @Override
-        public String name() {
-            return KEY;
-        }
-
-        @Override
-        public long floatsPerToken() {
-            return hidden;
-        }
-
-        @Override
-        public Observer<Sums> observe(Batch batch) {
-            List<Sums> sums = new ArrayList<>();
-            for (int b = 0; b < batch.batch(); b++) sums.add(new Sums(layers));
-            return new Observer<>() {
-                @Override
-                public void state(int depth, INDArray x) {
-                    INDArray c = x.isView() || x.ordering() != 'c' || x.offset() != 0 || x.data().length() != x.length() ? x.dup('c') : x;
-                    float[] f = c.data().asFloat();
-                    for (int b = 0; b < batch.batch(); b++) add(sums.get(b), depth, f, hidden, b * batch.seqLen(), batch.seqLen());
-                }
-
-                @Override
-                public List<Sums> result() {
-                    return sums;
-                }
-            };
-        }
-
-        @Override
-        public Sums empty() {
-            return new Sums(layers);
-        }
-
-        @Override
-        public Sums merge(Sums acc, Sums later) {
-            return acc.merge(later);
-        }
+            @Override
+            public List<Sums> result() {
+                return sums;
+            }
+        };
     }
 }
