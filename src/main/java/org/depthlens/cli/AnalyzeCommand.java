@@ -130,6 +130,33 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
             description = "Do not run these probes (e.g. --no-probe logit-lens,jacobian,token-similarity: the paper's probes only).")
     List<String> probeOff = new ArrayList<>();
 
+    /**
+     * A "Probes you can switch" section of {@code --help}, before the examples, written from the metric registry:
+     * each switch's name, default and what it measures and costs.
+     */
+    static void addProbesSection(CommandLine analyze) {
+        String key = "probes";
+        analyze.getHelpSectionMap().put(key, help -> {
+            StringBuilder b = new StringBuilder(String.format("%nProbes you can switch (--probe NAME / --no-probe NAME):%n"));
+            for (var s : MetricRegistry.SWITCHES) {
+                String indent = String.format("  %-18s ", s.name());
+                StringBuilder line = new StringBuilder(indent);
+                for (String word : ((s.onByDefault() ? "[on] " : "[off] ") + s.help()).split(" ")) {
+                    if (line.length() + word.length() + 1 > help.commandSpec().usageMessage().width() && line.length() > indent.length()) {
+                        b.append(line.toString().stripTrailing()).append(String.format("%n"));
+                        line = new StringBuilder(" ".repeat(indent.length()));
+                    }
+                    line.append(word).append(' ');
+                }
+                b.append(line.toString().stripTrailing()).append(String.format("%n"));
+            }
+            return b.toString();
+        });
+        List<String> keys = new ArrayList<>(analyze.getHelpSectionKeys());
+        keys.add(keys.indexOf(CommandLine.Model.UsageMessageSpec.SECTION_KEY_FOOTER_HEADING), key);
+        analyze.setHelpSectionKeys(keys);
+    }
+
     /** The registry's probe switches, for --help and completion. */
     static final class ProbeNames implements Iterable<String> {
         @Override

@@ -23,6 +23,19 @@ class ProbeSwitchesTest {
     Path tmp;
 
     @Test
+    void helpListsEverySwitchWithItsDefaultAndCost() {
+        Cli.Result r = Cli.run("analyze", "--help");
+        assertEquals(0, r.code(), r::describe);
+        String section = r.out().substring(r.out().indexOf("Probes you can switch"), r.out().indexOf("Examples:"));
+        for (var s : MetricRegistry.SWITCHES) {
+            String first = s.help().split(" ")[0];
+            assertTrue(section.contains("  " + s.name() + " ") && section.contains((s.onByDefault() ? "[on] " : "[off] ") + first),
+                    s.name() + " in\n" + section);
+        }
+        for (String line : section.split("\\R")) assertTrue(line.length() <= 112, "wider than --help: " + line);
+    }
+
+    @Test
     void anUnknownProbeNameIsAUsageErrorListingTheProbes() {
         Path m = BadModels.llama(tmp, "llama");
         Path ids = BadModels.ids(tmp.resolve("ids.json"), 64);
