@@ -12,7 +12,7 @@ Windows follow the tests' rule (TinyCurse.windows): window w holds validation id
                                                              # reference_metrics.json (sanity check)
     python3 tools/probe_reference.py --windows 4 --len 128 --out src/test/resources/probe_reference.json
 
-The output holds, per model: loss, loss_without_layer, logit_lens {loss, kl, top1_agreement},
+The output holds, per model: loss, loss_without_layer, token_similarity, logit_lens {loss, kl, top1_agreement},
 jacobian_deviation, loss_without_attention, loss_without_mlp, plus diagnostics (the smallest relative
 top-1/top-2 logit margin, and per depth the positions where it is below 1e-5: float32 may order those
 two logits either way, so a test allows that many positions of disagreement in top1_agreement).
@@ -176,6 +176,21 @@ def run(m, ids, full, removed=None):
         out["loss_without_layer"] = {l: loss_from(l, lambda x: x) for l in removed}
         return out
     out["loss_without_layer"] = [loss_from(l, lambda x: x) for l in range(L)]
+
+    # token similarity: mean over ordered pairs t != s of one window of cos(x[l][t], x[l][s]), pairs of all windows
+    # pooled; the full pairwise cosine matrix, not depthlens' |sum of unit vectors|^2 shortcut
+    sim = []
+    for l in range(L + 1):
+        num = den = 0.0
+        for b in range(B):
+            X = xs[l][b]
+            nrm = np.linalg.norm(X, axis=-1)
+            U = X[nrm > 0] / nrm[nrm > 0, None]
+            C = U @ U.T
+            num += C.sum() - np.trace(C)
+            den += U.shape[0] * (U.shape[0] - 1)
+        sim.append(float(num / den))
+    out["token_similarity"] = sim
     out["loss_without_attention"] = [loss_from(l, lambda x, l=l: m.block(l, x, cs, attn=False)) for l in range(L)]
     out["loss_without_mlp"] = [loss_from(l, lambda x, l=l: m.block(l, x, cs, mlp=False)) for l in range(L)]
 

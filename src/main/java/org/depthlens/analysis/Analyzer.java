@@ -1,27 +1,22 @@
 package org.depthlens.analysis;
 
 import org.depthlens.model.Model;
-import org.depthlens.model.Sublayer;
 import org.depthlens.model.WeightPool;
-import org.depthlens.pass.Batch;
 import org.depthlens.pass.Branch;
-import org.depthlens.pass.PassProbe;
 import org.depthlens.pass.Passes;
 import org.depthlens.pass.PrunedRemoval;
 import org.depthlens.pass.RequestOptions;
 import org.depthlens.pass.Sequence;
 import org.depthlens.probe.Metrics;
-import org.depthlens.probe.JacobianSums;
-import org.depthlens.probe.LensSums;
 import org.depthlens.probe.ProbeSums;
-import org.depthlens.probe.StreamProbe;
 import org.depthlens.stats.Bootstrap;
 import org.depthlens.util.Progress;
-import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The probe analysis of one model, through the pass planner ({@link Passes}): the first stage computes every
@@ -46,15 +41,63 @@ public final class Analyzer {
     }
 
     /**
-     * Which probes beyond the paper run (docs/metrics.md). Cost over the paper's probes and removal sweep:
-     * the logit lens reads the head for L+1 more states, the Jacobian probe adds 2 block evaluations per block,
-     * the sublayer removal adds 2L branches, L(L+1) block evaluations and 2L head states (bench/README.md).
+     * Which switchable probes run ({@link MetricRegistry#SWITCHES}, by name; docs/metrics.md). Cost over the
+     * paper's probes and removal sweep: the logit lens reads the head for L+1 more states, the Jacobian probe adds
+     * 2 block evaluations per block, the sublayer removal adds 2L branches, L(L+1) block evaluations and 2L head
+     * states (bench/README.md), token similarity one more read of each depth's state.
+     *
+     * @param on the names of the probes that run (sorted, unmodifiable)
      */
-    public record DepthProbes(boolean logitLens, boolean jacobian, boolean sublayerRemoval) implements Serializable {
-        public static final DepthProbes NONE = new DepthProbes(false, false, false);
-        /** The default of {@code analyze}: the cheap two; sublayer removal roughly doubles the pass. */
-        public static final DepthProbes DEFAULT = new DepthProbes(true, true, false);
-        public static final DepthProbes ALL = new DepthProbes(true, true, true);
+    public record DepthProbes(java.util.SortedSet<String> on) implements Serializable {
+        public DepthProbes {
+            for (String n : on) {
+                if (MetricRegistry.toggle(n) == null) {
+                    throw new IllegalArgumentException("no probe named '" + n + "' (probes: " + String.join(", ", MetricRegistry.switchNames()) + ")");
+                }
+            }
+            on = java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(on));
+        }
+
+        /** None of the switchable probes: the paper's probes only. */
+        public static final DepthProbes NONE = new DepthProbes(new java.util.TreeSet<>());
+        /** The default of {@code analyze}: each probe's own default (sublayer removal, which roughly doubles the pass, is off). */
+        public static final DepthProbes DEFAULT = of(MetricRegistry.SWITCHES.stream().filter(MetricSource.Switch::onByDefault)
+                .map(MetricSource.Switch::name).toList());
+        public static final DepthProbes ALL = of(MetricRegistry.switchNames());
+
+        public static DepthProbes of(java.util.Collection<String> names) {
+            return new DepthProbes(new java.util.TreeSet<>(names));
+        }
+
+        /** The three switches of issue 14 as given, the others at their defaults. */
+        public DepthProbes(boolean logitLens, boolean jacobian, boolean sublayerRemoval) {
+            this(DEFAULT.with(LogitLensPass.TOGGLE.name(), logitLens).with(JacobianPass.TOGGLE.name(), jacobian)
+                    .with(SublayerRemoval.TOGGLE.name(), sublayerRemoval).on);
+        }
+
+        public boolean has(String name) {
+            return on.contains(name);
+        }
+
+        /** This with probe {@code name} on or off. */
+        public DepthProbes with(String name, boolean run) {
+            java.util.TreeSet<String> s = new java.util.TreeSet<>(on);
+            if (run) s.add(name);
+            else s.remove(name);
+            return new DepthProbes(s);
+        }
+
+        public boolean logitLens() {
+            return has(LogitLensPass.TOGGLE.name());
+        }
+
+        public boolean jacobian() {
+            return has(JacobianPass.TOGGLE.name());
+        }
+
+        public boolean sublayerRemoval() {
+            return has(SublayerRemoval.TOGGLE.name());
+        }
     }
 
     /**
@@ -91,98 +134,29 @@ public final class Analyzer {
         return windows.stream().map(Sequence::window).toList();
     }
 
-    /** What {@code analyze} asks of the planner: the removal sweep, angular_last, the probe sums, the pruning. */
+    /** What {@code analyze} asks of the planner: what every probe that runs asks for ({@link MetricRegistry}), and the pruning. */
     public static Passes.Request request(Model model, Options options) {
-        List<Branch> removal = new ArrayList<>();
-        if (options.removalSweep()) for (int l = 0; l < model.arch().layers(); l++) removal.add(Branch.without(l));
-        int layers = model.arch().layers(), hidden = model.arch().hidden();
-        DepthProbes d = options.probes();
-        if (d.sublayerRemoval()) {
-            for (int l = 0; l < layers; l++) removal.add(Branch.without(l, Sublayer.ATTENTION));
-            for (int l = 0; l < layers; l++) removal.add(Branch.without(l, Sublayer.MLP));
-        }
-        List<PassProbe<?>> probes = new ArrayList<>();
-        probes.add(new Probe(layers, hidden));
-        if (d.logitLens()) probes.add(new LogitLensPass(model.head(), layers, hidden));
-        if (d.jacobian()) probes.add(new JacobianPass(layers, hidden));
-        return new Passes.Request(removal, true, true, Math.min(options.prune(), layers), null, probes);
+        MetricSource.Plan plan = new MetricSource.Plan();
+        for (MetricSource s : MetricRegistry.SOURCES) if (s.enabled(options)) s.request(model, plan);
+        return new Passes.Request(plan.branches, true, plan.lastAngles, Math.min(options.prune(), model.arch().layers()), null,
+                plan.probes);
     }
 
     /** The metrics and pruning of a run of {@link #request} on {@code seqs}. */
     public static Outcome outcome(List<Sequence> seqs, Passes.Outcome o, Options options) {
         long count = 0;
         for (Sequence s : seqs) count += s.targets().length;
-        ProbeSums sums = (ProbeSums) o.probes().get(Probe.NAME);
+        ProbeSums sums = (ProbeSums) o.probes().get(StreamMetrics.PROBE);
         int layers = sums.layers();
-        double[] without = options.removalSweep() ? losses(o, count, layers, Branch::without) : null;
-        Metrics metrics = sums.finish(o.angularLast(), -Passes.sum(o.main()) / count, without);
-        DepthProbes d = options.probes();
-        LensSums lens = (LensSums) o.probes().get(LogitLensPass.NAME);
-        JacobianSums jac = (JacobianSums) o.probes().get(JacobianPass.NAME);
-        metrics = metrics.withProbes(lens == null ? null : lens.finish(), jac == null ? null : jac.finish(),
-                d.sublayerRemoval() ? losses(o, count, layers, l -> Branch.without(l, Sublayer.ATTENTION)) : null,
-                d.sublayerRemoval() ? losses(o, count, layers, l -> Branch.without(l, Sublayer.MLP)) : null);
+        MetricSource.Run run = new MetricSource.Run(seqs, o, layers, count);
+        Map<String, double[][]> values = new LinkedHashMap<>();
+        for (MetricSource s : MetricRegistry.SOURCES) if (s.enabled(options)) values.putAll(s.values(run));
+        Metrics metrics = new Metrics(layers, values, null);
         List<PrunedRemoval> pruned = new ArrayList<>();
         for (Branch.Skip b : o.pruning()) pruned.add(new PrunedRemoval(b.n(), b.from(), -Passes.sum(o.loglik().get(b)) / count));
         long t0 = System.nanoTime();
-        metrics = metrics.withUncertainty(Intervals.of(seqs, o, options, metrics, Bootstrap.RESAMPLES, Bootstrap.SEED));
+        metrics = metrics.withUncertainty(Intervals.of(run, options, metrics, Bootstrap.RESAMPLES, Bootstrap.SEED));
         double intervals = (System.nanoTime() - t0) / 1e9;
         return new Outcome(metrics, pruned, o.expertUsage(), sums.tokens(), seqs.size(), intervals);
-    }
-
-    /** Per block l, the mean next-token NLL of branch {@code branch(l)}. */
-    private static double[] losses(Passes.Outcome o, long count, int layers, java.util.function.IntFunction<Branch> branch) {
-        double[] out = new double[layers];
-        for (int l = 0; l < layers; l++) out[l] = -Passes.sum(o.loglik().get(branch.apply(l))) / count;
-        return out;
-    }
-
-    /** The probe sums of docs/metrics.md over every token ({@link StreamProbe}), as a pass probe. */
-    static final class Probe implements PassProbe<ProbeSums> {
-        static final String NAME = "probe_sums";
-        private final int layers;
-        private final int hidden;
-
-        Probe(int layers, int hidden) {
-            this.layers = layers;
-            this.hidden = hidden;
-        }
-
-        @Override
-        public String name() {
-            return NAME;
-        }
-
-        /** Every depth's state of the batch, kept for the pairwise angles. */
-        @Override
-        public long floatsPerToken() {
-            return (long) hidden * (layers + 1);
-        }
-
-        @Override
-        public ProbeSums empty() {
-            return new ProbeSums(layers, hidden);
-        }
-
-        @Override
-        public Observer<ProbeSums> observe(Batch batch) {
-            StreamProbe p = new StreamProbe(layers, hidden, batch.batch(), batch.seqLen());
-            return new Observer<>() {
-                @Override
-                public void state(int depth, INDArray x) {
-                    p.observe(depth, x);
-                }
-
-                @Override
-                public List<ProbeSums> result() {
-                    return p.sums();
-                }
-            };
-        }
-
-        @Override
-        public ProbeSums merge(ProbeSums acc, ProbeSums later) {
-            return acc.merge(later);
-        }
     }
 }

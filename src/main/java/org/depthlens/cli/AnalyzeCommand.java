@@ -2,6 +2,7 @@ package org.depthlens.cli;
 
 import org.depthlens.BadInputException;
 import org.depthlens.analysis.Analyzer;
+import org.depthlens.analysis.MetricRegistry;
 import org.depthlens.analysis.DataSource;
 import org.depthlens.eval.EvalInputs;
 import org.depthlens.model.family.Architecture;
@@ -23,9 +24,10 @@ import java.util.concurrent.Callable;
                 "and last token), block influence, residual-stream variance / token variance / rms growth, update",
                 "ratio, the loss, the loss with each single block removed (one pass over the weights, reusing the",
                 "stream prefix) and Gromov-style contiguous pruning (a second pass). Beyond the paper, in the same pass:",
-                "the logit lens and each block's Jacobian deviation (on by default; --no-logit-lens, --no-jacobian), and",
-                "the loss with only the attention or only the MLP of each block zeroed (--sublayer-removal; off by default,",
-                "since it doubles the pass, on for the bundled demo).",
+                "the logit lens and each block's Jacobian deviation (on by default; --no-logit-lens, --no-jacobian), the",
+                "mean cosine between tokens' states at each depth (token-similarity, on), and the loss with only the",
+                "attention or only the MLP of each block zeroed (--sublayer-removal; off by default, since it doubles the",
+                "pass, on for the bundled demo). --probe / --no-probe NAME switch any of them by name.",
                 "",
                 "With no arguments it analyses the bundled pair models/tiny-curse-24/{pre_ln,lns} on the project's",
                 "own docs/ (16 windows of 256 tokens) and writes analyses/<date>-pre_ln-lns/ plus reports/<same>.html.",
@@ -41,7 +43,7 @@ import java.util.concurrent.Callable;
                 "  spark-submit ... target/depthlens.jar analyze --models-from 'run/step*' --ids val_ids.json --spark",
                 "  depthlens analyze --config sample-configs/tiny-curse-pair.json",
                 "  depthlens analyze -m run/pre_ln -m run/lns --ids val_ids.json --sublayer-removal   (attention vs MLP per block)",
-                "  depthlens analyze -m ~/ckpt/llama-2-13b --text wiki.txt --no-logit-lens --no-jacobian   (the paper's probes only)",
+                "  depthlens analyze -m ~/ckpt/llama-2-13b --text wiki.txt --no-probe logit-lens,jacobian,token-similarity   (the paper's probes only)",
                 "  depthlens analyze -m run/pre_ln -m run/lns --text val.txt --docs val.txt --tasks sample-configs/tasks/tech-cloze.jsonl",
                 "  depthlens analyze -m ck/pre -m ck/lns -m ck/post -m ck/mix --norm-type pre --norm-type LNS --norm-type auto \\",
                 "      --norm-type auto --text val.txt   (Curse-of-Depth code checkpoints; post and Mix-LN are told by their norm tensors)",
@@ -103,20 +105,65 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
     @Option(names = "--allow-nan", description = "Analyse weights holding NaN or infinity (each such tensor is named in a warning); by default they are refused.")
     boolean allowNan;
 
-    @Option(names = "--logit-lens", negatable = true, defaultValue = "true", fallbackValue = "true",
+    @Option(names = "--logit-lens", negatable = true,
             description = "The logit lens: loss, KL to the final distribution and top-1 agreement of the prediction read off "
-                    + "every depth (one more read of the LM head for all depths). Default: on.")
-    boolean logitLens;
+                    + "every depth (one more read of the LM head for all depths). Default: on. Same as --probe logit-lens.")
+    Boolean logitLens;
 
-    @Option(names = "--jacobian", negatable = true, defaultValue = "true", fallbackValue = "true",
+    @Option(names = "--jacobian", negatable = true,
             description = "jacobian_deviation: how far each block is from the identity around its input (two more block "
-                    + "evaluations per block). Default: on.")
-    boolean jacobian;
+                    + "evaluations per block). Default: on. Same as --probe jacobian.")
+    Boolean jacobian;
 
     @Option(names = "--sublayer-removal", negatable = true,
             description = "loss_without_attention / loss_without_mlp: the loss with only one sublayer of each block zeroed "
-                    + "(2L more removal branches: the pass takes about twice as long). Default: off, on for the bundled demo.")
+                    + "(2L more removal branches: the pass takes about twice as long). Default: off, on for the bundled demo. "
+                    + "Same as --probe sublayer-removal.")
     Boolean sublayerRemoval;
+
+    @Option(names = "--probe", paramLabel = "NAME", split = ",", completionCandidates = ProbeNames.class,
+            description = "Run these probes beyond the paper's (repeatable or comma-separated): ${COMPLETION-CANDIDATES}. "
+                    + "What each measures and costs: docs/metrics.md and 'Probes' above.")
+    List<String> probeOn = new ArrayList<>();
+
+    @Option(names = "--no-probe", paramLabel = "NAME", split = ",", completionCandidates = ProbeNames.class,
+            description = "Do not run these probes (e.g. --no-probe logit-lens,jacobian,token-similarity: the paper's probes only).")
+    List<String> probeOff = new ArrayList<>();
+
+    /**
+     * A "Probes you can switch" section of {@code --help}, before the examples, written from the metric registry:
+     * each switch's name, default and what it measures and costs.
+     */
+    static void addProbesSection(CommandLine analyze) {
+        String key = "probes";
+        analyze.getHelpSectionMap().put(key, help -> {
+            StringBuilder b = new StringBuilder(String.format("%nProbes you can switch (--probe NAME / --no-probe NAME):%n"));
+            for (var s : MetricRegistry.SWITCHES) {
+                String indent = String.format("  %-18s ", s.name());
+                StringBuilder line = new StringBuilder(indent);
+                for (String word : ((s.onByDefault() ? "[on] " : "[off] ") + s.help()).split(" ")) {
+                    if (line.length() + word.length() + 1 > help.commandSpec().usageMessage().width() && line.length() > indent.length()) {
+                        b.append(line.toString().stripTrailing()).append(String.format("%n"));
+                        line = new StringBuilder(" ".repeat(indent.length()));
+                    }
+                    line.append(word).append(' ');
+                }
+                b.append(line.toString().stripTrailing()).append(String.format("%n"));
+            }
+            return b.toString();
+        });
+        List<String> keys = new ArrayList<>(analyze.getHelpSectionKeys());
+        keys.add(keys.indexOf(CommandLine.Model.UsageMessageSpec.SECTION_KEY_FOOTER_HEADING), key);
+        analyze.setHelpSectionKeys(keys);
+    }
+
+    /** The registry's probe switches, for --help and completion. */
+    static final class ProbeNames implements Iterable<String> {
+        @Override
+        public java.util.Iterator<String> iterator() {
+            return MetricRegistry.switchNames().iterator();
+        }
+    }
 
     @Option(names = "--tasks", paramLabel = "FILE", arity = "1..*",
             description = "Also evaluate multiple-choice accuracy on these JSONL task files, for the full model, each removed "
@@ -147,6 +194,43 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
 
     /** What the options ask for and where it runs. */
     record Job(AnalyzeJob.Request request, AnalyzeJob.Execution exec) {
+    }
+
+    /**
+     * The probes that run: each switch's default (sublayer removal on for the bundled demo), then the named flags,
+     * then --probe and --no-probe; a probe both asked for and refused, or an unknown name, is a usage error.
+     */
+    private Analyzer.DepthProbes probes(Origin origin, boolean bundled) {
+        // per probe: on or off, the option that said so, and how the user wrote it
+        java.util.Map<String, Boolean> set = new java.util.LinkedHashMap<>();
+        java.util.Map<String, String> option = new java.util.HashMap<>(), written = new java.util.HashMap<>();
+        String[] named = {"logit-lens", "jacobian", "sublayer-removal"};
+        Boolean[] given = {logitLens, jacobian, sublayerRemoval};
+        for (int i = 0; i < named.length; i++) {
+            if (given[i] == null) continue;
+            set.put(named[i], given[i]);
+            option.put(named[i], "--" + named[i]);
+            written.put(named[i], (given[i] ? "--" : "--no-") + named[i]);
+        }
+        for (boolean on : new boolean[] {true, false}) {
+            String opt = on ? "--probe" : "--no-probe";
+            for (String n : on ? probeOn : probeOff) {
+                String name = n.strip();
+                if (MetricRegistry.toggle(name) == null) {
+                    throw origin.error(spec, opt, "names no probe: '" + n + "' (probes: " + String.join(", ", MetricRegistry.switchNames()) + ")");
+                }
+                Boolean before = set.put(name, on);
+                if (before != null && before != on) {
+                    throw origin.error(spec, List.of(option.get(name), opt), "probe '" + name + "' is both switched on and off ("
+                            + written.get(name) + ", " + opt + " " + name + ")");
+                }
+                option.put(name, opt);
+                written.put(name, opt + " " + name);
+            }
+        }
+        Analyzer.DepthProbes p = Analyzer.DepthProbes.DEFAULT.with("sublayer-removal", bundled);
+        for (var e : set.entrySet()) p = p.with(e.getKey(), e.getValue());
+        return p;
     }
 
     /**
@@ -188,7 +272,7 @@ public final class AnalyzeCommand extends CommonOptions implements Callable<Inte
         // absolute, as model_path is: provenance's data_path must find the data again from anywhere (prune --from-analysis)
         DataSource data = text != null ? DataSource.text(RunOptions.abs(text)) : DataSource.ids(RunOptions.abs(ids));
         var options = new Analyzer.Options(true, prune == null ? DEFAULT_PRUNE : prune, RunOptions.memoryBudget(),
-                new Analyzer.DepthProbes(logitLens, jacobian, sublayerRemoval == null ? bundled : sublayerRemoval));
+                probes(origin, bundled));
         if (bundled) System.err.println("No --model given: analysing the bundled Pre-LN/LNS pair on the project's docs/.");
         AnalyzeJob.Evaluation eval = evaluate
                 ? new AnalyzeJob.Evaluation(EvalInputs.read(RunOptions.abs(tasks), RunOptions.abs(docs)), maxLength == null ? 0 : maxLength)

@@ -89,6 +89,7 @@ public final class Main implements Runnable {
         });
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setUsageHelpWidth(112);
+        AnalyzeCommand.addProbesSection(cl.getSubcommands().get("analyze"));
         return cl;
     }
 

@@ -33,6 +33,36 @@ public interface PassProbe<P extends Serializable> {
     /** {@code later} added into {@code acc} (may modify and return {@code acc}; never modifies {@code later}). */
     P merge(P acc, P later);
 
+    /**
+     * A probe given by its parts: a name, the floats per token its observers hold, the partial of no sequence, how
+     * partials add, and the observer of a batch.
+     */
+    static <P extends Serializable> PassProbe<P> of(String name, long floatsPerToken, java.util.function.Supplier<P> empty,
+                                                    java.util.function.BinaryOperator<P> merge,
+                                                    java.util.function.Function<Batch, Observer<P>> observe) {
+        return new Of<>(name, floatsPerToken, empty, merge, observe);
+    }
+
+    /** {@link #of}'s probe. */
+    record Of<P extends Serializable>(String name, long floatsPerToken, java.util.function.Supplier<P> emptyPartial,
+                                      java.util.function.BinaryOperator<P> add,
+                                      java.util.function.Function<Batch, Observer<P>> observer) implements PassProbe<P> {
+        @Override
+        public Observer<P> observe(Batch batch) {
+            return observer.apply(batch);
+        }
+
+        @Override
+        public P empty() {
+            return emptyPartial.get();
+        }
+
+        @Override
+        public P merge(P acc, P later) {
+            return add.apply(acc, later);
+        }
+    }
+
     /** An observer of one batch and what it measured. */
     interface Observer<P> extends StreamObserver {
         /** One partial per sequence of the batch, in batch order; each depends on that sequence alone. */

@@ -1,5 +1,6 @@
 package org.depthlens.report;
 
+import org.depthlens.analysis.MetricRegistry;
 import org.depthlens.probe.MetricSpec;
 import org.depthlens.probe.Metrics;
 import org.knowm.xchart.AnnotationLine;
@@ -460,9 +461,9 @@ public final class Charts {
         return lines(title, DEPTH_AXIS, yTitle, lines, scale, false, false, "depth");
     }
 
-    /** The registered metric whose default chart is {@code what} ({@link MetricSpec#ofChart}). */
+    /** The registered metric whose default chart is {@code what} ({@link MetricRegistry#ofChart}). */
     static MetricSpec spec(String what) {
-        MetricSpec s = MetricSpec.ofChart(what);
+        MetricSpec s = MetricRegistry.ofChart(what);
         if (s == null) throw new IllegalArgumentException("no metric has the chart " + what);
         return s;
     }
@@ -480,13 +481,15 @@ public final class Charts {
         return spec(what).chart().yAxis();
     }
 
-    /** One per-block metric of one model. */
+    /** One per-block (or per-depth) metric of one model. */
     static XYChart perBlock(ReportModel m, String what, Scale scale, boolean zoom) {
         double[] y = blockValues(m, what);
+        boolean depth = spec(what).shape() == MetricSpec.Shape.DEPTHS;
         List<Line> lines = List.of(new Line(legendName(what), range(0, y.length), y, m.color(),
                 SeriesMarkers.CIRCLE, false).with(band(m, bandKey(what))));
         String title = m.label() + ": " + blockTitle(what) + (zoom ? " (zoomed)" : "");
-        return lines(title, BLOCK_AXIS, blockYAxis(what), lines, scale, zoom, what.equals("loss_drop"), "block");
+        return lines(title, depth ? DEPTH_AXIS : BLOCK_AXIS, blockYAxis(what), lines, scale, zoom, what.equals("loss_drop"),
+                depth ? "depth" : "block");
     }
 
     /** The interval key of a chart's metric. */

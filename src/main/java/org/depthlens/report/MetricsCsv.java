@@ -1,6 +1,7 @@
 package org.depthlens.report;
 
 import org.depthlens.analysis.ModelResult;
+import org.depthlens.analysis.MetricRegistry;
 import org.depthlens.probe.MetricSpec;
 import org.depthlens.probe.Metrics;
 import org.depthlens.stats.Band;
@@ -63,7 +64,7 @@ public final class MetricsCsv {
         Metrics m = r.metrics();
         int L = m.blocks();
         Table t = Table.create("per_block", IntColumn.create("depth", range(L + 1)));
-        List<MetricSpec> cols = MetricSpec.ALL.stream().filter(s -> s.csvColumn() != null).toList();
+        List<MetricSpec> cols = MetricRegistry.METRICS.stream().filter(s -> s.csvColumn() != null).toList();
         for (MetricSpec s : cols) t.addColumns(bound(s.csvColumn(), s.vector(m), L + 1));
         Uncertainty u = m.uncertainty();
         if (u != null) {

@@ -9,9 +9,11 @@ import com.fasterxml.jackson.core.util.Separators;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.depthlens.BadInputException;
+import org.depthlens.analysis.MetricRegistry;
 import org.depthlens.analysis.ModelResult;
 import org.depthlens.pass.Provenance;
 import org.depthlens.pass.PrunedRemoval;
+import org.depthlens.probe.MetricSpec;
 import org.depthlens.probe.Metrics;
 import org.depthlens.stats.Band;
 import org.depthlens.stats.GrowthFit;
@@ -32,10 +34,11 @@ import java.util.Map;
  * {@code metrics.json} for one {@link ModelResult}.
  *
  * <p>Format: a pretty-printed object (2-space indent, {@code "\n"} line ends, trailing newline)
- * with the top-level keys, in this order: {@code label, family, lns, blocks, angular_all,
- * angular_last, block_influence, variance, token_variance, rms, update_ratio, loss,
- * loss_without_layer, logit_lens, jacobian_deviation, loss_without_attention, loss_without_mlp,
- * pruned_removal, expert_usage, uncertainty, score_vs_damage, variance_growth, provenance}. {@code uncertainty} is
+ * with the top-level keys {@link #KEYS}, in this order: {@code label, family, lns, blocks}, every stored metric of
+ * the registry in its order ({@code angular_all, angular_last, variance, token_variance, rms, block_influence,
+ * update_ratio, loss, loss_without_layer, logit_lens, jacobian_deviation, loss_without_attention, loss_without_mlp,
+ * token_similarity}), then {@code pruned_removal, expert_usage, uncertainty, score_vs_damage, variance_growth,
+ * provenance}. {@code uncertainty} is
  * {@code {method, resamples, seed, windows, windows_sha256, ci95: {KEY: same shape as KEY with [lo, hi] at each position}}},
  * {@code score_vs_damage} {@code {SCORE: {spearman, ci95: [lo, hi]}}}, {@code variance_growth}
  * {@code {space, fits: {FORM: {a, b, rmse_log, r2}}, best}} (docs/metrics.md); the first two are null without
@@ -51,11 +54,61 @@ import java.util.Map;
  * {@code expert_usage} of a dense model, the usage of a dense block) are written as {@code null}.
  */
 public final class MetricsJson {
-    /** Top-level keys in file order. */
-    public static final List<String> KEYS = List.of("label", "family", "lns", "blocks", "angular_all",
-            "angular_last", "block_influence", "variance", "token_variance", "rms", "update_ratio", "loss",
-            "loss_without_layer", "logit_lens", "jacobian_deviation", "loss_without_attention", "loss_without_mlp",
-            "pruned_removal", "expert_usage", "uncertainty", "score_vs_damage", "variance_growth", "provenance");
+    /** Top-level keys in file order: the run's, each registered stored metric's ({@link MetricRegistry}), then the rest. */
+    public static final List<String> KEYS = keys();
+
+    private static List<String> keys() {
+        List<String> k = new ArrayList<>(List.of("label", "family", "lns", "blocks"));
+        for (MetricSpec s : MetricRegistry.METRICS) if (!s.isDerived() && !k.contains(top(s.key()))) k.add(top(s.key()));
+        k.addAll(List.of("pruned_removal", "expert_usage", "uncertainty", "score_vs_damage", "variance_growth", "provenance"));
+        return List.copyOf(k);
+    }
+
+    /** The top-level key of a metric: "logit_lens" for "logit_lens.kl". */
+    private static String top(String key) {
+        int dot = key.indexOf('.');
+        return dot < 0 ? key : key.substring(0, dot);
+    }
+
+    /**
+     * Every registered stored metric in registry order; the metrics of one dotted group ("logit_lens.loss", ...)
+     * as one object of their short names, null when none of them was measured.
+     */
+    private static void writeMetrics(JsonGenerator g, Metrics m) throws IOException {
+        List<MetricSpec> stored = MetricRegistry.METRICS.stream().filter(s -> !s.isDerived()).toList();
+        for (int i = 0; i < stored.size(); ) {
+            String top = top(stored.get(i).key());
+            int j = i;
+            while (j < stored.size() && top(stored.get(j).key()).equals(top)) j++;
+            g.writeFieldName(top);
+            if (j == i + 1 && stored.get(i).key().equals(top)) {
+                writeValue(g, stored.get(i), m);
+            } else if (stored.subList(i, j).stream().allMatch(s -> s.rows(m) == null)) {
+                g.writeNull();
+            } else {
+                g.writeStartObject();
+                for (MetricSpec s : stored.subList(i, j)) {
+                    g.writeFieldName(s.key().substring(top.length() + 1));
+                    writeValue(g, s, m);
+                }
+                g.writeEndObject();
+            }
+            i = j;
+        }
+    }
+
+    private static void writeValue(JsonGenerator g, MetricSpec s, Metrics m) throws IOException {
+        double[][] rows = s.rows(m);
+        if (rows == null) {
+            g.writeNull();
+        } else if (s.shape() == MetricSpec.Shape.TRIANGLE) {
+            writeTriangle(g, rows);
+        } else if (s.shape() == MetricSpec.Shape.SCALAR) {
+            writeDouble(g, rows[0][0]);
+        } else {
+            writeArray(g, rows[0]);
+        }
+    }
 
     private static final JsonFactory FACTORY = JsonFactory.builder()
             .enable(StreamWriteFeature.USE_FAST_DOUBLE_WRITER) // Schubfach: shortest round-trip repr
@@ -81,43 +134,7 @@ public final class MetricsJson {
             g.writeStringField("family", r.family());
             g.writeBooleanField("lns", r.lns());
             g.writeNumberField("blocks", m.blocks());
-            g.writeFieldName("angular_all");
-            writeTriangle(g, m.angularAll());
-            g.writeFieldName("angular_last");
-            writeTriangle(g, m.angularLast());
-            g.writeFieldName("block_influence");
-            writeArray(g, m.blockInfluence());
-            g.writeFieldName("variance");
-            writeArray(g, m.variance());
-            g.writeFieldName("token_variance");
-            writeArray(g, m.tokenVariance());
-            g.writeFieldName("rms");
-            writeArray(g, m.rms());
-            g.writeFieldName("update_ratio");
-            writeArray(g, m.updateRatio());
-            g.writeFieldName("loss");
-            writeDouble(g, m.loss());
-            g.writeFieldName("loss_without_layer");
-            writeArray(g, m.lossWithoutLayer());
-            g.writeFieldName("logit_lens");
-            if (m.logitLens() == null) {
-                g.writeNull();
-            } else {
-                g.writeStartObject();
-                g.writeFieldName("loss");
-                writeArray(g, m.logitLens().loss());
-                g.writeFieldName("kl");
-                writeArray(g, m.logitLens().kl());
-                g.writeFieldName("top1_agreement");
-                writeArray(g, m.logitLens().top1Agreement());
-                g.writeEndObject();
-            }
-            g.writeFieldName("jacobian_deviation");
-            writeArray(g, m.jacobianDeviation());
-            g.writeFieldName("loss_without_attention");
-            writeArray(g, m.lossWithoutAttention());
-            g.writeFieldName("loss_without_mlp");
-            writeArray(g, m.lossWithoutMlp());
+            writeMetrics(g, m);
             g.writeFieldName("pruned_removal");
             if (r.prunedRemoval() == null) {
                 g.writeNull();
@@ -315,28 +332,7 @@ public final class MetricsJson {
         }
         Reader rd = new Reader(src);
         int blocks = rd.integer(root, "blocks");
-        Metrics m = new Metrics(blocks,
-                rd.triangle(root, "angular_all"),
-                rd.triangle(root, "angular_last"),
-                rd.doubles(root, "block_influence", false),
-                rd.doubles(root, "variance", false),
-                rd.doubles(root, "token_variance", false),
-                rd.doubles(root, "rms", false),
-                rd.doubles(root, "update_ratio", false),
-                rd.number(root.get("loss"), "loss"),
-                rd.doubles(root, "loss_without_layer", true));
-        // the probes of issue 14: absent in files written before them, null when switched off
-        Metrics.LogitLens lens = null;
-        JsonNode ll = root.get("logit_lens");
-        if (ll != null && !ll.isNull()) {
-            rd.require(ll.isObject(), "logit_lens", "an object");
-            lens = new Metrics.LogitLens(rd.doubles(rd.present(ll, "loss"), "logit_lens.loss"),
-                    rd.doubles(rd.present(ll, "kl"), "logit_lens.kl"),
-                    rd.doubles(rd.present(ll, "top1_agreement"), "logit_lens.top1_agreement"));
-        }
-        m = m.withProbes(lens, rd.optionalDoubles(root, "jacobian_deviation"), rd.optionalDoubles(root, "loss_without_attention"),
-                rd.optionalDoubles(root, "loss_without_mlp"));
-        m = m.withUncertainty(readUncertainty(rd, root));
+        Metrics m = new Metrics(blocks, readMetrics(rd, root), readUncertainty(rd, root));
         List<PrunedRemoval> pruned = null;
         JsonNode pr = rd.present(root, "pruned_removal");
         if (!pr.isNull()) {
@@ -400,6 +396,37 @@ public final class MetricsJson {
             throw new BadInputException(src + ": " + e.getMessage(), e);
         }
         return r;
+    }
+
+    /**
+     * Every registered stored metric: a required one must be there; an optional one may be null or absent (files
+     * written before its probe existed); a dotted group is an object holding each of its metrics.
+     */
+    private static Map<String, double[][]> readMetrics(Reader rd, JsonNode root) {
+        Map<String, double[][]> values = new LinkedHashMap<>();
+        for (MetricSpec s : MetricRegistry.METRICS) {
+            if (s.isDerived()) continue;
+            String key = s.key(), top = top(key);
+            JsonNode holder = root;
+            String name = key;
+            if (!top.equals(key)) {
+                JsonNode group = root.get(top);
+                if (group == null || group.isNull()) continue;
+                rd.require(group.isObject(), top, "an object");
+                holder = group;
+                name = key.substring(top.length() + 1);
+                rd.present(group, name);
+            }
+            JsonNode n = holder.get(name);
+            if (n == null && !s.optional()) throw new BadInputException(rd.src() + ": missing key '" + key + "'");
+            if (n == null || (n.isNull() && s.optional())) continue;
+            values.put(key, switch (s.shape()) {
+                case SCALAR -> new double[][] {{rd.number(n, key)}};
+                case TRIANGLE -> rd.triangle(n, key);
+                default -> new double[][] {rd.doubles(n, key)};
+            });
+        }
+        return values;
     }
 
     /** The intervals (absent in files written before them); their per-window sums are not in the file. */
@@ -489,19 +516,6 @@ public final class MetricsJson {
             return n.doubleValue();
         }
 
-        double[] doubles(JsonNode obj, String key, boolean nullable) {
-            JsonNode n = present(obj, key);
-            if (n.isNull() && nullable) {
-                return null;
-            }
-            return doubles(n, key);
-        }
-
-        double[] optionalDoubles(JsonNode obj, String key) {
-            JsonNode n = obj.get(key);
-            return n == null || n.isNull() ? null : doubles(n, key);
-        }
-
         double[] doubles(JsonNode n, String key) {
             require(n.isArray(), key, "a list of numbers");
             double[] a = new double[n.size()];
@@ -545,8 +559,7 @@ public final class MetricsJson {
             return out;
         }
 
-        double[][] triangle(JsonNode obj, String key) {
-            JsonNode n = present(obj, key);
+        double[][] triangle(JsonNode n, String key) {
             require(n.isArray(), key, "a list of lists");
             double[][] t = new double[n.size()][];
             for (int l = 0; l < t.length; l++) {

@@ -2,11 +2,12 @@ package org.depthlens.report;
 
 import org.depthlens.analysis.ModelResult;
 import org.depthlens.pass.PrunedRemoval;
+import org.depthlens.analysis.MetricRegistry;
 import org.depthlens.probe.MetricSpec;
 import org.depthlens.probe.Metrics;
 
 /**
- * Checks that a {@link ModelResult} has the shapes of docs/metrics.md (as {@link MetricSpec#ALL} declares them)
+ * Checks that a {@link ModelResult} has the shapes of docs/metrics.md (as {@link MetricRegistry#METRICS} declares them)
  * before anything is written: a report drawn from arrays of the wrong length would silently plot wrong depths.
  */
 final class MetricsShape {
@@ -22,14 +23,14 @@ final class MetricsShape {
         if (L < 1) {
             throw new IllegalArgumentException(who + ": blocks = " + L + ", expected >= 1");
         }
-        for (MetricSpec s : MetricSpec.ALL) {
-            if (s.derived()) continue;
-            double[][] rows = s.rows().apply(m);
+        for (MetricSpec s : MetricRegistry.METRICS) {
+            if (s.isDerived()) continue;
+            double[][] rows = s.rows(m);
             if (rows == null && s.optional()) continue;
             if (s.shape() == MetricSpec.Shape.TRIANGLE) {
                 triangle(who, s.key(), rows, L);
             } else {
-                length(who, s.key(), rows == null ? null : rows[0], s.shape() == MetricSpec.Shape.DEPTHS ? L + 1 : L);
+                length(who, s.key(), rows == null ? null : rows[0], s.shape().rows(L)[0]);
             }
         }
         if (r.prunedRemoval() != null) {

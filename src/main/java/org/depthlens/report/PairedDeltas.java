@@ -1,5 +1,6 @@
 package org.depthlens.report;
 
+import org.depthlens.analysis.MetricRegistry;
 import org.depthlens.stats.Band;
 import org.depthlens.stats.Uncertainty;
 import org.depthlens.stats.WindowTable;
@@ -7,7 +8,6 @@ import org.depthlens.stats.WindowTable;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -20,22 +20,15 @@ final class PairedDeltas {
      * A summary number of a model.
      *
      * @param label  its row in the comparison table
-     * @param metric the metric it is computed from (a key of the window table)
+     * @param metric the registered metric it is computed from (its key in the window table too)
      * @param of     the number, from the metric's values
      */
     record Summary(String label, String metric, ToDoubleFunction<double[]> of) {
         double value(ReportModel m) {
-            double[] v = VALUES.get(metric).apply(m);
+            double[] v = MetricRegistry.of(metric).vector(m.metrics());
             return v == null ? Double.NaN : of.applyAsDouble(v);
         }
     }
-
-    private static final Map<String, Function<ReportModel, double[]>> VALUES = Map.of(
-            "loss", m -> new double[] {m.metrics().loss()},
-            "variance", m -> m.metrics().variance(),
-            "rms", m -> m.metrics().rms(),
-            "block_influence", m -> m.metrics().blockInfluence(),
-            "damage", ReportModel::lossDrop);
 
     static final Summary LOSS = new Summary("Loss (nats/token)", "loss", v -> v[0]);
     static final Summary PERPLEXITY = new Summary("Perplexity", "loss", v -> KeyNumbers.perplexity(v[0]));

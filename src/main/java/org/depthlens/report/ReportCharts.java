@@ -1,5 +1,7 @@
 package org.depthlens.report;
 
+import org.depthlens.analysis.MetricRegistry;
+import org.depthlens.probe.MetricSpec;
 import org.depthlens.probe.Metrics;
 
 import java.awt.Color;
@@ -79,6 +81,10 @@ final class ReportCharts {
             }
         }
         writeProbes(ctx, dir, m);
+        for (MetricSpec s : autoCharts()) {
+            if (s.vector(x) == null) continue;
+            ctx.writeChart(dir, s.chart().id(), Charts.perBlock(m, s.chart().id(), Charts.Scale.LINEAR, false), title(s), s.glossary());
+        }
         if (m.result().expertUsage() != null) {
             int experts = m.result().expertUsage().stream().filter(a -> a != null).mapToInt(a -> a.length)
                     .max().orElse(0);
@@ -161,6 +167,12 @@ final class ReportCharts {
             ctx.writeChart(dir, "jacobian_deviation", ProbeCharts.jacobian(ms, colours, "Jacobian deviation by block"),
                     "Jacobian deviation by block", JACOBIAN + " " + all);
         }
+        for (MetricSpec s : autoCharts()) {
+            List<ReportModel> with = ms.stream().filter(m -> s.vector(m.metrics()) != null).toList();
+            if (with.isEmpty()) continue;
+            ctx.writeChart(dir, s.chart().id(), Charts.overlay(with, s.chart().id(), Charts.Scale.LINEAR, false, "",
+                    with.stream().map(ReportModel::color).toList(), false), title(s), s.glossary() + " " + all);
+        }
         for (Trajectory t : ctx.trajectories()) {
             List<ReportModel> tm = t.models();
             List<Color> ramp = new ArrayList<>();
@@ -200,6 +212,16 @@ final class ReportCharts {
                                 + "dominant blocks (off-scale values printed in the chart)" : "") + ". " + order);
             }
         }
+    }
+
+    /** The registered metrics whose default chart the report draws by itself ({@link MetricSpec.Chart#auto}). */
+    static List<MetricSpec> autoCharts() {
+        return MetricRegistry.METRICS.stream().filter(s -> s.chart() != null && s.chart().auto()).toList();
+    }
+
+    private static String title(MetricSpec s) {
+        String t = s.chart().title();
+        return Character.toUpperCase(t.charAt(0)) + t.substring(1);
     }
 
     private static List<Charts.Line> lossLines(List<ReportModel> ms) {

@@ -2,6 +2,7 @@ package org.depthlens.report;
 
 import org.depthlens.pass.Provenance;
 import org.depthlens.pass.PrunedRemoval;
+import org.depthlens.analysis.MetricRegistry;
 import org.depthlens.probe.MetricSpec;
 import org.depthlens.probe.Metrics;
 
@@ -20,7 +21,7 @@ public final class Sections {
         List<String[]> g = new ArrayList<>();
         g.add(DEPTH);
         g.add(LOSS);
-        for (MetricSpec s : MetricSpec.ALL) g.add(new String[] {s.indexed(), s.glossary()});
+        for (MetricSpec s : MetricRegistry.METRICS) g.add(new String[] {s.indexed(), s.glossary()});
         for (String[] r : REST) g.add(r);
         return g.toArray(new String[0][]);
     }
@@ -49,7 +50,7 @@ public final class Sections {
 
     /**
      * One sentence per term, from docs/metrics.md: the depth convention and the loss, every registered array metric
-     * ({@link MetricSpec#ALL}, declared there once), then the rest.
+     * ({@link MetricRegistry#METRICS}, declared there once), then the rest.
      */
     static final String[][] GLOSSARY = glossary(); // after the rows it reads
 
@@ -293,6 +294,11 @@ public final class Sections {
                 }
                 out.gridEnd();
             }
+            if (ReportCharts.autoCharts().stream().anyMatch(s -> ctx.chart(m, s.chart().id()) != null)) {
+                out.raw("<h4>More probes</h4>\n").gridStart();
+                for (MetricSpec s : ReportCharts.autoCharts()) ctx.figure(out, ctx.chart(m, s.chart().id()));
+                out.gridEnd();
+            }
             if (ctx.chart(m, "expert_usage") != null) {
                 out.raw("<h4>Expert usage</h4>\n").gridStart();
                 ctx.figure(out, ctx.chart(m, "expert_usage"));
@@ -404,6 +410,7 @@ public final class Sections {
                     "loss_drop", "update_ratio_log")) {
                 ctx.figure(out, ctx.compareChart(c));
             }
+            for (MetricSpec s : ReportCharts.autoCharts()) ctx.figure(out, ctx.compareChart(s.chart().id()));
             out.gridEnd();
 
             if (ctx.compareChart("logit_lens") != null || ctx.compareChart("jacobian_deviation") != null) {

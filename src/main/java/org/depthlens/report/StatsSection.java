@@ -1,6 +1,6 @@
 package org.depthlens.report;
 
-import org.depthlens.analysis.DamageScores;
+import org.depthlens.analysis.MetricRegistry;
 import org.depthlens.stats.GrowthFit;
 import org.depthlens.stats.Spearman;
 import org.depthlens.stats.Uncertainty;
@@ -147,7 +147,7 @@ public final class StatsSection implements ReportSection {
         s.setYAxisDecimalPattern("#0");
         int i = 0;
         Map<String, double[]> scores = new LinkedHashMap<>();
-        for (var e : DamageScores.SCORES.entrySet()) {
+        for (var e : MetricRegistry.scores().entrySet()) {
             double[] v = e.getValue().apply(m.metrics());
             if (v != null) scores.put(e.getKey(), v);
         }

@@ -1,6 +1,8 @@
 package org.depthlens.cli;
 
 import org.depthlens.analysis.Analyzer;
+import org.depthlens.analysis.MetricRegistry;
+import org.depthlens.analysis.MetricSource;
 import org.depthlens.eval.Evaluator;
 import org.depthlens.model.Model;
 import org.depthlens.model.family.NormChoice;
@@ -17,7 +19,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
 import java.io.PrintStream;
-import java.lang.reflect.RecordComponent;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -43,28 +44,33 @@ class JobOptionsTest {
         List<String> base = List.of("-m", model.toString(), "--ids", ids.toString(), "--window", "32", "--prune", "2", "-o",
                 tmp.resolve("out").toString());
         Analyzer.DepthProbes defaults = request(base).options().probes();
-        RecordComponent[] switches = Analyzer.DepthProbes.class.getRecordComponents();
-        assertEquals(3, switches.length, "a new probe switch: this test covers it by its --kebab-case flag");
+        assertEquals(Analyzer.DepthProbes.DEFAULT, defaults);
+        CommandLine.Model.CommandSpec analyze = Main.commandLine().getSubcommands().get("analyze").getCommandSpec();
         try (Model m = Model.open(model, NormChoice.AUTO)) {
-            for (RecordComponent c : switches) {
-                boolean d = (boolean) c.getAccessor().invoke(defaults);
-                String flag = "--" + (d ? "no-" : "") + c.getName().replaceAll("([A-Z])", "-$1").toLowerCase(java.util.Locale.ROOT);
-                List<String> args = new ArrayList<>(base);
-                args.add(flag);
-                AnalyzeJob.Request r = request(args);
-                assertEquals(!d, c.getAccessor().invoke(r.options().probes()), flag + " sets " + c.getName());
+            for (MetricSource.Switch sw : MetricRegistry.SWITCHES) {
+                boolean d = defaults.has(sw.name());
+                List<List<String>> flags = new ArrayList<>();
+                flags.add(List.of(d ? "--no-probe" : "--probe", sw.name()));
+                // a probe with a flag of its own (--logit-lens, --no-jacobian, ...) is switched by it the same way
+                if (analyze.findOption("--" + sw.name()) != null) flags.add(List.of("--" + (d ? "no-" : "") + sw.name()));
+                for (List<String> flag : flags) {
+                    List<String> args = new ArrayList<>(base);
+                    args.addAll(flag);
+                    AnalyzeJob.Request r = request(args);
+                    assertEquals(!d, r.options().probes().has(sw.name()), flag + " sets " + sw.name());
 
-                // what the driver plans for this model, sent as Spark sends a task (Java serialisation)
-                JobDriver.Planned<?> planned = AnalyzeJob.work(r).plan(new ModelSpec(model, "llama"), m, new PrintStream(
-                        new ByteArrayOutputStream()));
-                SparkPasses.Job job = new SparkPasses.Job(model.toString(), "llama", NormChoice.AUTO, false, planned.sequences(),
-                        planned.options(), r.options().memoryBudgetBytes());
-                SparkPasses.Job sent = roundTrip(job);
-                assertEquals(r.options(), sent.options(), flag);
-                // the executor's request is the one the options ask for, and the switch changes it
-                Passes.Request executor = sent.options().request(m);
-                assertSameRequest(flag, Analyzer.request(m, r.options()), executor);
-                assertNotEquals(describe(Analyzer.request(m, request(base).options())), describe(executor), flag + " changes nothing");
+                    // what the driver plans for this model, sent as Spark sends a task (Java serialisation)
+                    JobDriver.Planned<?> planned = AnalyzeJob.work(r).plan(new ModelSpec(model, "llama"), m, new PrintStream(
+                            new ByteArrayOutputStream()));
+                    SparkPasses.Job job = new SparkPasses.Job(model.toString(), "llama", NormChoice.AUTO, false, planned.sequences(),
+                            planned.options(), r.options().memoryBudgetBytes());
+                    SparkPasses.Job sent = roundTrip(job);
+                    assertEquals(r.options(), sent.options(), flag.toString());
+                    // the executor's request is the one the options ask for, and the switch changes it
+                    Passes.Request executor = sent.options().request(m);
+                    assertSameRequest(flag.toString(), Analyzer.request(m, r.options()), executor);
+                    assertNotEquals(describe(Analyzer.request(m, request(base).options())), describe(executor), flag + " changes nothing");
+                }
             }
         }
     }

@@ -67,6 +67,8 @@ class ProbeReferenceTest {
             report.append(check(want.get("loss_without_mlp"), got.lossWithoutMlp(), 1e-4, 0, "loss_without_mlp", bad));
             report.append(check(want.get("loss_without_layer"), got.lossWithoutLayer(), 1e-4, 0, "loss_without_layer", bad));
             report.append(check(want.get("jacobian_deviation"), got.jacobianDeviation(), 1e-2, 2e-3, "jacobian_deviation", bad));
+            // the probe registered in one file (analysis/TokenSimilarity) against the reference's full cosine matrix
+            report.append(check(want.get("token_similarity"), got.vector("token_similarity"), 1e-5, 1e-7, "token_similarity", bad));
             System.out.println(report);
             assertTrue(bad.isEmpty(), dir + ": " + String.join("; ", bad));
 

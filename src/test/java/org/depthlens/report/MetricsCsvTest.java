@@ -25,11 +25,11 @@ class MetricsCsvTest {
             List<String> lines = Files.readAllLines(d.resolve("per_block.csv"));
             assertEquals("depth,variance,token_variance,rms,block_influence,update_ratio,loss_without_layer,loss_drop,"
                     + "logit_lens_loss,logit_lens_kl,logit_lens_top1_agreement,jacobian_deviation,loss_without_attention,"
-                    + "loss_without_mlp", lines.get(0));
+                    + "loss_without_mlp,token_similarity", lines.get(0));
             assertEquals(L + 2, lines.size());
             for (int l = 0; l <= L; l++) {
                 String[] c = lines.get(l + 1).split(",", -1);
-                assertEquals(14, c.length, lines.get(l + 1));
+                assertEquals(15, c.length, lines.get(l + 1));
                 assertEquals(Integer.toString(l), c[0]);
                 assertExact(m.variance()[l], c[1]);
                 assertExact(m.tokenVariance()[l], c[2]);
@@ -103,7 +103,7 @@ class MetricsCsvTest {
         ModelResult r = new ModelResult("x", "f", false, m, null, null, null);
         String csv = MetricsCsv.toCsv(MetricsCsv.perBlock(r));
         assertEquals(csv, MetricsCsv.toCsv(MetricsCsv.perBlock(r)));
-        assertTrue(csv.contains("\n0,1.0,0.1,0.1,0.5,0.5,,,,,,,,\n"), csv);
+        assertTrue(csv.contains("\n0,1.0,0.1,0.1,0.5,0.5,,,,,,,,,\n"), csv);
         assertTrue(!csv.contains("\r"));
     }
 
