@@ -39,9 +39,11 @@ import java.util.concurrent.Callable;
                 "",
                 "Output (OUT is built in a temporary sibling folder and renamed into place when complete):",
                 "  OUT/<label>/eval.json         acc, acc_norm, per-choice log-likelihoods, perplexities, removal and",
-                "                                pruning changes, provenance (hashes, versions)",
-                "  OUT/<label>/eval_removal.csv  change of every metric per removed block; eval_pruned.csv per pruning",
-                "  OUT/<label>/charts/, OUT/compare/   drop per removed block (PNG and SVG)",
+                "                                pruning changes, 95 % intervals of all of them (bootstrap over items /",
+                "                                documents, changes paired), provenance (hashes, versions)",
+                "  OUT/<label>/eval_removal.csv  change of every metric per removed block (+ _lo/_hi columns);",
+                "                                eval_pruned.csv the same per pruning",
+                "  OUT/<label>/charts/, OUT/compare/   drop per removed block with shaded intervals (PNG and SVG)",
                 "  OUT/report.html               self-contained report (also copied to reports/ for default outputs)",
                 "Give --tasks/--docs to 'depthlens analyze' to get the same evaluation inside the probe report."})
 public final class EvalCommand extends CommonOptions implements Callable<Integer> {
