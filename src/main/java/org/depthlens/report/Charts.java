@@ -180,6 +180,17 @@ public final class Charts {
                     }
                 }
             }
+            for (Line line : lines) { // the bands' positive ends too, so none is cut at the edge
+                for (double[] band : new double[][] {line.lo(), line.hi()}) {
+                    if (band == null) continue;
+                    for (double v : band) {
+                        if (v > 0 && Double.isFinite(v)) {
+                            lo = Math.min(lo, v);
+                            hi = Math.max(hi, v);
+                        }
+                    }
+                }
+            }
             if (lo <= hi) {
                 // the 1e-12 slack keeps a value that is itself a power of ten inside the clip
                 s.setYAxisMin(Math.pow(10, Math.floor(Math.log10(lo))) * (1 - 1e-12));
@@ -207,6 +218,7 @@ public final class Charts {
                 }
             }
         }
+        if (scale == Scale.LINEAR && s.getYAxisMin() == null && s.getYAxisMax() == null) fitBands(s, lines, zeroLine);
         if (zeroLine) {
             AnnotationLine zero = new AnnotationLine(0, false, false);
             c.addAnnotation(zero);
@@ -221,6 +233,31 @@ public final class Charts {
             c.addAnnotation(new CornerNote(notes, xMax, yMaxShown, NOTE_FONT));
         }
         return c;
+    }
+
+    /**
+     * Widens a linear y axis that was not zoomed to hold the bands too, so a band is never cut at the edge of the lines
+     * (an accuracy change of one item in eight has an interval several items wide); a zoomed chart keeps its range,
+     * which leaves out dominant blocks on purpose. Without bands the axis stays XChart's own.
+     */
+    private static void fitBands(XYStyler s, List<Line> lines, boolean zeroLine) {
+        double lo = zeroLine ? 0 : Double.POSITIVE_INFINITY, hi = zeroLine ? 0 : Double.NEGATIVE_INFINITY;
+        boolean any = false;
+        for (Line l : lines) {
+            any |= l.lo() != null;
+            for (double[] v : new double[][] {l.y(), l.lo(), l.hi()}) {
+                if (v == null) continue;
+                for (double x : v) {
+                    if (!Double.isFinite(x)) continue;
+                    lo = Math.min(lo, x);
+                    hi = Math.max(hi, x);
+                }
+            }
+        }
+        if (!any || !(hi > lo)) return;
+        double pad = 0.04 * (hi - lo);
+        s.setYAxisMin(lo - pad);
+        s.setYAxisMax(hi + pad);
     }
 
     /** The y range of a zoomed view: the values without up to 3 outliers that dwarf all others. */

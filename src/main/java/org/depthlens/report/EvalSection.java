@@ -173,8 +173,8 @@ public final class EvalSection implements ReportSection {
                             e.color(), Charts.marker(i), false).with(get.apply(e).bounds(FileIntervals.LOSS_INCREASE))));
                 }
                 String title = acc ? chartTitle + " per removed block: " + file : "Loss increase per removed block: " + file;
-                var chart = fitBands(Charts.lines(title, "Block l removed (0-based)", acc ? yAxis : "ln(token_ppl without / full) (nats/token)",
-                        lines, Charts.Scale.LINEAR, true, true, "block"), lines);
+                var chart = Charts.lines(title, "Block l removed (0-based)", acc ? yAxis : "ln(token_ppl without / full) (nats/token)",
+                        lines, Charts.Scale.LINEAR, true, true, "block");
                 String overlayCaption = acc ? caption : "ln(token perplexity without block l / full model's), i.e. the increase of "
                         + "the mean next-token loss in nats per token, every model on one scale (perplexity changes of different "
                         + "models differ by orders of magnitude; the per-model charts show them), shaded: its 95 % interval over "
@@ -185,8 +185,8 @@ public final class EvalSection implements ReportSection {
             for (int i = 0; i < swept.size(); i++) {
                 Entry e = swept.get(i);
                 List<Charts.Line> own = lines(e, get.apply(e), acc, i, false);
-                var chart = fitBands(Charts.lines(e.label() + ": " + chartTitle.toLowerCase(java.util.Locale.ROOT) + " per removed block",
-                        "Block l removed (0-based)", yAxis, own, Charts.Scale.LINEAR, true, true, "block"), own);
+                var chart = Charts.lines(e.label() + ": " + chartTitle.toLowerCase(java.util.Locale.ROOT) + " per removed block",
+                        "Block l removed (0-based)", yAxis, own, Charts.Scale.LINEAR, true, true, "block");
                 Path dir = ctx.outDir().resolve(e.dirName()).resolve(ReportContext.CHARTS_DIR);
                 ChartRef ref = ctx.writeChart(dir, name, chart, e.label() + ": " + chartTitle.toLowerCase(java.util.Locale.ROOT)
                         + " per removed block (" + file + ")", caption);
@@ -259,33 +259,6 @@ public final class EvalSection implements ReportSection {
                     e.color(), Charts.marker(index), false).with(fs.bounds("removal.token_ppl")));
         }
         return lines;
-    }
-
-    /**
-     * Widens the y axis of a chart that was not zoomed to hold the bands too, so a band is never cut at the edge of the
-     * lines (an accuracy change of one item in eight has an interval several items wide); a zoomed chart keeps its
-     * range, which leaves out dominant blocks on purpose.
-     */
-    static XYChart fitBands(XYChart c, List<Charts.Line> lines) {
-        if (c.getStyler().getYAxisMin() != null || c.getStyler().getYAxisMax() != null) return c;
-        double lo = 0, hi = 0; // the zero line is drawn
-        boolean any = false;
-        for (Charts.Line l : lines) {
-            for (double[] v : new double[][] {l.y(), l.lo(), l.hi()}) {
-                if (v == null) continue;
-                for (double x : v) {
-                    if (!Double.isFinite(x)) continue;
-                    lo = Math.min(lo, x);
-                    hi = Math.max(hi, x);
-                    any |= l.lo() != null;
-                }
-            }
-        }
-        if (!any || !(hi > lo)) return c;
-        double pad = 0.04 * (hi - lo);
-        c.getStyler().setYAxisMin(lo - pad);
-        c.getStyler().setYAxisMax(hi + pad);
-        return c;
     }
 
     /**

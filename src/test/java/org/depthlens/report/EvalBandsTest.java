@@ -30,13 +30,14 @@ class EvalBandsTest {
                 EvalSection.withInterval(0.5, new double[][] {{0.25}, {0.75}}));
     }
 
+    /** In Charts.lines, so analyze's line charts (bands on variance, block influence, the lens, ...) hold them too. */
     @Test
     void theYAxisHoldsTheBandsUnlessZoomed() {
         double[] x = {0, 1, 2, 3, 4, 5};
         double[] y = {-0.125, 0, 0, -0.125, 0, 0};
         Charts.Line l = new Charts.Line("acc", x, y, Color.BLUE, Charts.marker(0), false)
                 .with(new double[][] {{-0.5, 0, 0, -0.375, 0, 0}, {0.375, 0, 0, 0, 0, 0}});
-        XYChart c = EvalSection.fitBands(Charts.lines("t", "x", "y", List.of(l), Charts.Scale.LINEAR, true, true, "block"), List.of(l));
+        XYChart c = Charts.lines("t", "x", "y", List.of(l), Charts.Scale.LINEAR, true, true, "block");
         assertTrue(c.getStyler().getYAxisMin() <= -0.5 && c.getStyler().getYAxisMax() >= 0.375, "the bands fit");
 
         // one dominant block: the zoom leaves it off scale, and its band with it
@@ -46,10 +47,17 @@ class EvalBandsTest {
         XYChart zc = Charts.lines("t", "x", "y", List.of(z), Charts.Scale.LINEAR, true, true, "block");
         double max = zc.getStyler().getYAxisMax();
         assertTrue(max < 20, "zoomed");
-        assertEquals(max, EvalSection.fitBands(zc, List.of(z)).getStyler().getYAxisMax(), 0);
+        assertTrue(zc.getStyler().getYAxisMin() > -1, "the zoomed range is the lines' own, not the bands'");
 
         Charts.Line plain = new Charts.Line("no band", x, y, Color.BLUE, Charts.marker(0), false);
-        XYChart pc = EvalSection.fitBands(Charts.lines("t", "x", "y", List.of(plain), Charts.Scale.LINEAR, true, true, "block"), List.of(plain));
+        XYChart pc = Charts.lines("t", "x", "y", List.of(plain), Charts.Scale.LINEAR, true, true, "block");
         assertNull(pc.getStyler().getYAxisMin(), "without bands the axis is XChart's own");
+
+        // a log axis takes the bands' positive ends into its decades
+        Charts.Line g = new Charts.Line("variance", x, new double[] {2, 3, 4, 5, 6, 9}, Color.BLUE, Charts.marker(0), false)
+                .with(new double[][] {{0.5, 2, 3, 4, 5, 8}, {3, 4, 5, 6, 7, 12}});
+        XYChart lc = Charts.lines("t", "x", "y", List.of(g), Charts.Scale.LOG, false, false, "depth");
+        assertTrue(lc.getStyler().getYAxisMin() <= 0.1 + 1e-9 && lc.getStyler().getYAxisMax() >= 100 * (1 - 1e-9),
+                lc.getStyler().getYAxisMin() + " .. " + lc.getStyler().getYAxisMax());
     }
 }
