@@ -139,7 +139,7 @@ public final class InspectCommand extends CommonOptions implements Callable<Inte
      */
     static String configKeys(Model m) {
         Family f = Families.of(m.arch().family());
-        ConfigReader c = new ConfigReader(m.arch().configFile(), ConfigReader.readJson(m.dir()), f.defaults());
+        ConfigReader c = new ConfigReader(m.arch().configFile(), m.config(), f.defaults());
         List<String> unread = f.configKeys().unread(c);
         return f.configKeys().summary() + (unread.isEmpty() ? ""
                 : "; not read (no key of HF's " + f.modelType() + " class): " + String.join(", ", unread));

@@ -30,11 +30,14 @@ public final class Model implements AutoCloseable {
     private final Architecture arch;
     private final List<Rope> ropes;
     private final Checkpoint checkpoint;
+    /** config.json as it was read and described (prune rewrites this very JSON, not a second read of the file). */
+    private final JsonNode config;
     private INDArray embedding;
     private Head head;
 
-    private Model(Path dir, Architecture arch, List<Rope> ropes, Checkpoint checkpoint) {
+    private Model(Path dir, Architecture arch, List<Rope> ropes, Checkpoint checkpoint, JsonNode config) {
         this.dir = dir;
+        this.config = config;
         this.arch = arch;
         this.ropes = ropes;
         this.checkpoint = checkpoint;
@@ -60,7 +63,7 @@ public final class Model implements AutoCloseable {
             List<Rope> ropes = arch.ropes().stream().map(r -> rope(arch, r)).toList();
             ck.setFp8BlockSize(fp8[0], fp8[1]);
             TensorCheck.check(arch, ck, norm.skipVision());
-            return new Model(dir, arch, ropes, ck);
+            return new Model(dir, arch, ropes, ck, json);
         } catch (RuntimeException e) {
             ck.close();
             throw e;
@@ -93,6 +96,11 @@ public final class Model implements AutoCloseable {
 
     public Checkpoint checkpoint() {
         return checkpoint;
+    }
+
+    /** A copy of the config.json this model was described from. */
+    public JsonNode config() {
+        return config.deepCopy();
     }
 
     /** x[0]: embedding rows of the flat token ids (sequence-major), [N, H], times the model's embedding scale (Gemma). */

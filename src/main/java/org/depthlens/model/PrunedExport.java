@@ -9,7 +9,6 @@ import org.depthlens.model.family.Architecture;
 import org.depthlens.model.family.PrunedConfig;
 import org.depthlens.util.Progress;
 import org.depthlens.weights.Checkpoint;
-import org.depthlens.weights.ConfigReader;
 import org.depthlens.weights.SafetensorsWriter;
 import org.depthlens.weights.TensorInfo;
 import org.depthlens.weights.WeightsFile;
@@ -97,7 +96,7 @@ public final class PrunedExport {
             Architecture.Extra x = a.extra(t.name());
             if (x != null && x.onRequest() != null) carried.add(t.name());
         }
-        JsonNode json = ConfigReader.readJson(model.dir());
+        JsonNode json = model.config();
         boolean trainingCode = model.checkpoint().format().equals("pytorch");
         PrunedConfig.Result r = PrunedConfig.rewrite(config, json, a, kept, renamed, trainingCode);
         checkTensors(r.arch(), renamed);
