@@ -7,11 +7,15 @@ import org.depthlens.model.Model;
 import org.depthlens.model.family.AttentionSpec;
 import org.depthlens.model.family.Families;
 import org.depthlens.model.family.Family;
+import org.depthlens.util.Progress;
+import org.depthlens.weights.Checkpoint;
 import org.depthlens.weights.ConfigReader;
 import org.depthlens.model.family.MlpSpec;
 import org.depthlens.weights.RopeConfig;
 import org.depthlens.weights.DType;
 import org.depthlens.weights.TensorInfo;
+import org.depthlens.weights.TorchFile;
+import org.depthlens.weights.WeightsFile;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -149,18 +153,18 @@ public final class InspectCommand extends CommonOptions implements Callable<Inte
      * What the stored checksums say: every .bin storage checked against its CRC-32 (a mismatch throws, naming file,
      * entry and tensor), or that they were not read; safetensors store none.
      */
-    static String checksums(org.depthlens.weights.Checkpoint ck, boolean headersOnly, org.depthlens.util.Progress progress) {
+    static String checksums(Checkpoint ck, boolean headersOnly, Progress progress) {
         if (!ck.format().equals("pytorch")) return "none stored (safetensors has no checksum; headers, shapes and sizes checked)";
         int storages = 0;
-        for (org.depthlens.weights.WeightsFile f : ck.files()) if (f instanceof org.depthlens.weights.TorchFile t) storages += t.storages();
+        for (WeightsFile f : ck.files()) if (f instanceof TorchFile t) storages += t.storages();
         if (headersOnly) return "not checked (--headers-only): the CRC-32s of " + storages + " storages were not compared with their bytes";
         long bytes = 0;
-        for (org.depthlens.weights.WeightsFile f : ck.files()) bytes += f.verifyChecksums(progress);
+        for (WeightsFile f : ck.files()) bytes += f.verifyChecksums(progress);
         return String.format("CRC-32 of all %d storages match their bytes (%,d bytes read)", storages, bytes);
     }
 
     /** Which files were read; when a folder holds safetensors and pytorch_model.bin, says which won. */
-    static String weightsFormat(org.depthlens.weights.Checkpoint ck) {
+    static String weightsFormat(Checkpoint ck) {
         String s = ck.format().equals("pytorch") ? "pytorch (torch.save zip, read without running its pickle)" : "safetensors";
         if (!ck.shadowed().isEmpty()) s += "; also present but not read (safetensors win): " + String.join(", ", ck.shadowed());
         return s;
