@@ -1,6 +1,9 @@
 package org.depthlens.eval;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import static org.depthlens.JsonArrays.doubles;
+import static org.depthlens.JsonArrays.ints;
+import static org.depthlens.JsonArrays.matrix;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.depthlens.stats.Band;
 import org.junit.jupiter.api.BeforeAll;
@@ -97,26 +100,5 @@ class EvalBootstrapReferenceTest {
             }
         }
         assertEquals(fi.ci95().size(), keys, what + ": the same keys as NumPy: " + fi.ci95().keySet());
-    }
-
-    private static double[] doubles(JsonNode n) {
-        double[] v = new double[n.size()];
-        for (int i = 0; i < v.length; i++) v[i] = n.get(i).asDouble();
-        return v;
-    }
-
-    private static double[][] matrix(JsonNode n) {
-        double[][] m = new double[n.size()][];
-        for (int i = 0; i < m.length; i++) m[i] = doubles(n.get(i));
-        return m;
-    }
-
-    private static int[][] ints(JsonNode n) {
-        int[][] m = new int[n.size()][];
-        for (int i = 0; i < m.length; i++) {
-            m[i] = new int[n.get(i).size()];
-            for (int j = 0; j < m[i].length; j++) m[i][j] = n.get(i).get(j).asInt();
-        }
-        return m;
     }
 }

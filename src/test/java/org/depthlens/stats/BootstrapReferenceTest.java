@@ -1,6 +1,8 @@
 package org.depthlens.stats;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import static org.depthlens.JsonArrays.ints;
+import static org.depthlens.JsonArrays.matrix;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 
@@ -74,23 +76,5 @@ class BootstrapReferenceTest {
             assertEquals(expected.get(i).get(0).asDouble(), got.lo()[0][i], TOL, key + " lo " + i);
             assertEquals(expected.get(i).get(1).asDouble(), got.hi()[0][i], TOL, key + " hi " + i);
         }
-    }
-
-    private static double[][] matrix(JsonNode n) {
-        double[][] m = new double[n.size()][];
-        for (int i = 0; i < m.length; i++) {
-            m[i] = new double[n.get(i).size()];
-            for (int j = 0; j < m[i].length; j++) m[i][j] = n.get(i).get(j).asDouble();
-        }
-        return m;
-    }
-
-    private static int[][] ints(JsonNode n) {
-        int[][] m = new int[n.size()][];
-        for (int i = 0; i < m.length; i++) {
-            m[i] = new int[n.get(i).size()];
-            for (int j = 0; j < m[i].length; j++) m[i][j] = n.get(i).get(j).asInt();
-        }
-        return m;
     }
 }
