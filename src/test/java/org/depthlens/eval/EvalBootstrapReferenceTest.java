@@ -1,9 +1,6 @@
 package org.depthlens.eval;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import static org.depthlens.JsonArrays.doubles;
-import static org.depthlens.JsonArrays.ints;
-import static org.depthlens.JsonArrays.matrix;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.depthlens.stats.Band;
 import org.junit.jupiter.api.BeforeAll;
@@ -15,6 +12,9 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
+import static org.depthlens.JsonArrays.doubles;
+import static org.depthlens.JsonArrays.ints;
+import static org.depthlens.JsonArrays.matrix;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 

@@ -1,14 +1,14 @@
 package org.depthlens.stats;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import static org.depthlens.JsonArrays.ints;
-import static org.depthlens.JsonArrays.matrix;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 
 import java.io.InputStream;
 import java.util.Map;
 
+import static org.depthlens.JsonArrays.ints;
+import static org.depthlens.JsonArrays.matrix;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
