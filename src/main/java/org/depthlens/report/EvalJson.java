@@ -219,24 +219,10 @@ public final class EvalJson {
         g.writeObjectFieldStart("ci95");
         for (Map.Entry<String, Band> e : u.ci95().entrySet()) {
             g.writeFieldName(e.getKey());
-            Band b = e.getValue();
-            if (b.rank() == 0) {
-                pair(g, b.lo0()[0], b.hi0()[0]);
-            } else {
-                g.writeStartArray();
-                for (int i = 0; i < b.lo0().length; i++) pair(g, b.lo0()[i], b.hi0()[i]);
-                g.writeEndArray();
-            }
+            MetricsJson.writeBand(g, e.getValue());
         }
         g.writeEndObject();
         g.writeEndObject();
-    }
-
-    private static void pair(JsonGenerator g, double lo, double hi) throws IOException {
-        g.writeStartArray();
-        num(g, lo);
-        num(g, hi);
-        g.writeEndArray();
     }
 
     /** A file's intervals as written by {@link #uncertainty(JsonGenerator, FileIntervals)}; null when absent (older files). */

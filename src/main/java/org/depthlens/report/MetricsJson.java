@@ -217,7 +217,8 @@ public final class MetricsJson {
         g.writeEndObject();
     }
 
-    private static void writeBand(JsonGenerator g, Band b) throws IOException {
+    /** A band as {@code ci95} holds it in metrics.json and eval.json: [lo, hi], a list of them, or a list of lists. */
+    static void writeBand(JsonGenerator g, Band b) throws IOException {
         if (b.rank() == 0) {
             writeArray(g, new double[] {b.lo()[0][0], b.hi()[0][0]});
             return;
