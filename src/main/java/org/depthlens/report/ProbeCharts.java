@@ -1,5 +1,6 @@
 package org.depthlens.report;
 
+import org.depthlens.probe.MetricSpec;
 import org.depthlens.probe.Metrics;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategorySeries;
@@ -94,8 +95,8 @@ final class ProbeCharts {
         // categories must be distinct: thinned labels become distinct blanks
         for (int l = 0; l < cats.size(); l++) if (cats.get(l).isBlank()) cats.set(l, " ".repeat(l + 1));
         Color base = m.color();
-        addBars(c, "attention zeroed     ", cats, drop(x.lossWithoutAttention(), x.loss()), base);
-        addBars(c, "MLP zeroed", cats, drop(x.lossWithoutMlp(), x.loss()), Palette.lighter(base));
+        addBars(c, "attention zeroed     ", cats, MetricSpec.minusLoss(x.lossWithoutAttention(), x), base);
+        addBars(c, "MLP zeroed", cats, MetricSpec.minusLoss(x.lossWithoutMlp(), x), Palette.lighter(base));
         // whiskers: the paired intervals of the two damages (both losses on the same resampled windows)
         String[] keys = {"damage_attention", "damage_mlp"};
         for (int i = 0; i < keys.length; i++) {
@@ -111,12 +112,6 @@ final class ProbeCharts {
         CategorySeries ser = c.addSeries(name, cats, ys);
         ser.setFillColor(colour);
         ser.setLineColor(colour);
-    }
-
-    private static double[] drop(double[] without, double loss) {
-        double[] d = new double[without.length];
-        for (int l = 0; l < d.length; l++) d[l] = without[l] - loss;
-        return d;
     }
 
     /** The depth where top-1 agreement first exceeds 0.5, as the report prints it. */

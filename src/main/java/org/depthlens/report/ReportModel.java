@@ -1,6 +1,7 @@
 package org.depthlens.report;
 
 import org.depthlens.analysis.ModelResult;
+import org.depthlens.probe.MetricSpec;
 import org.depthlens.probe.Metrics;
 
 import java.awt.Color;
@@ -40,14 +41,7 @@ public record ReportModel(int index, String label, String dirName, String anchor
     }
 
     static double[] lossDrop(Metrics m) {
-        if (m.lossWithoutLayer() == null) {
-            return null;
-        }
-        double[] d = new double[m.lossWithoutLayer().length];
-        for (int l = 0; l < d.length; l++) {
-            d[l] = m.lossWithoutLayer()[l] - m.loss();
-        }
-        return d;
+        return MetricSpec.minusLoss(m.lossWithoutLayer(), m);
     }
 
     /** Assigns labels, directory names, anchors and colours, in the order given. */
