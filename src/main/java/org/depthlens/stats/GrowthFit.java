@@ -64,21 +64,9 @@ public record GrowthFit(String form, double a, double b, double rmseLog, double 
 
     /** {intercept, slope} of the least-squares line through (x, y). */
     static double[] ols(double[] x, double[] y) {
-        int n = x.length;
-        double mx = 0, my = 0;
-        for (int i = 0; i < n; i++) {
-            mx += x[i];
-            my += y[i];
-        }
-        mx /= n;
-        my /= n;
-        double sxy = 0, sxx = 0;
-        for (int i = 0; i < n; i++) {
-            sxy += (x[i] - mx) * (y[i] - my);
-            sxx += (x[i] - mx) * (x[i] - mx);
-        }
-        double b = sxy / sxx;
-        return new double[] {my - b * mx, b};
+        Moments m = Moments.of(x, y);
+        double b = m.sxy() / m.sxx();
+        return new double[] {m.meanY() - b * m.meanX(), b};
     }
 
     private static double rmseLog(double[] logV, double[] pred, boolean predIsLog) {

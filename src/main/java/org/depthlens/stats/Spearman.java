@@ -36,21 +36,7 @@ public final class Spearman {
     }
 
     static double pearson(double[] a, double[] b) {
-        int n = a.length;
-        double ma = 0, mb = 0;
-        for (int i = 0; i < n; i++) {
-            ma += a[i];
-            mb += b[i];
-        }
-        ma /= n;
-        mb /= n;
-        double sab = 0, saa = 0, sbb = 0;
-        for (int i = 0; i < n; i++) {
-            double da = a[i] - ma, db = b[i] - mb;
-            sab += da * db;
-            saa += da * da;
-            sbb += db * db;
-        }
-        return saa == 0 || sbb == 0 ? Double.NaN : sab / Math.sqrt(saa * sbb);
+        Moments m = Moments.of(a, b);
+        return m.sxx() == 0 || m.syy() == 0 ? Double.NaN : m.sxy() / Math.sqrt(m.sxx() * m.syy());
     }
 }
