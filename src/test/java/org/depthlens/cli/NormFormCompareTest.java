@@ -26,17 +26,25 @@ class NormFormCompareTest {
     Path tmp;
 
     /**
+     * {@code analyze --config} on a shipped sample config, as written: its paths point at ../shared next to the project,
+     * and the tests' shared folder may be elsewhere, so a copy with those paths rewritten runs.
+     */
+    private CliRunner.Result analyzeSample(String name, Path out) throws Exception {
+        Path sample = Path.of(System.getProperty("depthlens.root", ".")).resolve("sample-configs").resolve(name);
+        String json = Files.readString(sample).replace("\"../../shared/", "\"" + Fixtures.shared().toString().replace('\\', '/') + "/");
+        Path config = tmp.resolve(name);
+        Files.writeString(config, json);
+        return CliRunner.run("analyze", "--config", config.toString(), "--out", out.toString());
+    }
+
+    /**
      * sample-configs/released-block-forms-fixtures.json runs as shipped, and every model's metrics.json and the
      * report name the block form its family computes (fixed by the family: no note, no detection).
      */
     @Test
     void releasedFamiliesAreNamedByTheirBlockForm() throws Exception {
-        Path sample = Path.of(System.getProperty("depthlens.root", ".")).resolve("sample-configs/released-block-forms-fixtures.json");
-        String json = Files.readString(sample).replace("\"../../shared/", "\"" + Fixtures.shared().toString().replace('\\', '/') + "/");
-        Path config = tmp.resolve("released.json");
-        Files.writeString(config, json);
         Path out = tmp.resolve("released");
-        CliRunner.Result r = CliRunner.run("analyze", "--config", config.toString(), "--out", out.toString());
+        CliRunner.Result r = analyzeSample("released-block-forms-fixtures.json", out);
         assertEquals(0, r.exit(), r.err());
         Map<String, String> want = Map.of("llama_pre-ln", "pre", "gemma2_sandwich", "sandwich", "olmo2_output-norm", "output_norm",
                 "gpt-neox_parallel", "parallel", "olmo_pre-ln-layernorm", "pre");
@@ -54,13 +62,8 @@ class NormFormCompareTest {
 
     @Test
     void sampleConfigComparesTheFormsSideBySide() throws Exception {
-        Path sample = Path.of(System.getProperty("depthlens.root", ".")).resolve("sample-configs/curse-of-depth-code-forms.json");
-        // the sample's paths point at ../shared next to the project; the tests' shared folder may be elsewhere
-        String json = Files.readString(sample).replace("\"../../shared/", "\"" + Fixtures.shared().toString().replace('\\', '/') + "/");
-        Path config = tmp.resolve("forms.json");
-        Files.writeString(config, json);
         Path out = tmp.resolve("out");
-        CliRunner.Result r = CliRunner.run("analyze", "--config", config.toString(), "--out", out.toString());
+        CliRunner.Result r = analyzeSample("curse-of-depth-code-forms.json", out);
         assertEquals(0, r.exit(), r.err());
         assertFalse(r.err().contains("depthlens: note:"), "every form was given: " + r.err());
         Map<String, String[]> want = Map.of("pre_ln", new String[] {"pre", null}, "post_ln", new String[] {"post", null},
