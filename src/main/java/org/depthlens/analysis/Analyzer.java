@@ -69,12 +69,6 @@ public final class Analyzer {
             return new DepthProbes(new java.util.TreeSet<>(names));
         }
 
-        /** The three switches of issue 14 as given, the others at their defaults. */
-        public DepthProbes(boolean logitLens, boolean jacobian, boolean sublayerRemoval) {
-            this(DEFAULT.with(LogitLensPass.TOGGLE.name(), logitLens).with(JacobianPass.TOGGLE.name(), jacobian)
-                    .with(SublayerRemoval.TOGGLE.name(), sublayerRemoval).on);
-        }
-
         public boolean has(String name) {
             return on.contains(name);
         }
@@ -85,18 +79,6 @@ public final class Analyzer {
             if (run) s.add(name);
             else s.remove(name);
             return new DepthProbes(s);
-        }
-
-        public boolean logitLens() {
-            return has(LogitLensPass.TOGGLE.name());
-        }
-
-        public boolean jacobian() {
-            return has(JacobianPass.TOGGLE.name());
-        }
-
-        public boolean sublayerRemoval() {
-            return has(SublayerRemoval.TOGGLE.name());
         }
     }
 
